@@ -1,0 +1,54 @@
+"""som_flow: a sales opportunity manager whose sales processes are BPMN. Nothing happens at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from som_flow.clock import Clock, SystemClock
+
+__all__ = ["create_app"]
+
+
+def create_app(config: object | dict | None = None, *, clock: Clock | None = None) -> Flask:
+    """Build the Flask app. `config` is a config class/object or a mapping of overrides."""
+    from som_flow.config import Config
+    from som_flow.extensions import configure_sqlite, csrf, db, login_manager
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'som_flow.sqlite'}"
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql://"):
+        # psycopg 3 is the driver we ship
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["SQLALCHEMY_DATABASE_URI"].replace(
+            "postgresql://", "postgresql+psycopg://", 1
+        )
+
+    app.extensions["som_clock"] = clock or SystemClock()
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+
+    from flask_migrate import Migrate
+
+    Migrate(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    from som_flow import models  # noqa: F401 - register the mappers
+    from som_flow.services.unit_of_work import install_timestamps
+    from som_flow.web import register_web
+
+    install_timestamps()
+    register_web(app)
+    from som_flow.cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,216 @@
+"""The `som-flow` console script: thin commands that call services."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from som_flow.errors import SomFlowError
+
+
+def _create_app() -> Flask:
+    from som_flow import create_app
+
+    return create_app()
+
+
+def _fail(exc: SomFlowError) -> None:
+    click.echo(f"error: {exc.detail}", err=True)
+    for field, messages in exc.errors.items():
+        click.echo(f"  {field}: {'; '.join(messages)}", err=True)
+    sys.exit(1)
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database to the newest schema, with default catalogs and kinds."""
+    from flask_migrate import upgrade
+
+    from som_flow.services.catalogs import seed_defaults
+    from som_flow.services.kinds import install_shipped_kinds
+
+    upgrade()
+    seed_defaults()
+    installed = install_shipped_kinds()
+    click.echo(f"database ready at {current_app.config['SQLALCHEMY_DATABASE_URI']}")
+    if installed:
+        click.echo(f"installed kinds: {', '.join(installed)}")
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Load realistic demo data (idempotent)."""
+    from som_flow.services.demo import DEMO_PASSWORD, load_demo
+
+    users = load_demo()
+    click.echo("demo data loaded; log in with any of these (password %s):" % DEMO_PASSWORD)
+    for email, roles in users:
+        click.echo(f"  {email:32} {', '.join(roles)}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--no-scheduler", is_flag=True, help="Do not run the in-process reminder scheduler.")
+@with_appcontext
+def serve_command(host: str, port: int, threads: int, no_scheduler: bool) -> None:
+    """Serve the web UI and API with waitress (and the reminder scheduler in-process)."""
+    from waitress import serve
+
+    app = current_app._get_current_object()
+    scheduler = None
+    if not no_scheduler:
+        from som_flow.scheduler import start_background_scheduler
+
+        scheduler = start_background_scheduler(app)
+    click.echo(f"som_flow serving on http://{host}:{port}/", err=False)
+    sys.stdout.flush()
+    try:
+        serve(app, host=host, port=port, threads=threads, ident="som_flow")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+@click.command("scheduler")
+@click.option("--name", default=None, help="Lease owner name (default host:pid).")
+@with_appcontext
+def scheduler_command(name: str | None) -> None:
+    """Run the reminder scheduler alone (any number may run at once)."""
+    from som_flow.scheduler import run_blocking_scheduler
+
+    run_blocking_scheduler(current_app._get_current_object(), name=name)
+
+
+@click.group("reminders")
+def reminders_group() -> None:
+    """Reminders."""
+
+
+@reminders_group.command("fire")
+@click.option("--at", "at", default=None, help="Deliver what is due at this ISO time (default: now).")
+@with_appcontext
+def reminders_fire(at: str | None) -> None:
+    """Deliver every reminder due now (or at --at) exactly once."""
+    from som_flow.services.reminders import fire_due_reminders
+
+    when = None
+    if at:
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            raise click.BadParameter("use an ISO 8601 time with an offset, e.g. 2026-03-02T08:00:00+01:00")
+        if when.tzinfo is None:
+            raise click.BadParameter("give the time with an offset, e.g. 2026-03-02T08:00:00+01:00")
+    try:
+        fired = fire_due_reminders(at=when, owner="cli")
+    except SomFlowError as exc:
+        _fail(exc)
+    click.echo(f"fired {fired}")
+
+
+@click.group("users")
+def users_group() -> None:
+    """Users."""
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True, help="admin, manager, csr, rep, scheduler")
+@click.option("--name", default=None)
+@click.option("--password", default=None)
+@click.option("--timezone", default="UTC")
+@with_appcontext
+def users_create(email: str, roles: tuple[str, ...], name: str | None, password: str | None,
+                 timezone: str) -> None:
+    """Make a user."""
+    from som_flow.services.users import create_user
+
+    all_roles = [r.strip() for value in roles for r in value.split(",") if r.strip()]
+    try:
+        user = create_user(email, name or email.split("@")[0].title(), all_roles, password=password,
+                           timezone=timezone)
+    except SomFlowError as exc:
+        _fail(exc)
+    click.echo(f"created user {user.id} {user.email} ({', '.join(user.roles)})")
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """API tokens."""
+
+
+@tokens_group.command("create")
+@click.argument("email")
+@click.option("--name", default="cli")
+@with_appcontext
+def tokens_create(email: str, name: str) -> None:
+    """Print a new API token for EMAIL (only its hash is stored)."""
+    from som_flow.services.users import create_token
+
+    try:
+        token = create_token(email, name)
+    except SomFlowError as exc:
+        _fail(exc)
+    click.echo(f"token for {email}: {token}")
+
+
+@click.group("kinds")
+def kinds_group() -> None:
+    """Opportunity kinds."""
+
+
+@kinds_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", required=True)
+@click.option("--name", default=None)
+@click.option("--type", "kind_type", default="custom", type=click.Choice(["standard", "custom", "stageless"]))
+@with_appcontext
+def kinds_import(file: Path, key: str, name: str | None, kind_type: str) -> None:
+    """Store FILE.bpmn as a new version of kind KEY (creating the kind if needed)."""
+    from som_flow.services.kinds import import_kind_bpmn
+
+    try:
+        version = import_kind_bpmn(key, file.read_bytes(), name=name, kind_type=kind_type)
+    except SomFlowError as exc:
+        _fail(exc)
+    click.echo(f"kind {key} version {version.number} stored")
+
+
+@kinds_group.command("migrate")
+@click.argument("key")
+@with_appcontext
+def kinds_migrate(key: str) -> None:
+    """Move open opportunities of KEY to its current version where their stage exists there."""
+    from som_flow.services.kinds import migrate_opportunities
+
+    try:
+        moved, left = migrate_opportunities(key)
+    except SomFlowError as exc:
+        _fail(exc)
+    click.echo(f"moved {len(moved)} opportunities to the current version")
+    for opp_id, why in left.items():
+        click.echo(f"  left {opp_id}: {why}")
+
+
+COMMANDS = [init_command, demo_command, serve_command, scheduler_command, reminders_group, users_group,
+            tokens_group, kinds_group]
+
+
+def register_cli(app: Flask) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+main = FlaskGroup(name="som-flow", create_app=_create_app, add_default_commands=False,
+                  load_dotenv=False, set_debug_flag=False, help="som_flow: sales processes as BPMN.")
+for _command in COMMANDS:
+    main.add_command(_command)

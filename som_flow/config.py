@@ -1,0 +1,51 @@
+"""Configuration: the only module that reads the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"SOM_FLOW_{name}", default)
+
+
+class Config:
+    SECRET_KEY = _env("SECRET_KEY") or secrets.token_hex(32)
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")  # None: an SQLite file in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = (_env("SECURE_COOKIES", "0") == "1")
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None
+    MAX_CONTENT_LENGTH = int(_env("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
+    # flask-smorest / OpenAPI
+    API_TITLE = "som_flow"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = None
+    # domain settings
+    DEFAULT_CURRENCY = _env("DEFAULT_CURRENCY", "USD")
+    REMINDER_LOCAL_HOUR = int(_env("REMINDER_LOCAL_HOUR", "8"))
+    CLOSE_DATE_REMINDER_DAYS = int(_env("CLOSE_DATE_REMINDER_DAYS", "3"))
+    REMINDER_LEASE_SECONDS = int(_env("REMINDER_LEASE_SECONDS", "60"))
+    REMINDER_MAX_ATTEMPTS = int(_env("REMINDER_MAX_ATTEMPTS", "5"))
+    SCHEDULER_INTERVAL_SECONDS = float(_env("SCHEDULER_INTERVAL_SECONDS", "15"))
+    JOB_NAME_PATTERN = _env("JOB_NAME_PATTERN", "{customer} - {title} {year}")
+    SMTP_HOST = _env("SMTP_HOST")
+    SMTP_PORT = int(_env("SMTP_PORT", "25"))
+    MAIL_FROM = _env("MAIL_FROM", "som-flow@localhost")
+    WEBHOOK_URL = _env("WEBHOOK_URL")
+    WEBHOOK_SECRET = _env("WEBHOOK_SECRET")
+    REQUIRED_FIELDS_ON_CREATE = [f for f in (_env("REQUIRED_FIELDS", "") or "").split(",") if f]
+    LOGIN_ATTEMPTS_PER_MINUTE = int(_env("LOGIN_ATTEMPTS_PER_MINUTE", "10"))
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"  # noqa: S105 - fixed for reproducible tests
+    WTF_CSRF_ENABLED = False

@@ -1,0 +1,57 @@
+"""Names of the som_flow BPMN profile: the extension properties and messages the engine understands.
+
+Properties are `spiffworkflow:properties` on elements (strings):
+
+- process level, on the *pipeline* subprocess (`som.pipeline=true`): `som.allow_back`,
+  `som.allow_early_win` (default true). They sit on the pipeline rather than on `bpmn:process`
+  because SpiffWorkflow only reads extension properties of flow elements.
+- stage subprocess: `som.stage` (key), `som.probability`, `som.required` (comma-separated fields),
+  plus `name` as the stage name.
+- user tasks: `som.gate=true` (the stage gate), `som.wait=true` (stageless "record outcome" wait,
+  never a Task row), `som.role` (overrides the lane), `som.due`, `som.instructions`, `som.form`,
+  `som.action`, `som.optional=true` (marks a task on a stage's parallel optional branch).
+- end events: `som.outcome = won | lost`.
+"""
+
+from __future__ import annotations
+
+STAGE = "som.stage"
+PROBABILITY = "som.probability"
+REQUIRED_FIELDS = "som.required"
+GATE = "som.gate"
+WAIT = "som.wait"
+ROLE = "som.role"
+DUE = "som.due"
+INSTRUCTIONS = "som.instructions"
+FORM = "som.form"
+ACTION = "som.action"
+OPTIONAL = "som.optional"
+OUTCOME = "som.outcome"
+PIPELINE = "som.pipeline"
+ALLOW_BACK = "som.allow_back"
+ALLOW_EARLY_WIN = "som.allow_early_win"
+SLA = "som.sla"
+
+MESSAGE_LOSE = "som.lose"
+MESSAGE_WIN = "som.win"
+LOSE_VARIABLE = "som_lose"
+WIN_VARIABLE = "som_win"
+
+# Data keys the engine owns: gateways route on them.
+TARGET_STAGE = "target_stage"
+START_STAGE = "start_stage"
+
+ROLES = ("rep", "csr", "office", "manager", "scheduler")
+OUTCOMES = ("won", "lost")
+ACTIONS = ("schedule_appointment",)
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
+DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
+DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+
+
+def truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("true", "1", "yes")

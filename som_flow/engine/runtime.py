@@ -1,0 +1,431 @@
+"""The runtime: start, restore, step, snapshot, move, win/lose and wake one opportunity's workflow.
+
+`Engine` is shared by the whole process (its definition cache, serializer and script engine are
+thread-safe); a `Run` is one loaded workflow and belongs to one request. Every operation is
+load → act → step → snapshot → dump, and the caller saves the dump in its own transaction.
+Moves are tried on a copy restored from the dumped state, so a refused move leaves the run untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from som_flow.engine import profile as p
+from som_flow.engine.definition import ProcessDefinition, parse_definition
+from som_flow.engine.scripting import FIELDS_KEY, Operation, SafeScriptEngine
+from som_flow.engine.serialization import StateSerializer
+from som_flow.errors import Conflict, NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+_OPEN = TaskState.READY | TaskState.WAITING | TaskState.FUTURE | TaskState.LIKELY | TaskState.MAYBE
+_ENGINE_KEYS = (p.TARGET_STAGE, p.START_STAGE)
+
+
+class IllegalMove(Conflict):
+    """The process does not allow this stage move; `.allowed` lists the stage keys it does allow."""
+
+    def __init__(self, detail: str, allowed: list[str]):
+        super().__init__(detail, errors={"stage": [detail]})
+        self.allowed = allowed
+
+
+class ProcessError(Conflict):
+    """The workflow could not continue (e.g. a condition failed at run time)."""
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    id: str
+    spec_name: str
+    title: str
+    role: str
+    stage: str | None
+    gate: bool
+    required: bool
+    due: str | None
+    instructions: str
+    form: tuple[str, ...]
+    action: str | None
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    id: str
+    spec_name: str
+    due_at: datetime
+    stage: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    stage: str | None
+    outcome: str | None
+    completed: bool
+    ready_tasks: tuple[ReadyTask, ...]
+    timers: tuple[WaitingTimer, ...]
+    allowed_stages: tuple[str, ...]
+    data: dict
+
+
+@dataclass
+class Run:
+    """One loaded workflow of one opportunity; not shared between threads."""
+
+    workflow: BpmnWorkflow
+    definition: ProcessDefinition
+
+
+def _props(task_spec: Any) -> dict[str, str]:
+    return (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
+
+
+def _clean(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (data or {}).items() if k not in _ENGINE_KEYS}
+
+
+class Engine:
+    """SpiffWorkflow behind the som_flow profile. Thread-safe; runs are not."""
+
+    def __init__(self, operations: Mapping[str, Operation] | None = None):
+        self.operations: dict[str, Operation] = dict(operations or {})
+        self._script_engine = SafeScriptEngine(self.operations)
+        self._serializer = StateSerializer()
+        self._definitions: dict[int, ProcessDefinition] = {}
+        self._lock = threading.Lock()
+
+    # -- definitions ---------------------------------------------------------------------------
+
+    def definition(self, version_id: int, bpmn_xml: str) -> ProcessDefinition:
+        """The parsed, validated process of a kind version, parsed once. Raises InvalidProcess."""
+        digest = hashlib.sha256(bpmn_xml.encode("utf-8") if isinstance(bpmn_xml, str) else bpmn_xml).hexdigest()
+        with self._lock:
+            cached = self._definitions.get(version_id)
+        if cached is not None and cached.digest == digest:
+            return cached
+        parsed = parse_definition(version_id, bpmn_xml, self.operations, digest=digest)
+        with self._lock:
+            cached = self._definitions.get(version_id)
+            if cached is not None and cached.digest == digest:
+                return cached  # another thread won the race: everyone shares its object
+            self._definitions[version_id] = parsed
+        return parsed
+
+    def validate(self, bpmn_xml: str | bytes) -> ProcessDefinition:
+        """Parse and validate without caching (uploads). Raises InvalidProcess."""
+        return parse_definition(0, bpmn_xml, self.operations)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self, definition: ProcessDefinition, data: dict, start_stage: str | None = None) -> Run:
+        """Start the process, in `start_stage` (default: the first stage). Raises NotFound, ProcessError."""
+        if start_stage is not None and definition.stage(start_stage) is None:
+            raise NotFound(f"Unknown stage '{start_stage}'")
+        stage = start_stage or (definition.stages[0].key if definition.stages else None)
+        workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=self._script_engine)
+        workflow.data[FIELDS_KEY] = _clean(data)
+        start = next(t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.name == "Start")
+        # Both routing variables always exist: a missing one raises instead of taking the default flow.
+        start.data[p.START_STAGE] = stage
+        start.data[p.TARGET_STAGE] = stage
+        run = Run(workflow, definition)
+        self._step(run)
+        return run
+
+    def restore(self, definition: ProcessDefinition, state: str) -> Run:
+        workflow = self._serializer.restore(state, definition.spec, definition.subprocess_specs)
+        workflow.script_engine = self._script_engine  # not saved with the state (§8)
+        return Run(workflow, definition)
+
+    def dump(self, run: Run) -> str:
+        return self._serializer.dump(run.workflow)
+
+    def copy(self, run: Run) -> Run:
+        return self.restore(run.definition, self.dump(run))
+
+    def _step(self, run: Run) -> None:
+        try:
+            run.workflow.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            raise ProcessError(f"The process could not continue: {exc}") from None
+        finally:
+            # Terminate ends leave events behind; they would otherwise be saved with the state.
+            run.workflow.get_events()
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def _stage_of(self, spiff_task: Any) -> str | None:
+        workflow = spiff_task.workflow
+        while workflow is not None and workflow is not workflow.top_workflow:
+            parent = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+            key = _props(parent.task_spec).get(p.STAGE)
+            if key:
+                return key
+            workflow = parent.workflow
+        return None
+
+    def current_stage(self, run: Run) -> str | None:
+        for task in run.workflow.get_tasks(state=TaskState.STARTED):
+            key = _props(task.task_spec).get(p.STAGE)
+            if key:
+                return key
+        return None
+
+    def outcome(self, run: Run) -> tuple[str | None, dict]:
+        for task in run.workflow.get_tasks(state=TaskState.COMPLETED, skip_subprocesses=True):
+            outcome = _props(task.task_spec).get(p.OUTCOME)
+            if outcome:
+                return outcome, task.data
+        return None, {}
+
+    def _user_tasks(self, run: Run, state: int = TaskState.READY) -> Iterator[Any]:
+        yield from run.workflow.get_tasks(state=state, spec_class=UserTaskMixin)
+
+    def _ready(self, run: Run, spiff_task: Any) -> ReadyTask:
+        spec = spiff_task.task_spec
+        props = _props(spec)
+        return ReadyTask(
+            id=str(spiff_task.id),
+            spec_name=spec.bpmn_id or spec.name,
+            title=spec.bpmn_name or spec.bpmn_id or spec.name,
+            role=(props.get(p.ROLE) or spec.lane or "rep").strip().lower(),
+            stage=self._stage_of(spiff_task),
+            gate=p.truthy(props.get(p.GATE)),
+            required=run.definition.is_required(spec.bpmn_id),
+            due=props.get(p.DUE) or None,
+            instructions=props.get(p.INSTRUCTIONS) or (spec.documentation or ""),
+            form=tuple(f.strip() for f in props.get(p.FORM, "").split(",") if f.strip()),
+            action=props.get(p.ACTION) or None,
+        )
+
+    def _timers(self, run: Run) -> tuple[WaitingTimer, ...]:
+        timers = []
+        for task in run.workflow.get_tasks(state=TaskState.WAITING):
+            event_def = getattr(task.task_spec, "event_definition", None)
+            if not isinstance(event_def, TimerEventDefinition):
+                continue
+            value = task._get_internal_data("event_value")
+            if value is None:
+                continue
+            try:
+                if isinstance(event_def, CycleTimerEventDefinition):
+                    due = datetime.fromisoformat(value["next"])
+                else:
+                    due = TimerEventDefinition.get_datetime(value)
+            except Exception:  # a malformed value is the library's problem; don't break the snapshot
+                log.warning("unreadable timer value %r on %s", value, task.task_spec.name)
+                continue
+            if due.tzinfo is None:
+                due = due.astimezone()
+            spec_name = task.task_spec.bpmn_id or task.task_spec.name
+            timers.append(WaitingTimer(
+                id=str(task.id),
+                spec_name=spec_name,
+                due_at=due.astimezone(UTC),
+                stage=run.definition.timer_stages.get(spec_name) or self._stage_of(task),
+            ))
+        return tuple(sorted(timers, key=lambda t: t.due_at))
+
+    def snapshot(self, run: Run) -> Snapshot:
+        definition = run.definition
+        completed = run.workflow.is_completed()
+        outcome, outcome_data = self.outcome(run)
+        stage = None if completed else self.current_stage(run)
+        ready = tuple(
+            self._ready(run, t) for t in self._user_tasks(run) if not p.truthy(_props(t.task_spec).get(p.WAIT))
+        )
+        data = {k: v for k, v in run.workflow.data.items() if k != "data_objects"}
+        for key in (p.LOSE_VARIABLE, p.WIN_VARIABLE):
+            if key in outcome_data:
+                data[key] = outcome_data[key]
+        return Snapshot(
+            stage=stage,
+            outcome=outcome,
+            completed=completed,
+            ready_tasks=ready,
+            timers=() if completed else self._timers(run),
+            allowed_stages=self.allowed_stages(definition, stage) if not completed else (),
+            data=data,
+        )
+
+    @staticmethod
+    def allowed_stages(definition: ProcessDefinition, stage: str | None) -> tuple[str, ...]:
+        """Stages a move may target from `stage`: forward along the flow, backward if the kind allows."""
+        if stage is None or definition.stageless:
+            return ()
+        allowed = list(definition.next_stages.get(stage, ()))
+        if definition.allow_back:
+            allowed = [s.key for s in definition.stages[: definition.stage_index(stage)]] + allowed
+        return tuple(allowed)
+
+    # -- acting ----------------------------------------------------------------------------------
+
+    def set_data(self, run: Run, data: dict) -> None:
+        """Opportunity fields (amount, stage, custom fields…) that conditions can read."""
+        fields = dict(run.workflow.data.get(FIELDS_KEY) or {})
+        fields.update(_clean(data))
+        run.workflow.data[FIELDS_KEY] = fields
+
+    def complete_task(self, run: Run, task_id: str, data: dict | None = None) -> None:
+        """Complete a non-gate user task. Raises NotFound, Conflict (gate/closed), ValidationFailed (form)."""
+        spiff_task = self._find_ready(run, task_id)
+        props = _props(spiff_task.task_spec)
+        if p.truthy(props.get(p.GATE)):
+            raise Conflict("This task is a stage gate: move the opportunity to the next stage instead")
+        if p.truthy(props.get(p.WAIT)):
+            raise Conflict("Record the outcome by winning or losing the opportunity")
+        data = _clean(data)
+        missing = [f.strip() for f in props.get(p.FORM, "").split(",") if f.strip() and data.get(f.strip()) in
+                   (None, "")]
+        if missing:
+            raise ValidationFailed(
+                f"'{spiff_task.task_spec.bpmn_name}' needs {', '.join(missing)}",
+                errors={f: ["required to complete this task"] for f in missing},
+            )
+        spiff_task.data.update(data)
+        spiff_task.run()
+        self._step(run)
+
+    def _find_ready(self, run: Run, task_id: str) -> Any:
+        try:
+            uid = UUID(str(task_id))
+        except ValueError:
+            raise NotFound(f"No open task {task_id}") from None
+        for spiff_task in self._user_tasks(run):
+            if spiff_task.id == uid:
+                return spiff_task
+        raise NotFound(f"No open task {task_id}")
+
+    def _ensure_running(self, run: Run) -> None:
+        if run.workflow.is_completed():
+            outcome, _ = self.outcome(run)
+            raise Conflict(f"The opportunity is closed ({outcome or 'completed'})")
+
+    def move_to_stage(self, run: Run, target: str, data: dict | None = None) -> Run:
+        """Move to `target`; returns the run to save (a new one for backward moves).
+
+        Raises Conflict (closed, stageless, already there), IllegalMove (not allowed; names the
+        allowed stages), ValidationFailed (required tasks open or required fields missing).
+        """
+        definition = run.definition
+        self._ensure_running(run)
+        if definition.stageless:
+            raise Conflict("This kind has no stages")
+        current = self.current_stage(run)
+        if current is None:
+            raise Conflict("The opportunity is not in a stage")
+        current_name = definition.stage_name(current)
+        allowed = list(self.allowed_stages(definition, current))
+        if target == current:
+            raise Conflict(f"The opportunity is already in {current_name}")
+        if definition.stage(target) is None or target not in allowed:
+            raise self._illegal(definition, current, target, allowed)
+        if data:
+            self.set_data(run, data)
+        if definition.stage_index(target) < definition.stage_index(current):
+            moved = self.start(definition, run.workflow.data.get(FIELDS_KEY) or {}, start_stage=target)
+            if self.current_stage(moved) != target:
+                raise self._illegal(definition, current, target, allowed)
+            return moved
+
+        self._check_required_fields(run, current)
+        gate = self._gate(run, current)
+        trial = self.copy(run)
+        trial_gate = trial.workflow.get_task_from_id(gate.id)
+        trial_gate.data[p.TARGET_STAGE] = target
+        trial_gate.run()
+        self._step(trial)
+        if self.current_stage(trial) != target:
+            # The flow disagrees with the spec walk (e.g. a condition on data): nothing is saved.
+            raise self._illegal(definition, current, target, [s for s in allowed if s != target])
+        return trial
+
+    def _illegal(self, definition: ProcessDefinition, current: str, target: str, allowed: list[str]) -> IllegalMove:
+        names = ", ".join(definition.stage_name(s) for s in allowed) or "none"
+        target_name = definition.stage_name(target) if definition.stage(target) else f"'{target}'"
+        return IllegalMove(
+            f"Cannot move from {definition.stage_name(current)} to {target_name}: allowed next stages are {names}",
+            allowed=allowed,
+        )
+
+    def _check_required_fields(self, run: Run, stage: str) -> None:
+        info = run.definition.stage(stage)
+        fields = run.workflow.data.get(FIELDS_KEY) or {}
+        missing = [f for f in info.required_fields if fields.get(f) in (None, "", [], {})]
+        if missing:
+            raise ValidationFailed(
+                f"Fill in {', '.join(missing)} before leaving {info.name}",
+                errors={f: [f"required to leave {info.name}"] for f in missing},
+            )
+
+    def _gate(self, run: Run, stage: str) -> Any:
+        open_required: list[str] = []
+        gate = None
+        for spiff_task in self._user_tasks(run, _OPEN):
+            if self._stage_of(spiff_task) != stage:
+                continue
+            props = _props(spiff_task.task_spec)
+            if p.truthy(props.get(p.GATE)):
+                if spiff_task.state == TaskState.READY:
+                    gate = spiff_task
+            elif run.definition.is_required(spiff_task.task_spec.bpmn_id):
+                open_required.append(spiff_task.task_spec.bpmn_name or spiff_task.task_spec.bpmn_id)
+        if gate is None:
+            titles = open_required or ["the stage's tasks"]
+            raise ValidationFailed(
+                "Complete " + ", ".join(f"'{t}'" for t in titles) + " first", errors={"tasks": titles}
+            )
+        return gate
+
+    def win(self, run: Run, payload: dict) -> None:
+        """Send som.win. Raises Conflict if closed, or early win is not allowed before the last stage."""
+        self._ensure_running(run)
+        definition = run.definition
+        if not definition.allow_early_win and not definition.stageless:
+            current = self.current_stage(run)
+            last = definition.stages[-1]
+            if current != last.key:
+                raise Conflict(f"This kind allows winning only in {last.name}")
+        self._message(run, p.MESSAGE_WIN, payload, "won")
+
+    def lose(self, run: Run, payload: dict) -> None:
+        """Send som.lose (payload: reason, explanation). Raises Conflict if closed."""
+        self._ensure_running(run)
+        self._message(run, p.MESSAGE_LOSE, payload, "lost")
+
+    def _message(self, run: Run, name: str, payload: dict, expected: str) -> None:
+        event = BpmnEvent(MessageEventDefinition(name), payload=dict(payload or {}))
+        try:
+            run.workflow.send_event(event)
+        except SpiffWorkflowException as exc:
+            raise Conflict(f"The process does not accept {name} now: {exc}") from None
+        self._step(run)
+        if self.outcome(run)[0] != expected:
+            raise ProcessError(f"The process did not end as {expected} after {name}")
+
+    def wake_timers(self, run: Run) -> None:
+        """Fire the timers that are due (by SpiffWorkflow's clock) and step."""
+        if run.workflow.is_completed():
+            return
+        run.workflow.refresh_timers()
+        self._step(run)
+
+
+OperationMap = Mapping[str, Callable[[dict, dict], "dict | None"]]

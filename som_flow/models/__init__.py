@@ -1,0 +1,25 @@
+"""SQLAlchemy models by area; no commits and no clock reads here."""
+
+from som_flow.models.catalogs import CATALOGS, CatalogEntry, CustomField, ExchangeRate, Question, Stage
+from som_flow.models.customers import ContactLogEntry, Contact, Customer
+from som_flow.models.kinds import KIND_TYPES, KindVersion, OpportunityKind
+from som_flow.models.opportunities import (
+    DemandLine,
+    Estimate,
+    EstimateLine,
+    Event,
+    ForecastSnapshot,
+    Opportunity,
+    Party,
+    WorkflowState,
+)
+from som_flow.models.users import ROLES, ApiToken, User
+from som_flow.models.work import Appointment, Delivery, Notification, Reminder, Task, appointment_attendee
+
+__all__ = [
+    "CATALOGS", "KIND_TYPES", "ROLES",
+    "ApiToken", "Appointment", "CatalogEntry", "Contact", "ContactLogEntry", "CustomField", "Customer",
+    "Delivery", "DemandLine", "Estimate", "EstimateLine", "Event", "ExchangeRate", "ForecastSnapshot",
+    "KindVersion", "Notification", "Opportunity", "OpportunityKind", "Party", "Question", "Reminder",
+    "Stage", "Task", "User", "WorkflowState", "appointment_attendee",
+]

@@ -1,0 +1,548 @@
+"""The kind builder: a stage list plus per-stage tasks, SLAs and required fields → profile BPMN.
+
+The output follows the som_flow profile (see `som_flow.engine.profile`) and carries left-to-right
+BPMNDI (a pool with rep/csr/manager lanes, the pipeline and every stage expanded) so bpmn-js draws
+it. Element ids are derived from the stage keys and task positions, so the same input always gives
+the same bytes (the shipped files are checked against the builder in a test).
+
+Shape of the process::
+
+    start → pipeline[ start → entry gateway on start_stage → stage → (route gateway) → stage … → end ]
+            pipeline ⟂ som.lose → end(lost),  pipeline ⟂ som.win → end(won),  pipeline → end(won)
+    stage[ start → (parallel split) → required tasks → gate → terminate end
+                                    ↘ optional tasks → end ]
+    stage ⟂ non-interrupting SLA timer → "Review stalled <Stage>" (manager) → end
+
+Roles: tasks are listed in the lane of their role (the parser resolves lanes document-wide, so this
+works for tasks nested in subprocesses as long as no subprocess is itself in a lane) *and* carry
+`som.role`, which the engine prefers, so a modeler that moves shapes between lanes cannot change who
+does the work by accident.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from som_flow.engine import profile as p
+from som_flow.errors import ValidationFailed
+
+NSMAP = {
+    "bpmn": p.BPMN_NS,
+    "bpmndi": p.BPMNDI_NS,
+    "dc": p.DC_NS,
+    "di": p.DI_NS,
+    "spiffworkflow": p.SPIFF_NS,
+    "xsi": p.XSI_NS,
+}
+KIND_TYPES = ("standard", "custom", "stageless")
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
+
+# Layout constants (pixels). Rows: required tasks on ROW1, optional tasks on ROW2.
+TASK_W, TASK_H = 100, 80
+EVENT = 36
+GW = 50
+LANE_X = 30
+PIPE_Y, PIPE_BOTTOM = 30, 320
+STAGE_Y, STAGE_BOTTOM = 90, 290
+ROW1, ROW2, ROW3 = 150, 240, 395
+LANES_Y = {"rep": (0, 185), "csr": (185, 150), "manager": (335, 120)}
+STEP = 140
+
+
+def _q(ns: str, tag: str) -> str:
+    return f"{{{NSMAP[ns]}}}{tag}"
+
+
+@dataclass
+class _Shape:
+    x: float
+    y: float
+    w: float
+    h: float
+    expanded: bool = False
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+    @property
+    def right(self) -> float:
+        return self.x + self.w
+
+
+@dataclass
+class _Doc:
+    process: etree._Element
+    shapes: dict[str, _Shape] = field(default_factory=dict)
+    edges: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    lanes: dict[str, list[str]] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+
+    def node(
+        self,
+        parent: etree._Element,
+        tag: str,
+        id_: str,
+        name: str | None = None,
+        props: dict[str, str] | None = None,
+        shape: _Shape | None = None,
+        **attrs: str,
+    ) -> etree._Element:
+        el = etree.SubElement(parent, _q("bpmn", tag), id=id_)
+        if name:
+            el.set("name", name)
+        for key, value in attrs.items():
+            el.set(key, value)
+        if props:
+            ext = etree.SubElement(el, _q("bpmn", "extensionElements"))
+            holder = etree.SubElement(ext, _q("spiffworkflow", "properties"))
+            for key, value in props.items():
+                etree.SubElement(holder, _q("spiffworkflow", "property"), name=key, value=value)
+        if shape is not None:
+            self.shapes[id_] = shape
+            self.order.append(id_)
+        return el
+
+    def flow(
+        self,
+        parent: etree._Element,
+        id_: str,
+        source: str,
+        target: str,
+        condition: str | None = None,
+        waypoints: list[tuple[float, float]] | None = None,
+    ) -> etree._Element:
+        el = etree.SubElement(parent, _q("bpmn", "sequenceFlow"), id=id_, sourceRef=source, targetRef=target)
+        if condition is not None:
+            cond = etree.SubElement(el, _q("bpmn", "conditionExpression"))
+            cond.set(_q("xsi", "type"), "bpmn:tFormalExpression")
+            cond.text = condition
+        self.edges[id_] = waypoints or _route(self.shapes[source], self.shapes[target])
+        self.order.append(id_)
+        return el
+
+
+def _route(a: _Shape, b: _Shape) -> list[tuple[float, float]]:
+    """Left-to-right orthogonal route from a's right side to b's left side."""
+    start = (a.right, a.cy)
+    end = (b.x, b.cy)
+    if abs(a.cy - b.cy) < 1:
+        return [start, end]
+    if b.x >= a.right:
+        # Leave a downwards/upwards from its bottom or top centre, then go right: reads like the png.
+        sx = a.x + a.w / 2
+        sy = a.y + a.h if b.cy > a.cy else a.y
+        return [(sx, sy), (sx, b.cy), end]
+    mid = a.right + 20
+    return [start, (mid, a.cy), (mid, b.cy), end]
+
+
+def _check_inputs(
+    key: str,
+    type: str,
+    stages: list[dict],
+    stage_tasks: dict[str, list[dict]],
+    stage_sla: dict[str, str],
+    required_fields: dict[str, list[str]],
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if not re.match(r"^[a-z][a-z0-9_-]{0,39}$", key or ""):
+        errors.setdefault("key", []).append("lower-case letters, digits, '-' or '_' (max 40)")
+    if type not in KIND_TYPES:
+        errors.setdefault("type", []).append(f"one of {', '.join(KIND_TYPES)}")
+    keys = [s.get("key", "") for s in stages]
+    if type != "stageless" and not stages:
+        errors.setdefault("stages", []).append("at least one stage")
+    for stage_key in keys:
+        if not _KEY.match(stage_key or ""):
+            errors.setdefault("stages", []).append(f"bad stage key {stage_key!r}")
+    if len(set(keys)) != len(keys):
+        errors.setdefault("stages", []).append("stage keys must be unique")
+    for stage_key, tasks in stage_tasks.items():
+        if type != "stageless" and stage_key not in keys:
+            errors.setdefault("stage_tasks", []).append(f"unknown stage {stage_key!r}")
+        for task in tasks:
+            if not (task.get("title") or "").strip():
+                errors.setdefault("stage_tasks", []).append("every task needs a title")
+            if task.get("role", "rep") not in p.ROLES:
+                errors.setdefault("stage_tasks", []).append(f"unknown role {task.get('role')!r}")
+            if task.get("action") and task["action"] not in p.ACTIONS:
+                errors.setdefault("stage_tasks", []).append(f"unknown action {task['action']!r}")
+    for stage_key, sla in stage_sla.items():
+        if stage_key not in keys:
+            errors.setdefault("stage_sla", []).append(f"unknown stage {stage_key!r}")
+        if not _DURATION.match(sla or ""):
+            errors.setdefault("stage_sla", []).append(f"{sla!r} is not an ISO-8601 duration like P14D")
+    for stage_key in required_fields:
+        if stage_key not in keys:
+            errors.setdefault("required_fields", []).append(f"unknown stage {stage_key!r}")
+    if errors:
+        raise ValidationFailed("The kind cannot be built", errors=errors)
+
+
+def _task_props(task: dict, role: str) -> dict[str, str]:
+    props = {p.ROLE: role}
+    if task.get("due"):
+        props[p.DUE] = str(task["due"])
+    if task.get("instructions"):
+        props[p.INSTRUCTIONS] = str(task["instructions"])
+    if task.get("form"):
+        props[p.FORM] = ",".join(task["form"])
+    if task.get("action"):
+        props[p.ACTION] = str(task["action"])
+    if not task.get("required", True):
+        props[p.OPTIONAL] = "true"
+    return props
+
+
+def _stage_width(required: int, optional: int) -> float:
+    width = 20 + EVENT + 40
+    if optional:
+        width += GW + 40
+    return width + (required + 1) * STEP + EVENT + 30
+
+
+def build_kind_bpmn(
+    key: str,
+    name: str,
+    type: str,
+    stages: list[dict],
+    allow_skip: bool = False,
+    allow_back: bool = False,
+    allow_early_win: bool = True,
+    stage_tasks: dict[str, list[dict]] | None = None,
+    stage_sla: dict[str, str] | None = None,
+    required_fields: dict[str, list[str]] | None = None,
+) -> str:
+    """Build the BPMN of a kind. Raises ValidationFailed for bad input (unknown stage, role, bad SLA).
+
+    `standard` kinds never skip or go back (`allow_skip`/`allow_back` are ignored for them);
+    `stageless` kinds take their tasks from `stage_tasks[""]` (or the first list given).
+    """
+    stage_tasks = stage_tasks or {}
+    stage_sla = stage_sla or {}
+    required_fields = required_fields or {}
+    if type == "stageless":
+        stages = []
+    _check_inputs(key, type, stages, stage_tasks, stage_sla, required_fields)
+    if type == "standard":
+        allow_skip = allow_back = False
+
+    root = etree.Element(_q("bpmn", "definitions"), nsmap=NSMAP)
+    root.set("id", f"defs_{_ident(key)}")
+    root.set("targetNamespace", "http://som-flow.example/bpmn")
+    root.set("exporter", "som_flow kind builder")
+    root.set("exporterVersion", "1")
+    process_id = f"som_{_ident(key)}"
+    collab = etree.SubElement(root, _q("bpmn", "collaboration"), id=f"collab_{_ident(key)}")
+    etree.SubElement(collab, _q("bpmn", "participant"), id="pool", name=name, processRef=process_id)
+    for label, message in (("lose", p.MESSAGE_LOSE), ("win", p.MESSAGE_WIN)):
+        etree.SubElement(root, _q("bpmn", "message"), id=f"msg_{label}", name=message)
+    process = etree.SubElement(root, _q("bpmn", "process"), id=process_id, name=name, isExecutable="true")
+    lane_set = etree.SubElement(process, _q("bpmn", "laneSet"), id="lanes")
+    doc = _Doc(process)
+
+    # Top level: start → pipeline → won; boundary messages → outcomes.
+    doc.node(process, "startEvent", "start", "Opportunity created", shape=_Shape(60, ROW1 - 18, EVENT, EVENT))
+    doc.lanes.setdefault("rep", []).append("start")
+    pipe_x = 120.0
+    pipeline = doc.node(
+        process,
+        "subProcess",
+        "pipeline",
+        "Sales pipeline" if type != "stageless" else "Opportunity",
+        props={
+            p.PIPELINE: "true",
+            p.ALLOW_BACK: "true" if allow_back else "false",
+            p.ALLOW_EARLY_WIN: "true" if allow_early_win else "false",
+        },
+        shape=_Shape(pipe_x, PIPE_Y, 0, PIPE_BOTTOM - PIPE_Y, expanded=True),
+    )
+    doc.flow(process, "flow_start", "start", "pipeline", waypoints=[(96, ROW1), (pipe_x, ROW1)])
+    if type == "stageless":
+        tasks = stage_tasks.get("") or next(iter(stage_tasks.values()), [])
+        right = _build_stageless(doc, pipeline, tasks, pipe_x)
+    else:
+        right = _build_stages(
+            doc, pipeline, stages, allow_skip, stage_tasks, stage_sla, required_fields, pipe_x
+        )
+    doc.shapes["pipeline"].w = right - pipe_x
+    end_x = right + 50
+    doc.node(
+        process, "endEvent", "end_won", "Won", props={p.OUTCOME: "won"},
+        shape=_Shape(end_x, ROW1 - 18, EVENT, EVENT),
+    )
+    doc.lanes["rep"].append("end_won")
+    doc.flow(process, "flow_pipeline_won", "pipeline", "end_won")
+    for i, (label, outcome, title) in enumerate((("lose", "lost", "Lost"), ("win", "won", "Won early"))):
+        bx = right - 130 + i * 60
+        boundary = doc.node(
+            process, "boundaryEvent", f"on_{label}", p.MESSAGE_LOSE if label == "lose" else p.MESSAGE_WIN,
+            shape=_Shape(bx, PIPE_BOTTOM - 18, EVENT, EVENT), attachedToRef="pipeline",
+        )
+        definition = etree.SubElement(boundary, _q("bpmn", "messageEventDefinition"), id=f"on_{label}_def")
+        definition.set("messageRef", f"msg_{label}")
+        ext = etree.SubElement(definition, _q("bpmn", "extensionElements"))
+        var = etree.SubElement(ext, _q("spiffworkflow", "messageVariable"))
+        var.text = p.LOSE_VARIABLE if label == "lose" else p.WIN_VARIABLE
+        # extensionElements must come first inside the event definition for the XSD.
+        doc.node(
+            process, "endEvent", f"end_{outcome}_{label}", title, props={p.OUTCOME: outcome},
+            shape=_Shape(bx, ROW3 - 18, EVENT, EVENT),
+        )
+        doc.lanes.setdefault("manager", []).append(f"end_{outcome}_{label}")
+        b = doc.shapes[f"on_{label}"]
+        doc.flow(
+            process, f"flow_{label}", f"on_{label}", f"end_{outcome}_{label}",
+            waypoints=[(b.x + EVENT / 2, b.y + EVENT), (b.x + EVENT / 2, ROW3 - 18)],
+        )
+
+    roles = ["rep", "csr", "manager"] + [r for r in ("office", "scheduler") if r in doc.lanes]
+    for role in roles:
+        lane = etree.SubElement(lane_set, _q("bpmn", "lane"), id=f"lane_{role}", name=role)
+        for ref in doc.lanes.get(role, []):
+            etree.SubElement(lane, _q("bpmn", "flowNodeRef")).text = ref
+    total_w = end_x + EVENT + 40
+    _diagram(root, doc, roles, total_w, f"collab_{_ident(key)}")
+    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode()
+
+
+def _ident(key: str) -> str:
+    return key.replace("-", "_")
+
+
+def _build_stages(
+    doc: _Doc,
+    pipeline: etree._Element,
+    stages: list[dict],
+    allow_skip: bool,
+    stage_tasks: dict[str, list[dict]],
+    stage_sla: dict[str, str],
+    required_fields: dict[str, list[str]],
+    pipe_x: float,
+) -> float:
+    doc.node(pipeline, "startEvent", "pipeline_start", shape=_Shape(pipe_x + 30, ROW1 - 18, EVENT, EVENT))
+    entry_x = pipe_x + 100
+    doc.node(
+        pipeline, "exclusiveGateway", "entry", "Start stage?",
+        shape=_Shape(entry_x, ROW1 - GW / 2, GW, GW), default=f"flow_entry_{stages[0]['key']}",
+    )
+    doc.flow(pipeline, "flow_pipeline_start", "pipeline_start", "entry")
+
+    # First pass: geometry of stage boxes (needed before drawing flows between them).
+    x = entry_x + GW + 60
+    boxes: list[_Shape] = []
+    for stage in stages:
+        tasks = stage_tasks.get(stage["key"], [])
+        req = [t for t in tasks if t.get("required", True)]
+        opt = [t for t in tasks if not t.get("required", True)]
+        box = _Shape(x, STAGE_Y, _stage_width(len(req), len(opt)), STAGE_BOTTOM - STAGE_Y, expanded=True)
+        boxes.append(box)
+        x = box.right + (100 if allow_skip else 60)
+
+    for index, stage in enumerate(stages):
+        _build_stage(doc, pipeline, stage, boxes[index], stage_tasks, stage_sla, required_fields)
+
+    end_x = boxes[-1].right + 50
+    pipeline_end = doc.node(
+        pipeline, "endEvent", "pipeline_end", "Pipeline finished", shape=_Shape(end_x, ROW1 - 18, EVENT, EVENT)
+    )
+    # Terminate: an open "Review stalled" task must not keep the pipeline (and so the win) waiting.
+    etree.SubElement(pipeline_end, _q("bpmn", "terminateEventDefinition"), id="pipeline_end_def")
+
+    # Entry flows: every stage may be the start stage (backward moves restart there).
+    for index, stage in enumerate(stages):
+        cond = None if index == 0 else f'{p.START_STAGE} == "{stage["key"]}"'
+        gw = doc.shapes["entry"]
+        if index == 0:
+            points = None
+        else:
+            level = PIPE_Y + 8 + 6 * (index % 6)
+            tx = boxes[index].x + 30
+            points = [(gw.x + GW / 2, gw.y), (gw.x + GW / 2, level), (tx, level), (tx, STAGE_Y)]
+        doc.flow(pipeline, f"flow_entry_{stage['key']}", "entry", f"stage_{stage['key']}", cond, points)
+
+    # Between stages: the next stage only, or a route gateway offering every later stage.
+    for index, stage in enumerate(stages):
+        source = f"stage_{stage['key']}"
+        later = stages[index + 1 :]
+        if not later:
+            doc.flow(pipeline, f"flow_{stage['key']}_finish", source, "pipeline_end")
+            continue
+        if not allow_skip or len(later) == 1:
+            doc.flow(pipeline, f"flow_{stage['key']}_{later[0]['key']}", source, f"stage_{later[0]['key']}")
+            continue
+        route = f"route_{stage['key']}"
+        box = boxes[index]
+        doc.node(
+            pipeline, "exclusiveGateway", route, "Next stage?",
+            shape=_Shape(box.right + 25, ROW1 - GW / 2, GW, GW),
+            default=f"flow_{route}_{later[0]['key']}",
+        )
+        doc.flow(pipeline, f"flow_{stage['key']}_route", source, route)
+        for offset, target in enumerate(later):
+            cond = None if offset == 0 else f'{p.TARGET_STAGE} == "{target["key"]}"'
+            points = None
+            if offset:
+                gw = doc.shapes[route]
+                level = STAGE_Y - 10 - 5 * ((index + offset) % 8)
+                tx = boxes[index + 1 + offset].x + 60 + 8 * index
+                points = [(gw.x + GW / 2, gw.y), (gw.x + GW / 2, level), (tx, level), (tx, STAGE_Y)]
+            doc.flow(pipeline, f"flow_{route}_{target['key']}", route, f"stage_{target['key']}", cond, points)
+    return end_x + EVENT + 30
+
+
+def _build_stage(
+    doc: _Doc,
+    pipeline: etree._Element,
+    stage: dict,
+    box: _Shape,
+    stage_tasks: dict[str, list[dict]],
+    stage_sla: dict[str, str],
+    required_fields: dict[str, list[str]],
+) -> None:
+    key = stage["key"]
+    props = {p.STAGE: key}
+    if stage.get("probability") is not None:
+        props[p.PROBABILITY] = str(int(stage["probability"]))
+    if required_fields.get(key):
+        props[p.REQUIRED_FIELDS] = ",".join(required_fields[key])
+    sub = doc.node(pipeline, "subProcess", f"stage_{key}", stage.get("name") or key, props=props, shape=box)
+    tasks = stage_tasks.get(key, [])
+    numbered = list(enumerate(tasks, start=1))
+    required = [(n, t) for n, t in numbered if t.get("required", True)]
+    optional = [(n, t) for n, t in numbered if not t.get("required", True)]
+
+    x = box.x + 20
+    start = f"start_{key}"
+    doc.node(sub, "startEvent", start, shape=_Shape(x, ROW1 - 18, EVENT, EVENT))
+    prev = start
+    x += EVENT + 40
+    if optional:
+        split = f"split_{key}"
+        doc.node(sub, "parallelGateway", split, shape=_Shape(x, ROW1 - GW / 2, GW, GW))
+        doc.flow(sub, f"flow_{key}_split", prev, split)
+        prev = split
+        x += GW + 40
+        ox = x
+        oprev = split
+        for n, task in optional:
+            tid = f"task_{key}_{n}"
+            role = task.get("role", "rep")
+            doc.node(sub, "userTask", tid, task["title"], props=_task_props(task, role),
+                     shape=_Shape(ox, ROW2 - TASK_H / 2 + 5, TASK_W, TASK_H - 10))
+            doc.lanes.setdefault(role, []).append(tid)
+            doc.flow(sub, f"flow_{key}_to_{n}", oprev, tid)
+            oprev = tid
+            ox += STEP
+        oend = f"optional_end_{key}"
+        doc.node(sub, "endEvent", oend, shape=_Shape(ox, ROW2 - 18 + 5, EVENT, EVENT))
+        doc.flow(sub, f"flow_{key}_optional_end", oprev, oend)
+    for n, task in required:
+        tid = f"task_{key}_{n}"
+        role = task.get("role", "rep")
+        doc.node(sub, "userTask", tid, task["title"], props=_task_props(task, role),
+                 shape=_Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H))
+        doc.lanes.setdefault(role, []).append(tid)
+        doc.flow(sub, f"flow_{key}_to_{n}", prev, tid)
+        prev = tid
+        x += STEP
+    gate = f"gate_{key}"
+    doc.node(sub, "userTask", gate, f"Complete {stage.get('name') or key}", props={p.GATE: "true", p.ROLE: "rep"},
+             shape=_Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H))
+    doc.lanes.setdefault("rep", []).append(gate)
+    doc.flow(sub, f"flow_{key}_gate", prev, gate)
+    x += STEP
+    end = f"end_{key}"
+    end_el = doc.node(sub, "endEvent", end, f"{stage.get('name') or key} done",
+                      shape=_Shape(x, ROW1 - 18, EVENT, EVENT))
+    # Terminate: ends this stage only, cancelling its optional branch (§8).
+    etree.SubElement(end_el, _q("bpmn", "terminateEventDefinition"), id=f"end_{key}_def")
+    doc.flow(sub, f"flow_{key}_done", gate, end)
+
+    if stage_sla.get(key):
+        sla = f"sla_{key}"
+        bx = box.right - 70
+        boundary = doc.node(pipeline, "boundaryEvent", sla, f"SLA {stage_sla[key]}",
+                            shape=_Shape(bx, STAGE_BOTTOM - 18, EVENT, EVENT),
+                            attachedToRef=f"stage_{key}", cancelActivity="false")
+        timer = etree.SubElement(boundary, _q("bpmn", "timerEventDefinition"), id=f"sla_{key}_def")
+        duration = etree.SubElement(timer, _q("bpmn", "timeDuration"))
+        duration.set(_q("xsi", "type"), "bpmn:tFormalExpression")
+        duration.text = f'"{stage_sla[key]}"'
+        review = f"review_{key}"
+        doc.node(pipeline, "userTask", review, f"Review stalled {stage.get('name') or key}",
+                 props={p.ROLE: "manager", p.OPTIONAL: "true"},
+                 shape=_Shape(bx - 40, ROW3 - TASK_H / 2, TASK_W, TASK_H))
+        doc.lanes.setdefault("manager", []).append(review)
+        review_end = f"review_end_{key}"
+        doc.node(pipeline, "endEvent", review_end, shape=_Shape(bx + 100, ROW3 - 18, EVENT, EVENT))
+        b = doc.shapes[sla]
+        doc.flow(pipeline, f"flow_{sla}", sla, review,
+                 waypoints=[(b.x + EVENT / 2, b.y + EVENT), (b.x + EVENT / 2, ROW3 - TASK_H / 2)])
+        doc.flow(pipeline, f"flow_{review}_end", review, review_end)
+
+
+def _build_stageless(doc: _Doc, pipeline: etree._Element, tasks: list[dict], pipe_x: float) -> float:
+    x = pipe_x + 30
+    doc.node(pipeline, "startEvent", "pipeline_start", shape=_Shape(x, ROW1 - 18, EVENT, EVENT))
+    prev = "pipeline_start"
+    x += EVENT + 50
+    for n, task in enumerate(tasks, start=1):
+        tid = f"task_{n}"
+        role = task.get("role", "rep")
+        doc.node(pipeline, "userTask", tid, task["title"], props=_task_props(task, role),
+                 shape=_Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H))
+        doc.lanes.setdefault(role, []).append(tid)
+        doc.flow(pipeline, f"flow_to_{n}", prev, tid)
+        prev = tid
+        x += STEP
+    # The outcome arrives only as a som.win / som.lose message; this wait keeps the pipeline open.
+    doc.node(pipeline, "userTask", "record_outcome", "Record outcome", props={p.WAIT: "true", p.ROLE: "rep"},
+             shape=_Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H))
+    doc.lanes.setdefault("rep", []).append("record_outcome")
+    doc.flow(pipeline, "flow_to_record_outcome", prev, "record_outcome")
+    x += STEP
+    doc.node(pipeline, "endEvent", "pipeline_end", shape=_Shape(x, ROW1 - 18, EVENT, EVENT))
+    doc.flow(pipeline, "flow_pipeline_end", "record_outcome", "pipeline_end")
+    return max(x + EVENT + 30, pipe_x + 400)
+
+
+def _diagram(root: etree._Element, doc: _Doc, roles: list[str], total_w: float, collab_id: str) -> None:
+    diagram = etree.SubElement(root, _q("bpmndi", "BPMNDiagram"), id="diagram")
+    plane = etree.SubElement(diagram, _q("bpmndi", "BPMNPlane"), id="plane", bpmnElement=collab_id)
+    lane_geo = dict(LANES_Y)
+    y = sum(LANES_Y[r][1] for r in ("rep", "csr", "manager")) + LANES_Y["rep"][0]
+    for role in roles:
+        if role not in lane_geo:
+            lane_geo[role] = (y, 100)
+            y += 100
+    height = y
+
+    def shape(id_: str, s: _Shape, horizontal: bool = False) -> None:
+        el = etree.SubElement(plane, _q("bpmndi", "BPMNShape"), id=f"{id_}_di", bpmnElement=id_)
+        if s.expanded:
+            el.set("isExpanded", "true")
+        if horizontal:
+            el.set("isHorizontal", "true")
+        etree.SubElement(el, _q("dc", "Bounds"), x=_n(s.x), y=_n(s.y), width=_n(s.w), height=_n(s.h))
+
+    shape("pool", _Shape(0, 0, total_w, height), horizontal=True)
+    for role in roles:
+        ly, lh = lane_geo[role]
+        shape(f"lane_{role}", _Shape(LANE_X, ly, total_w - LANE_X, lh), horizontal=True)
+    for id_ in doc.order:
+        if id_ in doc.shapes:
+            shape(id_, doc.shapes[id_])
+        else:
+            edge = etree.SubElement(plane, _q("bpmndi", "BPMNEdge"), id=f"{id_}_di", bpmnElement=id_)
+            for px, py in doc.edges[id_]:
+                etree.SubElement(edge, _q("di", "waypoint"), x=_n(px), y=_n(py))
+
+
+def _n(value: float) -> str:
+    return str(int(round(value)))

@@ -1,0 +1,67 @@
+"""The kinds that ship with som_flow, as builder input (the BPMN in `bpmn/` is generated from these)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from som_flow.processes.builder import build_kind_bpmn
+
+FOUR_STAGES: list[dict[str, Any]] = [
+    {"key": "lead", "name": "Lead", "probability": 10},
+    {"key": "qualification", "name": "Qualification", "probability": 20},
+    {"key": "proposal", "name": "Proposal", "probability": 50},
+    {"key": "negotiation", "name": "Negotiation", "probability": 80},
+]
+
+# The field-service flow of seed 001: the office assigns, the rep contacts, books, qualifies on site,
+# estimates, and agrees terms.
+STANDARD_SALE: dict[str, Any] = {
+    "key": "standard-sale",
+    "name": "Standard sale",
+    "type": "standard",
+    "stages": FOUR_STAGES,
+    "stage_tasks": {
+        "lead": [
+            {"title": "Assign a sales rep", "role": "csr",
+             "instructions": "Enter the bare minimum and assign the opportunity to a salesperson."},
+            {"title": "Contact the prospect", "role": "rep", "due": "P1D",
+             "instructions": "Make the initial introduction."},
+            {"title": "Book an appointment", "role": "rep", "required": False, "action": "schedule_appointment",
+             "instructions": "Schedule the visit at the prospect's location."},
+        ],
+        "qualification": [
+            {"title": "Answer qualification and profile questions on site", "role": "rep", "form": ["qualified"]},
+        ],
+        "proposal": [{"title": "Prepare estimates", "role": "rep"}],
+        "negotiation": [{"title": "Agree terms", "role": "rep"}],
+    },
+    "stage_sla": {"proposal": "P14D"},
+}
+
+SERVICE_CONTRACT: dict[str, Any] = {
+    "key": "service-contract",
+    "name": "Service contract",
+    "type": "custom",
+    "stages": FOUR_STAGES,
+    "allow_skip": True,
+    "allow_back": True,
+}
+
+STAGELESS: dict[str, Any] = {
+    "key": "stageless",
+    "name": "Stageless",
+    "type": "stageless",
+    "stages": [],
+    "stage_tasks": {"": [{"title": "Follow up with the customer", "role": "rep"}]},
+}
+
+SHIPPED: dict[str, dict[str, Any]] = {
+    "standard-sale": STANDARD_SALE,
+    "service-contract": SERVICE_CONTRACT,
+    "stageless": STAGELESS,
+}
+
+
+def shipped_bpmn(key: str) -> str:
+    """The builder output for one shipped kind."""
+    return build_kind_bpmn(**SHIPPED[key])

@@ -1,0 +1,51 @@
+"""The reminder scheduler process: APScheduler (memory job store, UTC) waking `fire_due_reminders`.
+
+Correctness lives in the database (leases + delivery log), so any number of these may run at once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+
+def _tick(app: Flask, owner: str | None) -> None:
+    from som_flow.services.reminders import fire_due_reminders
+
+    with app.app_context():
+        try:
+            fired = fire_due_reminders(owner=owner)
+            if fired:
+                log.info("delivered %d reminders", fired)
+        except Exception:  # noqa: BLE001 - the next tick retries; leases keep it exactly once
+            log.exception("scheduler tick failed")
+
+
+def _configure(scheduler, app: Flask, owner: str | None) -> None:
+    # coalesce + a generous misfire grace: a late tick still runs; the rows decide what is due
+    scheduler.add_job(_tick, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], args=[app, owner],
+                      id="fire_due_reminders", coalesce=True, max_instances=1, misfire_grace_time=3600)
+    scheduler.add_job(_tick, "date", args=[app, owner], id="fire_on_start", misfire_grace_time=3600)
+
+
+def start_background_scheduler(app: Flask, owner: str | None = None) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone="UTC")
+    _configure(scheduler, app, owner)
+    scheduler.start()
+    return scheduler
+
+
+def run_blocking_scheduler(app: Flask, name: str | None = None) -> None:
+    scheduler = BlockingScheduler(timezone="UTC")
+    _configure(scheduler, app, name)
+    log.info("scheduler %s started", name or "(host:pid)")
+    print("som_flow scheduler running", flush=True)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass

@@ -1,0 +1,376 @@
+"""marshmallow schemas: <Noun>Schema dumps, <Noun>CreateSchema / <Noun>PatchSchema load (unknown fields refused)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from marshmallow import Schema, fields, validate
+
+from som_flow.models import CATALOGS, KIND_TYPES, ROLES
+from som_flow.models.opportunities import PRIORITIES, STATUSES
+
+KEY = validate.Regexp(r"^[a-z][a-z0-9_\-]{0,63}$", error="Use lower-case letters, digits, '_' or '-'.")
+CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code such as USD.")
+MONEY = dict(as_string=True, places=2, validate=validate.Range(min=Decimal(0), max=Decimal("999999999999")),
+             allow_nan=False)
+
+
+class PageQuery(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+def page_schema(item: type[Schema], name: str) -> type[Schema]:
+    return Schema.from_dict({
+        "items": fields.List(fields.Nested(item)),
+        "total": fields.Integer(),
+        "page": fields.Integer(),
+        "per_page": fields.Integer(),
+    }, name=name)
+
+
+# users -------------------------------------------------------------------------------------------
+class UserSchema(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    name = fields.String()
+    roles = fields.List(fields.String())
+    timezone = fields.String()
+    active = fields.Boolean()
+
+
+class UserCreateSchema(Schema):
+    email = fields.Email(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), required=True,
+                        validate=validate.Length(min=1))
+    timezone = fields.String(load_default="UTC", validate=validate.Length(max=64))
+    password = fields.String(load_default=None, validate=validate.Length(min=8, max=200), load_only=True)
+
+
+# catalogs ----------------------------------------------------------------------------------------
+class StageSchema(Schema):
+    key = fields.String()
+    name = fields.String()
+    details = fields.String()
+    default_probability = fields.Integer()
+    sla_days = fields.Integer(allow_none=True)
+
+
+class StageCreateSchema(Schema):
+    key = fields.String(required=True, validate=KEY)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    details = fields.String(load_default="", validate=validate.Length(max=2000))
+    default_probability = fields.Integer(required=True, validate=validate.Range(min=0, max=100))
+    sla_days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=3650))
+
+
+class CatalogEntrySchema(Schema):
+    key = fields.String()
+    name = fields.String()
+    active = fields.Boolean()
+    percent = fields.Integer(allow_none=True)
+    price = fields.Decimal(as_string=True, places=2, allow_none=True)
+    extra = fields.Dict()
+
+
+class CatalogEntryCreateSchema(Schema):
+    key = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    percent = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100))
+    price = fields.Decimal(load_default=None, allow_none=True, **MONEY)
+    extra = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+
+
+class CatalogPath(Schema):
+    name = fields.String(validate=validate.OneOf(CATALOGS))
+
+
+class CustomFieldSchema(Schema):
+    key = fields.String()
+    label = fields.String()
+    type = fields.String()
+    choices = fields.List(fields.String())
+    required = fields.Boolean()
+
+
+class CustomFieldCreateSchema(Schema):
+    key = fields.String(required=True, validate=KEY)
+    label = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    type = fields.String(required=True, validate=validate.OneOf(["text", "number", "date", "choice", "bool"]))
+    choices = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
+    required = fields.Boolean(load_default=False)
+
+
+# kinds -------------------------------------------------------------------------------------------
+class StageTaskSchema(Schema):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    role = fields.String(load_default="rep", validate=validate.OneOf(["rep", "csr", "office", "manager", "scheduler"]))
+    due = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    required = fields.Boolean(load_default=True)
+    action = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["schedule_appointment"]))
+    instructions = fields.String(load_default="", validate=validate.Length(max=2000))
+    form = fields.List(fields.String(validate=KEY), load_default=list)
+
+
+class KindCreateSchema(Schema):
+    key = fields.String(required=True, validate=KEY)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    type = fields.String(required=True, validate=validate.OneOf(KIND_TYPES))
+    stages = fields.List(fields.String(validate=KEY), load_default=list)
+    allowed = fields.Boolean(load_default=True)
+    allow_skip = fields.Boolean(load_default=False)
+    allow_back = fields.Boolean(load_default=False)
+    allow_early_win = fields.Boolean(load_default=True)
+    record_initial_request = fields.Boolean(load_default=False)
+    stage_tasks = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(StageTaskSchema)),
+                              load_default=dict)
+    stage_sla = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(max=40)),
+                            load_default=dict)
+    required_fields = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), load_default=dict)
+
+
+class KindPatchSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=120))
+    allowed = fields.Boolean()
+    record_initial_request = fields.Boolean()
+
+
+class KindStageSchema(Schema):
+    key = fields.String()
+    name = fields.String()
+    probability = fields.Integer(allow_none=True)
+
+
+class KindVersionSchema(Schema):
+    number = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class KindSchema(Schema):
+    key = fields.String()
+    name = fields.String()
+    type = fields.String()
+    allowed = fields.Boolean()
+    record_initial_request = fields.Boolean()
+    stages = fields.List(fields.Nested(KindStageSchema))
+    current_version = fields.Integer(allow_none=True)
+    versions = fields.List(fields.Nested(KindVersionSchema))
+
+
+class BpmnQuery(Schema):
+    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+# opportunities -----------------------------------------------------------------------------------
+_EDITABLE = dict(
+    title=fields.String(validate=validate.Length(min=1, max=200)),
+    description=fields.String(validate=validate.Length(max=10000)),
+    amount=fields.Decimal(**MONEY),
+    currency=fields.String(validate=CURRENCY),
+    probability=fields.Integer(validate=validate.Range(min=0, max=100)),
+    sales_rep=fields.Integer(allow_none=True, validate=validate.Range(min=1)),
+    follow_up_date=fields.Date(allow_none=True),
+    anticipated_close_date=fields.Date(allow_none=True),
+    priority=fields.String(validate=validate.OneOf(PRIORITIES)),
+    product=fields.String(allow_none=True, validate=validate.Length(max=64)),
+    marketing_channel=fields.String(allow_none=True, validate=validate.Length(max=64)),
+    marketing_source=fields.String(allow_none=True, validate=validate.Length(max=64)),
+    department=fields.String(allow_none=True, validate=validate.Length(max=64)),
+    timeframe=fields.String(allow_none=True, validate=validate.Length(max=64)),
+    financing_activity=fields.String(allow_none=True, validate=validate.Length(max=64)),
+    external_reference=fields.String(allow_none=True, validate=validate.Length(max=100)),
+    address_choice=fields.String(validate=validate.OneOf(["bill_to", "work"])),
+    custom=fields.Dict(keys=fields.String()),
+    answers=fields.Dict(keys=fields.String()),
+)
+
+OpportunityPatchSchema = Schema.from_dict(dict(_EDITABLE), name="OpportunityPatchSchema")
+OpportunityCreateSchema = Schema.from_dict({
+    **_EDITABLE,
+    "title": fields.String(required=True, validate=validate.Length(min=1, max=200)),
+    "customer_id": fields.Integer(required=True, validate=validate.Range(min=1)),
+    "kind": fields.String(required=True, validate=validate.Length(min=1, max=64)),
+}, name="OpportunityCreateSchema")
+
+
+class OpportunityQuery(PageQuery):
+    q = fields.String(load_default=None, validate=validate.Length(max=200))
+    stage = fields.String(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    kind = fields.String(load_default=None)
+    assignee = fields.String(load_default=None, validate=validate.Regexp(r"^(me|none|\d+)$"))
+    close_from = fields.Date(load_default=None)
+    close_to = fields.Date(load_default=None)
+    sort = fields.String(load_default="-id", validate=validate.OneOf(
+        ["id", "-id", "amount", "-amount", "anticipated_close_date", "-anticipated_close_date", "title",
+         "-title", "probability", "-probability", "updated_at", "-updated_at"]))
+
+
+class OpenTaskSchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    role = fields.String()
+    assignee = fields.Integer(allow_none=True, attribute="assignee_id")
+    due_at = fields.DateTime(allow_none=True)
+
+
+class OpportunitySchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    date = fields.Date(attribute="opened_on")
+    title = fields.String()
+    description = fields.String()
+    customer_id = fields.Integer()
+    customer = fields.Function(lambda o: o.customer.full_name if o.customer else None)
+    job_id = fields.Integer(allow_none=True)
+    kind = fields.Function(lambda o: o.kind.key)
+    kind_version = fields.Function(lambda o: o.kind_version.number)
+    sales_rep = fields.Integer(attribute="sales_rep_id", allow_none=True)
+    sales_rep_name = fields.Function(lambda o: o.sales_rep.name if o.sales_rep else None)
+    amount = fields.Decimal(as_string=True, places=2)
+    currency = fields.String()
+    probability = fields.Integer()
+    probability_source = fields.String()
+    probability_set_by_hand = fields.Function(lambda o: o.probability_source == "manual")
+    weighted_amount = fields.Decimal(as_string=True, places=2)
+    stage = fields.String(allow_none=True)
+    status = fields.String()
+    closed = fields.Boolean()
+    resolved_date = fields.Date(allow_none=True)
+    reason = fields.String(allow_none=True)
+    explanation = fields.String()
+    follow_up_date = fields.Date(allow_none=True)
+    anticipated_close_date = fields.Date(allow_none=True)
+    priority = fields.String()
+    product = fields.String(allow_none=True)
+    marketing_channel = fields.String(allow_none=True)
+    marketing_source = fields.String(allow_none=True)
+    department = fields.String(allow_none=True)
+    timeframe = fields.String(allow_none=True)
+    financing_activity = fields.String(allow_none=True)
+    external_reference = fields.String(allow_none=True)
+    address_choice = fields.String()
+    custom = fields.Dict()
+    answers = fields.Dict()
+    allowed_stages = fields.List(fields.String())
+    version = fields.Integer()
+    open_tasks = fields.List(fields.Nested(OpenTaskSchema))
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class StageMoveSchema(Schema):
+    stage = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+class WinSchema(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    explanation = fields.String(load_default="", validate=validate.Length(max=10000))
+    resolved_date = fields.Date(load_default=None, allow_none=True)
+    create_job = fields.Boolean(load_default=False)
+    job_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+
+
+class LoseSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    explanation = fields.String(load_default="", validate=validate.Length(max=10000))
+    resolved_date = fields.Date(load_default=None, allow_none=True)
+
+
+class AssignSchema(Schema):
+    user_id = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class EventSchema(Schema):
+    type = fields.String()
+    at = fields.DateTime()
+    actor = fields.Function(lambda e: e.actor.name if e.actor else None)
+    actor_id = fields.Integer(allow_none=True)
+    data = fields.Dict()
+
+
+class BulkSchema(Schema):
+    ids = fields.List(fields.Integer(validate=validate.Range(min=1)), required=True,
+                      validate=validate.Length(min=1, max=500))
+    action = fields.String(required=True, validate=validate.OneOf(["stage", "assign", "lose", "hold"]))
+    stage = fields.String(load_default=None)
+    user_id = fields.Integer(load_default=None)
+    reason = fields.String(load_default=None)
+    explanation = fields.String(load_default="")
+
+
+class BulkResultSchema(Schema):
+    done = fields.List(fields.Integer())
+    failed = fields.Dict(keys=fields.String(), values=fields.Dict())
+
+
+# tasks, reminders, notifications -----------------------------------------------------------------
+class TaskSchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    instructions = fields.String()
+    opportunity_id = fields.Integer()
+    opportunity_title = fields.Function(lambda t: t.opportunity.title)
+    stage = fields.String(allow_none=True)
+    role = fields.String()
+    assignee = fields.Integer(attribute="assignee_id", allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    follow_up_at = fields.DateTime(allow_none=True)
+    status = fields.String()
+    form = fields.List(fields.String())
+    action = fields.String(allow_none=True)
+    gate = fields.Boolean()
+    completed_at = fields.DateTime(allow_none=True)
+
+
+class TaskQuery(PageQuery):
+    assignee = fields.String(load_default=None, validate=validate.Regexp(r"^(me|none|\d+)$"))
+    status = fields.String(load_default="open", validate=validate.OneOf(["open", "done", "cancelled"]))
+    opportunity = fields.Integer(load_default=None)
+    due_before = fields.DateTime(load_default=None)
+
+
+class TaskCompleteSchema(Schema):
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class ReminderSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    opportunity_id = fields.Integer(allow_none=True)
+    user_id = fields.Integer(allow_none=True)
+    due_at = fields.DateTime()
+    state = fields.String()
+    title = fields.String()
+
+
+class ReminderQuery(PageQuery):
+    user = fields.String(load_default=None, validate=validate.Regexp(r"^(me|\d+)$"))
+    state = fields.String(load_default=None, validate=validate.OneOf(
+        ["pending", "claimed", "delivered", "cancelled", "dead"]))
+    kind = fields.String(load_default=None)
+
+
+class FireSchema(Schema):
+    opportunity_ids = fields.List(fields.Integer(validate=validate.Range(min=1)), load_default=None)
+
+
+class FiredSchema(Schema):
+    fired = fields.Integer()
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    body = fields.String()
+    opportunity_id = fields.Integer(allow_none=True)
+    reminder_id = fields.Integer(allow_none=True)
+    reminder_kind = fields.Function(lambda n: n.reminder.kind if n.reminder else None)
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+
+
+class NotificationQuery(PageQuery):
+    unread = fields.Boolean(load_default=False)

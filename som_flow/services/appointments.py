@@ -1,0 +1,242 @@
+"""Appointments: book, edit, complete, memorize, repeat (RFC 5545 RRULE) and the iCalendar feed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+from icalendar import Calendar
+from icalendar import Event as IcsEvent
+from sqlalchemy import or_, select
+
+from som_flow.errors import NotFound, ValidationFailed
+from som_flow.extensions import db
+from som_flow.models import Appointment, Opportunity, Task, User, appointment_attendee
+from som_flow.services.permissions import require_role
+from som_flow.services.reminders import sync_appointment
+from som_flow.services.unit_of_work import now, service
+
+BOOKERS = ("manager", "csr", "rep", "scheduler")
+MAX_OCCURRENCES = 500
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    appointment: Appointment
+    start: datetime
+    end: datetime
+
+
+def get_appointment(appt_id: int) -> Appointment:
+    appt = db.session.get(Appointment, appt_id)
+    if appt is None:
+        raise NotFound(f"No appointment {appt_id}")
+    return appt
+
+
+def _check_rrule(rule: str | None, start: datetime) -> None:
+    if not rule:
+        return
+    try:
+        rrulestr(rule, dtstart=start)
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed(f"Not a valid RRULE: {exc}", {"rrule": [str(exc)]})
+
+
+def _users(ids: list[int]) -> list[User]:
+    users = list(db.session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
+    missing = set(ids) - {u.id for u in users}
+    if missing:
+        raise ValidationFailed("Unknown attendees", {"attendees": [f"No user {', '.join(map(str, missing))}."]})
+    return users
+
+
+def overlaps(appt: Appointment) -> list[Appointment]:
+    """Other scheduled appointments of the same attendees at the same time (the double-booking warning)."""
+    ids = [u.id for u in appt.attendees]
+    if not ids:
+        return []
+    query = (select(Appointment).join(appointment_attendee)
+             .where(appointment_attendee.c.user_id.in_(ids), Appointment.status == "scheduled",
+                    Appointment.start_at < appt.end_at, Appointment.end_at > appt.start_at,
+                    Appointment.id != (appt.id or 0)))
+    return list(db.session.scalars(query.distinct()))
+
+
+@service
+def create_appointment(actor: User, data: dict) -> Appointment:
+    """Book an appointment. Raises ValidationFailed (times, rrule, attendees), Conflict (closed deal)."""
+    require_role(actor, *BOOKERS)
+    data = dict(data)
+    opp = None
+    if data.get("opportunity_id") is not None:
+        opp = db.session.get(Opportunity, data["opportunity_id"])
+        if opp is None:
+            raise ValidationFailed("Unknown opportunity", {"opportunity_id": ["No such opportunity."]})
+        if opp.closed:
+            from som_flow.errors import Conflict
+
+            raise Conflict(f"{opp.number} is closed ({opp.status}); it takes no new appointments.")
+    start, end = data.pop("start"), data.pop("end")
+    if end <= start:
+        raise ValidationFailed("The end must come after the start", {"end": ["Must be after start."]})
+    _check_rrule(data.get("rrule"), start)
+    attendees = _users(data.pop("attendees", []) or [actor.id])
+    appt = Appointment(
+        opportunity_id=opp.id if opp else None,
+        customer_id=(opp.job_id or opp.customer_id) if opp else data.get("customer_id"),
+        title=data["title"], location=data.get("location") or "", notes=data.get("notes") or "",
+        start_at=start, end_at=end, rrule=data.get("rrule"), timezone=data.get("timezone") or actor.timezone,
+        created_by_id=actor.id, task_id=data.get("task_id"), exdates=[],
+    )
+    appt.attendees = attendees
+    db.session.add(appt)
+    db.session.flush()
+    sync_appointment(appt)
+    if opp is not None:
+        from som_flow.services.opportunities import _event
+
+        _event(opp, actor, "appointment_booked", appointment_id=appt.id, title=appt.title,
+               start=start.isoformat())
+    return appt
+
+
+def book_from_task(actor: User, task: Task, data: dict) -> int:
+    data = dict(data, opportunity_id=task.opportunity_id, task_id=task.id)
+    data.setdefault("title", task.title)
+    for key in ("start", "end"):
+        if isinstance(data.get(key), str):
+            try:
+                data[key] = datetime.fromisoformat(data[key])
+            except ValueError:
+                raise ValidationFailed("Bad appointment time", {f"appointment.{key}": ["Use ISO 8601."]})
+            if data[key].tzinfo is None:
+                raise ValidationFailed("Give the time with an offset", {f"appointment.{key}": ["No offset."]})
+    if "start" not in data or "end" not in data:
+        raise ValidationFailed("The appointment needs start and end", {"appointment": ["start and end."]})
+    return create_appointment(actor, data).id
+
+
+@service
+def update_appointment(actor: User, appt_id: int, data: dict) -> Appointment:
+    require_role(actor, *BOOKERS)
+    appt = get_appointment(appt_id)
+    if "attendees" in data:
+        appt.attendees = _users(data.pop("attendees"))
+    start = data.pop("start", appt.start_at)
+    end = data.pop("end", appt.end_at)
+    if end <= start:
+        raise ValidationFailed("The end must come after the start", {"end": ["Must be after start."]})
+    appt.start_at, appt.end_at = start, end
+    if "rrule" in data:
+        _check_rrule(data["rrule"], start)
+    for key, value in data.items():
+        setattr(appt, key, value)
+    sync_appointment(appt)
+    return appt
+
+
+@service
+def set_status(actor: User, appt_id: int, status: str) -> Appointment:
+    require_role(actor, *BOOKERS)
+    appt = get_appointment(appt_id)
+    appt.status = status
+    sync_appointment(appt)
+    if appt.opportunity_id:
+        from som_flow.services.opportunities import _event, get_opportunity
+
+        _event(get_opportunity(appt.opportunity_id), actor, f"appointment_{status}", appointment_id=appt.id)
+    return appt
+
+
+@service
+def delete_appointment(actor: User, appt_id: int) -> None:
+    require_role(actor, *BOOKERS)
+    appt = get_appointment(appt_id)
+    appt.status = "cancelled"
+    sync_appointment(appt)
+    appt.attendees = []
+    db.session.flush()
+    db.session.delete(appt)
+
+
+@service
+def memorize(actor: User, appt_id: int, user_ids: list[int]) -> list[Appointment]:
+    """A copy of the appointment for each of several users (seed 000's Memorize)."""
+    require_role(actor, *BOOKERS)
+    source = get_appointment(appt_id)
+    copies = []
+    for user in _users(user_ids):
+        copy = Appointment(
+            opportunity_id=source.opportunity_id, customer_id=source.customer_id, title=source.title,
+            location=source.location, notes=source.notes, start_at=source.start_at, end_at=source.end_at,
+            timezone=user.timezone if not source.rrule else source.timezone, rrule=source.rrule,
+            exdates=list(source.exdates or []), memorized_from_id=source.id, created_by_id=actor.id)
+        copy.attendees = [user]
+        db.session.add(copy)
+        db.session.flush()
+        sync_appointment(copy)
+        copies.append(copy)
+    return copies
+
+
+def occurrences(appt: Appointment, start: datetime, end: datetime) -> list[Occurrence]:
+    """Expand a (possibly repeating) appointment into occurrences in [start, end), in its own zone."""
+    length = appt.end_at - appt.start_at
+    if not appt.rrule:
+        return [Occurrence(appt, appt.start_at, appt.end_at)] if appt.start_at < end and appt.end_at > start else []
+    zone = ZoneInfo(appt.timezone or "UTC")
+    local_start = appt.start_at.astimezone(zone)
+    rule = rrulestr(appt.rrule, dtstart=local_start)
+    skipped = set(appt.exdates or [])
+    out = []
+    for when in rule.between(start.astimezone(zone) - length, end.astimezone(zone), inc=True):
+        utc = when.astimezone(ZoneInfo("UTC"))
+        if utc.isoformat() in skipped:
+            continue
+        out.append(Occurrence(appt, utc, utc + length))
+        if len(out) >= MAX_OCCURRENCES:
+            break
+    return out
+
+
+def find_appointments(start: datetime, end: datetime, user_id: int | None = None) -> list[Occurrence]:
+    query = select(Appointment).where(Appointment.status != "cancelled",
+                                      or_(Appointment.rrule.is_not(None), Appointment.start_at < end))
+    if user_id is not None:
+        query = query.join(appointment_attendee).where(appointment_attendee.c.user_id == user_id)
+    result = []
+    for appt in db.session.scalars(query):
+        result.extend(occurrences(appt, start, end))
+    return sorted(result, key=lambda o: o.start)
+
+
+def calendar_feed(user: User) -> bytes:
+    """The user's appointments as an iCalendar feed (RRULEs kept, so calendar apps repeat them)."""
+    cal = Calendar()
+    cal.add("prodid", "-//som_flow//schedule//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", f"som_flow – {user.name}")
+    query = (select(Appointment).join(appointment_attendee)
+             .where(appointment_attendee.c.user_id == user.id, Appointment.status != "cancelled"))
+    for appt in db.session.scalars(query):
+        ev = IcsEvent()
+        ev.add("uid", f"appointment-{appt.id}@som-flow")
+        ev.add("summary", appt.title)
+        ev.add("dtstart", appt.start_at)
+        ev.add("dtend", appt.end_at)
+        ev.add("dtstamp", now())
+        if appt.location:
+            ev.add("location", appt.location)
+        if appt.rrule:
+            ev.add("rrule", _rrule_dict(appt.rrule))
+        cal.add_component(ev)
+    return cal.to_ical()
+
+
+def _rrule_dict(rule: str) -> dict:
+    from icalendar import vRecur
+
+    return vRecur.from_ical(rule.removeprefix("RRULE:"))

@@ -1,0 +1,218 @@
+"""Catalogs: stages, choice lists, exchange rates, custom fields and questions — with the seeds' defaults."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from som_flow.errors import NotFound, ValidationFailed
+from som_flow.extensions import db
+from som_flow.models import CATALOGS, CatalogEntry, CustomField, ExchangeRate, Question, Stage
+from som_flow.services.unit_of_work import service
+
+# seed 004: six default stages with typical probabilities; Closed-Won/Lost are outcomes here
+DEFAULT_STAGES = [
+    ("lead", "Lead", 10, "A new contact that may become a customer.", None),
+    ("qualification", "Qualification", 20, "Budget, authority, need and timing are being checked.", None),
+    ("proposal", "Proposal", 50, "A proposal or estimate has been sent.", 14),
+    ("negotiation", "Negotiation", 80, "Terms and price are being agreed.", None),
+]
+
+DEFAULT_CATALOGS: dict[str, list[tuple]] = {
+    # seed 000
+    "financing_activities": [
+        ("bank_approved", "Financing Offered and Bank Approved"),
+        ("bank_declined_paid_cash", "Financing Offered. Bank Declined. Paid Cash"),
+        ("bank_declined_sale_lost", "Financing Offered. Bank Declined. Sale Lost"),
+        ("client_declined", "Client Declined Financing (Paid Cash)"),
+        ("none_offered", "No Financing Was Offered"),
+    ],
+    "timeframes": [
+        ("1_2_weeks", "1-2 Weeks"),
+        ("3_4_weeks", "3-4 Weeks"),
+        ("1_3_months", "1-3 Months"),
+        ("3_6_months", "3-6 Months"),
+        ("6_plus_months", "6+ Months"),
+    ],
+    "priorities": [("low", "Low"), ("medium", "Medium"), ("high", "High")],
+    # seed 004 use case 3
+    "lost_reasons": [
+        ("price", "Price"),
+        ("competitor", "Chose a competitor"),
+        ("no_budget", "No budget"),
+        ("timing", "Bad timing"),
+        ("no_decision", "No decision"),
+        ("financing_declined", "Financing declined"),
+    ],
+    "won_reasons": [
+        ("price", "Best price"),
+        ("relationship", "Relationship"),
+        ("quality", "Product quality"),
+        ("service", "Service and support"),
+    ],
+    # seed 002: advertising channels with an impact type
+    "marketing_channels": [
+        ("web", "Website", {"impact": "inbound"}),
+        ("phone", "Phone call", {"impact": "inbound"}),
+        ("referral", "Referral", {"impact": "word of mouth"}),
+        ("trade_show", "Trade show", {"impact": "event"}),
+        ("advertising", "Advertising", {"impact": "paid"}),
+    ],
+    "marketing_sources": [
+        ("google", "Google"),
+        ("newspaper", "Newspaper ad"),
+        ("customer_referral", "Existing customer"),
+        ("yard_sign", "Yard sign"),
+        ("partner", "Partner"),
+    ],
+    "departments": [("sales", "Sales"), ("service", "Service"), ("installation", "Installation")],
+    "probability_levels": [
+        ("cold", "Cold", 10), ("warm", "Warm", 30), ("likely", "Likely", 60),
+        ("hot", "Hot", 80), ("certain", "Certain", 100),
+    ],
+    "currencies": [("USD", "US dollar"), ("EUR", "Euro"), ("NOK", "Norwegian krone"), ("GBP", "Pound sterling")],
+    "products": [
+        ("hvac_install", "HVAC system installation", Decimal("8500.00")),
+        ("furnace", "High-efficiency furnace", Decimal("4200.00")),
+        ("maintenance", "Annual maintenance contract", Decimal("350.00")),
+        ("crm_license", "CRM software license (annual)", Decimal("50000.00")),
+        ("consulting", "Consulting day", Decimal("1200.00")),
+    ],
+}
+
+
+@service
+def seed_defaults() -> None:
+    """Create the default stages and catalogs that are missing (idempotent)."""
+    have = set(db.session.scalars(select(Stage.key)))
+    for position, (key, name, probability, details, sla_days) in enumerate(DEFAULT_STAGES):
+        if key not in have:
+            db.session.add(Stage(key=key, name=name, default_probability=probability, details=details,
+                                 position=position, sla_days=sla_days))
+    existing = {(c, k) for c, k in db.session.execute(select(CatalogEntry.catalog, CatalogEntry.key))}
+    for catalog, entries in DEFAULT_CATALOGS.items():
+        for position, entry in enumerate(entries):
+            key, name, *rest = entry
+            if (catalog, key) in existing:
+                continue
+            row = CatalogEntry(catalog=catalog, key=key, name=name, position=position, extra={})
+            for value in rest:
+                if isinstance(value, Decimal):
+                    row.price = value
+                elif isinstance(value, int):
+                    row.percent = value
+                elif isinstance(value, dict):
+                    row.extra = value
+            db.session.add(row)
+
+
+def list_stages() -> list[Stage]:
+    return list(db.session.scalars(select(Stage).order_by(Stage.position, Stage.id)))
+
+
+def stage_by_key(key: str) -> Stage | None:
+    return db.session.scalar(select(Stage).where(Stage.key == key))
+
+
+@service
+def create_stage(key: str, name: str, default_probability: int, details: str = "",
+                 sla_days: int | None = None) -> Stage:
+    if stage_by_key(key):
+        raise ValidationFailed(f"Stage {key} exists", {"key": ["Already taken."]})
+    position = len(list_stages())
+    stage = Stage(key=key, name=name, default_probability=default_probability, details=details,
+                  position=position, sla_days=sla_days)
+    db.session.add(stage)
+    db.session.flush()
+    return stage
+
+
+def check_catalog(name: str) -> str:
+    if name not in CATALOGS:
+        raise NotFound(f"No catalog {name!r}; catalogs are {', '.join(CATALOGS)}")
+    return name
+
+
+def list_entries(catalog: str, active_only: bool = False) -> list[CatalogEntry]:
+    query = select(CatalogEntry).where(CatalogEntry.catalog == check_catalog(catalog))
+    if active_only:
+        query = query.where(CatalogEntry.active.is_(True))
+    return list(db.session.scalars(query.order_by(CatalogEntry.position, CatalogEntry.id)))
+
+
+def entry(catalog: str, key: str) -> CatalogEntry | None:
+    return db.session.scalar(
+        select(CatalogEntry).where(CatalogEntry.catalog == catalog, CatalogEntry.key == key)
+    )
+
+
+def require_entry(catalog: str, key: str | None, field: str) -> None:
+    """Raise ValidationFailed naming `field` when `key` is not in the catalog."""
+    if key is not None and entry(catalog, key) is None:
+        keys = ", ".join(e.key for e in list_entries(catalog, active_only=True))
+        raise ValidationFailed(f"{key!r} is not in {catalog}", {field: [f"Unknown value; choose from {keys}."]})
+
+
+@service
+def create_entry(catalog: str, key: str, name: str, percent: int | None = None,
+                 price: Decimal | None = None, extra: dict | None = None) -> CatalogEntry:
+    check_catalog(catalog)
+    if entry(catalog, key):
+        raise ValidationFailed(f"{key} exists in {catalog}", {"key": ["Already taken."]})
+    row = CatalogEntry(catalog=catalog, key=key, name=name, percent=percent, price=price, extra=extra or {},
+                       position=len(list_entries(catalog)))
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+@service
+def set_exchange_rate(currency: str, base: str, rate: Decimal, valid_from: date) -> ExchangeRate:
+    if rate <= 0:
+        raise ValidationFailed("A rate must be positive", {"rate": ["Must be greater than 0."]})
+    row = db.session.scalar(select(ExchangeRate).where(
+        ExchangeRate.currency == currency, ExchangeRate.base == base, ExchangeRate.valid_from == valid_from))
+    if row is None:
+        row = ExchangeRate(currency=currency, base=base, valid_from=valid_from, rate=rate)
+        db.session.add(row)
+    row.rate = rate
+    db.session.flush()
+    return row
+
+
+def list_custom_fields() -> list[CustomField]:
+    return list(db.session.scalars(select(CustomField).order_by(CustomField.position, CustomField.id)))
+
+
+@service
+def create_custom_field(key: str, label: str, type: str, choices: list | None = None,
+                        required: bool = False) -> CustomField:
+    if db.session.scalar(select(CustomField.id).where(CustomField.key == key)):
+        raise ValidationFailed(f"Field {key} exists", {"key": ["Already taken."]})
+    if type == "choice" and not choices:
+        raise ValidationFailed("A choice field needs choices", {"choices": ["Give at least one choice."]})
+    row = CustomField(key=key, label=label, type=type, choices=choices or [], required=required,
+                      position=len(list_custom_fields()))
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def list_questions(kind_key: str | None = None) -> list[Question]:
+    query = select(Question).order_by(Question.section, Question.position, Question.id)
+    rows = list(db.session.scalars(query))
+    return [q for q in rows if q.kind_key in (None, kind_key)]
+
+
+@service
+def create_question(key: str, section: str, text: str, answer_type: str = "bool", required: bool = False,
+                    kind_key: str | None = None, choices: list | None = None) -> Question:
+    if section not in ("profile", "qualification"):
+        raise ValidationFailed("Unknown section", {"section": ["Choose profile or qualification."]})
+    row = Question(key=key, section=section, text=text, answer_type=answer_type, required=required,
+                   kind_key=kind_key, choices=choices or [], position=len(list_questions()))
+    db.session.add(row)
+    db.session.flush()
+    return row

@@ -1,0 +1,98 @@
+"""Customers and jobs (sub-customers), contacts; the job a won sale creates."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+
+from som_flow.errors import NotFound, ValidationFailed
+from som_flow.extensions import db
+from som_flow.models import Appointment, Contact, Customer, Estimate, Opportunity, User
+from som_flow.services.permissions import require_role
+from som_flow.services.unit_of_work import now, service
+
+
+def get_customer(customer_id: int) -> Customer:
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"No customer {customer_id}")
+    return customer
+
+
+def search_customers(q: str | None = None, status: str | None = None, page: int = 1, per_page: int = 50):
+    query = select(Customer)
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(or_(func.lower(Customer.name).like(like), func.lower(Customer.email).like(like)))
+    if status:
+        query = query.where(Customer.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    items = list(db.session.scalars(query.order_by(Customer.name).limit(per_page).offset((page - 1) * per_page)))
+    return items, total
+
+
+@service
+def create_customer(actor: User | None, data: dict) -> Customer:
+    if actor is not None:
+        require_role(actor, "manager", "csr", "rep")
+    data = dict(data)
+    parent_id = data.pop("parent_id", None)
+    if parent_id is not None:
+        get_customer(parent_id)
+    customer = Customer(parent_id=parent_id, **data)
+    db.session.add(customer)
+    db.session.flush()
+    return customer
+
+
+@service
+def update_customer(actor: User, customer_id: int, data: dict) -> Customer:
+    require_role(actor, "manager", "csr", "rep")
+    customer = get_customer(customer_id)
+    if "parent_id" in data and data["parent_id"] is not None:
+        if data["parent_id"] == customer.id:
+            raise ValidationFailed("A customer cannot be its own job", {"parent_id": ["Choose another."]})
+        get_customer(data["parent_id"])
+    for key, value in data.items():
+        setattr(customer, key, value)
+    return customer
+
+
+@service
+def add_contact(actor: User, customer_id: int, data: dict) -> Contact:
+    require_role(actor, "manager", "csr", "rep")
+    contact = Contact(customer_id=get_customer(customer_id).id, **data)
+    db.session.add(contact)
+    db.session.flush()
+    return contact
+
+
+def job_name(opp: Opportunity) -> str:
+    pattern = current_app.config["JOB_NAME_PATTERN"]
+    values = {"customer": opp.customer.name, "title": opp.title, "product": opp.product or opp.title,
+              "year": now().year, "number": opp.number}
+    try:
+        return pattern.format(**values)[:200]
+    except (KeyError, IndexError, ValueError):
+        return f"{opp.customer.name} - {opp.title} {now().year}"[:200]
+
+
+def create_job_for(opp: Opportunity, actor: User, name: str | None = None) -> Customer:
+    """Seed 001 step 5: a sub-customer job under the customer; estimates and open appointments move to it."""
+    customer = opp.customer
+    job = Customer(kind=customer.kind, name=name or job_name(opp), parent_id=customer.id, status="active",
+                   bill_to=dict(customer.bill_to or {}), work_address=dict(customer.work_address or {}))
+    db.session.add(job)
+    db.session.flush()
+    opp.job_id = job.id
+    for estimate in db.session.scalars(select(Estimate).where(Estimate.opportunity_id == opp.id)):
+        estimate.customer_id = job.id
+    for appt in db.session.scalars(select(Appointment).where(
+            Appointment.opportunity_id == opp.id, Appointment.status == "scheduled")):
+        appt.customer_id = job.id
+    if customer.status == "prospect":
+        customer.status = "active"
+    from som_flow.services.opportunities import _event
+
+    _event(opp, actor, "job_created", job_id=job.id, name=job.name)
+    return job

@@ -1,0 +1,198 @@
+"""Opportunity kinds: designed or uploaded BPMN, stored as immutable versions."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from som_flow.engine import Engine, ProcessDefinition
+from som_flow.errors import Conflict, NotFound, ValidationFailed
+from som_flow.extensions import db
+from som_flow.models import KindVersion, Opportunity, OpportunityKind, Stage, User, WorkflowState
+from som_flow.processes import OPERATIONS, build_kind_bpmn, validate_bpmn
+from som_flow.services.unit_of_work import now, service
+
+log = logging.getLogger(__name__)
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "bpmn"
+SHIPPED = {  # file stem -> (name, type)
+    "standard-sale": ("Standard sale", "standard"),
+    "service-contract": ("Service contract", "custom"),
+    "stageless": ("Other (no stages)", "stageless"),
+}
+
+
+def engine() -> Engine:
+    """The app's engine: one per process, holding the parsed-spec cache."""
+    eng = current_app.extensions.get("som_engine")
+    if eng is None:
+        eng = current_app.extensions["som_engine"] = Engine(operations=OPERATIONS)
+    return eng
+
+
+def definition_for(version: KindVersion) -> ProcessDefinition:
+    return engine().definition(version.id, version.bpmn_xml)
+
+
+def get_kind(key: str) -> OpportunityKind:
+    kind = db.session.scalar(select(OpportunityKind).where(OpportunityKind.key == key))
+    if kind is None:
+        raise NotFound(f"No opportunity kind {key!r}")
+    return kind
+
+
+def list_kinds() -> list[OpportunityKind]:
+    return list(db.session.scalars(select(OpportunityKind).order_by(OpportunityKind.name)))
+
+
+def kind_stages(kind: OpportunityKind) -> list[dict]:
+    version = kind.current_version
+    return list(version.stages) if version else []
+
+
+def _store_version(kind: OpportunityKind, xml: str, definition: dict | None, actor: User | None) -> KindVersion:
+    summary = validate_bpmn(xml)  # raises InvalidProcess naming elements; nothing stored
+    if kind.type == "stageless" and summary.stages:
+        raise ValidationFailed("A stageless kind has no stages", {"stages": ["Remove the stage subprocesses."]})
+    if kind.type != "stageless" and not summary.stages:
+        raise ValidationFailed("This process has no stages", {"type": ["Use type 'stageless' for it."]})
+    number = 1 + max((v.number for v in kind.versions), default=0)
+    version = KindVersion(
+        kind=kind, number=number, bpmn_xml=xml, definition=definition, created_at=now(),
+        created_by_id=actor.id if actor else None, allow_back=summary.allow_back,
+        stages=[{"key": s.key, "name": s.name, "probability": s.probability,
+                 "required_fields": list(s.required_fields), "sla": s.sla} for s in summary.stages],
+    )
+    db.session.add(version)
+    db.session.flush()
+    kind.current_version = version
+    return version
+
+
+@service
+def save_designed_kind(data: dict, actor: User | None = None) -> OpportunityKind:
+    """Build BPMN from the designer's stage list and store it as a new version (creating the kind).
+
+    Raises ValidationFailed for unknown stages or a type change, InvalidProcess if the result is refused.
+    """
+    key, kind_type = data["key"], data["type"]
+    stage_keys: list[str] = data.get("stages") or []
+    if kind_type == "stageless" and stage_keys:
+        raise ValidationFailed("A stageless kind has no stages", {"stages": ["Leave empty for stageless."]})
+    if kind_type != "stageless" and not stage_keys:
+        raise ValidationFailed("Choose at least one stage", {"stages": ["Missing."]})
+    if len(set(stage_keys)) != len(stage_keys):
+        raise ValidationFailed("A stage is listed twice", {"stages": ["Each stage once."]})
+    catalog = {s.key: s for s in db.session.scalars(select(Stage).where(Stage.key.in_(stage_keys)))}
+    unknown = [k for k in stage_keys if k not in catalog]
+    if unknown:
+        raise ValidationFailed(f"Unknown stages: {', '.join(unknown)}", {"stages": [f"Unknown: {', '.join(unknown)}."]})
+    for name in ("stage_tasks", "stage_sla", "required_fields"):
+        stray = [k for k in (data.get(name) or {}) if k not in stage_keys]
+        if stray:
+            raise ValidationFailed(f"{name} names stages the kind does not have: {', '.join(stray)}",
+                                   {name: [f"Not a stage of this kind: {', '.join(stray)}."]})
+    if kind_type == "standard" and (data.get("allow_skip") or data.get("allow_back")):
+        raise ValidationFailed("A standard kind allows no skips and no backward moves",
+                               {"type": ["Use a custom kind to allow skips or backward moves."]})
+    xml = build_kind_bpmn(
+        key=key, name=data["name"], type=kind_type,
+        stages=[{"key": k, "name": catalog[k].name, "probability": catalog[k].default_probability}
+                for k in stage_keys],
+        allow_skip=bool(data.get("allow_skip")), allow_back=bool(data.get("allow_back")),
+        allow_early_win=data.get("allow_early_win", True),
+        stage_tasks=data.get("stage_tasks") or {}, stage_sla=data.get("stage_sla") or {},
+        required_fields=data.get("required_fields") or {},
+    )
+    kind = db.session.scalar(select(OpportunityKind).where(OpportunityKind.key == key))
+    if kind is None:
+        kind = OpportunityKind(key=key, name=data["name"], type=kind_type)
+        db.session.add(kind)
+    elif kind.type != kind_type:
+        raise ValidationFailed("A kind keeps its type", {"type": [f"This kind is {kind.type}."]})
+    kind.name = data["name"]
+    kind.allowed = data.get("allowed", True)
+    kind.record_initial_request = data.get("record_initial_request", kind.record_initial_request or False)
+    if kind.current_version is None or kind.current_version.bpmn_xml != xml:
+        _store_version(kind, xml, definition=dict(data), actor=actor)
+    return kind
+
+
+@service
+def import_kind_bpmn(key: str, xml: bytes | str, *, name: str | None = None, kind_type: str = "custom",
+                     actor: User | None = None) -> KindVersion:
+    """Store an uploaded BPMN as a new version of `key`. Raises InvalidProcess (nothing stored)."""
+    if isinstance(xml, bytes):
+        xml = xml.decode("utf-8", errors="strict") if xml else ""
+    kind = db.session.scalar(select(OpportunityKind).where(OpportunityKind.key == key))
+    if kind is None:
+        kind = OpportunityKind(key=key, name=name or key.replace("-", " ").title(), type=kind_type)
+        db.session.add(kind)
+    return _store_version(kind, xml, definition=None, actor=actor)
+
+
+@service
+def update_kind(key: str, **fields) -> OpportunityKind:
+    kind = get_kind(key)
+    for name, value in fields.items():
+        setattr(kind, name, value)
+    return kind
+
+
+def version_of(kind: OpportunityKind, number: int | None) -> KindVersion:
+    if number is None:
+        if kind.current_version is None:
+            raise NotFound(f"Kind {kind.key} has no version")
+        return kind.current_version
+    for version in kind.versions:
+        if version.number == number:
+            return version
+    raise NotFound(f"Kind {kind.key} has no version {number}")
+
+
+def install_shipped_kinds() -> list[str]:
+    """Install the kinds in bpmn/ that the database does not have yet."""
+    installed = []
+    for stem, (name, kind_type) in SHIPPED.items():
+        path = SHIPPED_DIR / f"{stem}.bpmn"
+        if not path.exists():
+            log.warning("shipped kind %s missing at %s", stem, path)
+            continue
+        if db.session.scalar(select(OpportunityKind.id).where(OpportunityKind.key == stem)):
+            continue
+        import_kind_bpmn(stem, path.read_bytes(), name=name, kind_type=kind_type)
+        installed.append(stem)
+    return installed
+
+
+@service
+def migrate_opportunities(key: str) -> tuple[list[int], dict[int, str]]:
+    """Move open opportunities of `key` to the current version where their stage exists there."""
+    from som_flow.services.opportunities import restart_process
+
+    kind = get_kind(key)
+    current = kind.current_version
+    if current is None:
+        raise Conflict(f"Kind {key} has no version")
+    stage_keys = {s["key"] for s in current.stages}
+    moved: list[int] = []
+    left: dict[int, str] = {}
+    rows = db.session.scalars(select(Opportunity).where(
+        Opportunity.kind_id == kind.id, Opportunity.closed.is_(False),
+        Opportunity.kind_version_id != current.id))
+    for opp in rows:
+        if opp.stage is not None and opp.stage not in stage_keys:
+            left[opp.id] = f"stage {opp.stage} is not in version {current.number}"
+            continue
+        restart_process(opp, current, start_stage=opp.stage, actor=None, reason="kind_migrated")
+        moved.append(opp.id)
+    return moved, left
+
+
+def workflow_state(opp: Opportunity) -> WorkflowState:
+    state = db.session.get(WorkflowState, opp.id)
+    if state is None:
+        raise Conflict(f"Opportunity {opp.id} has no process state")
+    return state

@@ -1,0 +1,650 @@
+"""Opportunities: create, edit, move through stages, win, lose, hold, assign — each one transaction.
+
+Every process operation is load → act → step → project → save under the opportunity's version column.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import isodate
+from sqlalchemy import and_, func, or_, select
+
+from som_flow.engine import Run, Snapshot
+from som_flow.errors import Conflict, NotFound, SomFlowError, StaleVersion, ValidationFailed
+from som_flow.extensions import db
+from som_flow.models import (
+    Customer,
+    Event,
+    KindVersion,
+    Opportunity,
+    OpportunityKind,
+    Reminder,
+    Stage,
+    Task,
+    User,
+    WorkflowState,
+)
+from som_flow.services import catalogs
+from som_flow.services.kinds import definition_for, engine, get_kind
+from som_flow.services.permissions import require_assign, require_change, require_role
+from som_flow.services.unit_of_work import now, service, transaction
+
+log = logging.getLogger(__name__)
+
+# fields a PATCH may change, with the catalog that checks them
+CATALOG_FIELDS = {
+    "product": "products",
+    "marketing_channel": "marketing_channels",
+    "marketing_source": "marketing_sources",
+    "department": "departments",
+    "timeframe": "timeframes",
+    "financing_activity": "financing_activities",
+}
+EDITABLE = (
+    "title", "description", "amount", "currency", "probability", "follow_up_date", "anticipated_close_date",
+    "priority", "external_reference", "address_choice", "custom", "answers", "sales_rep",
+    *CATALOG_FIELDS,
+)
+
+
+# -- reading ---------------------------------------------------------------------------------------
+def get_opportunity(opp_id: int) -> Opportunity:
+    opp = db.session.get(Opportunity, opp_id)
+    if opp is None:
+        raise NotFound(f"No opportunity {opp_id}")
+    return opp
+
+
+def open_tasks(opp: Opportunity) -> list[Task]:
+    return list(db.session.scalars(
+        select(Task).where(Task.opportunity_id == opp.id, Task.status == "open").order_by(Task.created_at)))
+
+
+def allowed_stages(opp: Opportunity) -> list[str]:
+    """Stages the process lets this opportunity move to now (computed by the engine, never hard-coded)."""
+    if opp.closed or opp.stage is None:
+        return []
+    run = _load(opp)
+    return list(engine().snapshot(run).allowed_stages)
+
+
+def history(opp: Opportunity) -> list[Event]:
+    return list(db.session.scalars(
+        select(Event).where(Event.opportunity_id == opp.id).order_by(Event.at, Event.id)))
+
+
+def search_opportunities(*, user: User, q=None, stage=None, status=None, kind=None, assignee=None,
+                         close_from=None, close_to=None, sort="-id", page=1, per_page=50):
+    query = select(Opportunity).join(Customer, Opportunity.customer_id == Customer.id)
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(or_(func.lower(Opportunity.title).like(like), func.lower(Customer.name).like(like),
+                                func.lower(Opportunity.description).like(like),
+                                func.lower(Opportunity.number).like(like)))
+    if stage:
+        query = query.where(Opportunity.stage == stage)
+    if status:
+        query = query.where(Opportunity.status == status)
+    if kind:
+        query = query.join(OpportunityKind, Opportunity.kind_id == OpportunityKind.id).where(
+            OpportunityKind.key == kind)
+    if assignee == "me":
+        query = query.where(Opportunity.sales_rep_id == user.id)
+    elif assignee == "none":
+        query = query.where(Opportunity.sales_rep_id.is_(None))
+    elif assignee:
+        query = query.where(Opportunity.sales_rep_id == int(assignee))
+    if close_from:
+        query = query.where(Opportunity.anticipated_close_date >= close_from)
+    if close_to:
+        query = query.where(Opportunity.anticipated_close_date <= close_to)
+    column = getattr(Opportunity, sort.lstrip("-"))
+    query = query.order_by(column.desc() if sort.startswith("-") else column.asc(), Opportunity.id.desc())
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    return items, total
+
+
+# -- the process round trip ------------------------------------------------------------------------
+def _load(opp: Opportunity) -> Run:
+    state = db.session.get(WorkflowState, opp.id)
+    if state is None:
+        raise Conflict(f"Opportunity {opp.number} has no process state")
+    return engine().restore(definition_for(db.session.get(KindVersion, state.kind_version_id)), state.state)
+
+
+def _process_data(opp: Opportunity) -> dict:
+    """The opportunity fields conditions may read (plain JSON values)."""
+    return {
+        "amount": float(opp.amount or 0),
+        "currency": opp.currency,
+        "priority": opp.priority,
+        "product": opp.product,
+        "probability": opp.probability,
+        "qualified": qualified(opp)[0],
+        "custom": dict(opp.custom or {}),
+    }
+
+
+def _event(opp: Opportunity, actor: User | None, type_: str, **data) -> Event:
+    ev = Event(opportunity_id=opp.id, actor_id=actor.id if actor else None, at=now(), type=type_, data=data)
+    db.session.add(ev)
+    return ev
+
+
+def _stage_probability(version: KindVersion, stage_key: str | None) -> int | None:
+    for stage in version.stages:
+        if stage["key"] == stage_key and stage.get("probability") is not None:
+            return int(stage["probability"])
+    row = catalogs.stage_by_key(stage_key) if stage_key else None
+    return row.default_probability if row else None
+
+
+def _local_datetime(day: date, user: User | None, hour: int) -> datetime:
+    zone = ZoneInfo(user.timezone if user else "UTC")
+    return datetime.combine(day, time(hour), tzinfo=zone).astimezone(ZoneInfo("UTC"))
+
+
+def _task_due(raw: str | None, opp: Opportunity, assignee: User | None) -> datetime | None:
+    if not raw:
+        return None
+    if raw.startswith("P"):
+        try:
+            return now() + isodate.parse_duration(raw)
+        except (isodate.ISO8601Error, ValueError):
+            log.warning("bad som.due %r on %s", raw, opp.number)
+            return None
+    value = getattr(opp, raw, None)
+    if isinstance(value, date):
+        from flask import current_app
+
+        return _local_datetime(value, assignee, current_app.config["REMINDER_LOCAL_HOUR"])
+    return None
+
+
+def _project(opp: Opportunity, run: Run, version: KindVersion, actor: User | None) -> Snapshot:
+    """Mirror the workflow onto rows: stage, outcome, tasks, timers; then save the state."""
+    eng = engine()
+    snap = eng.snapshot(run)
+    at = now()
+    if snap.stage != opp.stage and not snap.outcome:
+        _event(opp, actor, "stage_changed", **{"from": opp.stage, "to": snap.stage})
+        opp.stage = snap.stage
+        opp.stage_entered_at = at
+        probability = _stage_probability(version, snap.stage)
+        if probability is not None and opp.probability_source != "manual":
+            if probability != opp.probability:
+                _event(opp, actor, "field_changed", field="probability", old=opp.probability, new=probability)
+            opp.probability = probability
+            opp.probability_source = "stage_default"
+    if snap.outcome and opp.status not in ("won", "lost"):
+        opp.status = snap.outcome
+        opp.closed = True
+        opp.probability = 100 if snap.outcome == "won" else 0
+        opp.probability_source = "outcome"
+        opp.resolved_date = opp.resolved_date or at.date()
+
+    current = {t.id: t for t in db.session.scalars(
+        select(Task).where(Task.opportunity_id == opp.id, Task.status == "open"))}
+    ready = {t.id: t for t in snap.ready_tasks if not t.gate}
+    for task_id, ready_task in ready.items():
+        if task_id in current or db.session.get(Task, task_id) is not None:
+            continue
+        assignee_id = opp.sales_rep_id if ready_task.role == "rep" else None
+        assignee = db.session.get(User, assignee_id) if assignee_id else None
+        db.session.add(Task(
+            id=task_id, opportunity_id=opp.id, spec_name=ready_task.spec_name, title=ready_task.title,
+            instructions=ready_task.instructions, role=ready_task.role, stage=ready_task.stage,
+            gate=False, required=ready_task.required, action=ready_task.action, assignee_id=assignee_id,
+            due_at=_task_due(ready_task.due, opp, assignee), form=list(ready_task.form), data={},
+        ))
+    for task_id, row in current.items():
+        if task_id not in ready:
+            row.status = "cancelled"
+            _event(opp, actor, "task_cancelled", task=row.title)
+
+    state = db.session.get(WorkflowState, opp.id)
+    if state is None:
+        state = WorkflowState(opportunity_id=opp.id)
+        db.session.add(state)
+    state.kind_version_id = version.id
+    state.serializer_version = "3.2"
+    state.state = eng.dump(run)
+    state.next_timer_at = min((t.due_at for t in snap.timers), default=None)
+    db.session.flush()
+    from som_flow.services.reminders import sync_process_timers, sync_reminders
+
+    sync_process_timers(opp, snap.timers)
+    sync_reminders(opp)
+    return snap
+
+
+def _guard(opp: Opportunity, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != opp.version:
+        raise StaleVersion(
+            f"{opp.number} has changed since you loaded it (version {expected_version}, now {opp.version}); "
+            "reload and try again.")
+
+
+def _require_open(opp: Opportunity, what: str = "change") -> None:
+    if opp.closed:
+        raise Conflict(f"{opp.number} is closed ({opp.status}); reopen it to {what} it.")
+
+
+# -- validation of fields --------------------------------------------------------------------------
+def _check_fields(data: dict) -> None:
+    for field, catalog in CATALOG_FIELDS.items():
+        if data.get(field) is not None:
+            catalogs.require_entry(catalog, data[field], field)
+    if data.get("currency") is not None:
+        catalogs.require_entry("currencies", data["currency"], "currency")
+    if data.get("amount") is not None and data["amount"] < 0:
+        raise ValidationFailed("Amount must not be negative", {"amount": ["Must be 0 or more."]})
+    if "custom" in data and data["custom"] is not None:
+        from som_flow.services.fields import check_custom_values
+
+        data["custom"] = check_custom_values(data["custom"])
+    if "answers" in data and data["answers"] is not None:
+        from som_flow.services.fields import check_answers
+
+        data["answers"] = check_answers(data["answers"])
+
+
+def _rep(user_id: int | None) -> User | None:
+    if user_id is None:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        raise ValidationFailed(f"No active user {user_id}", {"sales_rep": ["Unknown user."]})
+    if not user.has_role("rep", "manager"):
+        raise ValidationFailed(f"{user.name} is not a sales rep", {"sales_rep": ["Not a sales rep."]})
+    return user
+
+
+def qualified(opp: Opportunity) -> tuple[bool, list[str]]:
+    """(qualified, why): every required qualification question answered yes."""
+    from som_flow.services.fields import qualification
+
+    return qualification(opp)
+
+
+# -- use cases -------------------------------------------------------------------------------------
+@service
+def create_opportunity(actor: User, data: dict) -> Opportunity:
+    """Create an opportunity and start its kind's process.
+
+    Raises NotFound (customer), ValidationFailed (fields, kind not allowed), Forbidden.
+    """
+    require_role(actor, "manager", "csr", "rep")
+    data = dict(data)
+    customer = db.session.get(Customer, data.pop("customer_id"))
+    if customer is None:
+        raise ValidationFailed("Unknown customer", {"customer_id": ["No such customer."]})
+    kind = db.session.scalar(select(OpportunityKind).where(OpportunityKind.key == data.pop("kind")))
+    if kind is None or kind.current_version is None:
+        raise ValidationFailed("Unknown kind", {"kind": ["No such opportunity kind."]})
+    if not kind.allowed:
+        raise ValidationFailed(f"The kind {kind.name} is not allowed for new opportunities",
+                               {"kind": ["This kind is not allowed for new opportunities."]})
+    from som_flow.services.fields import check_required_on_create
+
+    check_required_on_create(data)
+    _check_fields(data)
+    rep = _rep(data.pop("sales_rep", None))
+    if rep is None and actor.has_role("rep") and not actor.has_role("admin", "manager", "csr"):
+        rep = actor  # a rep entering a lead works it
+    probability = data.pop("probability", None)
+    version = kind.current_version
+    at = now()
+    opp = Opportunity(
+        number=uuid.uuid4().hex[:20], opened_on=at.date(), customer_id=customer.id, kind_id=kind.id,
+        kind_version_id=version.id, sales_rep_id=rep.id if rep else None, status="in_progress",
+        currency=data.pop("currency", None) or _default_currency(), amount=data.pop("amount", None) or Decimal("0"),
+        custom=data.pop("custom", None) or {}, answers=data.pop("answers", None) or {},
+        probability=0, probability_source="stage_default",
+    )
+    for field, value in data.items():
+        setattr(opp, field, value)
+    db.session.add(opp)
+    db.session.flush()
+    opp.number = f"OPP-{opp.id:05d}"
+    _event(opp, actor, "created", title=opp.title, kind=kind.key, version=version.number)
+    if rep:
+        _event(opp, actor, "assigned", old=None, new=rep.id, name=rep.name)
+    if probability is not None:
+        opp.probability = probability
+        opp.probability_source = "manual"
+    defn = definition_for(version)
+    run = engine().start(defn, _process_data(opp))
+    _project(opp, run, version, actor)
+    if customer.credit_hold:
+        _event(opp, actor, "warning", message=f"{customer.name} is on credit hold")
+    return opp
+
+
+def _default_currency() -> str:
+    from flask import current_app
+
+    return current_app.config["DEFAULT_CURRENCY"]
+
+
+@service
+def update_opportunity(actor: User, opp_id: int, data: dict, expected_version: int | None = None) -> Opportunity:
+    """Change editable fields; each change is an Event. Raises StaleVersion, Conflict, ValidationFailed."""
+    opp = get_opportunity(opp_id)
+    _guard(opp, expected_version)
+    require_change(actor, opp)
+    if opp.closed and set(data) - {"explanation", "external_reference"}:
+        _require_open(opp)
+    data = dict(data)
+    _check_fields(data)
+    if "sales_rep" in data:
+        require_assign(actor) if not actor.has_role("rep") or data["sales_rep"] != actor.id else None
+        _assign(opp, _rep(data.pop("sales_rep")), actor)
+    for field, value in data.items():
+        old = getattr(opp, field)
+        if old == value:
+            continue
+        setattr(opp, field, value)
+        _event(opp, actor, "field_changed", field=field, old=_jsonable(old), new=_jsonable(value))
+        if field == "probability":
+            opp.probability_source = "manual"
+    run = _load(opp)
+    engine().set_data(run, _process_data(opp))
+    _project(opp, run, opp.kind_version, actor)
+    return opp
+
+
+def _jsonable(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def _check_required_fields(opp: Opportunity) -> None:
+    for stage in opp.kind_version.stages:
+        if stage["key"] != opp.stage:
+            continue
+        missing = [f for f in stage.get("required_fields") or [] if _is_empty(opp, f)]
+        if missing:
+            raise ValidationFailed(
+                f"Fill {', '.join(missing)} before leaving {stage['name']}",
+                {f: [f"Required before leaving {stage['name']}."] for f in missing})
+
+
+def _is_empty(opp: Opportunity, field: str) -> bool:
+    value = getattr(opp, field, None) if hasattr(opp, field) else (opp.custom or {}).get(field)
+    return value in (None, "", Decimal("0"), 0) if field == "amount" else value in (None, "", [])
+
+
+@service
+def move_to_stage(actor: User, opp_id: int, target: str, expected_version: int | None = None) -> Opportunity:
+    """Move to `target` if the process allows it.
+
+    Raises IllegalMove/Conflict (409, naming the allowed stages), ValidationFailed (422: required fields
+    or tasks), StaleVersion (409) when someone else changed the opportunity first.
+    """
+    opp = get_opportunity(opp_id)
+    _guard(opp, expected_version)
+    require_change(actor, opp)
+    _require_open(opp, "move")
+    if opp.status == "on_hold":
+        raise Conflict(f"{opp.number} is on hold; resume it first.")
+    if target != opp.stage:
+        _check_required_fields(opp)
+    run = _load(opp)
+    new_run = engine().move_to_stage(run, target, _process_data(opp))
+    _project(opp, new_run, opp.kind_version, actor)
+    # the version column bumps even when only the stage moved
+    opp.updated_at = now()
+    return opp
+
+
+@service
+def win(actor: User, opp_id: int, *, reason: str | None = None, explanation: str = "",
+        resolved_date: date | None = None, create_job: bool = False, job_name: str | None = None,
+        expected_version: int | None = None) -> Opportunity:
+    """Mark won (probability 100, closed). Raises Conflict if closed or the kind forbids an early win."""
+    opp = get_opportunity(opp_id)
+    _guard(opp, expected_version)
+    require_change(actor, opp)
+    _require_open(opp, "win")
+    catalogs.require_entry("won_reasons", reason, "reason")
+    run = _load(opp)
+    engine().win(run, {"reason": reason, "explanation": explanation})
+    opp.reason, opp.explanation = reason, explanation
+    opp.resolved_date = resolved_date or now().date()
+    from_stage = opp.stage
+    _project(opp, run, opp.kind_version, actor)
+    if opp.status != "won":
+        raise Conflict(f"The process of {opp.number} did not end as won.")
+    _event(opp, actor, "won", stage=from_stage, reason=reason, explanation=explanation,
+           amount=str(opp.amount), currency=opp.currency)
+    if create_job:
+        from som_flow.services.customers import create_job_for
+
+        create_job_for(opp, actor, job_name)
+    return opp
+
+
+@service
+def lose(actor: User, opp_id: int, *, reason: str, explanation: str = "", resolved_date: date | None = None,
+         expected_version: int | None = None) -> Opportunity:
+    """Mark lost with a catalog reason (probability 0, closed). Raises ValidationFailed, Conflict."""
+    opp = get_opportunity(opp_id)
+    _guard(opp, expected_version)
+    require_change(actor, opp)
+    _require_open(opp, "lose")
+    catalogs.require_entry("lost_reasons", reason, "reason")
+    if reason is None:
+        raise ValidationFailed("A reason is required", {"reason": ["Missing."]})
+    run = _load(opp)
+    engine().lose(run, {"reason": reason, "explanation": explanation})
+    opp.reason, opp.explanation = reason, explanation
+    opp.resolved_date = resolved_date or now().date()
+    from_stage = opp.stage
+    _project(opp, run, opp.kind_version, actor)
+    if opp.status != "lost":
+        raise Conflict(f"The process of {opp.number} did not end as lost.")
+    _event(opp, actor, "lost", stage=from_stage, reason=reason, explanation=explanation)
+    return opp
+
+
+@service
+def hold(actor: User, opp_id: int) -> Opportunity:
+    opp = get_opportunity(opp_id)
+    require_change(actor, opp)
+    _require_open(opp, "hold")
+    if opp.status != "on_hold":
+        opp.status = "on_hold"
+        _event(opp, actor, "held")
+        from som_flow.services.reminders import sync_reminders
+
+        sync_reminders(opp)
+    return opp
+
+
+@service
+def resume(actor: User, opp_id: int) -> Opportunity:
+    opp = get_opportunity(opp_id)
+    require_change(actor, opp)
+    if opp.status == "on_hold":
+        opp.status = "in_progress"
+        _event(opp, actor, "resumed")
+        from som_flow.services.reminders import sync_reminders
+
+        sync_reminders(opp)
+    return opp
+
+
+def restart_process(opp: Opportunity, version: KindVersion, *, start_stage: str | None, actor: User | None,
+                    reason: str) -> None:
+    """Start a fresh run (reopen, kind migration); the old run's history stays in Events."""
+    defn = definition_for(version)
+    run = engine().start(defn, _process_data(opp), start_stage=start_stage)
+    if opp.kind_version_id != version.id:
+        _event(opp, actor, reason, old_version=opp.kind_version.number, new_version=version.number)
+        opp.kind_version_id = version.id
+        opp.kind_version = version
+    _project(opp, run, version, actor)
+
+
+@service
+def reopen(actor: User, opp_id: int) -> Opportunity:
+    """Reopen a closed deal at the stage it closed in (an explicit, logged action)."""
+    opp = get_opportunity(opp_id)
+    require_change(actor, opp)
+    if not opp.closed:
+        raise Conflict(f"{opp.number} is not closed.")
+    old_status = opp.status
+    opp.status, opp.closed, opp.resolved_date, opp.reason, opp.explanation = "in_progress", False, None, None, ""
+    opp.probability_source = "stage_default"
+    _event(opp, actor, "reopened", old_status=old_status, stage=opp.stage)
+    stage = opp.stage if any(s["key"] == opp.stage for s in opp.kind_version.stages) else None
+    previous_stage, opp.stage = opp.stage, None
+    restart_process(opp, opp.kind_version, start_stage=stage, actor=actor, reason="reopened")
+    if previous_stage == opp.stage:
+        # not a real stage change: drop the stage_changed event the restart wrote
+        pass
+    return opp
+
+
+def _assign(opp: Opportunity, rep: User | None, actor: User) -> None:
+    old = opp.sales_rep_id
+    if old == (rep.id if rep else None):
+        return
+    opp.sales_rep_id = rep.id if rep else None
+    _event(opp, actor, "assigned" if rep else "unassigned", old=old, new=rep.id if rep else None,
+           name=rep.name if rep else None)
+    # rep-lane tasks follow the deal's rep
+    for task in db.session.scalars(select(Task).where(
+            Task.opportunity_id == opp.id, Task.status == "open", Task.role == "rep")):
+        task.assignee_id = opp.sales_rep_id
+    from som_flow.services.reminders import sync_reminders
+
+    sync_reminders(opp)
+
+
+@service
+def assign(actor: User, opp_id: int, user_id: int) -> Opportunity:
+    opp = get_opportunity(opp_id)
+    require_assign(actor)
+    _require_open(opp, "assign")
+    _assign(opp, _rep(user_id), actor)
+    return opp
+
+
+@service
+def claim(actor: User, opp_id: int) -> Opportunity:
+    opp = get_opportunity(opp_id)
+    require_role(actor, "rep", "manager")
+    _require_open(opp, "claim")
+    if opp.sales_rep_id not in (None, actor.id):
+        raise Conflict(f"{opp.number} is already assigned to {opp.sales_rep.name}.")
+    _assign(opp, actor, actor)
+    return opp
+
+
+@service
+def unassign(actor: User, opp_id: int) -> Opportunity:
+    opp = get_opportunity(opp_id)
+    if not (actor.has_role("admin", "manager", "csr") or opp.sales_rep_id == actor.id):
+        require_assign(actor)
+    _assign(opp, None, actor)
+    return opp
+
+
+def bulk(actor: User, ids: list[int], action: str, args: dict) -> tuple[list[int], dict[str, dict]]:
+    """Run `action` on each id in its own transaction; one failure does not undo the others."""
+    done: list[int] = []
+    failed: dict[str, dict] = {}
+    for opp_id in ids:
+        try:
+            if action == "stage":
+                if not args.get("stage"):
+                    raise ValidationFailed("Give the stage", {"stage": ["Missing."]})
+                move_to_stage(actor, opp_id, args["stage"])
+            elif action == "assign":
+                if not args.get("user_id"):
+                    raise ValidationFailed("Give the user", {"user_id": ["Missing."]})
+                assign(actor, opp_id, args["user_id"])
+            elif action == "lose":
+                if not args.get("reason"):
+                    raise ValidationFailed("Give the reason", {"reason": ["Missing."]})
+                lose(actor, opp_id, reason=args["reason"], explanation=args.get("explanation") or "")
+            elif action == "hold":
+                hold(actor, opp_id)
+            done.append(opp_id)
+        except SomFlowError as exc:
+            failed[str(opp_id)] = {"status": exc.status, "title": exc.title, "detail": exc.detail,
+                                   "errors": exc.errors}
+    return done, failed
+
+
+@service
+def complete_task(actor: User, task_id: str, data: dict | None = None) -> Task:
+    """Complete a generated task with its form data; the process steps on.
+
+    Raises NotFound, Forbidden, Conflict (not open / closed deal), ValidationFailed (form fields missing).
+    """
+    from som_flow.services.permissions import require_task
+
+    task = db.session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"No task {task_id}")
+    require_task(actor, task)
+    if task.status != "open":
+        raise Conflict(f"Task {task.title!r} is {task.status}.")
+    opp = task.opportunity
+    _require_open(opp, "work on")
+    data = dict(data or {})
+    missing = [f for f in task.form if data.get(f) in (None, "")]
+    if missing:
+        raise ValidationFailed(f"{task.title!r} needs {', '.join(missing)}",
+                               {f: ["Required to complete this task."] for f in missing})
+    if task.action == "schedule_appointment" and "appointment" in data:
+        from som_flow.services.appointments import book_from_task
+
+        data["appointment_id"] = book_from_task(actor, task, data.pop("appointment"))
+    run = _load(opp)
+    engine().complete_task(run, task_id, data)
+    task.status, task.completed_by_id, task.completed_at, task.data = "done", actor.id, now(), data
+    _event(opp, actor, "task_completed", task=task.title, task_id=task.id)
+    db.session.flush()
+    _project(opp, run, opp.kind_version, actor)
+    return task
+
+
+def wake_due_timers(opp_id: int) -> None:
+    """Wake one workflow whose timer is due (called by the scheduler)."""
+    with transaction():
+        opp = get_opportunity(opp_id)
+        if opp.closed:
+            return
+        run = _load(opp)
+        engine().wake_timers(run)
+        _project(opp, run, opp.kind_version, None)
+
+
+def stale_reminders_for(opp: Opportunity) -> list[Reminder]:
+    return list(db.session.scalars(select(Reminder).where(
+        and_(Reminder.opportunity_id == opp.id, Reminder.state == "pending"))))
+
+
+def stage_catalog() -> dict[str, Stage]:
+    return {s.key: s for s in catalogs.list_stages()}
+
+
+def stage_entered(opp: Opportunity) -> datetime | None:
+    return opp.stage_entered_at
+
+
+def time_in_stage(opp: Opportunity) -> timedelta | None:
+    return now() - opp.stage_entered_at if opp.stage_entered_at else None

@@ -1,0 +1,252 @@
+"""Reminders: recomputed from their sources, claimed with a lease and delivered exactly once.
+
+The rows are the one schedule; APScheduler only wakes `fire_due_reminders`. Exactly once comes from
+three things: a claim that only one process can win (compare-and-set under BEGIN IMMEDIATE on SQLite,
+FOR UPDATE SKIP LOCKED on PostgreSQL), a delivery log with a unique idempotency key, and marking a
+row delivered only while still holding its lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from som_flow.errors import Conflict
+from som_flow.extensions import db
+from som_flow.models import Appointment, Delivery, Notification, Opportunity, Reminder, Task, User
+from som_flow.services.unit_of_work import now, transaction
+
+log = logging.getLogger(__name__)
+BATCH = 50
+PEOPLE_KINDS = ("follow_up", "close_date", "close_overdue", "task_due", "appointment")
+
+
+@dataclass(frozen=True)
+class Wanted:
+    kind: str
+    key: str
+    due_at: datetime
+    user_id: int | None
+    source_id: str | None
+    title: str
+
+
+def local_hour_utc(day: date, tz_name: str, hour: int | None = None) -> datetime:
+    """`day` at the configured local hour in `tz_name`, as UTC (zoneinfo makes this right across DST)."""
+    hour = current_app.config["REMINDER_LOCAL_HOUR"] if hour is None else hour
+    return datetime.combine(day, time(hour), tzinfo=ZoneInfo(tz_name)).astimezone(ZoneInfo("UTC"))
+
+
+def _wanted_for(opp: Opportunity) -> list[Wanted]:
+    if opp.closed or opp.status == "on_hold":
+        return []
+    rep: User | None = opp.sales_rep
+    wanted: list[Wanted] = []
+    if rep is not None:
+        tz = rep.timezone
+        if opp.follow_up_date:
+            wanted.append(Wanted("follow_up", f"follow_up:{opp.id}:{opp.follow_up_date}:{rep.id}:{tz}",
+                                 local_hour_utc(opp.follow_up_date, tz), rep.id, None,
+                                 f"Follow up: {opp.title}"))
+        if opp.anticipated_close_date:
+            days = current_app.config["CLOSE_DATE_REMINDER_DAYS"]
+            before = opp.anticipated_close_date - timedelta(days=days)
+            wanted.append(Wanted("close_date", f"close_date:{opp.id}:{opp.anticipated_close_date}:{rep.id}:{tz}",
+                                 local_hour_utc(before, tz), rep.id, None,
+                                 f"Closes on {opp.anticipated_close_date}: {opp.title}"))
+            after = opp.anticipated_close_date + timedelta(days=1)
+            wanted.append(Wanted("close_overdue",
+                                 f"close_overdue:{opp.id}:{opp.anticipated_close_date}:{rep.id}:{tz}",
+                                 local_hour_utc(after, tz), rep.id, None,
+                                 f"Close date passed: {opp.title}"))
+    for task in db.session.scalars(select(Task).where(
+            Task.opportunity_id == opp.id, Task.status == "open", Task.due_at.is_not(None),
+            Task.assignee_id.is_not(None))):
+        wanted.append(Wanted("task_due", f"task_due:{opp.id}:{task.id}:{task.due_at.isoformat()}:{task.assignee_id}",
+                             task.due_at, task.assignee_id, task.id, f"Task due: {task.title}"))
+    for appt in db.session.scalars(select(Appointment).where(
+            Appointment.opportunity_id == opp.id, Appointment.status == "scheduled")):
+        wanted.extend(appointment_reminders(appt))
+    return wanted
+
+
+def appointment_reminders(appt: Appointment) -> list[Wanted]:
+    """N minutes (each attendee's preference) before the next start."""
+    out = []
+    for user in appt.attendees:
+        due = appt.start_at - timedelta(minutes=user.appointment_reminder_minutes)
+        out.append(Wanted("appointment", f"appointment:{appt.id}:{appt.start_at.isoformat()}:{user.id}",
+                          due, user.id, str(appt.id), f"Appointment at {appt.start_at:%H:%M} UTC: {appt.title}"))
+    return out
+
+
+def _apply(opp_id: int | None, kinds: tuple[str, ...], wanted: list[Wanted], source_id: str | None = None) -> None:
+    query = select(Reminder).where(Reminder.kind.in_(kinds), Reminder.state.in_(("pending", "cancelled")))
+    query = query.where(Reminder.opportunity_id == opp_id) if opp_id is not None else query
+    if source_id is not None:
+        query = query.where(Reminder.source_id == source_id)
+    existing = {r.idempotency_key: r for r in db.session.scalars(query)}
+    wanted_keys = {w.key for w in wanted}
+    for key, row in existing.items():
+        if key not in wanted_keys and row.state == "pending":
+            row.state = "cancelled"
+    for w in wanted:
+        row = existing.get(w.key)
+        if row is not None:
+            if row.state == "cancelled":
+                row.state = "pending"
+            continue
+        if db.session.scalar(select(Reminder.id).where(Reminder.idempotency_key == w.key)):
+            continue  # already delivered once: never again
+        db.session.add(Reminder(kind=w.kind, opportunity_id=opp_id, user_id=w.user_id, source_id=w.source_id,
+                                due_at=w.due_at, state="pending", idempotency_key=w.key, title=w.title))
+    db.session.flush()
+
+
+def sync_reminders(opp: Opportunity) -> None:
+    """Recompute the people reminders of one opportunity (inside the caller's transaction)."""
+    db.session.flush()
+    _apply(opp.id, PEOPLE_KINDS, _wanted_for(opp))
+
+
+def sync_appointment(appt: Appointment) -> None:
+    wanted = [] if appt.status != "scheduled" else appointment_reminders(appt)
+    _apply(appt.opportunity_id, ("appointment",), wanted, source_id=str(appt.id))
+
+
+def sync_process_timers(opp: Opportunity, timers) -> None:
+    wanted = [] if opp.closed else [
+        Wanted("process_timer", f"process_timer:{opp.id}:{t.id}:{t.due_at.isoformat()}", t.due_at, None, t.id,
+               f"Process timer {t.spec_name}") for t in timers]
+    _apply(opp.id, ("process_timer",), wanted)
+
+
+# -- delivery --------------------------------------------------------------------------------------
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _claim(at: datetime, owner: str, opportunity_ids: list[int] | None) -> list[int]:
+    """Claim up to BATCH due rows (or rows whose lease expired) for `owner`; one short transaction."""
+    lease = current_app.config["REMINDER_LEASE_SECONDS"]
+    wall = now()
+    due = or_(and_(Reminder.state == "pending", Reminder.due_at <= at),
+              and_(Reminder.state == "claimed", Reminder.lease_until < wall))
+    candidates = select(Reminder.id).where(due).order_by(Reminder.due_at).limit(BATCH)
+    if opportunity_ids is not None:
+        candidates = candidates.where(Reminder.opportunity_id.in_(opportunity_ids))
+    with transaction() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        stmt = (update(Reminder)
+                .where(Reminder.id.in_(candidates.scalar_subquery()), due)
+                .values(state="claimed", lease_owner=owner, lease_until=wall + timedelta(seconds=lease),
+                        attempts=Reminder.attempts + 1)
+                .returning(Reminder.id)
+                .execution_options(synchronize_session=False))
+        return list(session.scalars(stmt))
+
+
+def _deliver(reminder_id: int, owner: str) -> bool:
+    """Deliver one claimed row in one transaction; False when the lease was lost or it was done before."""
+    from som_flow.services.opportunities import wake_due_timers
+
+    with transaction() as session:
+        row = session.get(Reminder, reminder_id)
+        if row is None or row.state != "claimed" or row.lease_owner != owner:
+            return False
+        at = now()
+        if row.kind == "process_timer":
+            wake_due_timers(row.opportunity_id)
+            channels = ["process"]
+        else:
+            opp = session.get(Opportunity, row.opportunity_id) if row.opportunity_id else None
+            if opp is not None and (opp.status == "on_hold" or opp.closed):
+                row.state, row.lease_owner, row.lease_until = "cancelled", None, None
+                return False
+            body = f"{opp.number} · {opp.customer.full_name}" if opp else ""
+            session.add(Notification(user_id=row.user_id, reminder_id=row.id, opportunity_id=row.opportunity_id,
+                                     title=row.title, body=body, created_at=at))
+            channels = ["in_app"]
+        session.add(Delivery(idempotency_key=row.idempotency_key, reminder_id=row.id, delivered_at=at,
+                             delivered_by=owner, channels=channels))
+        done = session.execute(
+            update(Reminder)
+            .where(Reminder.id == row.id, Reminder.state == "claimed", Reminder.lease_owner == owner)
+            .values(state="delivered", delivered_at=at, lease_owner=None, lease_until=None)
+            .execution_options(synchronize_session=False))
+        if done.rowcount != 1:
+            raise _LostLease()
+    return True
+
+
+class _LostLease(Exception):
+    pass
+
+
+def _fail(reminder_id: int, error: str) -> None:
+    with transaction() as session:
+        row = session.get(Reminder, reminder_id)
+        if row is None or row.state != "claimed":
+            return
+        row.last_error = error[:2000]
+        row.lease_owner, row.lease_until = None, None
+        row.state = "dead" if row.attempts >= current_app.config["REMINDER_MAX_ATTEMPTS"] else "pending"
+
+
+def fire_due_reminders(at: datetime | None = None, owner: str | None = None,
+                       opportunity_ids: list[int] | None = None) -> int:
+    """Deliver every reminder due at `at` (default now) exactly once; returns how many this call delivered."""
+    at = at or now()
+    owner = owner or default_owner()
+    fired = 0
+    while True:
+        claimed = _claim(at, owner, opportunity_ids)
+        if not claimed:
+            break
+        for reminder_id in claimed:
+            try:
+                if _deliver(reminder_id, owner):
+                    fired += 1
+            except (_LostLease, IntegrityError, Conflict):
+                log.info("reminder %s was delivered elsewhere", reminder_id)
+            except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
+                log.exception("delivering reminder %s failed", reminder_id)
+                _fail(reminder_id, repr(exc))
+        if len(claimed) < BATCH:
+            break
+    if fired:
+        from som_flow.services.notify import send_pending_email
+
+        send_pending_email()
+    return fired
+
+
+def next_due_at() -> datetime | None:
+    return db.session.scalar(select(Reminder.due_at).where(Reminder.state == "pending")
+                             .order_by(Reminder.due_at).limit(1))
+
+
+def list_reminders(user: User, *, user_filter=None, state=None, kind=None, page=1, per_page=50):
+    from sqlalchemy import func
+
+    query = select(Reminder)
+    if user_filter == "me":
+        query = query.where(Reminder.user_id == user.id)
+    elif user_filter:
+        query = query.where(Reminder.user_id == int(user_filter))
+    if state:
+        query = query.where(Reminder.state == state)
+    if kind:
+        query = query.where(Reminder.kind == kind)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    items = list(db.session.scalars(query.order_by(Reminder.due_at).limit(per_page).offset((page - 1) * per_page)))
+    return items, total

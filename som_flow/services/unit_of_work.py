@@ -1,0 +1,90 @@
+"""One service call = one transaction; timestamps come from the app's clock."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import ParamSpec, TypeVar
+
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from som_flow.clock import Clock
+from som_flow.errors import Conflict, StaleVersion
+from som_flow.extensions import db
+from som_flow.models.base import Timestamped
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+_INSTALLED = False
+
+
+def clock() -> Clock:
+    return current_app.extensions["som_clock"]
+
+
+def now() -> datetime:
+    return clock().now()
+
+
+def _stamp(session: Session, _ctx, _instances) -> None:
+    if not has_app_context():
+        return
+    at = now()
+    for obj in session.new:
+        if isinstance(obj, Timestamped):
+            obj.created_at = obj.created_at or at
+            obj.updated_at = obj.updated_at or at
+    for obj in session.dirty:
+        if isinstance(obj, Timestamped) and session.is_modified(obj, include_collections=False):
+            obj.updated_at = at
+
+
+def install_timestamps() -> None:
+    global _INSTALLED
+    if not _INSTALLED:
+        event.listen(Session, "before_flush", _stamp)
+        _INSTALLED = True
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """Commit on success, roll back on any error; nested use joins the outer transaction."""
+    session = db.session
+    if session.info.get("som_in_transaction"):
+        yield session
+        return
+    session.info["som_in_transaction"] = True
+    try:
+        yield session
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        raise StaleVersion("The opportunity was changed by someone else; reload and try again.")
+    except IntegrityError as exc:
+        session.rollback()
+        log.info("integrity error: %s", exc.orig)
+        raise Conflict("That conflicts with existing data (a duplicate or a missing reference).")
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info["som_in_transaction"] = False
+
+
+def service(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run a service function as one transaction."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with transaction():
+            return fn(*args, **kwargs)
+
+    return wrapper

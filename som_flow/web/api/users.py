@@ -1,0 +1,34 @@
+"""/users: who am I, and user administration."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from som_flow.schemas import UserCreateSchema, UserSchema
+from som_flow.services import users as user_service
+from som_flow.web.auth import ANY_ROLE, api_user, roles_required
+
+blp = Blueprint("users", __name__, description="Users and roles")
+
+
+@blp.route("/users/me")
+@blp.response(200, UserSchema)
+@roles_required(*ANY_ROLE)
+def me():
+    return api_user()
+
+
+@blp.route("/users")
+@blp.response(200, UserSchema(many=True))
+@roles_required(*ANY_ROLE)
+def list_users():
+    return user_service.list_users()
+
+
+@blp.route("/users", methods=["POST"])
+@blp.arguments(UserCreateSchema)
+@blp.response(201, UserSchema)
+@roles_required()
+def create_user(data):
+    return user_service.create_user(data["email"], data["name"], data["roles"], password=data["password"],
+                                    timezone=data["timezone"])

@@ -1,0 +1,268 @@
+"""/tasks, /appointments, /calendar, /reminders, /notifications."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import Response, request
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import func, select
+
+from som_flow.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from som_flow.extensions import db
+from som_flow.models import Notification, Task
+from som_flow.schemas import (
+    FiredSchema,
+    FireSchema,
+    NotificationQuery,
+    NotificationSchema,
+    ReminderQuery,
+    ReminderSchema,
+    TaskCompleteSchema,
+    TaskQuery,
+    TaskSchema,
+    page_schema,
+)
+from som_flow.services import appointments as appts
+from som_flow.services import reminders, tasks
+from som_flow.services.opportunities import complete_task
+from som_flow.services.unit_of_work import now, transaction
+from som_flow.web.api.common import paged
+from som_flow.web.auth import ANY_ROLE, api_user, roles_required
+
+blp = Blueprint("work", __name__, description="Tasks, appointments, reminders and notifications")
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValidationFailed("Datetimes need an offset", {"datetime": ["Add an offset such as +00:00."]})
+    return value
+
+
+class AwareDateTime(fields.AwareDateTime):
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=None, **kwargs)
+
+
+# -- tasks -----------------------------------------------------------------------------------------
+@blp.route("/tasks")
+@blp.arguments(TaskQuery, location="query")
+@blp.response(200, page_schema(TaskSchema, "TaskPage"))
+@roles_required(*ANY_ROLE)
+def list_tasks(query):
+    items, total = tasks.search_tasks(api_user(), **query)
+    return paged(items, total, query)
+
+
+@blp.route("/tasks/<string:task_id>/complete", methods=["POST"])
+@blp.arguments(TaskCompleteSchema)
+@blp.response(200, TaskSchema)
+@roles_required(*ANY_ROLE)
+def complete(data, task_id):
+    return complete_task(api_user(), task_id, data["data"])
+
+
+@blp.route("/tasks/<string:task_id>/claim", methods=["POST"])
+@blp.response(200, TaskSchema)
+@roles_required(*ANY_ROLE)
+def claim(task_id):
+    return tasks.claim_task(api_user(), task_id)
+
+
+@blp.route("/tasks/<string:task_id>/unassign", methods=["POST"])
+@blp.response(200, TaskSchema)
+@roles_required(*ANY_ROLE)
+def unassign(task_id):
+    return tasks.unassign_task(api_user(), task_id)
+
+
+class TaskAssignSchema(Schema):
+    user_id = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+@blp.route("/tasks/<string:task_id>/assign", methods=["POST"])
+@blp.arguments(TaskAssignSchema)
+@blp.response(200, TaskSchema)
+@roles_required("manager", "csr")
+def assign(data, task_id):
+    return tasks.assign_task(api_user(), task_id, data["user_id"])
+
+
+# -- appointments ----------------------------------------------------------------------------------
+class AppointmentSchema(Schema):
+    id = fields.Integer()
+    opportunity_id = fields.Integer(allow_none=True)
+    customer_id = fields.Integer(allow_none=True)
+    title = fields.String()
+    location = fields.String()
+    start = fields.DateTime(attribute="start_at")
+    end = fields.DateTime(attribute="end_at")
+    attendees = fields.Function(lambda a: [u.id for u in a.attendees])
+    status = fields.String()
+    rrule = fields.String(allow_none=True)
+    memorized_from_id = fields.Integer(allow_none=True)
+    warnings = fields.Function(lambda a: [f"{o.title} overlaps" for o in appts.overlaps(a)])
+
+
+class OccurrenceSchema(Schema):
+    id = fields.Function(lambda o: o.appointment.id)
+    title = fields.Function(lambda o: o.appointment.title)
+    opportunity_id = fields.Function(lambda o: o.appointment.opportunity_id)
+    start = fields.DateTime()
+    end = fields.DateTime()
+    status = fields.Function(lambda o: o.appointment.status)
+    attendees = fields.Function(lambda o: [u.id for u in o.appointment.attendees])
+    rrule = fields.Function(lambda o: o.appointment.rrule)
+
+
+class AppointmentCreateSchema(Schema):
+    opportunity_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    start = AwareDateTime(required=True)
+    end = AwareDateTime(required=True)
+    attendees = fields.List(fields.Integer(validate=validate.Range(min=1)), load_default=list)
+    location = fields.String(load_default="", validate=validate.Length(max=300))
+    rrule = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    timezone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+
+
+class AppointmentPatchSchema(Schema):
+    title = fields.String(validate=validate.Length(min=1, max=200))
+    start = AwareDateTime()
+    end = AwareDateTime()
+    attendees = fields.List(fields.Integer(validate=validate.Range(min=1)))
+    location = fields.String(validate=validate.Length(max=300))
+    rrule = fields.String(allow_none=True, validate=validate.Length(max=300))
+
+
+class AppointmentQuery(Schema):
+    start = AwareDateTime(data_key="from", load_default=None)
+    end = AwareDateTime(data_key="to", load_default=None)
+    user = fields.String(load_default=None, validate=validate.Regexp(r"^(me|\d+)$"))
+
+
+class MemorizeSchema(Schema):
+    users = fields.List(fields.Integer(validate=validate.Range(min=1)), required=True,
+                        validate=validate.Length(min=1, max=50))
+
+
+@blp.route("/appointments")
+@blp.arguments(AppointmentQuery, location="query")
+@blp.response(200, OccurrenceSchema(many=True))
+@roles_required(*ANY_ROLE)
+def list_appointments(query):
+    start = query["start"] or now() - timedelta(days=7)
+    end = query["end"] or start + timedelta(days=42)
+    if end <= start or end - start > timedelta(days=400):
+        raise ValidationFailed("Choose a range of at most 400 days", {"to": ["After from, within 400 days."]})
+    user = query["user"]
+    user_id = api_user().id if user == "me" else (int(user) if user else None)
+    return appts.find_appointments(start, end, user_id)
+
+
+@blp.route("/appointments", methods=["POST"])
+@blp.arguments(AppointmentCreateSchema)
+@blp.response(201, AppointmentSchema)
+@roles_required("manager", "csr", "rep", "scheduler")
+def create_appointment(data):
+    return appts.create_appointment(api_user(), data)
+
+
+@blp.route("/appointments/<int:appt_id>", methods=["PATCH"])
+@blp.arguments(AppointmentPatchSchema)
+@blp.response(200, AppointmentSchema)
+@roles_required("manager", "csr", "rep", "scheduler")
+def patch_appointment(data, appt_id):
+    return appts.update_appointment(api_user(), appt_id, data)
+
+
+@blp.route("/appointments/<int:appt_id>", methods=["DELETE"])
+@blp.response(204)
+@roles_required("manager", "csr", "rep", "scheduler")
+def delete_appointment(appt_id):
+    appts.delete_appointment(api_user(), appt_id)
+
+
+@blp.route("/appointments/<int:appt_id>/complete", methods=["POST"])
+@blp.response(200, AppointmentSchema)
+@roles_required("manager", "csr", "rep", "scheduler")
+def complete_appointment(appt_id):
+    return appts.set_status(api_user(), appt_id, "completed")
+
+
+@blp.route("/appointments/<int:appt_id>/memorize", methods=["POST"])
+@blp.arguments(MemorizeSchema)
+@blp.response(201, AppointmentSchema(many=True))
+@roles_required("manager", "csr", "rep", "scheduler")
+def memorize(data, appt_id):
+    return appts.memorize(api_user(), appt_id, data["users"])
+
+
+@blp.route("/calendar/<int:user_id>.ics")
+@blp.response(200, content_type="text/calendar")
+def calendar(user_id):
+    """The user's iCalendar feed; `?token=` is accepted here so calendar apps can subscribe."""
+    from som_flow.services.users import get_user, user_for_token
+
+    token = request.args.get("token")
+    if token:
+        caller = user_for_token(token)
+        if caller is None:
+            raise Unauthorized("The token is not valid.")
+    else:
+        caller = api_user()
+    if caller.id != user_id and not caller.has_role("admin", "manager", "scheduler"):
+        raise Forbidden("You may only read your own calendar.")
+    body = appts.calendar_feed(get_user(user_id))
+    return Response(body, mimetype="text/calendar")
+
+
+# -- reminders and notifications -------------------------------------------------------------------
+@blp.route("/reminders")
+@blp.arguments(ReminderQuery, location="query")
+@blp.response(200, page_schema(ReminderSchema, "ReminderPage"))
+@roles_required(*ANY_ROLE)
+def list_reminders(query):
+    items, total = reminders.list_reminders(api_user(), user_filter=query["user"], state=query["state"],
+                                            kind=query["kind"], page=query["page"], per_page=query["per_page"])
+    return paged(items, total, query)
+
+
+@blp.route("/reminders/fire", methods=["POST"])
+@blp.arguments(FireSchema)
+@blp.response(200, FiredSchema)
+@roles_required("scheduler")
+def fire(data):
+    fired = reminders.fire_due_reminders(owner=f"api:{api_user().id}:{datetime.now(UTC).timestamp()}",
+                                         opportunity_ids=data["opportunity_ids"])
+    return {"fired": fired}
+
+
+@blp.route("/notifications")
+@blp.arguments(NotificationQuery, location="query")
+@blp.response(200, page_schema(NotificationSchema, "NotificationPage"))
+@roles_required(*ANY_ROLE)
+def list_notifications(query):
+    stmt = select(Notification).where(Notification.user_id == api_user().id)
+    if query["unread"]:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    items = list(db.session.scalars(stmt.order_by(Notification.created_at.desc(), Notification.id.desc())
+                                    .limit(query["per_page"]).offset((query["page"] - 1) * query["per_page"])))
+    return paged(items, total, query)
+
+
+@blp.route("/notifications/<int:notification_id>/read", methods=["POST"])
+@blp.response(200, NotificationSchema)
+@roles_required(*ANY_ROLE)
+def read_notification(notification_id):
+    with transaction() as session:
+        row = session.get(Notification, notification_id)
+        if row is None or row.user_id != api_user().id:
+            raise NotFound(f"No notification {notification_id}")
+        row.read_at = row.read_at or now()
+    return row
+
+
+__all__ = ["blp", "Task", "_aware"]

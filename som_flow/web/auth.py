@@ -1,0 +1,70 @@
+"""Who is asking: bearer tokens for the API, Flask-Login sessions for pages; the role checks."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from flask import Flask, g, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+
+from som_flow.errors import Forbidden, Unauthorized
+from som_flow.extensions import db, login_manager
+from som_flow.models import User
+
+
+def register_auth(app: Flask) -> None:
+    login_manager.login_view = "ui.login"
+
+    @login_manager.user_loader
+    def _load(user_id: str) -> User | None:
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+
+def api_user() -> User:
+    """The API caller: a bearer token, or a logged-in page session that sends its CSRF token."""
+    if "som_user" in g:
+        return g.som_user
+    from som_flow.services.users import user_for_token
+
+    header = request.headers.get("Authorization", "")
+    user = None
+    if header.lower().startswith("bearer "):
+        user = user_for_token(header[7:].strip())
+        if user is None:
+            raise Unauthorized("The bearer token is not valid.")
+    elif current_user.is_authenticated:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            try:
+                validate_csrf(request.headers.get("X-CSRFToken", ""))
+            except CSRFError:
+                raise Forbidden("Missing or wrong CSRF token.")
+            except Exception:  # noqa: BLE001 - wtforms raises ValidationError
+                raise Forbidden("Missing or wrong CSRF token.")
+        user = current_user._get_current_object()
+    if user is None:
+        raise Unauthorized("Send 'Authorization: Bearer <token>'.")
+    g.som_user = user
+    return user
+
+
+def roles_required(*roles: str) -> Callable:
+    """Allow the endpoint to callers with any of `roles` (admin always passes)."""
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            user = api_user()
+            if not user.has_role("admin", *roles):
+                raise Forbidden(f"This needs one of the roles: {', '.join(('admin',) + roles)}.")
+            return fn(*args, **kwargs)
+
+        wrapper.som_roles = ("admin",) + roles  # read by the role-matrix test
+        return wrapper
+
+    return decorate
+
+
+ANY_ROLE = ("manager", "csr", "rep", "scheduler")

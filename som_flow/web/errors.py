@@ -1,0 +1,76 @@
+"""One error mapping at the edge: problem+json for the API, a flash message or error page for pages."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, flash, jsonify, redirect, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from som_flow.errors import SomFlowError
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def problem(status: int, title: str, detail: str, errors: dict | None = None):
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "errors": errors or {}}
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def _flatten_webargs(messages: dict) -> dict[str, list[str]]:
+    """webargs nests messages by location ({'json': {'field': [...]}}); clients want fields."""
+    flat: dict[str, list[str]] = {}
+    for location, fields in messages.items():
+        if not isinstance(fields, dict):
+            flat[location] = [str(fields)]
+            continue
+        for field, msgs in fields.items():
+            if isinstance(msgs, dict):  # nested schema: name the path
+                for sub, sub_msgs in _flatten_webargs({field: msgs}).items():
+                    flat[sub] = sub_msgs
+            else:
+                flat[field] = [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
+    if "_schema" in flat and list(flat) == ["_schema"]:
+        return flat
+    return flat
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(SomFlowError)
+    def _domain_error(exc: SomFlowError):
+        if wants_json():
+            return problem(exc.status, exc.title, exc.detail, exc.errors)
+        if exc.status in (401,):
+            return redirect("/login")
+        if request.method == "POST" and exc.status in (409, 412, 422, 400):
+            flash(exc.detail, "error")
+            return redirect(request.referrer or "/")
+        return render_template("error.html", status=exc.status, title=exc.title, detail=exc.detail), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if wants_json():
+            errors = {}
+            data = getattr(exc, "data", None) or {}
+            if "messages" in data:
+                errors = _flatten_webargs(data["messages"])
+            detail = exc.description or exc.name
+            if errors:
+                detail = "Invalid fields: " + ", ".join(sorted(errors))
+            return problem(exc.code or 500, exc.name, detail, errors)
+        return render_template("error.html", status=exc.code, title=exc.name, detail=exc.description), exc.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        if wants_json():
+            return problem(500, "Internal server error", "Something went wrong; it has been logged.")
+        return render_template("error.html", status=500, title="Internal server error",
+                               detail="Something went wrong; it has been logged."), 500

@@ -1,0 +1,71 @@
+"""Server-rendered pages (Jinja); the same services and role rules as the API."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from som_flow.errors import SomFlowError
+from som_flow.services.users import user_for_password
+
+bp = Blueprint("ui", __name__, template_folder="../templates", static_folder="../static",
+               static_url_path="/static")
+_attempts: dict[str, deque] = defaultdict(deque)
+
+
+def _rate_limited(key: str) -> bool:
+    """A small in-process sliding window; enough to slow password guessing on one server."""
+    window = _attempts[key]
+    t = time.monotonic()
+    while window and t - window[0] > 60:
+        window.popleft()
+    window.append(t)
+    return len(window) > current_app.config["LOGIN_ATTEMPTS_PER_MINUTE"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "POST":
+        email = request.form.get("email", "")
+        if _rate_limited(request.remote_addr or "?") or _rate_limited(email.lower()):
+            flash("Too many attempts; wait a minute.", "error")
+            return render_template("login.html"), 429
+        user = user_for_password(email, request.form.get("password", ""))
+        if user is None:
+            flash("Wrong e-mail or password.", "error")
+            return render_template("login.html"), 401
+        login_user(user)
+        target = request.args.get("next") or ""
+        return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("ui.home"))
+    return render_template("login.html")
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    return redirect(url_for("ui.login"))
+
+
+@bp.route("/")
+@login_required
+def home():
+    return redirect(url_for("pages.opportunities"))
+
+
+def register_ui(app: Flask) -> None:
+    from som_flow.web.ui import pages
+
+    app.register_blueprint(bp)
+    app.register_blueprint(pages.bp)
+
+    @app.context_processor
+    def _globals():
+        from som_flow.web.ui.pages import unread_count
+
+        return {"unread_count": unread_count() if current_user.is_authenticated else 0}
+
+
+__all__ = ["bp", "register_ui", "SomFlowError"]

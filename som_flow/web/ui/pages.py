@@ -1,0 +1,167 @@
+"""The pages people work in: opportunities, pipeline board, my tasks, schedule, forecast, admin."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from som_flow.errors import SomFlowError
+from som_flow.extensions import db
+from som_flow.models import Customer, Notification, Opportunity, User
+from som_flow.services import catalogs, kinds, opportunities, tasks
+
+bp = Blueprint("pages", __name__)
+
+
+def unread_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+@bp.route("/opportunities")
+def opportunities_page():
+    args = request.args
+    items, total = opportunities.search_opportunities(
+        user=current_user, q=args.get("q") or None, stage=args.get("stage") or None,
+        status=args.get("status") or None, kind=args.get("kind") or None,
+        assignee=args.get("assignee") or None, per_page=100)
+    return render_template("opportunities.html", items=items, total=total, stages=catalogs.list_stages(),
+                           args=args)
+
+
+bp.add_url_rule("/opportunities", endpoint="opportunities", view_func=opportunities_page)
+
+
+@bp.route("/opportunities/<int:opp_id>")
+def opportunity_page(opp_id: int):
+    opp = opportunities.get_opportunity(opp_id)
+    ok, why = opportunities.qualified(opp)
+    return render_template(
+        "opportunity.html", opp=opp, allowed=opportunities.allowed_stages(opp), tasks=opportunities.open_tasks(opp),
+        history=opportunities.history(opp), qualified=ok, why=why, stages={s.key: s for s in catalogs.list_stages()},
+        lost_reasons=catalogs.list_entries("lost_reasons"), users=_reps())
+
+
+def _reps() -> list[User]:
+    return [u for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+            if u.has_role("rep", "manager")]
+
+
+@bp.route("/opportunities/new", methods=["GET", "POST"])
+def new_opportunity():
+    if request.method == "POST":
+        form = request.form
+        data = {"title": form.get("title", "").strip(), "kind": form.get("kind", ""),
+                "customer_id": int(form.get("customer_id") or 0)}
+        if form.get("sales_rep"):
+            data["sales_rep"] = int(form["sales_rep"])
+        if form.get("amount"):
+            try:
+                data["amount"] = Decimal(form["amount"])
+            except ArithmeticError:
+                flash("Amount must be a number.", "error")
+                return redirect(url_for("pages.new_opportunity"))
+        if not data["title"]:
+            flash("Give the opportunity a title.", "error")
+            return redirect(url_for("pages.new_opportunity"))
+        try:
+            opp = opportunities.create_opportunity(current_user, data)
+        except SomFlowError as exc:
+            flash(f"{exc.detail}: " + "; ".join(f"{k} {', '.join(v)}" for k, v in exc.errors.items()), "error")
+            return redirect(url_for("pages.new_opportunity"))
+        flash(f"{opp.number} created.", "ok")
+        return redirect(url_for("pages.opportunity_page", opp_id=opp.id))
+    customers = list(db.session.scalars(select(Customer).where(Customer.parent_id.is_(None))
+                                        .order_by(Customer.name)))
+    return render_template("new_opportunity.html", customers=customers, reps=_reps(),
+                           kinds=[k for k in kinds.list_kinds() if k.allowed])
+
+
+@bp.route("/opportunities/<int:opp_id>/<action>", methods=["POST"])
+def opportunity_action(opp_id: int, action: str):
+    form = request.form
+    actions = {
+        "stage": lambda: opportunities.move_to_stage(current_user, opp_id, form["stage"],
+                                                     expected_version=int(form.get("version") or 0) or None),
+        "assign": lambda: opportunities.assign(current_user, opp_id, int(form["user_id"])),
+        "claim": lambda: opportunities.claim(current_user, opp_id),
+        "unassign": lambda: opportunities.unassign(current_user, opp_id),
+        "hold": lambda: opportunities.hold(current_user, opp_id),
+        "resume": lambda: opportunities.resume(current_user, opp_id),
+        "reopen": lambda: opportunities.reopen(current_user, opp_id),
+        "win": lambda: opportunities.win(current_user, opp_id, explanation=form.get("explanation", "")),
+        "lose": lambda: opportunities.lose(current_user, opp_id, reason=form.get("reason", ""),
+                                           explanation=form.get("explanation", "")),
+    }
+    if action not in actions:
+        abort(404)
+    try:
+        actions[action]()
+        flash("Saved.", "ok")
+    except SomFlowError as exc:
+        flash(exc.detail, "error")
+    return redirect(url_for("pages.opportunity_page", opp_id=opp_id))
+
+
+@bp.route("/pipeline")
+def pipeline():
+    all_kinds = [k for k in kinds.list_kinds() if k.type != "stageless"]
+    key = request.args.get("kind") or (all_kinds[0].key if all_kinds else None)
+    kind = kinds.get_kind(key) if key else None
+    columns = []
+    if kind is not None:
+        rows = db.session.scalars(select(Opportunity).where(
+            Opportunity.kind_id == kind.id, Opportunity.closed.is_(False)).order_by(Opportunity.id))
+        by_stage = defaultdict(list)
+        for opp in rows:
+            by_stage[opp.stage].append(opp)
+        for stage in kinds.kind_stages(kind):
+            cards = by_stage.get(stage["key"], [])
+            columns.append({"stage": stage, "cards": cards,
+                            "total": sum((c.amount for c in cards), Decimal(0)),
+                            "weighted": sum((c.weighted_amount for c in cards), Decimal(0))})
+    return render_template("pipeline.html", kinds=all_kinds, kind=kind, columns=columns)
+
+
+@bp.route("/tasks")
+def my_tasks():
+    mine, _ = tasks.search_tasks(current_user, assignee="me", per_page=200)
+    pool, _ = tasks.search_tasks(current_user, assignee="none", per_page=200)
+    return render_template("tasks.html", mine=mine, pool=pool)
+
+
+@bp.route("/tasks/<task_id>/complete", methods=["POST"])
+def complete_task(task_id: str):
+    data = {k: v for k, v in request.form.items() if k not in ("csrf_token",)}
+    try:
+        opportunities.complete_task(current_user, task_id, data)
+        flash("Task done.", "ok")
+    except SomFlowError as exc:
+        flash(exc.detail, "error")
+    return redirect(request.referrer or url_for("pages.my_tasks"))
+
+
+@bp.route("/tasks/<task_id>/claim", methods=["POST"])
+def claim_task(task_id: str):
+    try:
+        tasks.claim_task(current_user, task_id)
+    except SomFlowError as exc:
+        flash(exc.detail, "error")
+    return redirect(url_for("pages.my_tasks"))
+
+
+@bp.route("/notifications")
+def notifications():
+    rows = list(db.session.scalars(select(Notification).where(Notification.user_id == current_user.id)
+                                   .order_by(Notification.created_at.desc()).limit(100)))
+    return render_template("notifications.html", rows=rows)

@@ -1,0 +1,117 @@
+"""Fixtures: app, client, runner, clock, and the database backends (SQLite file and PostgreSQL)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from som_flow import create_app
+from som_flow.clock import FixedClock
+from som_flow.config import TestConfig
+from som_flow.extensions import db as _db
+from tests.pgcluster import Cluster
+
+REQUIRE_POSTGRES = os.environ.get("SOM_FLOW_REQUIRE_POSTGRES") == "1"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """The session's PostgreSQL: SOM_FLOW_TEST_POSTGRES_URL if given, else a throwaway cluster."""
+    given = os.environ.get("SOM_FLOW_TEST_POSTGRES_URL")
+    if given:
+        yield given.replace("postgresql://", "postgresql+psycopg://", 1).rsplit("/", 1)[0]
+        return
+    try:
+        cluster = Cluster()
+        cluster.start()
+    except Exception as exc:  # noqa: BLE001
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required (SOM_FLOW_REQUIRE_POSTGRES=1) but could not start: {exc}")
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    yield f"postgresql+psycopg://postgres@127.0.0.1:{cluster.port}"
+    cluster.stop()
+
+
+def _admin_conn(base: str):
+    return psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://") + "/postgres", autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_cluster):
+    """A database with the schema, cloned per test (CREATE DATABASE ... TEMPLATE is fast)."""
+    with _admin_conn(pg_cluster) as conn:
+        conn.execute("DROP DATABASE IF EXISTS som_template")
+        conn.execute("CREATE DATABASE som_template")
+    app = create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+                      "SQLALCHEMY_DATABASE_URI": f"{pg_cluster}/som_template"}, clock=FixedClock())
+    with app.app_context():
+        _db.create_all()
+        from som_flow.services.catalogs import seed_defaults
+        from som_flow.services.kinds import install_shipped_kinds
+
+        seed_defaults()
+        install_shipped_kinds()
+        _db.session.remove()
+        _db.engine.dispose()
+    return pg_cluster
+
+
+def _config(url: str, tmp_path) -> dict:
+    base = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
+    base["SQLALCHEMY_DATABASE_URI"] = url
+    return base
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh database with the schema, defaults and shipped kinds — on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'som.sqlite'}"
+        app = create_app(_config(url, tmp_path), clock=FixedClock())
+        with app.app_context():
+            _db.create_all()
+            from som_flow.services.catalogs import seed_defaults
+            from som_flow.services.kinds import install_shipped_kinds
+
+            seed_defaults()
+            install_shipped_kinds()
+            _db.session.remove()
+            _db.engine.dispose()
+        yield url
+        return
+    base = request.getfixturevalue("pg_template")
+    name = f"t{os.getpid()}_{next(_counter)}"
+    with _admin_conn(base) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE som_template")
+    yield f"{base}/{name}"
+    with _admin_conn(base) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def app(db_url, clock, tmp_path):
+    app = create_app(_config(db_url, tmp_path), clock=clock)
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
