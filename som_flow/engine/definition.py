@@ -38,13 +38,45 @@ log = logging.getLogger(__name__)
 
 _BPMN_ALLOWED = frozenset(
     {
-        "definitions", "collaboration", "participant", "process", "laneSet", "lane", "flowNodeRef",
-        "childLaneSet", "startEvent", "endEvent", "intermediateCatchEvent", "boundaryEvent", "userTask",
-        "manualTask", "task", "serviceTask", "subProcess", "exclusiveGateway", "parallelGateway",
-        "inclusiveGateway", "sequenceFlow", "conditionExpression", "timerEventDefinition",
-        "timeDuration", "timeDate", "timeCycle", "messageEventDefinition", "terminateEventDefinition",
-        "message", "extensionElements", "documentation", "incoming", "outgoing", "textAnnotation", "text",
-        "association", "group", "category", "categoryValue",
+        "definitions",
+        "collaboration",
+        "participant",
+        "process",
+        "laneSet",
+        "lane",
+        "flowNodeRef",
+        "childLaneSet",
+        "startEvent",
+        "endEvent",
+        "intermediateCatchEvent",
+        "boundaryEvent",
+        "userTask",
+        "manualTask",
+        "task",
+        "serviceTask",
+        "subProcess",
+        "exclusiveGateway",
+        "parallelGateway",
+        "inclusiveGateway",
+        "sequenceFlow",
+        "conditionExpression",
+        "timerEventDefinition",
+        "timeDuration",
+        "timeDate",
+        "timeCycle",
+        "messageEventDefinition",
+        "terminateEventDefinition",
+        "message",
+        "extensionElements",
+        "documentation",
+        "incoming",
+        "outgoing",
+        "textAnnotation",
+        "text",
+        "association",
+        "group",
+        "category",
+        "categoryValue",
     }
 )
 _BPMN_REFUSED_REASONS = {
@@ -59,12 +91,29 @@ _BPMN_REFUSED_REASONS = {
     "dataStore": "data stores are not supported",
 }
 _SPIFF_ALLOWED = frozenset(
-    {"properties", "property", "serviceTaskOperator", "parameters", "parameter", "messageVariable",
-     "instructionsForEndUser"}
+    {
+        "properties",
+        "property",
+        "serviceTaskOperator",
+        "parameters",
+        "parameter",
+        "messageVariable",
+        "instructionsForEndUser",
+    }
 )
 _FLOW_NODES = (
-    "startEvent", "endEvent", "intermediateCatchEvent", "boundaryEvent", "userTask", "manualTask", "task",
-    "serviceTask", "subProcess", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "boundaryEvent",
+    "userTask",
+    "manualTask",
+    "task",
+    "serviceTask",
+    "subProcess",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
 )
 _DIAGRAM_NS = frozenset({p.BPMNDI_NS, p.DC_NS, p.DI_NS})
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -288,8 +337,13 @@ def _check_props(errors: _Errors, el: etree._Element, props: dict[str, str]) -> 
         errors.add(owner, "som.probability must be an integer 0-100")
 
 
-def parse_definition(version_id: int, xml: str | bytes, operations: Iterable[str], digest: str = "",
-                     root: etree._Element | None = None) -> ProcessDefinition:
+def parse_definition(
+    version_id: int,
+    xml: str | bytes,
+    operations: Iterable[str],
+    digest: str = "",
+    root: etree._Element | None = None,
+) -> ProcessDefinition:
     """Parse and validate one kind version. Raises InvalidProcess with errors keyed by element id."""
     from som_flow.engine.xmlsafe import parse_xml
 
@@ -300,15 +354,19 @@ def parse_definition(version_id: int, xml: str | bytes, operations: Iterable[str
         parser.add_bpmn_xml(root.getroottree())
         process_ids = parser.get_process_ids()
         if len(process_ids) != 1:
-            raise InvalidProcess("Exactly one executable process is required",
-                                 errors={"document": [f"executable processes: {process_ids}"]})
+            raise InvalidProcess(
+                "Exactly one executable process is required",
+                errors={"document": [f"executable processes: {process_ids}"]},
+            )
         process_id = process_ids[0]
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
         where = exc.id or "document"
         line = f" (line {exc.line_number})" if exc.line_number else ""
-        raise InvalidProcess(f"Invalid BPMN: {where}: {exc}{line}", errors={where: [f"{exc}{line}"]}) from None
+        raise InvalidProcess(
+            f"Invalid BPMN: {where}: {exc}{line}", errors={where: [f"{exc}{line}"]}
+        ) from None
     except etree.LxmlError as exc:
         raise InvalidProcess(f"Invalid BPMN: {exc}", errors={"document": [str(exc)]}) from None
     except SpiffWorkflowException as exc:
@@ -342,11 +400,17 @@ def _graph_has_cycle(spec: Any) -> str | None:
     return None
 
 
-def _profile(version_id: int, process_id: str, spec: Any, subprocess_specs: dict[str, Any],
-             root: etree._Element, digest: str) -> ProcessDefinition:
+def _profile(
+    version_id: int,
+    process_id: str,
+    spec: Any,
+    subprocess_specs: dict[str, Any],
+    root: etree._Element,
+    digest: str,
+) -> ProcessDefinition:
     errors = _Errors()
     all_specs = {process_id: spec, **subprocess_specs}
-    for name, each in all_specs.items():
+    for each in all_specs.values():
         looped = _graph_has_cycle(each)
         if looped:
             errors.add(looped.split(".")[0], "flows must not loop back (restart a stage instead)")
@@ -373,8 +437,9 @@ def _profile(version_id: int, process_id: str, spec: Any, subprocess_specs: dict
                 pipelines.append(ts)
             if props.get(p.OUTCOME):
                 outcomes.add(props[p.OUTCOME])
-            if p.truthy(props.get(p.GATE)) and each.name not in {s.spec for s in _subworkflows(all_specs)
-                                                                 if p.STAGE in _properties(s)}:
+            if p.truthy(props.get(p.GATE)) and each.name not in {
+                s.spec for s in _subworkflows(all_specs) if p.STAGE in _properties(s)
+            }:
                 errors.add(ts.bpmn_id, "a gate must be inside a stage subprocess")
             event_def = getattr(ts, "event_definition", None)
             if event_def is not None and type(event_def).__name__ == "MessageEventDefinition":
@@ -383,13 +448,17 @@ def _profile(version_id: int, process_id: str, spec: Any, subprocess_specs: dict
         inner = subprocess_specs.get(ts.spec)
         gates = [t for t in inner.task_specs.values() if p.truthy(_properties(t).get(p.GATE))]
         if len(gates) != 1:
-            errors.add(ts.bpmn_id, f"stage '{key}' needs exactly one gate (user task with som.gate=true), "
-                                   f"found {len(gates)}")
+            errors.add(
+                ts.bpmn_id,
+                f"stage '{key}' needs exactly one gate (user task with som.gate=true), found {len(gates)}",
+            )
         elif not isinstance(gates[0], UserTaskMixin):
             errors.add(gates[0].bpmn_id, "a gate must be a user task")
     if len(pipelines) != 1:
-        errors.add(process_id, f"exactly one pipeline subprocess (som.pipeline=true) is required, "
-                               f"found {len(pipelines)}")
+        errors.add(
+            process_id,
+            f"exactly one pipeline subprocess (som.pipeline=true) is required, found {len(pipelines)}",
+        )
     for outcome in p.OUTCOMES:
         if outcome not in outcomes:
             errors.add(process_id, f"an end event with som.outcome={outcome} is required")
@@ -474,8 +543,9 @@ def _next(stage_specs: dict[str, Any], key: str) -> set[str]:
     return found
 
 
-def _stage_order(stage_specs: dict[str, Any], all_specs: dict[str, Any], root: etree._Element,
-                 errors: _Errors) -> list[str]:
+def _stage_order(
+    stage_specs: dict[str, Any], all_specs: dict[str, Any], root: etree._Element, errors: _Errors
+) -> list[str]:
     """Topological order of the stage graph; document order breaks ties."""
     doc_order = [el.get("id") for el in root.iter(f"{{{p.BPMN_NS}}}subProcess")]
     keys = sorted(stage_specs, key=lambda k: doc_order.index(stage_specs[k].bpmn_id))

@@ -11,6 +11,11 @@ Properties are `spiffworkflow:properties` on elements (strings):
   never a Task row), `som.role` (overrides the lane), `som.due`, `som.instructions`, `som.form`,
   `som.action`, `som.optional=true` (marks a task on a stage's parallel optional branch).
 - end events: `som.outcome = won | lost`.
+
+Roles: `som.role` on the task first, else the lane name (lower-cased), else `rep`. Lanes do work for
+tasks nested in subprocesses (SpiffWorkflow resolves flowNodeRefs document-wide) provided no
+subprocess is itself in a lane — that would force its lane onto every task inside, so validation
+refuses it. The builder writes both, the role property being authoritative.
 """
 
 from __future__ import annotations

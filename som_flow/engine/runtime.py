@@ -115,7 +115,9 @@ class Engine:
 
     def definition(self, version_id: int, bpmn_xml: str) -> ProcessDefinition:
         """The parsed, validated process of a kind version, parsed once. Raises InvalidProcess."""
-        digest = hashlib.sha256(bpmn_xml.encode("utf-8") if isinstance(bpmn_xml, str) else bpmn_xml).hexdigest()
+        digest = hashlib.sha256(
+            bpmn_xml.encode("utf-8") if isinstance(bpmn_xml, str) else bpmn_xml
+        ).hexdigest()
         with self._lock:
             cached = self._definitions.get(version_id)
         if cached is not None and cached.digest == digest:
@@ -139,7 +141,9 @@ class Engine:
         if start_stage is not None and definition.stage(start_stage) is None:
             raise NotFound(f"Unknown stage '{start_stage}'")
         stage = start_stage or (definition.stages[0].key if definition.stages else None)
-        workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=self._script_engine)
+        workflow = BpmnWorkflow(
+            definition.spec, definition.subprocess_specs, script_engine=self._script_engine
+        )
         workflow.data[FIELDS_KEY] = _clean(data)
         start = next(t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.name == "Start")
         # Both routing variables always exist: a missing one raises instead of taking the default flow.
@@ -235,12 +239,14 @@ class Engine:
             if due.tzinfo is None:
                 due = due.astimezone()
             spec_name = task.task_spec.bpmn_id or task.task_spec.name
-            timers.append(WaitingTimer(
-                id=str(task.id),
-                spec_name=spec_name,
-                due_at=due.astimezone(UTC),
-                stage=run.definition.timer_stages.get(spec_name) or self._stage_of(task),
-            ))
+            timers.append(
+                WaitingTimer(
+                    id=str(task.id),
+                    spec_name=spec_name,
+                    due_at=due.astimezone(UTC),
+                    stage=run.definition.timer_stages.get(spec_name) or self._stage_of(task),
+                )
+            )
         return tuple(sorted(timers, key=lambda t: t.due_at))
 
     def snapshot(self, run: Run) -> Snapshot:
@@ -249,7 +255,9 @@ class Engine:
         outcome, outcome_data = self.outcome(run)
         stage = None if completed else self.current_stage(run)
         ready = tuple(
-            self._ready(run, t) for t in self._user_tasks(run) if not p.truthy(_props(t.task_spec).get(p.WAIT))
+            self._ready(run, t)
+            for t in self._user_tasks(run)
+            if not p.truthy(_props(t.task_spec).get(p.WAIT))
         )
         data = {k: v for k, v in run.workflow.data.items() if k != "data_objects"}
         for key in (p.LOSE_VARIABLE, p.WIN_VARIABLE):
@@ -292,8 +300,11 @@ class Engine:
         if p.truthy(props.get(p.WAIT)):
             raise Conflict("Record the outcome by winning or losing the opportunity")
         data = _clean(data)
-        missing = [f.strip() for f in props.get(p.FORM, "").split(",") if f.strip() and data.get(f.strip()) in
-                   (None, "")]
+        missing = [
+            f.strip()
+            for f in props.get(p.FORM, "").split(",")
+            if f.strip() and data.get(f.strip()) in (None, "")
+        ]
         if missing:
             raise ValidationFailed(
                 f"'{spiff_task.task_spec.bpmn_name}' needs {', '.join(missing)}",
@@ -357,11 +368,14 @@ class Engine:
             raise self._illegal(definition, current, target, [s for s in allowed if s != target])
         return trial
 
-    def _illegal(self, definition: ProcessDefinition, current: str, target: str, allowed: list[str]) -> IllegalMove:
+    def _illegal(
+        self, definition: ProcessDefinition, current: str, target: str, allowed: list[str]
+    ) -> IllegalMove:
         names = ", ".join(definition.stage_name(s) for s in allowed) or "none"
         target_name = definition.stage_name(target) if definition.stage(target) else f"'{target}'"
+        source = definition.stage_name(current)
         return IllegalMove(
-            f"Cannot move from {definition.stage_name(current)} to {target_name}: allowed next stages are {names}",
+            f"Cannot move from {source} to {target_name}: allowed next stages are {names}",
             allowed=allowed,
         )
 

@@ -42,8 +42,9 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
     def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
         raise ScriptsRefused("scripts are not allowed in som_flow processes")
 
-    def call_service(self, context: dict, operation_name: str = "", operation_params: dict | None = None,
-                     **kwargs: Any) -> str:
+    def call_service(
+        self, context: dict, operation_name: str = "", operation_params: dict | None = None, **kwargs: Any
+    ) -> str:
         operation = self.operations.get(operation_name)
         if operation is None:
             raise ExpressionError(f"unknown operation '{operation_name}'")
@@ -71,7 +72,9 @@ class SafeScriptEngine(PythonScriptEngine):
         try:
             return self.environment.evaluate(expression, self.names_for(task), external_context)
         except ExpressionError as exc:
-            raise WorkflowTaskException(f"Error evaluating expression '{expression}': {exc}", task=task) from None
+            raise WorkflowTaskException(
+                f"Error evaluating expression '{expression}': {exc}", task=task
+            ) from None
 
     def execute(self, task: Any, script: str, external_context: dict | None = None) -> bool:
         raise WorkflowTaskException("Scripts are not allowed in som_flow processes", task=task)

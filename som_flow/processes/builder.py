@@ -273,7 +273,11 @@ def build_kind_bpmn(
     doc.shapes["pipeline"].w = right - pipe_x
     end_x = right + 50
     doc.node(
-        process, "endEvent", "end_won", "Won", props={p.OUTCOME: "won"},
+        process,
+        "endEvent",
+        "end_won",
+        "Won",
+        props={p.OUTCOME: "won"},
         shape=_Shape(end_x, ROW1 - 18, EVENT, EVENT),
     )
     doc.lanes["rep"].append("end_won")
@@ -281,8 +285,12 @@ def build_kind_bpmn(
     for i, (label, outcome, title) in enumerate((("lose", "lost", "Lost"), ("win", "won", "Won early"))):
         bx = right - 130 + i * 60
         boundary = doc.node(
-            process, "boundaryEvent", f"on_{label}", p.MESSAGE_LOSE if label == "lose" else p.MESSAGE_WIN,
-            shape=_Shape(bx, PIPE_BOTTOM - 18, EVENT, EVENT), attachedToRef="pipeline",
+            process,
+            "boundaryEvent",
+            f"on_{label}",
+            p.MESSAGE_LOSE if label == "lose" else p.MESSAGE_WIN,
+            shape=_Shape(bx, PIPE_BOTTOM - 18, EVENT, EVENT),
+            attachedToRef="pipeline",
         )
         definition = etree.SubElement(boundary, _q("bpmn", "messageEventDefinition"), id=f"on_{label}_def")
         definition.set("messageRef", f"msg_{label}")
@@ -291,13 +299,20 @@ def build_kind_bpmn(
         var.text = p.LOSE_VARIABLE if label == "lose" else p.WIN_VARIABLE
         # extensionElements must come first inside the event definition for the XSD.
         doc.node(
-            process, "endEvent", f"end_{outcome}_{label}", title, props={p.OUTCOME: outcome},
+            process,
+            "endEvent",
+            f"end_{outcome}_{label}",
+            title,
+            props={p.OUTCOME: outcome},
             shape=_Shape(bx, ROW3 - 18, EVENT, EVENT),
         )
         doc.lanes.setdefault("manager", []).append(f"end_{outcome}_{label}")
         b = doc.shapes[f"on_{label}"]
         doc.flow(
-            process, f"flow_{label}", f"on_{label}", f"end_{outcome}_{label}",
+            process,
+            f"flow_{label}",
+            f"on_{label}",
+            f"end_{outcome}_{label}",
             waypoints=[(b.x + EVENT / 2, b.y + EVENT), (b.x + EVENT / 2, ROW3 - 18)],
         )
 
@@ -328,8 +343,12 @@ def _build_stages(
     doc.node(pipeline, "startEvent", "pipeline_start", shape=_Shape(pipe_x + 30, ROW1 - 18, EVENT, EVENT))
     entry_x = pipe_x + 100
     doc.node(
-        pipeline, "exclusiveGateway", "entry", "Start stage?",
-        shape=_Shape(entry_x, ROW1 - GW / 2, GW, GW), default=f"flow_entry_{stages[0]['key']}",
+        pipeline,
+        "exclusiveGateway",
+        "entry",
+        "Start stage?",
+        shape=_Shape(entry_x, ROW1 - GW / 2, GW, GW),
+        default=f"flow_entry_{stages[0]['key']}",
     )
     doc.flow(pipeline, "flow_pipeline_start", "pipeline_start", "entry")
 
@@ -349,7 +368,11 @@ def _build_stages(
 
     end_x = boxes[-1].right + 50
     pipeline_end = doc.node(
-        pipeline, "endEvent", "pipeline_end", "Pipeline finished", shape=_Shape(end_x, ROW1 - 18, EVENT, EVENT)
+        pipeline,
+        "endEvent",
+        "pipeline_end",
+        "Pipeline finished",
+        shape=_Shape(end_x, ROW1 - 18, EVENT, EVENT),
     )
     # Terminate: an open "Review stalled" task must not keep the pipeline (and so the win) waiting.
     etree.SubElement(pipeline_end, _q("bpmn", "terminateEventDefinition"), id="pipeline_end_def")
@@ -379,7 +402,10 @@ def _build_stages(
         route = f"route_{stage['key']}"
         box = boxes[index]
         doc.node(
-            pipeline, "exclusiveGateway", route, "Next stage?",
+            pipeline,
+            "exclusiveGateway",
+            route,
+            "Next stage?",
             shape=_Shape(box.right + 25, ROW1 - GW / 2, GW, GW),
             default=f"flow_{route}_{later[0]['key']}",
         )
@@ -433,8 +459,14 @@ def _build_stage(
         for n, task in optional:
             tid = f"task_{key}_{n}"
             role = task.get("role", "rep")
-            doc.node(sub, "userTask", tid, task["title"], props=_task_props(task, role),
-                     shape=_Shape(ox, ROW2 - TASK_H / 2 + 5, TASK_W, TASK_H - 10))
+            doc.node(
+                sub,
+                "userTask",
+                tid,
+                task["title"],
+                props=_task_props(task, role),
+                shape=_Shape(ox, ROW2 - TASK_H / 2 + 5, TASK_W, TASK_H - 10),
+            )
             doc.lanes.setdefault(role, []).append(tid)
             doc.flow(sub, f"flow_{key}_to_{n}", oprev, tid)
             oprev = tid
@@ -445,21 +477,34 @@ def _build_stage(
     for n, task in required:
         tid = f"task_{key}_{n}"
         role = task.get("role", "rep")
-        doc.node(sub, "userTask", tid, task["title"], props=_task_props(task, role),
-                 shape=_Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H))
+        doc.node(
+            sub,
+            "userTask",
+            tid,
+            task["title"],
+            props=_task_props(task, role),
+            shape=_Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H),
+        )
         doc.lanes.setdefault(role, []).append(tid)
         doc.flow(sub, f"flow_{key}_to_{n}", prev, tid)
         prev = tid
         x += STEP
     gate = f"gate_{key}"
-    doc.node(sub, "userTask", gate, f"Complete {stage.get('name') or key}", props={p.GATE: "true", p.ROLE: "rep"},
-             shape=_Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H))
+    doc.node(
+        sub,
+        "userTask",
+        gate,
+        f"Complete {stage.get('name') or key}",
+        props={p.GATE: "true", p.ROLE: "rep"},
+        shape=_Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H),
+    )
     doc.lanes.setdefault("rep", []).append(gate)
     doc.flow(sub, f"flow_{key}_gate", prev, gate)
     x += STEP
     end = f"end_{key}"
-    end_el = doc.node(sub, "endEvent", end, f"{stage.get('name') or key} done",
-                      shape=_Shape(x, ROW1 - 18, EVENT, EVENT))
+    end_el = doc.node(
+        sub, "endEvent", end, f"{stage.get('name') or key} done", shape=_Shape(x, ROW1 - 18, EVENT, EVENT)
+    )
     # Terminate: ends this stage only, cancelling its optional branch (§8).
     etree.SubElement(end_el, _q("bpmn", "terminateEventDefinition"), id=f"end_{key}_def")
     doc.flow(sub, f"flow_{key}_done", gate, end)
@@ -467,23 +512,39 @@ def _build_stage(
     if stage_sla.get(key):
         sla = f"sla_{key}"
         bx = box.right - 70
-        boundary = doc.node(pipeline, "boundaryEvent", sla, f"SLA {stage_sla[key]}",
-                            shape=_Shape(bx, STAGE_BOTTOM - 18, EVENT, EVENT),
-                            attachedToRef=f"stage_{key}", cancelActivity="false")
+        boundary = doc.node(
+            pipeline,
+            "boundaryEvent",
+            sla,
+            f"SLA {stage_sla[key]}",
+            shape=_Shape(bx, STAGE_BOTTOM - 18, EVENT, EVENT),
+            attachedToRef=f"stage_{key}",
+            cancelActivity="false",
+        )
         timer = etree.SubElement(boundary, _q("bpmn", "timerEventDefinition"), id=f"sla_{key}_def")
         duration = etree.SubElement(timer, _q("bpmn", "timeDuration"))
         duration.set(_q("xsi", "type"), "bpmn:tFormalExpression")
         duration.text = f'"{stage_sla[key]}"'
         review = f"review_{key}"
-        doc.node(pipeline, "userTask", review, f"Review stalled {stage.get('name') or key}",
-                 props={p.ROLE: "manager", p.OPTIONAL: "true"},
-                 shape=_Shape(bx - 40, ROW3 - TASK_H / 2, TASK_W, TASK_H))
+        doc.node(
+            pipeline,
+            "userTask",
+            review,
+            f"Review stalled {stage.get('name') or key}",
+            props={p.ROLE: "manager", p.OPTIONAL: "true"},
+            shape=_Shape(bx - 40, ROW3 - TASK_H / 2, TASK_W, TASK_H),
+        )
         doc.lanes.setdefault("manager", []).append(review)
         review_end = f"review_end_{key}"
         doc.node(pipeline, "endEvent", review_end, shape=_Shape(bx + 100, ROW3 - 18, EVENT, EVENT))
         b = doc.shapes[sla]
-        doc.flow(pipeline, f"flow_{sla}", sla, review,
-                 waypoints=[(b.x + EVENT / 2, b.y + EVENT), (b.x + EVENT / 2, ROW3 - TASK_H / 2)])
+        doc.flow(
+            pipeline,
+            f"flow_{sla}",
+            sla,
+            review,
+            waypoints=[(b.x + EVENT / 2, b.y + EVENT), (b.x + EVENT / 2, ROW3 - TASK_H / 2)],
+        )
         doc.flow(pipeline, f"flow_{review}_end", review, review_end)
 
 
@@ -495,15 +556,27 @@ def _build_stageless(doc: _Doc, pipeline: etree._Element, tasks: list[dict], pip
     for n, task in enumerate(tasks, start=1):
         tid = f"task_{n}"
         role = task.get("role", "rep")
-        doc.node(pipeline, "userTask", tid, task["title"], props=_task_props(task, role),
-                 shape=_Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H))
+        doc.node(
+            pipeline,
+            "userTask",
+            tid,
+            task["title"],
+            props=_task_props(task, role),
+            shape=_Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H),
+        )
         doc.lanes.setdefault(role, []).append(tid)
         doc.flow(pipeline, f"flow_to_{n}", prev, tid)
         prev = tid
         x += STEP
     # The outcome arrives only as a som.win / som.lose message; this wait keeps the pipeline open.
-    doc.node(pipeline, "userTask", "record_outcome", "Record outcome", props={p.WAIT: "true", p.ROLE: "rep"},
-             shape=_Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H))
+    doc.node(
+        pipeline,
+        "userTask",
+        "record_outcome",
+        "Record outcome",
+        props={p.WAIT: "true", p.ROLE: "rep"},
+        shape=_Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H),
+    )
     doc.lanes.setdefault("rep", []).append("record_outcome")
     doc.flow(pipeline, "flow_to_record_outcome", prev, "record_outcome")
     x += STEP

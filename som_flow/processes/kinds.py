@@ -22,15 +22,31 @@ STANDARD_SALE: dict[str, Any] = {
     "stages": FOUR_STAGES,
     "stage_tasks": {
         "lead": [
-            {"title": "Assign a sales rep", "role": "csr",
-             "instructions": "Enter the bare minimum and assign the opportunity to a salesperson."},
-            {"title": "Contact the prospect", "role": "rep", "due": "P1D",
-             "instructions": "Make the initial introduction."},
-            {"title": "Book an appointment", "role": "rep", "required": False, "action": "schedule_appointment",
-             "instructions": "Schedule the visit at the prospect's location."},
+            {
+                "title": "Assign a sales rep",
+                "role": "csr",
+                "instructions": "Enter the bare minimum and assign the opportunity to a salesperson.",
+            },
+            {
+                "title": "Contact the prospect",
+                "role": "rep",
+                "due": "P1D",
+                "instructions": "Make the initial introduction.",
+            },
+            {
+                "title": "Book an appointment",
+                "role": "rep",
+                "required": False,
+                "action": "schedule_appointment",
+                "instructions": "Schedule the visit at the prospect's location.",
+            },
         ],
         "qualification": [
-            {"title": "Answer qualification and profile questions on site", "role": "rep", "form": ["qualified"]},
+            {
+                "title": "Answer qualification and profile questions on site",
+                "role": "rep",
+                "form": ["qualified"],
+            },
         ],
         "proposal": [{"title": "Prepare estimates", "role": "rep"}],
         "negotiation": [{"title": "Agree terms", "role": "rep"}],

@@ -1,4 +1,4 @@
-"""Regenerate the BPMN files that ship in `bpmn/` from the kind builder: `python -m som_flow.processes.ship`."""
+"""Regenerate the shipped BPMN in `bpmn/` from the kind builder: `python -m som_flow.processes.ship`."""
 
 from __future__ import annotations
 

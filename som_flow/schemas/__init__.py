@@ -322,6 +322,7 @@ class TaskSchema(Schema):
     form = fields.List(fields.String())
     action = fields.String(allow_none=True)
     gate = fields.Boolean()
+    required = fields.Boolean()
     completed_at = fields.DateTime(allow_none=True)
 
 

@@ -34,6 +34,17 @@ TITLES = ["New furnace", "AC replacement", "Service contract", "CRM licenses", "
           "Duct cleaning", "Annual maintenance", "Boiler upgrade", "Consulting package", "Thermostat rollout"]
 
 
+def _advance(actor: User, opp_id: int, stage: str) -> None:
+    """Do the stage's required work the way a rep would, then move on."""
+    opp = opportunities.get_opportunity(opp_id)
+    for _ in range(10):  # required tasks come one after another
+        required = [t for t in opportunities.open_tasks(opp) if t.required]
+        if not required:
+            break
+        opportunities.complete_task(actor, required[0].id, {field: "yes" for field in required[0].form})
+    opportunities.move_to_stage(actor, opp_id, stage)
+
+
 def load_demo() -> list[tuple[str, list[str]]]:
     """Create the demo users, customers and opportunities once; returns the logins."""
     rng = random.Random(7)  # noqa: S311 - reproducible demo data, not security
@@ -84,7 +95,7 @@ def load_demo() -> list[tuple[str, list[str]]]:
             opp = opportunities.create_opportunity(csr, data)
             if kind != "stageless":
                 for stage in stages[1:rng.randrange(1, 5)]:
-                    opportunities.move_to_stage(manager, opp.id, stage)
+                    _advance(manager, opp.id, stage)
             fate = rng.random()
             if fate < 0.15:
                 opportunities.win(manager, opp.id, reason="relationship")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from flask import Flask, g, request
+from flask import Flask, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 
@@ -25,8 +25,9 @@ def register_auth(app: Flask) -> None:
 
 def api_user() -> User:
     """The API caller: a bearer token, or a logged-in page session that sends its CSRF token."""
-    if "som_user" in g:
-        return g.som_user
+    # kept on the request, not `g`: `g` lives as long as the app context, which may span requests
+    if "som.user" in request.environ:
+        return request.environ["som.user"]
     from som_flow.services.users import user_for_token
 
     header = request.headers.get("Authorization", "")
@@ -46,7 +47,7 @@ def api_user() -> User:
         user = current_user._get_current_object()
     if user is None:
         raise Unauthorized("Send 'Authorization: Bearer <token>'.")
-    g.som_user = user
+    request.environ["som.user"] = user
     return user
 
 

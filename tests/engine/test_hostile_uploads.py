@@ -85,8 +85,9 @@ def test_script_task_is_refused_and_never_runs():
     ],
 )
 def test_condition_with_python_is_refused(condition):
-    hostile = _swap('target_stage == "proposal"', condition.replace("'", "&apos;"),
-                    shipped_bpmn("service-contract"))
+    hostile = _swap(
+        'target_stage == "proposal"', condition.replace("'", "&apos;"), shipped_bpmn("service-contract")
+    )
     error = _refused(hostile)
     assert "flow_route_lead_proposal" in error.errors
 
@@ -102,8 +103,12 @@ def test_timer_that_is_not_iso_is_refused():
 
 
 def test_unknown_element_is_refused():
-    error = _refused(_swap('<bpmn:startEvent id="start_lead"/>',
-                           '<bpmn:startEvent id="start_lead"/><bpmn:teleport id="beam_me_up"/>'))
+    error = _refused(
+        _swap(
+            '<bpmn:startEvent id="start_lead"/>',
+            '<bpmn:startEvent id="start_lead"/><bpmn:teleport id="beam_me_up"/>',
+        )
+    )
     assert "beam_me_up" in error.errors
 
 
@@ -114,8 +119,10 @@ def test_duplicate_id_is_refused():
 
 
 def test_stage_without_a_gate_is_refused():
-    without_gate = _swap('<spiffworkflow:property name="som.gate" value="true"/>',
-                         '<spiffworkflow:property name="som.role" value="rep"/>')
+    without_gate = _swap(
+        '<spiffworkflow:property name="som.gate" value="true"/>',
+        '<spiffworkflow:property name="som.role" value="rep"/>',
+    )
     error = _refused(without_gate)
     assert "stage_lead" in error.errors and "gate" in error.errors["stage_lead"][0]
 
@@ -135,23 +142,29 @@ def test_service_task_must_name_a_registered_operation():
         '<bpmn:serviceTask id="notify_office"><bpmn:extensionElements>'
         '<spiffworkflow:serviceTaskOperator id="rm_rf"/></bpmn:extensionElements></bpmn:serviceTask>'
     )
-    error = _refused(_swap('<bpmn:startEvent id="start_lead"/>', '<bpmn:startEvent id="start_lead"/>' + service))
+    error = _refused(
+        _swap('<bpmn:startEvent id="start_lead"/>', '<bpmn:startEvent id="start_lead"/>' + service)
+    )
     assert "notify_office" in error.errors and "rm_rf" in error.errors["notify_office"][0]
 
 
 def test_prescript_is_refused():
-    error = _refused(_swap(
-        '<bpmn:userTask id="task_proposal_1" name="Prepare estimates">\n          <bpmn:extensionElements>',
+    opening = (
         '<bpmn:userTask id="task_proposal_1" name="Prepare estimates">\n          <bpmn:extensionElements>'
-        "<spiffworkflow:preScript>CANARY.append(1)</spiffworkflow:preScript>",
-    ))
+    )
+    prescript = "<spiffworkflow:preScript>CANARY.append(1)</spiffworkflow:preScript>"
+    error = _refused(_swap(opening, opening + prescript))
     assert "task_proposal_1" in error.errors
     assert CANARY == []
 
 
 def test_subprocess_in_a_lane_is_refused():
-    error = _refused(_swap("<bpmn:flowNodeRef>start</bpmn:flowNodeRef>",
-                           "<bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>stage_lead</bpmn:flowNodeRef>"))
+    error = _refused(
+        _swap(
+            "<bpmn:flowNodeRef>start</bpmn:flowNodeRef>",
+            "<bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>stage_lead</bpmn:flowNodeRef>",
+        )
+    )
     assert "stage_lead" in error.errors
 
 
@@ -161,13 +174,19 @@ def test_loop_back_is_refused():
         '<bpmn:conditionExpression>target_stage == "lead"</bpmn:conditionExpression></bpmn:sequenceFlow>'
     )
     contract = shipped_bpmn("service-contract")
-    error = _refused(_swap('<bpmn:endEvent id="pipeline_end"', loop + '<bpmn:endEvent id="pipeline_end"', contract))
+    error = _refused(
+        _swap('<bpmn:endEvent id="pipeline_end"', loop + '<bpmn:endEvent id="pipeline_end"', contract)
+    )
     assert any("loop" in r for reasons in error.errors.values() for r in reasons)
 
 
 def test_unreachable_element_is_refused():
-    error = _refused(_swap('<bpmn:startEvent id="start_lead"/>',
-                           '<bpmn:startEvent id="start_lead"/><bpmn:userTask id="orphan" name="Orphan"/>'))
+    error = _refused(
+        _swap(
+            '<bpmn:startEvent id="start_lead"/>',
+            '<bpmn:startEvent id="start_lead"/><bpmn:userTask id="orphan" name="Orphan"/>',
+        )
+    )
     assert "orphan" in error.errors
 
 

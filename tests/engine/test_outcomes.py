@@ -60,7 +60,9 @@ def test_stageless_kind_generates_tasks_until_won_or_lost(engine, kinds, saved):
     run = saved(engine.start(kinds["stageless"], {}))
     snap = engine.snapshot(run)
     assert snap.stage is None and snap.allowed_stages == ()
-    assert [(t.title, t.role, t.required) for t in snap.ready_tasks] == [("Follow up with the customer", "rep", True)]
+    assert [(t.title, t.role, t.required) for t in snap.ready_tasks] == [
+        ("Follow up with the customer", "rep", True)
+    ]
     engine.complete_task(run, snap.ready_tasks[0].id)
     run = saved(run)
     assert engine.snapshot(run).ready_tasks == (), "the outcome wait is not a task"

@@ -78,3 +78,24 @@ def test_a_move_is_fast(engine, kinds, finish_stage):
         engine.move_to_stage(run, "qualification")
     per_move = (time.perf_counter() - started) / len(runs)
     assert per_move < 0.05, f"{per_move * 1000:.1f} ms per move"
+
+
+def test_concurrent_requests_share_one_parsed_definition():
+    from concurrent.futures import ThreadPoolExecutor
+
+    fresh = Engine(OPERATIONS)
+    xml = shipped_bpmn("service-contract")
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: fresh.definition(77, xml), range(8)))
+    assert all(r is results[0] for r in results)
+    assert fresh.definition(77, xml) is fresh.definition(77, xml)
+
+
+def test_money_and_dates_survive_a_save(engine, kinds, saved):
+    from datetime import date
+    from decimal import Decimal
+
+    run = saved(
+        engine.start(kinds["standard-sale"], {"amount": Decimal("4200.50"), "close": date(2026, 5, 1)})
+    )
+    assert engine.snapshot(run).data["fields"] == {"amount": Decimal("4200.50"), "close": date(2026, 5, 1)}

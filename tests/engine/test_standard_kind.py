@@ -27,7 +27,9 @@ def test_rep_moves_a_deal_through_every_stage_and_wins(engine, kinds, saved, fin
 
 
 @pytest.mark.parametrize("current", ORDER)
-def test_standard_kind_refuses_every_skip_and_every_backward_move(engine, kinds, current, saved, finish_stage):
+def test_standard_kind_refuses_every_skip_and_every_backward_move(
+    engine, kinds, current, saved, finish_stage
+):
     definition = kinds["standard-sale"]
     run = engine.start(definition, {}, start_stage=current)
     run = finish_stage(run)
@@ -52,7 +54,9 @@ def test_standard_kind_refuses_every_skip_and_every_backward_move(engine, kinds,
 
 def test_refusal_names_stages_by_name(engine, kinds):
     run = engine.start(kinds["standard-sale"], {})
-    with pytest.raises(IllegalMove, match="Cannot move from Lead to Proposal: allowed next stages are Qualification"):
+    with pytest.raises(
+        IllegalMove, match="Cannot move from Lead to Proposal: allowed next stages are Qualification"
+    ):
         engine.move_to_stage(run, "proposal")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import time_machine
 
@@ -37,3 +38,22 @@ def test_leaving_the_stage_cancels_its_sla_timer(engine, kinds, saved, finish_st
         run = finish_stage(engine.start(kinds["standard-sale"], {}, start_stage="proposal"))
         run = saved(engine.move_to_stage(run, "negotiation"))
         assert engine.snapshot(run).timers == ()
+
+
+def test_an_open_review_does_not_hold_up_the_deal(engine, kinds, saved, finish_stage):
+    with time_machine.travel(T0, tick=False):
+        run = saved(engine.start(kinds["standard-sale"], {}, start_stage="proposal"))
+    with time_machine.travel(T0 + timedelta(days=15), tick=False):
+        engine.wake_timers(run)
+        run = saved(engine.move_to_stage(finish_stage(saved(run)), "negotiation"))
+        assert any(t.title == "Review stalled Proposal" for t in engine.snapshot(run).ready_tasks)
+        run = finish_stage(run)
+        gate = next(t for t in engine.snapshot(run).ready_tasks if t.gate)
+        # Completing the last gate ends the pipeline (terminate end) even with the review still open.
+        trial = engine.copy(run)
+        trial_gate = trial.workflow.get_task_from_id(UUID(gate.id))
+        trial_gate.data["target_stage"] = None
+        trial_gate.run()
+        trial.workflow.do_engine_steps()
+        snap = engine.snapshot(saved(trial))
+        assert (snap.completed, snap.outcome, snap.ready_tasks) == (True, "won", ())
