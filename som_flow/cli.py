@@ -50,7 +50,7 @@ def demo_command() -> None:
     from som_flow.services.demo import DEMO_PASSWORD, load_demo
 
     users = load_demo()
-    click.echo("demo data loaded; log in with any of these (password %s):" % DEMO_PASSWORD)
+    click.echo(f"demo data loaded; log in with any of these (password {DEMO_PASSWORD}):")
     for email, roles in users:
         click.echo(f"  {email:32} {', '.join(roles)}")
 

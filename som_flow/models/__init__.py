@@ -1,7 +1,7 @@
 """SQLAlchemy models by area; no commits and no clock reads here."""
 
 from som_flow.models.catalogs import CATALOGS, CatalogEntry, CustomField, ExchangeRate, Question, Stage
-from som_flow.models.customers import ContactLogEntry, Contact, Customer
+from som_flow.models.customers import Contact, ContactLogEntry, Customer
 from som_flow.models.kinds import KIND_TYPES, KindVersion, OpportunityKind
 from som_flow.models.opportunities import (
     DemandLine,

@@ -61,7 +61,8 @@ def load_demo() -> list[tuple[str, list[str]]]:
     made: list[Customer] = []
     for i in range(40):
         if i < 20:
-            data = {"kind": "organization", "name": f"{COMPANIES[i]} Inc.", "status": rng.choice(["prospect", "active"])}
+            data = {"kind": "organization", "name": f"{COMPANIES[i]} Inc.",
+                    "status": rng.choice(["prospect", "active"])}
         else:
             data = {"kind": "individual", "name": f"{PEOPLE[i - 20]} household", "status": "prospect"}
         data.update(email=f"contact{i}@example.net", phone=f"+1 555 01{i:02d}",

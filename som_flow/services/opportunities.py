@@ -30,7 +30,7 @@ from som_flow.models import (
     WorkflowState,
 )
 from som_flow.services import catalogs
-from som_flow.services.kinds import definition_for, engine, get_kind
+from som_flow.services.kinds import definition_for, engine
 from som_flow.services.permissions import require_assign, require_change, require_role
 from som_flow.services.unit_of_work import now, service, transaction
 

@@ -107,7 +107,6 @@ def upgrade():
     sa.Column('current_version_id', sa.Integer(), nullable=True),
     sa.Column('created_at', som_flow.extensions.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', som_flow.extensions.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['current_version_id'], ['kind_version.id'], name='fk_opportunity_kind_current_version', use_alter=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_opportunity_kind')),
     sa.UniqueConstraint('key', name=op.f('uq_opportunity_kind_key'))
     )
@@ -247,7 +246,6 @@ def upgrade():
     sa.ForeignKeyConstraint(['kind_id'], ['opportunity_kind.id'], name=op.f('fk_opportunity_kind_id_opportunity_kind')),
     sa.ForeignKeyConstraint(['kind_version_id'], ['kind_version.id'], name=op.f('fk_opportunity_kind_version_id_kind_version')),
     sa.ForeignKeyConstraint(['sales_rep_id'], ['user.id'], name=op.f('fk_opportunity_sales_rep_id_user')),
-    sa.ForeignKeyConstraint(['selected_estimate_id'], ['estimate.id'], name='fk_opportunity_selected_estimate', use_alter=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_opportunity')),
     sa.UniqueConstraint('number', name=op.f('uq_opportunity_number'))
     )
@@ -491,6 +489,12 @@ def upgrade():
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.create_index('ix_notification_user_read', ['user_id', 'read_at'], unique=False)
 
+    # the two cyclic references (kind <-> version, opportunity <-> estimate) are added once both tables exist
+    with op.batch_alter_table('opportunity_kind') as batch_op:
+        batch_op.create_foreign_key('fk_opportunity_kind_current_version', 'kind_version',
+                                    ['current_version_id'], ['id'])
+    with op.batch_alter_table('opportunity') as batch_op:
+        batch_op.create_foreign_key('fk_opportunity_selected_estimate', 'estimate', ['selected_estimate_id'], ['id'])
     # ### end Alembic commands ###
 
 
