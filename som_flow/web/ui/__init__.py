@@ -11,8 +11,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from som_flow.errors import SomFlowError
 from som_flow.services.users import user_for_password
 
+# not "/static": the app's own static route owns that path and would answer 404 for these files
 bp = Blueprint("ui", __name__, template_folder="../templates", static_folder="../static",
-               static_url_path="/static")
+               static_url_path="/assets")
 _attempts: dict[str, deque] = defaultdict(deque)
 
 

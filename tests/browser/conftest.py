@@ -1,0 +1,111 @@
+"""A real server (waitress on a fresh SQLite file, CSRF on) and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from som_flow import create_app
+from som_flow.config import TestConfig
+from som_flow.extensions import db
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+PASSWORD = "secret-password"  # noqa: S105 - test users only
+# Each test gets its own waits short enough that a broken page fails fast instead of hanging the run.
+TIMEOUT_MS = 5_000
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("SOM_FLOW_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{CHROMIUM} is required (SOM_FLOW_REQUIRE_BROWSER=1) but missing")
+    pytest.skip(f"{CHROMIUM} is not installed")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    _require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """som_flow served over HTTP with CSRF really on; yields (base_url, people) where people are ids by role."""
+    from waitress import create_server
+
+    from som_flow.services import customers, users
+    from som_flow.services.catalogs import seed_defaults
+    from som_flow.services.kinds import install_shipped_kinds
+
+    config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
+    config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'som.sqlite'}", WTF_CSRF_ENABLED=True,
+                  LOGIN_ATTEMPTS_PER_MINUTE=1000)
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        seed_defaults()
+        install_shipped_kinds()
+        people = {}
+        for email, role in [("csr@x.test", "csr"), ("rep@x.test", "rep"), ("manager@x.test", "manager")]:
+            people[role] = users.create_user(email, email.split("@")[0].title(), [role], password=PASSWORD).id
+        customers.create_customer(None, {"kind": "organization", "name": "Northwind Traders"})
+        db.session.remove()
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, name="som-flow-live-server", daemon=True)
+    thread.start()
+    try:
+        yield app, f"http://127.0.0.1:{server.effective_port}", people
+    finally:
+        server.close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+class Session:
+    """One person's browser context and page, with the console errors it saw."""
+
+    def __init__(self, browser, base_url: str):
+        self.context = browser.new_context(base_url=base_url)
+        self.context.set_default_timeout(TIMEOUT_MS)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text} at {msg.location.get('url')}"))
+        self.page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+    def login(self, email: str, password: str = PASSWORD):
+        page = self.page
+        page.goto("/login")
+        page.get_by_label("E-mail").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        return page
+
+
+@pytest.fixture
+def sessions(browser, live_server):
+    """Open browser sessions for the test; `sessions.new()` gives another person their own context."""
+    _, base_url, _ = live_server
+
+    class Sessions(list):
+        def new(self) -> Session:
+            session = Session(browser, base_url)
+            self.append(session)
+            return session
+
+    opened = Sessions()
+    yield opened
+    for session in opened:
+        session.context.close()
