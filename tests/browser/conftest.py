@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -82,8 +83,17 @@ class Session:
         self.context.set_default_timeout(TIMEOUT_MS)
         self.page = self.context.new_page()
         self.errors: list[str] = []
-        self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text} at {msg.location.get('url')}"))
+        self.page.on("console", self._console)
         self.page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+    def _console(self, msg) -> None:
+        if msg.type == "error":
+            self.errors.append(f"console: {msg.text} at {msg.location.get('url')}")
+
+    def assert_no_console_errors(self, *expected: str) -> None:
+        """No console errors or uncaught exceptions, except those matching an `expected` regex."""
+        unexpected = [e for e in self.errors if not any(re.search(pattern, e) for pattern in expected)]
+        assert unexpected == [], unexpected
 
     def login(self, email: str, password: str = PASSWORD):
         page = self.page

@@ -23,47 +23,47 @@ def kind_view(kind) -> dict:
 
 
 @blp.route("/kinds")
-@blp.response(200, KindSchema(many=True))
 @roles_required(*ANY_ROLE)
+@blp.response(200, KindSchema(many=True))
 def list_kinds():
     return [kind_view(k) for k in kind_service.list_kinds()]
 
 
 @blp.route("/kinds", methods=["POST"])
+@roles_required()
 @blp.arguments(KindCreateSchema)
 @blp.response(201, KindSchema)
-@roles_required()
 def save_kind(data):
     return kind_view(kind_service.save_designed_kind(data, api_user()))
 
 
 @blp.route("/kinds/<string:key>")
-@blp.response(200, KindSchema)
 @roles_required(*ANY_ROLE)
+@blp.response(200, KindSchema)
 def get_kind(key):
     return kind_view(kind_service.get_kind(key))
 
 
 @blp.route("/kinds/<string:key>", methods=["PATCH"])
+@roles_required()
 @blp.arguments(KindPatchSchema)
 @blp.response(200, KindSchema)
-@roles_required()
 def patch_kind(data, key):
     return kind_view(kind_service.update_kind(key, **data))
 
 
 @blp.route("/kinds/<string:key>/bpmn")
+@roles_required(*ANY_ROLE)
 @blp.arguments(BpmnQuery, location="query")
 @blp.response(200, content_type="application/xml")
-@roles_required(*ANY_ROLE)
 def get_bpmn(query, key):
     version = kind_service.version_of(kind_service.get_kind(key), query["version"])
     return Response(version.bpmn_xml, mimetype="application/xml")
 
 
 @blp.route("/kinds/<string:key>/bpmn", methods=["PUT"])
+@roles_required()
 @blp.response(201, KindVersionSchema)
 @blp.doc(requestBody={"content": {"application/xml": {"schema": {"type": "string"}}}})
-@roles_required()
 def put_bpmn(key):
     return kind_service.import_kind_bpmn(key, request.get_data(cache=False), actor=api_user())

@@ -38,34 +38,34 @@ def _respond(opp):
 
 
 @blp.route("/opportunities")
+@roles_required(*ANY_ROLE)
 @blp.arguments(OpportunityQuery, location="query")
 @blp.response(200, OpportunityPage)
-@roles_required(*ANY_ROLE)
 def list_opportunities(query):
     items, total = opps.search_opportunities(user=api_user(), **query)
     return paged([view(o) for o in items], total, query)
 
 
 @blp.route("/opportunities", methods=["POST"])
+@roles_required("manager", "csr", "rep")
 @blp.arguments(OpportunityCreateSchema)
 @blp.response(201, OpportunitySchema)
-@roles_required("manager", "csr", "rep")
 def create_opportunity(data):
     opp = opps.create_opportunity(api_user(), data)
     return view(opp), 201, {"ETag": f'"{opp.version}"'}
 
 
 @blp.route("/opportunities/<int:opp_id>")
-@blp.response(200, OpportunitySchema)
 @roles_required(*ANY_ROLE)
+@blp.response(200, OpportunitySchema)
 def get_opportunity(opp_id):
     return _respond(opps.get_opportunity(opp_id))
 
 
 @blp.route("/opportunities/<int:opp_id>", methods=["PATCH"])
+@roles_required("manager", "csr", "rep")
 @blp.arguments(OpportunityPatchSchema)
 @blp.response(200, OpportunitySchema)
-@roles_required("manager", "csr", "rep")
 def patch_opportunity(data, opp_id):
     expected = if_match()
     if expected is not None:
@@ -78,34 +78,34 @@ def patch_opportunity(data, opp_id):
 
 
 @blp.route("/opportunities/<int:opp_id>/stage", methods=["POST"])
+@roles_required("manager", "csr", "rep")
 @blp.arguments(StageMoveSchema)
 @blp.response(200, OpportunitySchema)
-@roles_required("manager", "csr", "rep")
 def move(data, opp_id):
     return _respond(opps.move_to_stage(api_user(), opp_id, data["stage"],
                                        expected_version=data.get("version") or if_match()))
 
 
 @blp.route("/opportunities/<int:opp_id>/win", methods=["POST"])
+@roles_required("manager", "csr", "rep")
 @blp.arguments(WinSchema)
 @blp.response(200, OpportunitySchema)
-@roles_required("manager", "csr", "rep")
 def win(data, opp_id):
     return _respond(opps.win(api_user(), opp_id, **data))
 
 
 @blp.route("/opportunities/<int:opp_id>/lose", methods=["POST"])
+@roles_required("manager", "csr", "rep")
 @blp.arguments(LoseSchema)
 @blp.response(200, OpportunitySchema)
-@roles_required("manager", "csr", "rep")
 def lose(data, opp_id):
     return _respond(opps.lose(api_user(), opp_id, **data))
 
 
 def _simple(action: str, service, roles: tuple[str, ...]):
     @blp.route(f"/opportunities/<int:opp_id>/{action}", methods=["POST"], endpoint=action)
-    @blp.response(200, OpportunitySchema)
     @roles_required(*roles)
+    @blp.response(200, OpportunitySchema)
     def endpoint(opp_id):
         return _respond(service(api_user(), opp_id))
 
@@ -120,24 +120,24 @@ _simple("unassign", opps.unassign, ("manager", "csr", "rep"))
 
 
 @blp.route("/opportunities/<int:opp_id>/assign", methods=["POST"])
+@roles_required("manager", "csr")
 @blp.arguments(AssignSchema)
 @blp.response(200, OpportunitySchema)
-@roles_required("manager", "csr")
 def assign(data, opp_id):
     return _respond(opps.assign(api_user(), opp_id, data["user_id"]))
 
 
 @blp.route("/opportunities/<int:opp_id>/history")
-@blp.response(200, EventSchema(many=True))
 @roles_required(*ANY_ROLE)
+@blp.response(200, EventSchema(many=True))
 def history(opp_id):
     return opps.history(opps.get_opportunity(opp_id))
 
 
 @blp.route("/opportunities/bulk", methods=["POST"])
+@roles_required("manager", "csr", "rep")
 @blp.arguments(BulkSchema)
 @blp.response(200, BulkResultSchema)
-@roles_required("manager", "csr", "rep")
 def bulk(data):
     ids, action = data.pop("ids"), data.pop("action")
     done, failed = opps.bulk(api_user(), ids, action, data)

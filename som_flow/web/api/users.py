@@ -12,23 +12,23 @@ blp = Blueprint("users", __name__, description="Users and roles")
 
 
 @blp.route("/users/me")
-@blp.response(200, UserSchema)
 @roles_required(*ANY_ROLE)
+@blp.response(200, UserSchema)
 def me():
     return api_user()
 
 
 @blp.route("/users")
-@blp.response(200, UserSchema(many=True))
 @roles_required(*ANY_ROLE)
+@blp.response(200, UserSchema(many=True))
 def list_users():
     return user_service.list_users()
 
 
 @blp.route("/users", methods=["POST"])
+@roles_required()
 @blp.arguments(UserCreateSchema)
 @blp.response(201, UserSchema)
-@roles_required()
 def create_user(data):
     return user_service.create_user(data["email"], data["name"], data["roles"], password=data["password"],
                                     timezone=data["timezone"])

@@ -47,32 +47,32 @@ class AwareDateTime(fields.AwareDateTime):
 
 # -- tasks -----------------------------------------------------------------------------------------
 @blp.route("/tasks")
+@roles_required(*ANY_ROLE)
 @blp.arguments(TaskQuery, location="query")
 @blp.response(200, page_schema(TaskSchema, "TaskPage"))
-@roles_required(*ANY_ROLE)
 def list_tasks(query):
     items, total = tasks.search_tasks(api_user(), **query)
     return paged(items, total, query)
 
 
 @blp.route("/tasks/<string:task_id>/complete", methods=["POST"])
+@roles_required(*ANY_ROLE)
 @blp.arguments(TaskCompleteSchema)
 @blp.response(200, TaskSchema)
-@roles_required(*ANY_ROLE)
 def complete(data, task_id):
     return complete_task(api_user(), task_id, data["data"])
 
 
 @blp.route("/tasks/<string:task_id>/claim", methods=["POST"])
-@blp.response(200, TaskSchema)
 @roles_required(*ANY_ROLE)
+@blp.response(200, TaskSchema)
 def claim(task_id):
     return tasks.claim_task(api_user(), task_id)
 
 
 @blp.route("/tasks/<string:task_id>/unassign", methods=["POST"])
-@blp.response(200, TaskSchema)
 @roles_required(*ANY_ROLE)
+@blp.response(200, TaskSchema)
 def unassign(task_id):
     return tasks.unassign_task(api_user(), task_id)
 
@@ -82,9 +82,9 @@ class TaskAssignSchema(Schema):
 
 
 @blp.route("/tasks/<string:task_id>/assign", methods=["POST"])
+@roles_required("manager", "csr")
 @blp.arguments(TaskAssignSchema)
 @blp.response(200, TaskSchema)
-@roles_required("manager", "csr")
 def assign(data, task_id):
     return tasks.assign_task(api_user(), task_id, data["user_id"])
 
@@ -148,9 +148,9 @@ class MemorizeSchema(Schema):
 
 
 @blp.route("/appointments")
+@roles_required(*ANY_ROLE)
 @blp.arguments(AppointmentQuery, location="query")
 @blp.response(200, OccurrenceSchema(many=True))
-@roles_required(*ANY_ROLE)
 def list_appointments(query):
     start = query["start"] or now() - timedelta(days=7)
     end = query["end"] or start + timedelta(days=42)
@@ -162,39 +162,39 @@ def list_appointments(query):
 
 
 @blp.route("/appointments", methods=["POST"])
+@roles_required("manager", "csr", "rep", "scheduler")
 @blp.arguments(AppointmentCreateSchema)
 @blp.response(201, AppointmentSchema)
-@roles_required("manager", "csr", "rep", "scheduler")
 def create_appointment(data):
     return appts.create_appointment(api_user(), data)
 
 
 @blp.route("/appointments/<int:appt_id>", methods=["PATCH"])
+@roles_required("manager", "csr", "rep", "scheduler")
 @blp.arguments(AppointmentPatchSchema)
 @blp.response(200, AppointmentSchema)
-@roles_required("manager", "csr", "rep", "scheduler")
 def patch_appointment(data, appt_id):
     return appts.update_appointment(api_user(), appt_id, data)
 
 
 @blp.route("/appointments/<int:appt_id>", methods=["DELETE"])
-@blp.response(204)
 @roles_required("manager", "csr", "rep", "scheduler")
+@blp.response(204)
 def delete_appointment(appt_id):
     appts.delete_appointment(api_user(), appt_id)
 
 
 @blp.route("/appointments/<int:appt_id>/complete", methods=["POST"])
-@blp.response(200, AppointmentSchema)
 @roles_required("manager", "csr", "rep", "scheduler")
+@blp.response(200, AppointmentSchema)
 def complete_appointment(appt_id):
     return appts.set_status(api_user(), appt_id, "completed")
 
 
 @blp.route("/appointments/<int:appt_id>/memorize", methods=["POST"])
+@roles_required("manager", "csr", "rep", "scheduler")
 @blp.arguments(MemorizeSchema)
 @blp.response(201, AppointmentSchema(many=True))
-@roles_required("manager", "csr", "rep", "scheduler")
 def memorize(data, appt_id):
     return appts.memorize(api_user(), appt_id, data["users"])
 
@@ -220,9 +220,9 @@ def calendar(user_id):
 
 # -- reminders and notifications -------------------------------------------------------------------
 @blp.route("/reminders")
+@roles_required(*ANY_ROLE)
 @blp.arguments(ReminderQuery, location="query")
 @blp.response(200, page_schema(ReminderSchema, "ReminderPage"))
-@roles_required(*ANY_ROLE)
 def list_reminders(query):
     items, total = reminders.list_reminders(api_user(), user_filter=query["user"], state=query["state"],
                                             kind=query["kind"], page=query["page"], per_page=query["per_page"])
@@ -230,9 +230,9 @@ def list_reminders(query):
 
 
 @blp.route("/reminders/fire", methods=["POST"])
+@roles_required("scheduler")
 @blp.arguments(FireSchema)
 @blp.response(200, FiredSchema)
-@roles_required("scheduler")
 def fire(data):
     fired = reminders.fire_due_reminders(owner=f"api:{api_user().id}:{datetime.now(UTC).timestamp()}",
                                          opportunity_ids=data["opportunity_ids"])
@@ -240,9 +240,9 @@ def fire(data):
 
 
 @blp.route("/notifications")
+@roles_required(*ANY_ROLE)
 @blp.arguments(NotificationQuery, location="query")
 @blp.response(200, page_schema(NotificationSchema, "NotificationPage"))
-@roles_required(*ANY_ROLE)
 def list_notifications(query):
     stmt = select(Notification).where(Notification.user_id == api_user().id)
     if query["unread"]:
@@ -254,8 +254,8 @@ def list_notifications(query):
 
 
 @blp.route("/notifications/<int:notification_id>/read", methods=["POST"])
-@blp.response(200, NotificationSchema)
 @roles_required(*ANY_ROLE)
+@blp.response(200, NotificationSchema)
 def read_notification(notification_id):
     with transaction() as session:
         row = session.get(Notification, notification_id)
