@@ -37,6 +37,7 @@ class Wanted:
     user_id: int | None
     source_id: str | None
     title: str
+    once: str = ""  # the key prefix shared by every version of this reminder (user, timezone, ...)
 
 
 def local_hour_utc(day: date, tz_name: str, hour: int | None = None) -> datetime:
@@ -53,25 +54,28 @@ def _wanted_for(opp: Opportunity) -> list[Wanted]:
     if rep is not None:
         tz = rep.timezone
         if opp.follow_up_date:
-            wanted.append(Wanted("follow_up", f"follow_up:{opp.id}:{opp.follow_up_date}:{rep.id}:{tz}",
+            once = f"follow_up:{opp.id}:{opp.follow_up_date}:"
+            wanted.append(Wanted("follow_up", f"{once}{rep.id}:{tz}",
                                  local_hour_utc(opp.follow_up_date, tz), rep.id, None,
-                                 f"Follow up: {opp.title}"))
+                                 f"Follow up: {opp.title}", once))
         if opp.anticipated_close_date:
             days = current_app.config["CLOSE_DATE_REMINDER_DAYS"]
             before = opp.anticipated_close_date - timedelta(days=days)
-            wanted.append(Wanted("close_date", f"close_date:{opp.id}:{opp.anticipated_close_date}:{rep.id}:{tz}",
+            once = f"close_date:{opp.id}:{opp.anticipated_close_date}:"
+            wanted.append(Wanted("close_date", f"{once}{rep.id}:{tz}",
                                  local_hour_utc(before, tz), rep.id, None,
-                                 f"Closes on {opp.anticipated_close_date}: {opp.title}"))
+                                 f"Closes on {opp.anticipated_close_date}: {opp.title}", once))
             after = opp.anticipated_close_date + timedelta(days=1)
-            wanted.append(Wanted("close_overdue",
-                                 f"close_overdue:{opp.id}:{opp.anticipated_close_date}:{rep.id}:{tz}",
+            once = f"close_overdue:{opp.id}:{opp.anticipated_close_date}:"
+            wanted.append(Wanted("close_overdue", f"{once}{rep.id}:{tz}",
                                  local_hour_utc(after, tz), rep.id, None,
-                                 f"Close date passed: {opp.title}"))
+                                 f"Close date passed: {opp.title}", once))
     for task in db.session.scalars(select(Task).where(
             Task.opportunity_id == opp.id, Task.status == "open", Task.due_at.is_not(None),
             Task.assignee_id.is_not(None))):
-        wanted.append(Wanted("task_due", f"task_due:{opp.id}:{task.id}:{task.due_at.isoformat()}:{task.assignee_id}",
-                             task.due_at, task.assignee_id, task.id, f"Task due: {task.title}"))
+        once = f"task_due:{opp.id}:{task.id}:{task.due_at.isoformat()}:"
+        wanted.append(Wanted("task_due", f"{once}{task.assignee_id}",
+                             task.due_at, task.assignee_id, task.id, f"Task due: {task.title}", once))
     for appt in db.session.scalars(select(Appointment).where(
             Appointment.opportunity_id == opp.id, Appointment.status == "scheduled")):
         wanted.extend(appointment_reminders(appt))
@@ -79,13 +83,41 @@ def _wanted_for(opp: Opportunity) -> list[Wanted]:
 
 
 def appointment_reminders(appt: Appointment) -> list[Wanted]:
-    """N minutes (each attendee's preference) before the next start."""
+    """N minutes (each attendee's preference) before the next start (the next two, for a repeating one)."""
     out = []
-    for user in appt.attendees:
-        due = appt.start_at - timedelta(minutes=user.appointment_reminder_minutes)
-        out.append(Wanted("appointment", f"appointment:{appt.id}:{appt.start_at.isoformat()}:{user.id}",
-                          due, user.id, str(appt.id), f"Appointment at {appt.start_at:%H:%M} UTC: {appt.title}"))
+    for start in _next_starts(appt):
+        for user in appt.attendees:
+            due = start - timedelta(minutes=user.appointment_reminder_minutes)
+            at = start.astimezone(ZoneInfo(user.timezone or "UTC"))
+            out.append(Wanted("appointment", f"appointment:{appt.id}:{start.isoformat()}:{user.id}",
+                              due, user.id, str(appt.id), f"Appointment at {at:%H:%M} {at:%Z}: {appt.title}"))
     return out
+
+
+def _next_starts(appt: Appointment, count: int = 2) -> list[datetime]:
+    if not appt.rrule:
+        return [appt.start_at]
+    from dateutil.rrule import rrulestr
+
+    zone = ZoneInfo(appt.timezone or "UTC")
+    rule = rrulestr(appt.rrule, dtstart=appt.start_at.astimezone(zone))
+    skipped = set(appt.exdates or [])
+    out: list[datetime] = []
+    for when in rule.xafter(max(now(), appt.start_at).astimezone(zone), inc=True):
+        utc = when.astimezone(ZoneInfo("UTC"))
+        if utc.isoformat() not in skipped:
+            out.append(utc)
+        if len(out) >= count:
+            break
+    return out
+
+
+def _done_before(w: Wanted) -> bool:
+    same = Reminder.idempotency_key == w.key
+    if w.once:
+        same = or_(same, Reminder.idempotency_key.startswith(w.once, autoescape=True))
+    return db.session.scalar(select(Reminder.id).where(
+        same, Reminder.state.in_(("claimed", "delivered", "dead"))).limit(1)) is not None
 
 
 def _apply(opp_id: int | None, kinds: tuple[str, ...], wanted: list[Wanted], source_id: str | None = None) -> None:
@@ -100,14 +132,18 @@ def _apply(opp_id: int | None, kinds: tuple[str, ...], wanted: list[Wanted], sou
             row.state = "cancelled"
     for w in wanted:
         row = existing.get(w.key)
+        if _done_before(w):
+            # delivered (or being delivered) once, perhaps for another zone or rep: never again
+            if row is not None and row.state == "pending":
+                row.state = "cancelled"
+            continue
         if row is not None:
-            if row.state == "cancelled":
-                row.state = "pending"
+            row.state, row.due_at, row.title = "pending", w.due_at, w.title[:200]
             continue
         if db.session.scalar(select(Reminder.id).where(Reminder.idempotency_key == w.key)):
-            continue  # already delivered once: never again
+            continue
         db.session.add(Reminder(kind=w.kind, opportunity_id=opp_id, user_id=w.user_id, source_id=w.source_id,
-                                due_at=w.due_at, state="pending", idempotency_key=w.key, title=w.title))
+                                due_at=w.due_at, state="pending", idempotency_key=w.key, title=w.title[:200]))
     db.session.flush()
 
 
@@ -185,7 +221,21 @@ def _deliver(reminder_id: int, owner: str) -> bool:
             .execution_options(synchronize_session=False))
         if done.rowcount != 1:
             raise _LostLease()
+        kind, source_id = row.kind, row.source_id
+    if kind == "appointment" and source_id:
+        _next_occurrence(int(source_id))
     return True
+
+
+def _next_occurrence(appt_id: int) -> None:
+    """After a repeating appointment's reminder went out, schedule the one for the occurrence after it."""
+    try:
+        with transaction() as session:
+            appt = session.get(Appointment, appt_id)
+            if appt is not None and appt.rrule:
+                sync_appointment(appt)
+    except Exception:  # noqa: BLE001 - the reminder is delivered; the next edit or delivery resyncs
+        log.exception("rescheduling appointment %s failed", appt_id)
 
 
 class _LostLease(Exception):

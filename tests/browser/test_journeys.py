@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
@@ -23,7 +24,7 @@ def _deal(live_server, title: str) -> int:
         csr = db.session.get(User, people["csr"])
         customer = db.session.query(Customer).filter_by(name="Northwind Traders").one()
         opp = opportunities.create_opportunity(csr, {"title": title, "customer_id": customer.id,
-                                                     "kind": "standard-sale", "amount": "50000.00",
+                                                     "kind": "standard-sale", "amount": Decimal("50000.00"),
                                                      "sales_rep": people["rep"]})
         opp_id = opp.id
         db.session.remove()
@@ -93,6 +94,8 @@ def test_the_office_enters_a_deal_and_the_rep_works_it_to_qualification_on_the_b
     expect(page.locator("#my-tasks")).not_to_contain_text("Contact the prospect")
 
     page.get_by_role("link", name="Pipeline").click()
+    with page.expect_navigation():
+        page.get_by_label("Kind").select_option(label="Standard sale")
     card = _card(page, "lead", "Boiler replacement")
     expect(card).to_contain_text("10%")
     with page.expect_navigation():  # pipeline.js reloads the board after an accepted move
@@ -116,7 +119,7 @@ def test_dragging_a_lead_straight_to_proposal_snaps_back_with_the_reason(session
     _deal(live_server, "CRM licenses")
     rep = sessions.new()
     page = rep.login("rep@x.test")
-    page.goto("/pipeline")
+    page.goto("/pipeline?kind=standard-sale")
     message = page.locator("#board-message")
     expect(message).to_be_hidden()
 
@@ -150,13 +153,10 @@ def test_the_pages_a_manager_visits_raise_no_console_errors(sessions, live_serve
     page.goto("/notifications")
     expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
 
-    page.goto("/pipeline")
+    page.goto("/pipeline?kind=standard-sale")
     expect(_card(page, "lead", "Fleet tracking")).to_be_visible()
     with page.expect_navigation():
         page.get_by_label("Kind").select_option(label="Service contract")
     expect(page).to_have_url(re.compile(r"kind=service-contract"))
     expect(page.locator(".card-item")).to_have_count(0)
-
-    # the stylesheet and the board script are served (a 404 would show up as a console error too)
-    assert page.evaluate("getComputedStyle(document.querySelector('.board')).display") != "block" or True
     manager.assert_no_console_errors()
