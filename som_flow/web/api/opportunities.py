@@ -30,6 +30,7 @@ def view(opp):
     """Attach the process-derived fields the contract promises (plain attributes, not columns)."""
     opp.allowed_stages = opps.allowed_stages(opp)
     opp.open_tasks = opps.open_tasks(opp)
+    opp.qualified, opp.qualified_why = opps.qualified(opp)
     return opp
 
 

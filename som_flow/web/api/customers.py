@@ -1,0 +1,190 @@
+"""/customers (Customer:Job), /opportunities/{id}/estimates, /estimates/{id}/select, demand lines."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from som_flow.schemas import MONEY, PageQuery, page_schema
+from som_flow.services import customers as customer_service
+from som_flow.services import estimates as estimate_service
+from som_flow.web.api.common import paged
+from som_flow.web.auth import ANY_ROLE, api_user, roles_required
+
+blp = Blueprint("customers", __name__, description="Customers, jobs, contacts, estimates and demand")
+
+
+class AddressSchema(Schema):
+    street = fields.String(validate=validate.Length(max=200))
+    city = fields.String(validate=validate.Length(max=100))
+    zip = fields.String(validate=validate.Length(max=20))
+    state = fields.String(validate=validate.Length(max=100))
+    country = fields.String(validate=validate.Length(max=100))
+
+
+class ContactSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    role = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    email = fields.Email(load_default=None, allow_none=True)
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50))
+
+
+class JobSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    full_name = fields.String()
+    status = fields.String()
+
+
+class CustomerSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    name = fields.String()
+    full_name = fields.String()
+    status = fields.String()
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    bill_to = fields.Dict()
+    work_address = fields.Dict()
+    parent_id = fields.Integer(allow_none=True)
+    credit_hold = fields.Boolean()
+    popup_notes = fields.String()
+    jobs = fields.List(fields.Nested(JobSchema))
+    contacts = fields.List(fields.Nested(ContactSchema))
+
+
+_CUSTOMER_FIELDS = dict(
+    kind=fields.String(validate=validate.OneOf(["individual", "organization"])),
+    name=fields.String(validate=validate.Length(min=1, max=200)),
+    status=fields.String(validate=validate.OneOf(["prospect", "active", "inactive"])),
+    email=fields.Email(allow_none=True),
+    phone=fields.String(allow_none=True, validate=validate.Length(max=50)),
+    bill_to=fields.Nested(AddressSchema),
+    work_address=fields.Nested(AddressSchema),
+    parent_id=fields.Integer(allow_none=True, validate=validate.Range(min=1)),
+    credit_hold=fields.Boolean(),
+    popup_notes=fields.String(validate=validate.Length(max=5000)),
+    popup_on_open=fields.Boolean(),
+)
+CustomerPatchSchema = Schema.from_dict(dict(_CUSTOMER_FIELDS), name="CustomerPatchSchema")
+CustomerCreateSchema = Schema.from_dict({
+    **_CUSTOMER_FIELDS,
+    "kind": fields.String(required=True, validate=validate.OneOf(["individual", "organization"])),
+    "name": fields.String(required=True, validate=validate.Length(min=1, max=200)),
+}, name="CustomerCreateSchema")
+
+
+class CustomerQuery(PageQuery):
+    q = fields.String(load_default=None, validate=validate.Length(max=200))
+    status = fields.String(load_default=None, validate=validate.OneOf(["prospect", "active", "inactive"]))
+
+
+class EstimateLineSchema(Schema):
+    product = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    quantity = fields.Decimal(required=True, as_string=True, places=3, allow_nan=False,
+                              validate=validate.Range(min=0, min_inclusive=False, max=10**9))
+    price = fields.Decimal(required=True, **MONEY)
+    amount = fields.Decimal(as_string=True, places=2, dump_only=True)
+
+
+class EstimateCreateSchema(Schema):
+    lines = fields.List(fields.Nested(EstimateLineSchema), required=True, validate=validate.Length(min=1, max=200))
+
+
+class EstimateSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    opportunity_id = fields.Integer()
+    customer_id = fields.Integer()
+    lines = fields.List(fields.Nested(EstimateLineSchema))
+    total = fields.Decimal(as_string=True, places=2)
+    currency = fields.String()
+    selected = fields.Function(lambda e: e.id == _selected_id(e))
+
+
+def _selected_id(estimate):
+    from som_flow.services.opportunities import get_opportunity
+
+    return get_opportunity(estimate.opportunity_id).selected_estimate_id
+
+
+class DemandSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    product = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    quantity = fields.Decimal(required=True, as_string=True, places=3, allow_nan=False,
+                              validate=validate.Range(min=0, min_inclusive=False, max=10**9))
+    amount = fields.Decimal(required=True, **MONEY)
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+@blp.route("/customers")
+@roles_required(*ANY_ROLE)
+@blp.arguments(CustomerQuery, location="query")
+@blp.response(200, page_schema(CustomerSchema, "CustomerPage"))
+def list_customers(query):
+    items, total = customer_service.search_customers(query["q"], query["status"], query["page"], query["per_page"])
+    return paged(items, total, query)
+
+
+@blp.route("/customers", methods=["POST"])
+@roles_required("manager", "csr", "rep")
+@blp.arguments(CustomerCreateSchema)
+@blp.response(201, CustomerSchema)
+def create_customer(data):
+    return customer_service.create_customer(api_user(), data)
+
+
+@blp.route("/customers/<int:customer_id>")
+@roles_required(*ANY_ROLE)
+@blp.response(200, CustomerSchema)
+def get_customer(customer_id):
+    return customer_service.get_customer(customer_id)
+
+
+@blp.route("/customers/<int:customer_id>", methods=["PATCH"])
+@roles_required("manager", "csr", "rep")
+@blp.arguments(CustomerPatchSchema)
+@blp.response(200, CustomerSchema)
+def patch_customer(data, customer_id):
+    return customer_service.update_customer(api_user(), customer_id, data)
+
+
+@blp.route("/customers/<int:customer_id>/contacts", methods=["POST"])
+@roles_required("manager", "csr", "rep")
+@blp.arguments(ContactSchema)
+@blp.response(201, ContactSchema)
+def add_contact(data, customer_id):
+    return customer_service.add_contact(api_user(), customer_id, data)
+
+
+@blp.route("/opportunities/<int:opp_id>/estimates")
+@roles_required(*ANY_ROLE)
+@blp.response(200, EstimateSchema(many=True))
+def list_estimates(opp_id):
+    return estimate_service.list_estimates(opp_id)
+
+
+@blp.route("/opportunities/<int:opp_id>/estimates", methods=["POST"])
+@roles_required("manager", "csr", "rep")
+@blp.arguments(EstimateCreateSchema)
+@blp.response(201, EstimateSchema)
+def create_estimate(data, opp_id):
+    return estimate_service.create_estimate(api_user(), opp_id, data["lines"])
+
+
+@blp.route("/estimates/<int:estimate_id>/select", methods=["POST"])
+@roles_required("manager", "csr", "rep")
+@blp.response(200, EstimateSchema)
+def select_estimate(estimate_id):
+    return estimate_service.select_estimate(api_user(), estimate_id)
+
+
+@blp.route("/opportunities/<int:opp_id>/demand", methods=["POST"])
+@roles_required("manager", "csr", "rep")
+@blp.arguments(DemandSchema)
+@blp.response(201, DemandSchema)
+def add_demand(data, opp_id):
+    return estimate_service.add_demand(api_user(), opp_id, data)
