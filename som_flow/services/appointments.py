@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -37,12 +39,41 @@ def get_appointment(appt_id: int) -> Appointment:
 
 
 def _check_rrule(rule: str | None, start: datetime) -> None:
+    """One RFC 5545 RRULE line (no DTSTART/RDATE lines), repeating at most hourly, that the feed can carry."""
     if not rule:
         return
+    from icalendar import vRecur
+
+    def refuse(why: str) -> ValidationFailed:
+        return ValidationFailed(f"Not a valid RRULE: {why}", {"rrule": [why]})
+
+    text = rule.strip()
+    body = text.removeprefix("RRULE:")
+    if "\n" in text or "\r" in text or ":" in body:
+        raise refuse("Give a single RRULE such as FREQ=WEEKLY;COUNT=4.")
+    freq = re.search(r"(?:^|;)FREQ=([A-Z]+)", body.upper())
+    if freq is None:
+        raise refuse("FREQ is missing.")
+    if freq.group(1) not in ("DAILY", "WEEKLY", "MONTHLY", "YEARLY"):
+        raise refuse("Repeat daily, weekly, monthly or yearly.")
     try:
-        rrulestr(rule, dtstart=start)
-    except (ValueError, TypeError) as exc:
-        raise ValidationFailed(f"Not a valid RRULE: {exc}", {"rrule": [str(exc)]})
+        parsed = rrulestr(text, dtstart=start)
+        vRecur.from_ical(body)
+        first = list(islice(parsed, 50))
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise refuse(str(exc))
+    if not first:
+        raise refuse("The rule never repeats the appointment.")
+    if any(b - a < timedelta(hours=1) for a, b in zip(first, first[1:], strict=False)):
+        raise refuse("Occurrences must be at least an hour apart.")
+
+
+def _check_timezone(name: str | None) -> None:
+    if name is None:
+        return
+    from som_flow.services.users import check_timezone
+
+    check_timezone(name)
 
 
 def _users(ids: list[int]) -> list[User]:
@@ -58,11 +89,13 @@ def overlaps(appt: Appointment) -> list[Appointment]:
     ids = [u.id for u in appt.attendees]
     if not ids:
         return []
-    query = (select(Appointment).join(appointment_attendee)
-             .where(appointment_attendee.c.user_id.in_(ids), Appointment.status == "scheduled",
-                    Appointment.start_at < appt.end_at, Appointment.end_at > appt.start_at,
-                    Appointment.id != (appt.id or 0)))
-    return list(db.session.scalars(query.distinct()))
+    # ids first: PostgreSQL cannot DISTINCT over the json `exdates` column
+    ids_query = (select(Appointment.id).join(appointment_attendee)
+                 .where(appointment_attendee.c.user_id.in_(ids), Appointment.status == "scheduled",
+                        Appointment.start_at < appt.end_at, Appointment.end_at > appt.start_at,
+                        Appointment.id != (appt.id or 0)))
+    return list(db.session.scalars(select(Appointment).where(Appointment.id.in_(ids_query))
+                                   .order_by(Appointment.start_at, Appointment.id)))
 
 
 @service
@@ -83,6 +116,7 @@ def create_appointment(actor: User, data: dict) -> Appointment:
     if end <= start:
         raise ValidationFailed("The end must come after the start", {"end": ["Must be after start."]})
     _check_rrule(data.get("rrule"), start)
+    _check_timezone(data.get("timezone"))
     attendees = _users(data.pop("attendees", []) or [actor.id])
     appt = Appointment(
         opportunity_id=opp.id if opp else None,
@@ -225,14 +259,19 @@ def calendar_feed(user: User) -> bytes:
         ev = IcsEvent()
         ev.add("uid", f"appointment-{appt.id}@som-flow")
         ev.add("summary", appt.title)
-        ev.add("dtstart", appt.start_at)
-        ev.add("dtend", appt.end_at)
+        # a repeating one is written in its own zone, so calendar apps keep its local time across DST
+        zone = ZoneInfo(appt.timezone or "UTC") if appt.rrule else ZoneInfo("UTC")
+        ev.add("dtstart", appt.start_at.astimezone(zone))
+        ev.add("dtend", appt.end_at.astimezone(zone))
         ev.add("dtstamp", now())
         if appt.location:
             ev.add("location", appt.location)
         if appt.rrule:
             ev.add("rrule", _rrule_dict(appt.rrule))
+            for skipped in appt.exdates or []:
+                ev.add("exdate", datetime.fromisoformat(skipped).astimezone(zone))
         cal.add_component(ev)
+    cal.add_missing_timezones()
     return cal.to_ical()
 
 

@@ -24,10 +24,13 @@ def send_pending_email() -> int:
         return 0
     sent = 0
     with transaction() as session:
-        rows = list(session.scalars(
-            select(Notification).join(User, Notification.user_id == User.id).where(
-                Notification.email_sent_at.is_(None), User.email_notifications.is_(True),
-                Notification.email_attempts < MAX_EMAIL_ATTEMPTS).limit(100)))
+        query = (select(Notification).join(User, Notification.user_id == User.id).where(
+            Notification.email_sent_at.is_(None), User.email_notifications.is_(True),
+            Notification.email_attempts < MAX_EMAIL_ATTEMPTS).order_by(Notification.id).limit(100))
+        if session.get_bind().dialect.name == "postgresql":
+            # two schedulers mailing at once must not pick the same rows (SQLite: BEGIN IMMEDIATE serializes)
+            query = query.with_for_update(skip_locked=True, of=Notification)
+        rows = list(session.scalars(query))
         if not rows:
             return 0
         try:

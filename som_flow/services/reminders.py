@@ -276,7 +276,10 @@ def fire_due_reminders(at: datetime | None = None, owner: str | None = None,
     if fired:
         from som_flow.services.notify import send_pending_email
 
-        send_pending_email()
+        try:
+            send_pending_email()
+        except Exception:  # noqa: BLE001 - the reminders are delivered in-app; mail is retried next time
+            log.exception("sending reminder e-mail failed")
     return fired
 
 

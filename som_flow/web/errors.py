@@ -25,20 +25,21 @@ def problem(status: int, title: str, detail: str, errors: dict | None = None):
 
 
 def _flatten_webargs(messages: dict) -> dict[str, list[str]]:
-    """webargs nests messages by location ({'json': {'field': [...]}}); clients want fields."""
+    """webargs nests messages by location and by field ({'json': {'ids': {0: [...]}}}); clients want
+    one dotted path per field, e.g. 'ids.0'."""
     flat: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), sub)
+        elif isinstance(value, list | tuple):
+            flat.setdefault(prefix or "_schema", []).extend(str(m) for m in value)
+        else:
+            flat.setdefault(prefix or "_schema", []).append(str(value))
+
     for location, fields in messages.items():
-        if not isinstance(fields, dict):
-            flat[location] = [str(fields)]
-            continue
-        for field, msgs in fields.items():
-            if isinstance(msgs, dict):  # nested schema: name the path
-                for sub, sub_msgs in _flatten_webargs({field: msgs}).items():
-                    flat[sub] = sub_msgs
-            else:
-                flat[field] = [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
-    if "_schema" in flat and list(flat) == ["_schema"]:
-        return flat
+        walk("", fields) if isinstance(fields, dict) else walk(str(location), fields)
     return flat
 
 

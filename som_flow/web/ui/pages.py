@@ -115,7 +115,8 @@ def opportunity_action(opp_id: int, action: str):
 
 @bp.route("/pipeline")
 def pipeline():
-    all_kinds = [k for k in kinds.list_kinds() if k.type != "stageless"]
+    # standard kinds first: the board most users mean
+    all_kinds = sorted((k for k in kinds.list_kinds() if k.type != "stageless"), key=lambda k: k.type != "standard")
     key = request.args.get("kind") or (all_kinds[0].key if all_kinds else None)
     kind = kinds.get_kind(key) if key else None
     columns = []
