@@ -111,7 +111,7 @@ def reminders_fire(at: str | None) -> None:
         if when.tzinfo is None:
             raise click.BadParameter("give the time with an offset, e.g. 2026-03-02T08:00:00+01:00")
     try:
-        fired = fire_due_reminders(at=when, owner="cli")
+        fired = fire_due_reminders(at=when)  # default owner host:pid, so concurrent runs hold distinct leases
     except SomFlowError as exc:
         _fail(exc)
     click.echo(f"fired {fired}")
