@@ -210,7 +210,26 @@ def register_cli(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-main = FlaskGroup(name="som-flow", create_app=_create_app, add_default_commands=False,
-                  load_dotenv=False, set_debug_flag=False, help="som_flow: sales processes as BPMN.")
+cli = FlaskGroup(name="som-flow", create_app=_create_app, add_default_commands=False,
+                 load_dotenv=False, set_debug_flag=False, help="som_flow: sales processes as BPMN.")
 for _command in COMMANDS:
-    main.add_command(_command)
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """The console script: bad configuration is one clear line, not a traceback."""
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    try:
+        cli.main(prog_name="som-flow")
+    except OperationalError as exc:
+        click.echo(f"error: cannot use the database ({str(exc.orig).strip().splitlines()[0]}); "
+                   "check SOM_FLOW_DATABASE_URL", err=True)
+        sys.exit(2)
+    except ArgumentError as exc:
+        click.echo(f"error: SOM_FLOW_DATABASE_URL is not a database URL ({exc})", err=True)
+        sys.exit(2)
+    except PermissionError as exc:
+        click.echo(f"error: cannot write {exc.filename}: permission denied (the instance folder or database)",
+                   err=True)
+        sys.exit(2)
