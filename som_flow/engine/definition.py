@@ -36,7 +36,21 @@ from som_flow.errors import InvalidProcess
 
 log = logging.getLogger(__name__)
 
-_BPMN_ALLOWED = frozenset(
+_FLOW_NODES = (
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "boundaryEvent",
+    "userTask",
+    "manualTask",
+    "task",
+    "serviceTask",
+    "subProcess",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+)
+_BPMN_ALLOWED = frozenset(_FLOW_NODES) | frozenset(
     {
         "definitions",
         "collaboration",
@@ -46,18 +60,6 @@ _BPMN_ALLOWED = frozenset(
         "lane",
         "flowNodeRef",
         "childLaneSet",
-        "startEvent",
-        "endEvent",
-        "intermediateCatchEvent",
-        "boundaryEvent",
-        "userTask",
-        "manualTask",
-        "task",
-        "serviceTask",
-        "subProcess",
-        "exclusiveGateway",
-        "parallelGateway",
-        "inclusiveGateway",
         "sequenceFlow",
         "conditionExpression",
         "timerEventDefinition",
@@ -100,20 +102,6 @@ _SPIFF_ALLOWED = frozenset(
         "messageVariable",
         "instructionsForEndUser",
     }
-)
-_FLOW_NODES = (
-    "startEvent",
-    "endEvent",
-    "intermediateCatchEvent",
-    "boundaryEvent",
-    "userTask",
-    "manualTask",
-    "task",
-    "serviceTask",
-    "subProcess",
-    "exclusiveGateway",
-    "parallelGateway",
-    "inclusiveGateway",
 )
 _DIAGRAM_NS = frozenset({p.BPMNDI_NS, p.DC_NS, p.DI_NS})
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import isodate
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 
 from som_flow.engine import Run, Snapshot
 from som_flow.errors import Conflict, NotFound, SomFlowError, StaleVersion, ValidationFailed
@@ -23,8 +22,6 @@ from som_flow.models import (
     KindVersion,
     Opportunity,
     OpportunityKind,
-    Reminder,
-    Stage,
     Task,
     User,
     WorkflowState,
@@ -69,8 +66,8 @@ def allowed_stages(opp: Opportunity) -> list[str]:
     """Stages the process lets this opportunity move to now (computed by the engine, never hard-coded)."""
     if opp.closed or opp.stage is None:
         return []
-    run = _load(opp)
-    return list(engine().snapshot(run).allowed_stages)
+    # the same walk of the parsed spec the engine's snapshot uses; no state restore on a read path
+    return list(engine().allowed_stages(definition_for(opp.kind_version), opp.stage))
 
 
 def history(opp: Opportunity) -> list[Event]:
@@ -145,11 +142,6 @@ def _stage_probability(version: KindVersion, stage_key: str | None) -> int | Non
     return row.default_probability if row else None
 
 
-def _local_datetime(day: date, user: User | None, hour: int) -> datetime:
-    zone = ZoneInfo(user.timezone if user else "UTC")
-    return datetime.combine(day, time(hour), tzinfo=zone).astimezone(ZoneInfo("UTC"))
-
-
 def _task_due(raw: str | None, opp: Opportunity, assignee: User | None) -> datetime | None:
     if not raw:
         return None
@@ -161,9 +153,9 @@ def _task_due(raw: str | None, opp: Opportunity, assignee: User | None) -> datet
             return None
     value = getattr(opp, raw, None)
     if isinstance(value, date):
-        from flask import current_app
+        from som_flow.services.reminders import local_hour_utc
 
-        return _local_datetime(value, assignee, current_app.config["REMINDER_LOCAL_HOUR"])
+        return local_hour_utc(value, assignee.timezone if assignee else "UTC")
     return None
 
 
@@ -344,7 +336,8 @@ def update_opportunity(actor: User, opp_id: int, data: dict, expected_version: i
     data = dict(data)
     _check_fields(data)
     if "sales_rep" in data:
-        require_assign(actor) if not actor.has_role("rep") or data["sales_rep"] != actor.id else None
+        if not (actor.has_role("rep") and data["sales_rep"] == actor.id):  # a rep may take a deal himself
+            require_assign(actor)
         _assign(opp, _rep(data.pop("sales_rep")), actor)
     for field, value in data.items():
         old = getattr(opp, field)
@@ -508,11 +501,8 @@ def reopen(actor: User, opp_id: int) -> Opportunity:
     opp.probability_source = "stage_default"
     _event(opp, actor, "reopened", old_status=old_status, stage=opp.stage)
     stage = opp.stage if any(s["key"] == opp.stage for s in opp.kind_version.stages) else None
-    previous_stage, opp.stage = opp.stage, None
+    opp.stage = None  # the restart re-enters the stage: logged, probability back to its default
     restart_process(opp, opp.kind_version, start_stage=stage, actor=actor, reason="reopened")
-    if previous_stage == opp.stage:
-        # not a real stage change: drop the stage_changed event the restart wrote
-        pass
     return opp
 
 
@@ -631,20 +621,3 @@ def wake_due_timers(opp_id: int) -> None:
         run = _load(opp)
         engine().wake_timers(run)
         _project(opp, run, opp.kind_version, None)
-
-
-def stale_reminders_for(opp: Opportunity) -> list[Reminder]:
-    return list(db.session.scalars(select(Reminder).where(
-        and_(Reminder.opportunity_id == opp.id, Reminder.state == "pending"))))
-
-
-def stage_catalog() -> dict[str, Stage]:
-    return {s.key: s for s in catalogs.list_stages()}
-
-
-def stage_entered(opp: Opportunity) -> datetime | None:
-    return opp.stage_entered_at
-
-
-def time_in_stage(opp: Opportunity) -> timedelta | None:
-    return now() - opp.stage_entered_at if opp.stage_entered_at else None
