@@ -44,7 +44,7 @@ def browser():
 @pytest.fixture
 def live_server(tmp_path):
     """som_flow served over HTTP with CSRF really on; yields (base_url, people) where people are ids by role."""
-    from waitress import create_server
+    from werkzeug.serving import make_server
 
     from som_flow.services import customers, users
     from som_flow.services.catalogs import seed_defaults
@@ -64,13 +64,17 @@ def live_server(tmp_path):
         customers.create_customer(None, {"kind": "organization", "name": "Northwind Traders"})
         db.session.remove()
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, name="som-flow-live-server", daemon=True)
+    # werkzeug's threaded server stops cleanly from another thread (shutdown() waits for serve_forever to
+    # return); closing waitress's asyncore loop from outside raced with its select() and failed teardown.
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="som-flow-live-server", daemon=True)
     thread.start()
     try:
-        yield app, f"http://127.0.0.1:{server.effective_port}", people
+        yield app, f"http://127.0.0.1:{server.server_port}", people
     finally:
-        server.close()
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
         with app.app_context():
             db.engine.dispose()
 
