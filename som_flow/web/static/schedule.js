@@ -1,0 +1,58 @@
+// Schedule board: drag an appointment to another hour; the server decides. A refused move snaps back and says why.
+(function () {
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const message = document.getElementById('schedule-message');
+  // the CSP forbids inline handlers, so the view/user pickers submit from here
+  const filter = document.getElementById('board-filter');
+  if (filter) {
+    filter.querySelectorAll('select').forEach(function (select) {
+      select.addEventListener('change', function () { filter.submit(); });
+    });
+  }
+  let dragged = null;
+  document.querySelectorAll('.appt[draggable="true"]').forEach(function (appt) {
+    appt.addEventListener('dragstart', function (e) {
+      dragged = appt;
+      e.dataTransfer.setData('text/plain', appt.dataset.id);
+    });
+  });
+  function show(text) {
+    message.textContent = text;
+    message.hidden = false;
+  }
+  document.querySelectorAll('td.slot').forEach(function (slot) {
+    slot.addEventListener('dragover', function (e) { if (dragged) { e.preventDefault(); slot.classList.add('over'); } });
+    slot.addEventListener('dragleave', function () { slot.classList.remove('over'); });
+    slot.addEventListener('drop', async function (e) {
+      e.preventDefault();
+      slot.classList.remove('over');
+      if (!dragged || dragged.parentElement === slot) return;
+      const appt = dragged, from = appt.parentElement;
+      dragged = null;
+      // keep the minutes past the hour; move the whole series by the same amount as this occurrence
+      const shown = new Date(appt.dataset.start);
+      const pastTheHour = shown.getTime() - new Date(from.dataset.start).getTime();
+      const delta = new Date(slot.dataset.start).getTime() + pastTheHour - shown.getTime();
+      const start = new Date(new Date(appt.dataset.seriesStart).getTime() + delta);
+      const end = new Date(new Date(appt.dataset.seriesEnd).getTime() + delta);
+      slot.appendChild(appt);
+      let res, body = {};
+      try {
+        res = await fetch('/api/v1/appointments/' + appt.dataset.id, {
+          method: 'PATCH', credentials: 'same-origin',
+          headers: {'Content-Type': 'application/json', 'X-CSRFToken': csrf},
+          body: JSON.stringify({start: start.toISOString(), end: end.toISOString()})
+        });
+        body = await res.json();
+      } catch (err) {
+        res = {ok: false};
+      }
+      if (res.ok) {
+        window.location.reload();
+      } else {
+        from.appendChild(appt);
+        show(body.detail || 'The move was refused.');
+      }
+    });
+  });
+})();

@@ -1,0 +1,229 @@
+"""The schedule board: a day/week calendar of appointments per user or for the team."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from som_flow.errors import Forbidden, SomFlowError, ValidationFailed
+from som_flow.extensions import db
+from som_flow.models import Opportunity, User
+from som_flow.services import appointments as appts
+from som_flow.services.reminders import fire_due_reminders
+from som_flow.services.unit_of_work import now
+
+bp = Blueprint("schedule", __name__)
+
+READERS = ("admin", "manager", "csr", "rep", "scheduler")
+BOOKERS = ("admin",) + appts.BOOKERS
+FIRERS = ("admin", "scheduler")
+REPEATS = {"weekly": "WEEKLY", "monthly": "MONTHLY"}
+# the hours a day column always shows; earlier or later appointments widen it
+DAY_HOURS = (7, 19)
+
+
+def _require(*roles: str) -> None:
+    if not current_user.has_role(*roles):
+        raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_user.timezone or "UTC")
+
+
+@dataclass
+class Day:
+    day: date
+    slots: list[dict] = field(default_factory=list)  # {"hour", "start" (aware), "appts": [Occurrence]}
+
+
+def _board_query() -> dict:
+    """view, date and user from the query string; bad values fall back to the defaults."""
+    args = request.args
+    view = args.get("view") if args.get("view") in ("day", "week") else "week"
+    try:
+        day = date.fromisoformat(args.get("date") or "")
+    except ValueError:
+        day = now().astimezone(_zone()).date()
+    user = args.get("user")
+    if user is None:
+        # a rep starts on their own calendar; the office and schedulers on the team's
+        user = str(current_user.id) if current_user.roles == ["rep"] else ""
+    user = user if user == "" or user.isdigit() else ""
+    return {"view": view, "date": day, "user": user}
+
+
+def _build_days(first: date, count: int, occurrences: list[appts.Occurrence]) -> list[Day]:
+    zone = _zone()
+    by_slot: dict[tuple[date, int], list] = {}
+    for occ in occurrences:
+        local = occ.start.astimezone(zone)
+        by_slot.setdefault((local.date(), local.hour), []).append(occ)
+    hours = [h for (_, h) in by_slot]
+    low, high = min([DAY_HOURS[0], *hours]), max([DAY_HOURS[1], *hours])
+    days = []
+    for offset in range(count):
+        d = first + timedelta(days=offset)
+        day = Day(d)
+        for hour in range(low, high + 1):
+            start = datetime.combine(d, time(hour), tzinfo=zone)
+            day.slots.append({"hour": hour, "start": start, "appts": by_slot.get((d, hour), [])})
+        days.append(day)
+    return days
+
+
+@bp.route("/schedule")
+def board():
+    _require(*READERS)
+    q = _board_query()
+    zone = _zone()
+    first = q["date"] - timedelta(days=q["date"].weekday()) if q["view"] == "week" else q["date"]
+    count = 7 if q["view"] == "week" else 1
+    start = datetime.combine(first, time(0), tzinfo=zone)
+    end = datetime.combine(first + timedelta(days=count), time(0), tzinfo=zone)
+    occurrences = appts.find_appointments(start, end, int(q["user"]) if q["user"] else None)
+    people = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+    open_deals = list(db.session.scalars(select(Opportunity).where(Opportunity.closed.is_(False))
+                                         .order_by(Opportunity.id.desc()).limit(300)))
+    deal_ids = {o.appointment.opportunity_id for o in occurrences} - {None}
+    deal_names = {o.id: f"{o.number} · {o.title}" for o in db.session.scalars(
+        select(Opportunity).where(Opportunity.id.in_(deal_ids)))} if deal_ids else {}
+    step = timedelta(days=count)
+    default_start = _next_hour(q["date"], zone)
+    return render_template(
+        "schedule.html", q=q, days=_build_days(first, count, occurrences), occurrences=occurrences,
+        deal_names=deal_names, zone=zone, people=people, deals=open_deals, can_book=current_user.has_role(*BOOKERS),
+        can_fire=current_user.has_role(*FIRERS), prev_date=(first - step).isoformat(),
+        next_date=(first + step).isoformat(), today=now().astimezone(zone).date().isoformat(),
+        preset_opportunity=request.args.get("opportunity", type=int), default_start=default_start,
+        default_end=default_start + timedelta(minutes=30))
+
+
+def _next_hour(day: date, zone: ZoneInfo) -> datetime:
+    """The next full hour today, or 09:00 on another day: what the new-appointment form suggests."""
+    current = now().astimezone(zone)
+    if day == current.date():
+        return current.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return datetime.combine(day, time(9), tzinfo=zone)
+
+
+def _back(**extra) -> str:
+    """Back to the board the form was posted from (its query is carried in hidden fields)."""
+    form = request.form
+    args = {k: form[k] for k in ("view", "date", "user") if form.get(k)}
+    args.update(extra)
+    return url_for("schedule.board", **args)
+
+
+def _local(name: str) -> datetime:
+    """A datetime-local form value, read in the viewer's timezone."""
+    raw = (request.form.get(name) or "").strip()
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed(f"Give the {name} as date and time", {name: ["Use YYYY-MM-DDTHH:MM."]})
+    return value.replace(tzinfo=_zone()) if value.tzinfo is None else value
+
+
+def _rrule(form) -> str | None:
+    freq = REPEATS.get(form.get("repeat") or "")
+    if freq is None:
+        return None
+    count = (form.get("count") or "").strip()
+    if count and not (count.isdigit() and 1 < int(count) <= appts.MAX_OCCURRENCES):
+        raise ValidationFailed("Repeat between 2 and 500 times", {"count": ["A whole number from 2 to 500."]})
+    return f"FREQ={freq}" + (f";COUNT={count}" if count else "")
+
+
+def _ids(name: str) -> list[int]:
+    return [int(v) for v in request.form.getlist(name) if v.isdigit()]
+
+
+def _flash_error(exc: SomFlowError) -> None:
+    details = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.errors.items())
+    flash(f"{exc.detail}" + (f" ({details})" if details else ""), "error")
+
+
+@bp.route("/schedule/appointments", methods=["POST"])
+def create():
+    _require(*BOOKERS)
+    form = request.form
+    try:
+        start = _local("start")
+        data = {"title": (form.get("title") or "").strip(), "start": start, "end": _local("end"),
+                "opportunity_id": form.get("opportunity_id", type=int) or None, "attendees": _ids("attendees"),
+                "location": (form.get("location") or "").strip(), "rrule": _rrule(form),
+                "timezone": current_user.timezone or "UTC"}
+        if not data["title"]:
+            raise ValidationFailed("Give the appointment a title", {"title": ["Required."]})
+        appt = appts.create_appointment(current_user, data)
+    except SomFlowError as exc:
+        _flash_error(exc)
+        return redirect(_back())
+    flash(f"Booked {appt.title}.", "ok")
+    for other in appts.overlaps(appt):
+        flash(f"Double booking: {other.title} overlaps.", "warning")
+    return redirect(_back(date=start.date().isoformat()))
+
+
+@bp.route("/schedule/appointments/<int:appt_id>/move", methods=["POST"])
+def move(appt_id: int):
+    """Move the occurrence shown at `occurrence` to `start`; a repeating series moves by the same amount."""
+    _require(*BOOKERS)
+    try:
+        appt = appts.get_appointment(appt_id)
+        new_start = _local("start")
+        shown = datetime.fromisoformat(request.form.get("occurrence") or appt.start_at.isoformat())
+        shown = shown if shown.tzinfo else shown.replace(tzinfo=_zone())
+        delta = new_start - shown
+        appts.update_appointment(current_user, appt_id, {"start": appt.start_at + delta, "end": appt.end_at + delta})
+    except (SomFlowError, ValueError) as exc:
+        _flash_error(exc if isinstance(exc, SomFlowError) else ValidationFailed(str(exc)))
+        return redirect(_back())
+    flash(f"Moved {appt.title} to {new_start.astimezone(_zone()):%a %d %b %H:%M}.", "ok")
+    return redirect(_back(date=new_start.date().isoformat()))
+
+
+@bp.route("/schedule/appointments/<int:appt_id>/complete", methods=["POST"])
+def complete(appt_id: int):
+    _require(*BOOKERS)
+    try:
+        appt = appts.set_status(current_user, appt_id, "completed")
+        flash(f"{appt.title} is done.", "ok")
+    except SomFlowError as exc:
+        _flash_error(exc)
+    return redirect(_back())
+
+
+@bp.route("/schedule/appointments/<int:appt_id>/memorize", methods=["POST"])
+def memorize(appt_id: int):
+    _require(*BOOKERS)
+    try:
+        users = _ids("users")
+        if not users:
+            raise ValidationFailed("Pick whom to memorize it for", {"users": ["Pick at least one person."]})
+        copies = appts.memorize(current_user, appt_id, users)
+        flash(f"Memorized for {', '.join(c.attendees[0].name for c in copies)}.", "ok")
+    except SomFlowError as exc:
+        _flash_error(exc)
+    return redirect(_back())
+
+
+@bp.route("/schedule/reminders/fire", methods=["POST"])
+def fire_reminders():
+    _require(*FIRERS)
+    fired = fire_due_reminders(owner=f"ui:{current_user.id}:{uuid.uuid4().hex}")
+    flash(f"{fired} reminder{'' if fired == 1 else 's'} sent.", "ok")
+    return redirect(_back())
