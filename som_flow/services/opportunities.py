@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import isodate
 from sqlalchemy import func, or_, select
@@ -235,8 +235,8 @@ def _check_fields(data: dict) -> None:
             catalogs.require_entry(catalog, data[field], field)
     if data.get("currency") is not None:
         catalogs.require_entry("currencies", data["currency"], "currency")
-    if data.get("amount") is not None and data["amount"] < 0:
-        raise ValidationFailed("Amount must not be negative", {"amount": ["Must be 0 or more."]})
+    if data.get("amount") is not None:
+        data["amount"] = _money(data["amount"])
     if "custom" in data and data["custom"] is not None:
         from som_flow.services.fields import check_custom_values
 
@@ -245,6 +245,24 @@ def _check_fields(data: dict) -> None:
         from som_flow.services.fields import check_answers
 
         data["answers"] = check_answers(data["answers"])
+
+
+MAX_AMOUNT = Decimal("999999999999")
+
+
+def _money(value) -> Decimal:
+    """An amount given as Decimal, int or text ("1200.50") → Decimal to the cent; ValidationFailed names `amount`."""
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (ArithmeticError, ValueError, TypeError):
+        raise ValidationFailed(f"Amount {value!r} is not a number", {"amount": ["Not a number."]})
+    if isinstance(value, bool) or not amount.is_finite():
+        raise ValidationFailed(f"Amount {value!r} is not a number", {"amount": ["Not a number."]})
+    if amount < 0:
+        raise ValidationFailed("Amount must not be negative", {"amount": ["Must be 0 or more."]})
+    if amount > MAX_AMOUNT:
+        raise ValidationFailed("Amount is too large", {"amount": [f"Must be at most {MAX_AMOUNT}."]})
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _rep(user_id: int | None) -> User | None:

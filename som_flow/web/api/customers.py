@@ -1,14 +1,16 @@
-"""/customers (Customer:Job), /opportunities/{id}/estimates, /estimates/{id}/select, demand lines."""
+"""/customers (Customer:Job) and their contact log, /opportunities/{id}/estimates, /estimates/{id}/select, demand."""
 
 from __future__ import annotations
 
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from som_flow.schemas import MONEY, PageQuery, page_schema
+from som_flow.schemas import MONEY, OpportunityPatchSchema, OpportunitySchema, PageQuery, page_schema
+from som_flow.services import contact_log
 from som_flow.services import customers as customer_service
 from som_flow.services import estimates as estimate_service
 from som_flow.web.api.common import paged
+from som_flow.web.api.opportunities import view as opportunity_view
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
 
 blp = Blueprint("customers", __name__, description="Customers, jobs, contacts, estimates and demand")
@@ -188,3 +190,59 @@ def select_estimate(estimate_id):
 @blp.response(201, DemandSchema)
 def add_demand(data, opp_id):
     return estimate_service.add_demand(api_user(), opp_id, data)
+
+
+class ContactLogEntrySchema(Schema):
+    id = fields.Integer()
+    customer_id = fields.Integer()
+    at = fields.DateTime()
+    channel = fields.String()
+    summary = fields.String()
+    user_id = fields.Integer(allow_none=True)
+    user = fields.Function(lambda e: _user_name(e.user_id))
+    opportunity_id = fields.Integer(allow_none=True)
+
+
+def _user_name(user_id):
+    from som_flow.extensions import db
+    from som_flow.models import User
+
+    user = db.session.get(User, user_id) if user_id else None
+    return user.name if user else None
+
+
+class ContactLogCreateSchema(Schema):
+    channel = fields.String(required=True, validate=validate.OneOf(contact_log.CHANNELS))
+    summary = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    at = fields.AwareDateTime(load_default=None, allow_none=True)
+    user_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+
+
+class OpportunityFromInteractionSchema(OpportunityPatchSchema):
+    """A new opportunity's fields; title and description default to the log entry's."""
+
+    kind = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+@blp.route("/customers/<int:customer_id>/contact-log")
+@roles_required(*ANY_ROLE)
+@blp.response(200, ContactLogEntrySchema(many=True))
+def list_contact_log(customer_id):
+    return contact_log.list_entries(customer_id)
+
+
+@blp.route("/customers/<int:customer_id>/contact-log", methods=["POST"])
+@roles_required(*contact_log.WRITERS)
+@blp.arguments(ContactLogCreateSchema)
+@blp.response(201, ContactLogEntrySchema)
+def add_contact_log_entry(data, customer_id):
+    return contact_log.log_contact(api_user(), customer_id, **data)
+
+
+@blp.route("/customers/<int:customer_id>/contact-log/<int:entry_id>/opportunity", methods=["POST"])
+@roles_required(*contact_log.WRITERS)
+@blp.arguments(OpportunityFromInteractionSchema)
+@blp.response(201, OpportunitySchema)
+def opportunity_from_interaction(data, customer_id, entry_id):
+    opp = contact_log.create_opportunity_from_entry(api_user(), customer_id, entry_id, data)
+    return opportunity_view(opp), 201, {"ETag": f'"{opp.version}"'}
