@@ -182,6 +182,11 @@ def set_exchange_rate(currency: str, base: str, rate: Decimal, valid_from: date)
     return row
 
 
+def list_exchange_rates() -> list[ExchangeRate]:
+    return list(db.session.scalars(select(ExchangeRate).order_by(
+        ExchangeRate.currency, ExchangeRate.base, ExchangeRate.valid_from.desc())))
+
+
 def list_custom_fields() -> list[CustomField]:
     return list(db.session.scalars(select(CustomField).order_by(CustomField.position, CustomField.id)))
 

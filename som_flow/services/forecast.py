@@ -1,0 +1,290 @@
+"""The weighted forecast, its weekly snapshots and currency conversion.
+
+Sums run in SQL grouped by (key, currency); only the few grouped rows are converted here, so a total is never a
+raw sum across currencies and a missing rate is an error naming the pair, never a silent zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from flask import current_app
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from som_flow.errors import ValidationFailed
+from som_flow.extensions import db
+from som_flow.models import ExchangeRate, ForecastSnapshot, Opportunity, OpportunityKind, Stage, User
+from som_flow.services.unit_of_work import now, service
+
+CENT = Decimal("0.01")
+GROUP_BY = ("month", "quarter", "stage", "rep", "kind")
+STATUSES = ("open", "won", "lost", "all")
+SNAPSHOT_MONTHS = 12
+
+
+def _money(value) -> Decimal:
+    # SQLite sums NUMERIC as float; str() keeps the shortest exact repr before rounding to cents
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+def dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def default_currency() -> str:
+    return current_app.config["DEFAULT_CURRENCY"]
+
+
+# -- currencies ------------------------------------------------------------------------------------
+class Rates:
+    """The exchange rates in force on a day: latest `valid_from <= on` per (currency, base) pair."""
+
+    def __init__(self, on: date):
+        self.on = on
+        self._pairs: dict[tuple[str, str], Decimal] = {}
+        rows = db.session.execute(select(ExchangeRate.currency, ExchangeRate.base, ExchangeRate.rate)
+                                  .where(ExchangeRate.valid_from <= on)
+                                  .order_by(ExchangeRate.valid_from)).all()
+        for currency, base, rate in rows:  # later rows overwrite earlier ones
+            self._pairs[(currency, base)] = Decimal(rate)
+
+    def rate(self, source: str, target: str) -> Decimal:
+        """Units of `target` for one unit of `source`: direct, inverse, or through a shared base."""
+        if source == target:
+            return Decimal(1)
+        if (source, target) in self._pairs:
+            return self._pairs[(source, target)]
+        if (target, source) in self._pairs:
+            return 1 / self._pairs[(target, source)]
+        for (currency, base), rate in self._pairs.items():
+            if currency == source and (target, base) in self._pairs:
+                return rate / self._pairs[(target, base)]
+        raise ValidationFailed(
+            f"No exchange rate from {source} to {target}",
+            {"currency": [f"No exchange rate {source}→{target} valid on {self.on.isoformat()}; "
+                          "an admin can add one under exchange rates."]},
+        )
+
+    def convert(self, amount: Decimal, source: str, target: str) -> Decimal:
+        return (Decimal(amount) * self.rate(source, target)).quantize(CENT)
+
+
+# -- SQL expressions -------------------------------------------------------------------------------
+def period_key(column, period: str) -> ColumnElement:
+    """'2026-12' (month) or '2026-Q4' (quarter) of a date column, in the database's own dialect."""
+    if dialect() == "postgresql":
+        return func.to_char(column, "YYYY-MM" if period == "month" else 'YYYY-"Q"Q')
+    if period == "month":
+        return func.strftime("%Y-%m", column)
+    quarter = (cast(func.strftime("%m", column), db.Integer) + 2) // 3
+    return func.strftime("%Y", column) + "-Q" + cast(quarter, String)
+
+
+def days_between(later, earlier) -> ColumnElement:
+    """Days (fractional) from `earlier` to `later`, for dates or datetimes."""
+    if dialect() == "postgresql":
+        return func.extract("epoch", func.cast(later, db.DateTime) - func.cast(earlier, db.DateTime)) / 86400.0
+    return func.julianday(later) - func.julianday(earlier)
+
+
+def period_bounds(key: str) -> tuple[date, date]:
+    """First and last day of '2026-12' or '2026-Q4'."""
+    year, _, part = key.partition("-")
+    if part.startswith("Q"):
+        start = date(int(year), 3 * int(part[1:]) - 2, 1)
+        return start, start + relativedelta(months=3, days=-1)
+    start = date(int(year), int(part), 1)
+    return start, start + relativedelta(months=1, days=-1)
+
+
+def period_of(day: date, period: str) -> str:
+    return f"{day.year}-{day.month:02d}" if period == "month" else f"{day.year}-Q{(day.month + 2) // 3}"
+
+
+# -- filters ---------------------------------------------------------------------------------------
+@dataclass
+class Filters:
+    """What the forecast and reports are restricted to; a rep alone sees only their own deals."""
+
+    from_: date | None = None
+    to: date | None = None
+    stage: str | None = None
+    rep: int | None = None
+    kind: str | None = None
+    status: str = "open"
+
+    @classmethod
+    def for_user(cls, user: User | None, **values) -> Filters:
+        filters = cls(**{k: v for k, v in values.items() if v is not None})
+        if user is not None and not user.has_role("admin", "manager"):
+            filters.rep = user.id
+        return filters
+
+    def conditions(self, date_column=Opportunity.anticipated_close_date) -> list[ColumnElement]:
+        where: list[ColumnElement] = []
+        if self.status == "open":
+            where.append(Opportunity.closed.is_(False))
+        elif self.status in ("won", "lost"):
+            where.append(Opportunity.status == self.status)
+        if self.from_ is not None:
+            where.append(date_column >= self.from_)
+        if self.to is not None:
+            where.append(date_column <= self.to)
+        if self.stage:
+            where.append(Opportunity.stage == self.stage)
+        if self.rep is not None:
+            where.append(Opportunity.sales_rep_id == self.rep)
+        if self.kind:
+            kind_id = db.session.scalar(select(OpportunityKind.id).where(OpportunityKind.key == self.kind))
+            where.append(Opportunity.kind_id == (kind_id or -1))
+        return where
+
+
+# -- the forecast ----------------------------------------------------------------------------------
+def _group_column(group_by: str) -> ColumnElement:
+    if group_by in ("month", "quarter"):
+        return period_key(Opportunity.anticipated_close_date, group_by)
+    if group_by == "stage":
+        return Opportunity.stage
+    if group_by == "rep":
+        return Opportunity.sales_rep_id
+    return Opportunity.kind_id
+
+
+def _labels(group_by: str, keys: list) -> tuple[dict, list]:
+    """Display names for group keys, and the keys in the order a reader expects."""
+    present = [k for k in keys if k is not None]
+    if group_by == "stage":
+        stages = {s.key: s for s in db.session.scalars(select(Stage).where(Stage.key.in_(present)))}
+        order = sorted(present, key=lambda k: (stages[k].position if k in stages else 1 << 30, k))
+        return {k: stages[k].name if k in stages else k for k in present}, order + [None] * (None in keys)
+    if group_by == "rep":
+        names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(present))).all())
+        order = sorted(present, key=lambda k: names.get(k, ""))
+        return names, order + [None] * (None in keys)
+    if group_by == "kind":
+        kinds = db.session.execute(select(OpportunityKind.id, OpportunityKind.key, OpportunityKind.name)
+                                   .where(OpportunityKind.id.in_(present))).all()
+        return {i: name for i, _, name in kinds}, sorted(present) + [None] * (None in keys)
+    return {k: k for k in present}, sorted(present) + [None] * (None in keys)
+
+
+def forecast(user: User | None, *, group_by: str = "month", currency: str | None = None,
+             filters: Filters | None = None, on: date | None = None) -> dict:
+    """Open opportunities' amount and weighted amount (amount × probability / 100), grouped and converted."""
+    if group_by not in GROUP_BY:
+        raise ValidationFailed("Unknown grouping", {"group_by": [f"Use one of {', '.join(GROUP_BY)}."]})
+    filters = filters or Filters.for_user(user)
+    currency = (currency or default_currency()).upper()
+    rates = Rates(on or now().date())
+    key = _group_column(group_by).label("key")
+    rows = db.session.execute(
+        select(key, Opportunity.currency, func.count(), func.sum(Opportunity.amount),
+               func.sum(Opportunity.amount * Opportunity.probability))
+        .where(*filters.conditions()).group_by(key, Opportunity.currency)
+    ).all()
+    totals: dict = {}
+    for group, source, count, amount, weighted in rows:
+        entry = totals.setdefault(group, {"count": 0, "amount": Decimal(0), "weighted": Decimal(0)})
+        entry["count"] += count
+        entry["amount"] += rates.convert(_money(amount), source, currency)
+        entry["weighted"] += rates.convert(_money(Decimal(str(weighted or 0)) / 100), source, currency)
+    if group_by == "kind":
+        keys_by_id = dict(db.session.execute(select(OpportunityKind.id, OpportunityKind.key)).all())
+    labels, order = _labels(group_by, list(totals))
+    groups = [{"key": keys_by_id.get(k) if group_by == "kind" else k, "label": labels.get(k, "—") if k else "—",
+               **totals[k]} for k in order]
+    return {
+        "currency": currency,
+        "group_by": group_by,
+        "total_amount": sum((g["amount"] for g in groups), Decimal("0.00")),
+        "weighted_total": sum((g["weighted"] for g in groups), Decimal("0.00")),
+        "groups": groups,
+    }
+
+
+def column_totals(opportunities: list[Opportunity], currency: str, rates: Rates | None = None) -> dict:
+    """A pipeline column's total and weighted total in one currency (the board shows few cards at a time)."""
+    rates = rates or Rates(now().date())
+    total = sum((rates.convert(o.amount, o.currency, currency) for o in opportunities), Decimal("0.00"))
+    weighted = sum((rates.convert(o.weighted_amount, o.currency, currency) for o in opportunities), Decimal("0.00"))
+    return {"total": total, "weighted": weighted}
+
+
+# -- snapshots: forecast vs actual -----------------------------------------------------------------
+@service
+def take_snapshot(currency: str | None = None, *, force: bool = False) -> ForecastSnapshot | None:
+    """Copy the next twelve months' forecast by month; once a week (unless forced)."""
+    taken_at = now()
+    if not force:
+        week_start = taken_at - timedelta(days=taken_at.weekday(), hours=taken_at.hour, minutes=taken_at.minute,
+                                          seconds=taken_at.second, microseconds=taken_at.microsecond)
+        if db.session.scalar(select(ForecastSnapshot.id).where(ForecastSnapshot.taken_at >= week_start).limit(1)):
+            return None
+    start = taken_at.date().replace(day=1)
+    end = start + relativedelta(months=SNAPSHOT_MONTHS, days=-1)
+    result = forecast(None, group_by="month", currency=currency, filters=Filters(from_=start, to=end))
+    snapshot = ForecastSnapshot(
+        taken_at=taken_at, currency=result["currency"], period_start=start, period_end=end,
+        total_amount=result["total_amount"], weighted_total=result["weighted_total"],
+        groups=[{"key": g["key"], "count": g["count"], "amount": str(g["amount"]), "weighted": str(g["weighted"])}
+                for g in result["groups"]],
+    )
+    db.session.add(snapshot)
+    return snapshot
+
+
+def forecast_vs_actual(user: User | None, *, period: str = "quarter", currency: str | None = None,
+                       periods: int = 4) -> list[dict]:
+    """For the last `periods` periods and the current one: the latest snapshot taken before the period began
+    (its forecast for the months in the period) beside what was actually won in it."""
+    if period not in ("month", "quarter"):
+        raise ValidationFailed("Unknown period", {"period": ["Use month or quarter."]})
+    currency = (currency or default_currency()).upper()
+    today = now().date()
+    rates = Rates(today)
+    step = relativedelta(months=1 if period == "month" else 3)
+    start, _ = period_bounds(period_of(today, period))
+    rows = []
+    for back in range(periods, -1, -1):
+        p_start = start - step * back
+        p_end = p_start + step - timedelta(days=1)
+        key = period_of(p_start, period)
+        rows.append({"period": key, "start": p_start, "end": p_end, **_snapshot_forecast(p_start, p_end, currency,
+                                                                                        rates),
+                     "won": _won_in(user, p_start, p_end, currency, rates)})
+    return rows
+
+
+def _snapshot_forecast(p_start: date, p_end: date, currency: str, rates: Rates) -> dict:
+    snapshot = db.session.scalar(
+        select(ForecastSnapshot).where(ForecastSnapshot.taken_at < _midnight(p_start))
+        .order_by(ForecastSnapshot.taken_at.desc()).limit(1))
+    if snapshot is None:
+        return {"snapshot_taken_at": None, "forecast_amount": None, "forecast_weighted": None}
+    amount = weighted = Decimal(0)
+    for group in snapshot.groups:
+        if group["key"] and p_start <= period_bounds(group["key"])[0] <= p_end:
+            amount += Decimal(group["amount"])
+            weighted += Decimal(group["weighted"])
+    return {"snapshot_taken_at": snapshot.taken_at,
+            "forecast_amount": rates.convert(amount, snapshot.currency, currency),
+            "forecast_weighted": rates.convert(weighted, snapshot.currency, currency)}
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _won_in(user: User | None, p_start: date, p_end: date, currency: str, rates: Rates) -> Decimal:
+    filters = Filters.for_user(user, status="won", from_=p_start, to=p_end)
+    rows = db.session.execute(select(Opportunity.currency, func.sum(Opportunity.amount))
+                              .where(*filters.conditions(Opportunity.resolved_date))
+                              .group_by(Opportunity.currency)).all()
+    return sum((rates.convert(_money(amount), source, currency) for source, amount in rows), Decimal("0.00"))
+
+

@@ -1,0 +1,222 @@
+"""The pipeline report, read from the Event history: win rates, funnel, time in stage, lost reasons, stuck and
+overdue deals — and the suggested probability. Every aggregate is one SQL statement; Python only labels rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import isodate
+from sqlalchemy import String, and_, case, func, literal, or_, select, union_all
+
+from som_flow.extensions import db
+from som_flow.models import Event, KindVersion, Opportunity, OpportunityKind, Stage, User
+from som_flow.services.forecast import CENT, Filters, Rates, _money, days_between, default_currency
+from som_flow.services.unit_of_work import now
+
+# fewer decided deals than this and a suggestion would be noise
+SUGGESTION_MIN_SAMPLE = 5
+SUGGESTION_REFINED_SAMPLE = 20
+
+
+def _ratio(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def _decided(filters: Filters) -> list:
+    """Conditions for deals won or lost within the report's date range (by resolved date)."""
+    return Filters(from_=filters.from_, to=filters.to, rep=filters.rep, kind=filters.kind,
+                   status="all").conditions(Opportunity.resolved_date) + [Opportunity.status.in_(("won", "lost"))]
+
+
+def win_rates(filters: Filters, column, label: str) -> list[dict]:
+    won = func.sum(case((Opportunity.status == "won", 1), else_=0))
+    rows = db.session.execute(select(column, won, func.count()).where(*_decided(filters))
+                              .group_by(column).order_by(column)).all()
+    return [{label: key, "won": int(w or 0), "decided": n, "win_rate": _ratio(int(w or 0), n)} for key, w, n in rows]
+
+
+def _stage_order(filters: Filters) -> list[dict]:
+    """The stages the report walks, in process order: the kind's when one is chosen, else the catalog's."""
+    if filters.kind:
+        kind = db.session.scalar(select(OpportunityKind).where(OpportunityKind.key == filters.kind))
+        if kind is not None and kind.current_version is not None:
+            return [{"key": s["key"], "name": s.get("name", s["key"])} for s in kind.current_version.stages]
+    return [{"key": s.key, "name": s.name} for s in db.session.scalars(select(Stage).order_by(Stage.position))]
+
+
+def _event_scope(filters: Filters) -> list:
+    where = []
+    if filters.from_ is not None:
+        where.append(Event.at >= _day_start(filters.from_))
+    if filters.to is not None:
+        where.append(Event.at < _day_start(filters.to + timedelta(days=1)))
+    if filters.rep is not None:
+        where.append(Opportunity.sales_rep_id == filters.rep)
+    if filters.kind:
+        kind_id = db.session.scalar(select(OpportunityKind.id).where(OpportunityKind.key == filters.kind))
+        where.append(Opportunity.kind_id == (kind_id or -1))
+    return where
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def funnel(filters: Filters, stages: list[dict]) -> list[dict]:
+    """Per stage: deals that entered it, deals that left it forward (or were won from it), and the share.
+    Also the average days spent in it (open stays count up to now)."""
+    if not stages:
+        return []
+    position = {s["key"]: i for i, s in enumerate(stages)}
+    to_stage = Event.data["to"].as_string()
+    from_stage = Event.data["from"].as_string()
+    scope = _event_scope(filters)
+    base = select(Event.opportunity_id).join(Opportunity, Opportunity.id == Event.opportunity_id)
+
+    entered = dict(db.session.execute(
+        base.with_only_columns(to_stage, func.count(func.distinct(Event.opportunity_id)))
+        .where(Event.type == "stage_changed", *scope).group_by(to_stage)).all())
+
+    rank = lambda expr: case(position, value=expr, else_=-1)  # noqa: E731 - a small SQL helper
+    forward = base.with_only_columns(from_stage.label("stage"), Event.opportunity_id.label("opp")).where(
+        Event.type == "stage_changed", rank(to_stage) > rank(from_stage), *scope)
+    won_from = base.with_only_columns(Event.data["stage"].as_string().label("stage"),
+                                      Event.opportunity_id.label("opp")).where(Event.type == "won", *scope)
+    moves = union_all(forward, won_from).subquery()
+    advanced = dict(db.session.execute(
+        select(moves.c.stage, func.count(func.distinct(moves.c.opp))).group_by(moves.c.stage)).all())
+
+    days = dict(db.session.execute(_time_in_stage(scope)).all())
+    rows = []
+    for stage in stages:
+        n_in, n_on = int(entered.get(stage["key"], 0)), int(advanced.get(stage["key"], 0))
+        avg = days.get(stage["key"])
+        rows.append({"stage": stage["key"], "name": stage["name"], "entered": n_in, "advanced": n_on,
+                     "conversion": _ratio(n_on, n_in),
+                     "average_days_in_stage": round(float(avg), 1) if avg is not None else None})
+    return rows
+
+
+def _time_in_stage(scope: list):
+    """Average days between entering a stage and the next stage change or outcome (LEAD over the history)."""
+    boundary = Event.type.in_(("stage_changed", "won", "lost", "reopened"))
+    stays = (select(
+        case((Event.type == "stage_changed", Event.data["to"].as_string()), else_=literal(None, String)).label("stage"),
+        Event.at.label("entered_at"),
+        func.lead(Event.at).over(partition_by=Event.opportunity_id, order_by=(Event.at, Event.id)).label("left_at"),
+    ).join(Opportunity, Opportunity.id == Event.opportunity_id).where(boundary, *scope)).subquery()
+    left = func.coalesce(stays.c.left_at, now())
+    return (select(stays.c.stage, func.avg(days_between(left, stays.c.entered_at)))
+            .where(stays.c.stage.is_not(None)).group_by(stays.c.stage))
+
+
+def stage_slas() -> dict[tuple[int, str], timedelta]:
+    """SLA per (kind version, stage): the kind's own SLA, else the stage catalog's `sla_days`."""
+    catalog = {key: timedelta(days=d) for key, d in db.session.execute(
+        select(Stage.key, Stage.sla_days).where(Stage.sla_days.is_not(None))).all()}
+    slas = {}
+    for version_id, stages in db.session.execute(select(KindVersion.id, KindVersion.stages)).all():
+        for stage in stages or []:
+            raw = stage.get("sla")
+            sla = isodate.parse_duration(raw) if raw else catalog.get(stage["key"])
+            if isinstance(sla, timedelta):
+                slas[(version_id, stage["key"])] = sla
+    return slas
+
+
+def stuck(filters: Filters) -> list[int]:
+    """Open deals in a stage longer than its SLA, unless a follow-up is planned from today on."""
+    at, today = now(), now().date()
+    by_cutoff: dict = {}
+    for (version_id, stage), sla in stage_slas().items():
+        by_cutoff.setdefault((stage, at - sla), []).append(version_id)
+    if not by_cutoff:
+        return []
+    late = or_(*(and_(Opportunity.stage == stage, Opportunity.kind_version_id.in_(versions),
+                      Opportunity.stage_entered_at < cutoff) for (stage, cutoff), versions in by_cutoff.items()))
+    open_filters = Filters(rep=filters.rep, kind=filters.kind, status="open")
+    return list(db.session.scalars(
+        select(Opportunity.id).where(*open_filters.conditions(), Opportunity.status == "in_progress", late,
+                                     or_(Opportunity.follow_up_date.is_(None), Opportunity.follow_up_date < today))
+        .order_by(Opportunity.stage_entered_at)))
+
+
+def overdue(filters: Filters) -> list[int]:
+    """Open deals whose anticipated close date has passed."""
+    open_filters = Filters(rep=filters.rep, kind=filters.kind, status="open")
+    return list(db.session.scalars(
+        select(Opportunity.id).where(*open_filters.conditions(),
+                                     Opportunity.anticipated_close_date < now().date())
+        .order_by(Opportunity.anticipated_close_date)))
+
+
+def pipeline_report(user: User | None, *, filters: Filters | None = None, currency: str | None = None) -> dict:
+    filters = filters or Filters.for_user(user, status="all")
+    currency = (currency or default_currency()).upper()
+    rates = Rates(now().date())
+    decided = _decided(filters)
+    rows = db.session.execute(
+        select(Opportunity.status, Opportunity.currency, func.count(), func.sum(Opportunity.amount),
+               func.sum(days_between(Opportunity.resolved_date, Opportunity.opened_on)))
+        .where(*decided).group_by(Opportunity.status, Opportunity.currency)).all()
+    won = lost = 0
+    won_amount, cycle_days = Decimal(0), 0.0
+    for status, source, count, amount, days in rows:
+        cycle_days += float(days or 0)
+        if status == "won":
+            won += count
+            won_amount += rates.convert(_money(amount), source, currency)
+        else:
+            lost += count
+    reasons = db.session.execute(
+        select(Opportunity.reason, func.count()).where(*decided, Opportunity.status == "lost")
+        .group_by(Opportunity.reason).order_by(func.count().desc(), Opportunity.reason)).all()
+    names = dict(db.session.execute(select(User.id, User.name)).all())
+    kinds = dict(db.session.execute(select(OpportunityKind.id, OpportunityKind.key)).all())
+    by_rep = win_rates(filters, Opportunity.sales_rep_id, "rep")
+    for row in by_rep:
+        row["name"] = names.get(row["rep"], "unassigned")
+    by_kind = win_rates(filters, Opportunity.kind_id, "kind")
+    for row in by_kind:
+        row["kind"] = kinds.get(row["kind"])
+    return {
+        "currency": currency,
+        "win_rate": _ratio(won, won + lost),
+        "won": won,
+        "lost": lost,
+        "average_won_amount": (won_amount / won).quantize(CENT) if won else Decimal("0.00"),
+        "average_cycle_days": round(cycle_days / (won + lost), 1) if won + lost else 0.0,
+        "win_rate_by": {"rep": by_rep, "kind": by_kind,
+                        "source": win_rates(filters, Opportunity.marketing_source, "source")},
+        "funnel": funnel(filters, _stage_order(filters)),
+        "lost_reasons": [{"reason": reason, "count": count} for reason, count in reasons],
+        "stuck": stuck(filters),
+        "overdue": overdue(filters),
+    }
+
+
+def suggested_probability(opp: Opportunity) -> dict:
+    """The won share of decided deals of the same kind that reached the same stage (narrowed to the same
+    source when there are enough of those). Shown beside the deal's probability; never written to it."""
+    if opp.stage is None:
+        return {"percent": None, "sample": 0, "basis": "no stage"}
+    reached = select(Event.opportunity_id).where(Event.type == "stage_changed",
+                                                 Event.data["to"].as_string() == opp.stage)
+    base = [Opportunity.kind_id == opp.kind_id, Opportunity.status.in_(("won", "lost")), Opportunity.id != opp.id,
+            Opportunity.id.in_(reached)]
+    won = func.sum(case((Opportunity.status == "won", 1), else_=0))
+
+    def share(*extra) -> tuple[int, int]:
+        w, n = db.session.execute(select(won, func.count()).where(*base, *extra)).one()
+        return int(w or 0), int(n or 0)
+
+    basis = f"{opp.kind.name} deals that reached {opp.stage}"
+    w, n = share()
+    if opp.marketing_source:
+        ws, ns = share(Opportunity.marketing_source == opp.marketing_source)
+        if ns >= SUGGESTION_REFINED_SAMPLE:
+            w, n, basis = ws, ns, f"{basis} from source {opp.marketing_source}"
+    if n < SUGGESTION_MIN_SAMPLE:
+        return {"percent": None, "sample": n, "basis": f"too few decided {basis} ({n} < {SUGGESTION_MIN_SAMPLE})"}
+    return {"percent": round(100 * w / n), "sample": n, "basis": basis}
