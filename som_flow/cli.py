@@ -201,8 +201,32 @@ def kinds_migrate(key: str) -> None:
         click.echo(f"  left {opp_id}: {why}")
 
 
+@click.group("forecast")
+def forecast_group() -> None:
+    """The forecast's weekly snapshots."""
+
+
+@forecast_group.command("snapshot")
+@click.option("--currency", help="ISO 4217 code (default: SOM_FLOW_DEFAULT_CURRENCY)")
+@click.option("--force", is_flag=True, help="take one even if this week already has one")
+@with_appcontext
+def forecast_snapshot(currency: str | None, force: bool) -> None:
+    """Copy the next twelve months' forecast (the scheduler does this weekly)."""
+    from som_flow.services.forecast import take_snapshot
+
+    try:
+        snapshot = take_snapshot(currency.upper() if currency else None, force=force)
+    except SomFlowError as exc:
+        _fail(exc)
+    if snapshot is None:
+        click.echo("this week's snapshot exists already (use --force for another)")
+    else:
+        click.echo(f"snapshot {snapshot.id}: weighted {snapshot.weighted_total} {snapshot.currency} "
+                   f"for {snapshot.period_start}..{snapshot.period_end}")
+
+
 COMMANDS = [init_command, demo_command, serve_command, scheduler_command, reminders_group, users_group,
-            tokens_group, kinds_group]
+            tokens_group, kinds_group, forecast_group]
 
 
 def register_cli(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""The reminder scheduler process: APScheduler (memory job store, UTC) waking `fire_due_reminders`.
+"""The scheduler process: APScheduler (memory job store, UTC) waking `fire_due_reminders` and the weekly
+forecast snapshot.
 
 Correctness lives in the database (leases + delivery log), so any number of these may run at once.
 """
@@ -26,11 +27,26 @@ def _tick(app: Flask, owner: str | None) -> None:
             log.exception("scheduler tick failed")
 
 
+def _snapshot(app: Flask) -> None:
+    from som_flow.services.forecast import take_snapshot
+
+    with app.app_context():
+        try:
+            if take_snapshot() is not None:
+                log.info("took this week's forecast snapshot")
+        except Exception:  # noqa: BLE001 - retried next hour; a missing exchange rate must not stop reminders
+            log.exception("forecast snapshot failed")
+
+
 def _configure(scheduler, app: Flask, owner: str | None) -> None:
     # coalesce + a generous misfire grace: a late tick still runs; the rows decide what is due
     scheduler.add_job(_tick, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], args=[app, owner],
                       id="fire_due_reminders", coalesce=True, max_instances=1, misfire_grace_time=3600)
     scheduler.add_job(_tick, "date", args=[app, owner], id="fire_on_start", misfire_grace_time=3600)
+    # hourly and on start; take_snapshot itself keeps it to one per week
+    scheduler.add_job(_snapshot, "interval", hours=1, args=[app], id="forecast_snapshot", coalesce=True,
+                      max_instances=1)
+    scheduler.add_job(_snapshot, "date", args=[app], id="forecast_snapshot_on_start", misfire_grace_time=3600)
 
 
 def start_background_scheduler(app: Flask, owner: str | None = None) -> BackgroundScheduler:

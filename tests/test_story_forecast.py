@@ -185,3 +185,18 @@ def test_a_suggested_probability_comes_from_history_and_never_overwrites(client,
     assert (suggestion["percent"], suggestion["sample"]) == (50, 6)
     assert (suggestion["probability"], suggestion["probability_source"]) == (20, "stage_default")
     assert manager.get(f"/opportunities/{current['id']}").json["probability"] == 20
+
+
+def test_the_cli_takes_a_snapshot_and_names_a_missing_rate(app, runner, people):
+    manager = Api(app.test_client(), "manager@x.test")
+    deal(manager, people, "10000.00", anticipated_close_date="2026-04-20")
+    result = runner.invoke(args=["forecast", "snapshot", "--currency", "usd"])
+    assert result.exit_code == 0, result.output
+    assert "weighted 1000.00 USD for 2026-03-01..2027-02-28" in result.output
+    again = runner.invoke(args=["forecast", "snapshot"])
+    assert "exists already" in again.output
+
+    deal(manager, people, "10.00", "GBP", anticipated_close_date="2026-04-20")
+    failed = runner.invoke(args=["forecast", "snapshot", "--force"])
+    assert failed.exit_code == 1
+    assert "GBP→USD" in failed.output
