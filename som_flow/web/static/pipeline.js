@@ -3,8 +3,10 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const message = document.getElementById('board-message');
   // the CSP forbids inline handlers, so the kind picker submits from here
-  const picker = document.getElementById('kind-picker');
-  if (picker) picker.addEventListener('change', function () { picker.form.submit(); });
+  ['kind-picker', 'currency-picker'].forEach(function (id) {
+    const picker = document.getElementById(id);
+    if (picker) picker.addEventListener('change', function () { picker.form.submit(); });
+  });
   let dragged = null;
   document.querySelectorAll('.card-item').forEach(function (card) {
     card.addEventListener('dragstart', function (e) { dragged = card; e.dataTransfer.setData('text/plain', card.dataset.id); });

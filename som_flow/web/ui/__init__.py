@@ -61,6 +61,9 @@ def register_ui(app: Flask) -> None:
 
     app.register_blueprint(bp)
     app.register_blueprint(pages.bp)
+    from som_flow.web.ui.reports import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
     from som_flow.web.ui.schedule import bp as schedule_bp
 
     app.register_blueprint(schedule_bp)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from som_flow.errors import SomFlowError
 from som_flow.extensions import db
 from som_flow.models import Customer, Notification, Opportunity, User
-from som_flow.services import catalogs, kinds, opportunities, tasks
+from som_flow.services import catalogs, forecast, kinds, opportunities, tasks
+from som_flow.services.unit_of_work import now
 
 bp = Blueprint("pages", __name__)
 
@@ -119,19 +120,24 @@ def pipeline():
     all_kinds = sorted((k for k in kinds.list_kinds() if k.type != "stageless"), key=lambda k: k.type != "standard")
     key = request.args.get("kind") or (all_kinds[0].key if all_kinds else None)
     kind = kinds.get_kind(key) if key else None
-    columns = []
+    currency = (request.args.get("currency") or current_app.config["DEFAULT_CURRENCY"]).upper()
+    columns, rate_error = [], None
     if kind is not None:
         rows = db.session.scalars(select(Opportunity).where(
             Opportunity.kind_id == kind.id, Opportunity.closed.is_(False)).order_by(Opportunity.id))
         by_stage = defaultdict(list)
         for opp in rows:
             by_stage[opp.stage].append(opp)
+        rates = forecast.Rates(now().date())
         for stage in kinds.kind_stages(kind):
             cards = by_stage.get(stage["key"], [])
-            columns.append({"stage": stage, "cards": cards,
-                            "total": sum((c.amount for c in cards), Decimal(0)),
-                            "weighted": sum((c.weighted_amount for c in cards), Decimal(0))})
-    return render_template("pipeline.html", kinds=all_kinds, kind=kind, columns=columns)
+            try:  # totals only in one currency: a missing rate says so instead of summing USD with NOK
+                totals = forecast.column_totals(cards, currency, rates)
+            except SomFlowError as exc:
+                rate_error, totals = exc.errors["currency"][0], {"total": None, "weighted": None}
+            columns.append({"stage": stage, "cards": cards, **totals})
+    return render_template("pipeline.html", kinds=all_kinds, kind=kind, columns=columns, currency=currency,
+                           currencies=[e.key for e in catalogs.list_entries("currencies")], rate_error=rate_error)
 
 
 @bp.route("/tasks")

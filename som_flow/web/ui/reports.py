@@ -1,0 +1,153 @@
+"""/forecast: the weighted forecast with a chart, the pipeline report, forecast vs actual — and CSV of each table."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from som_flow.errors import Forbidden, SomFlowError
+from som_flow.extensions import db
+from som_flow.models import Opportunity
+from som_flow.services import catalogs, forecast, kinds, reports, users
+
+bp = Blueprint("reports", __name__)
+READERS = ("admin", "manager", "rep")
+
+
+@bp.before_request
+@login_required
+def _readers_only():
+    if not current_user.has_role(*READERS):
+        raise Forbidden("The forecast is for managers and reps.")
+
+
+def _day(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _choices() -> dict:
+    """What the page was asked for, with defaults; bad values fall back rather than fail."""
+    args = request.args
+    group_by = args.get("group_by") if args.get("group_by") in forecast.GROUP_BY else "month"
+    currency = (args.get("currency") or current_app.config["DEFAULT_CURRENCY"]).upper()
+    rep = args.get("rep", type=int)
+    return {"group_by": group_by, "currency": currency, "from_": _day(args.get("from")), "to": _day(args.get("to")),
+            "kind": args.get("kind") or None, "rep": rep,
+            "period": "month" if args.get("period") == "month" else "quarter"}
+
+
+def _tables(choice: dict) -> dict:
+    """Every table the page shows, computed once; a missing exchange rate raises (named by the caller)."""
+    filters = forecast.Filters.for_user(current_user, from_=choice["from_"], to=choice["to"], kind=choice["kind"],
+                                        rep=choice["rep"])
+    result = forecast.forecast(current_user, group_by=choice["group_by"], currency=choice["currency"],
+                               filters=filters)
+    report_filters = forecast.Filters.for_user(current_user, status="all", from_=choice["from_"], to=choice["to"],
+                                               kind=choice["kind"], rep=choice["rep"])
+    report = reports.pipeline_report(current_user, filters=report_filters, currency=choice["currency"])
+    compare = forecast.forecast_vs_actual(current_user, period=choice["period"], currency=choice["currency"])
+    return {"forecast": result, "report": report, "compare": compare}
+
+
+def _deals(ids: list[int]) -> list[Opportunity]:
+    if not ids:
+        return []
+    rows = {o.id: o for o in db.session.scalars(select(Opportunity).where(Opportunity.id.in_(ids[:200])))}
+    return [rows[i] for i in ids[:200] if i in rows]
+
+
+def _chart(groups: list[dict]) -> list[dict]:
+    """Bar lengths (percent of the widest) for the amount and weighted bars."""
+    widest = max((g["amount"] for g in groups), default=0) or 1
+    return [{**g, "amount_pct": float(100 * g["amount"] / widest), "weighted_pct": float(100 * g["weighted"] / widest)}
+            for g in groups]
+
+
+@bp.route("/forecast")
+def forecast_page():
+    choice = _choices()
+    context = {"choice": choice, "kinds": kinds.list_kinds(), "reps": [u for u in users.list_users()
+                                                                       if u.has_role("rep")],
+               "currencies": [e.key for e in catalogs.list_entries("currencies")],
+               "is_manager": current_user.has_role("admin", "manager"), "args": request.args.to_dict()}
+    try:
+        tables = _tables(choice)
+    except SomFlowError as exc:
+        # a missing rate: say which pair, and where to add it; never show a raw cross-currency sum
+        message = "; ".join(exc.errors.get("currency", [])) or exc.detail
+        return render_template("forecast.html", error=message, **context), exc.status
+    tables["chart"] = _chart(tables["forecast"]["groups"])
+    tables["stuck"] = _deals(tables["report"]["stuck"])
+    tables["overdue"] = _deals(tables["report"]["overdue"])
+    return render_template("forecast.html", error=None, **context, **tables)
+
+
+@bp.route("/forecast/snapshot", methods=["POST"])
+def snapshot_now():
+    if not current_user.has_role("admin", "manager"):
+        raise Forbidden("Only managers take forecast snapshots.")
+    taken = forecast.take_snapshot(request.form.get("currency") or None, force=True)
+    flash(f"Snapshot taken: weighted {taken.weighted_total} {taken.currency}.", "ok")
+    return redirect(url_for("reports.forecast_page"))
+
+
+def _rows(name: str, tables: dict) -> tuple[list[str], list[list]]:
+    report, result = tables["report"], tables["forecast"]
+    if name == "forecast":
+        return (["key", "label", "count", "amount", "weighted", "currency"],
+                [[g["key"], g["label"], g["count"], g["amount"], g["weighted"], result["currency"]]
+                 for g in result["groups"]])
+    if name == "funnel":
+        return (["stage", "name", "entered", "advanced", "conversion", "average_days_in_stage"],
+                [[r["stage"], r["name"], r["entered"], r["advanced"], r["conversion"], r["average_days_in_stage"]]
+                 for r in report["funnel"]])
+    if name == "lost_reasons":
+        return ["reason", "count"], [[r["reason"], r["count"]] for r in report["lost_reasons"]]
+    if name.startswith("win_rate_"):
+        by = name.removeprefix("win_rate_")
+        if by not in report["win_rate_by"]:
+            raise KeyError(name)
+        return ([by, "won", "decided", "win_rate"],
+                [[r.get("name") or r[by], r["won"], r["decided"], r["win_rate"]] for r in report["win_rate_by"][by]])
+    if name in ("stuck", "overdue"):
+        deals = _deals(report[name])
+        return (["id", "number", "title", "stage", "stage_entered_at", "anticipated_close_date", "amount", "currency"],
+                [[o.id, o.number, o.title, o.stage, o.stage_entered_at, o.anticipated_close_date, o.amount,
+                  o.currency] for o in deals])
+    if name == "compare":
+        return (["period", "snapshot_taken_at", "forecast_amount", "forecast_weighted", "won", "currency"],
+                [[r["period"], r["snapshot_taken_at"], r["forecast_amount"], r["forecast_weighted"], r["won"],
+                  result["currency"]] for r in tables["compare"]])
+    raise KeyError(name)
+
+
+def _cell(value) -> object:
+    """Empty for None; text that a spreadsheet would run as a formula is quoted (CSV injection)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@bp.route("/forecast/<name>.csv")
+def export_csv(name: str):
+    tables = _tables(_choices())
+    try:
+        header, rows = _rows(name, tables)
+    except KeyError:
+        return render_template("error.html", status=404, title="Not found", detail=f"No table {name!r}."), 404
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
