@@ -225,8 +225,36 @@ def forecast_snapshot(currency: str | None, force: bool) -> None:
                    f"for {snapshot.period_start}..{snapshot.period_end}")
 
 
+@click.group("import")
+def import_group() -> None:
+    """CSV imports (all or nothing)."""
+
+
+@import_group.command("customers")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@with_appcontext
+def import_customers(file: Path, dry_run: bool) -> None:
+    """Create the customers and jobs of FILE (CSV with a header row, as /customers.csv exports)."""
+    from som_flow.services.csv_io import decode, import_customers
+
+    try:
+        report = import_customers(None, decode(file.read_bytes()), dry_run=dry_run)
+    except SomFlowError as exc:
+        _fail(exc)
+    failed = [r for r in report["rows"] if not r["ok"]]
+    for row in failed:
+        for field, messages in row["errors"].items():
+            click.echo(f"line {row['line']}: {field}: {'; '.join(messages)}", err=True)
+    ok = len(report["rows"]) - len(failed)
+    if failed:
+        click.echo(f"{ok} rows ok, {len(failed)} with errors; nothing imported", err=True)
+        sys.exit(1)
+    click.echo(f"{ok} rows ok; dry run, nothing written" if dry_run else f"{report['created']} customers created")
+
+
 COMMANDS = [init_command, demo_command, serve_command, scheduler_command, reminders_group, users_group,
-            tokens_group, kinds_group, forecast_group]
+            tokens_group, kinds_group, forecast_group, import_group]
 
 
 def register_cli(app: Flask) -> None:
