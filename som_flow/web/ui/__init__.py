@@ -64,6 +64,9 @@ def register_ui(app: Flask) -> None:
     from som_flow.web.ui.reports import bp as reports_bp
 
     app.register_blueprint(reports_bp)
+    from som_flow.web.ui.admin import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
     from som_flow.web.ui.schedule import bp as schedule_bp
 
     app.register_blueprint(schedule_bp)

@@ -1,0 +1,544 @@
+"""/admin: stage catalog, the kinds designer with its BPMN diagram, BPMN upload, catalogs, custom fields,
+questions, users and exchange rates.
+
+Admins only: `_admin_only` runs before every route of the blueprint. Each POST is one service call (one
+transaction); a refused form is shown again, status 422, with each error beside the field it names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy import select
+
+from som_flow.errors import Forbidden, InvalidProcess, NotFound, ValidationFailed
+from som_flow.extensions import db
+from som_flow.models import CATALOGS, ROLES, CatalogEntry, ExchangeRate, KindVersion, OpportunityKind, Question
+from som_flow.processes import KIND_TYPES
+from som_flow.schemas import (
+    CURRENCY,
+    KEY,
+    CatalogEntryCreateSchema,
+    CustomFieldCreateSchema,
+    KindCreateSchema,
+    StageCreateSchema,
+    StageTaskSchema,
+    UserCreateSchema,
+)
+from som_flow.services import catalogs, kinds, users
+from som_flow.services.unit_of_work import now, service
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+TASK_ROLES = StageTaskSchema().fields["role"].validate.choices
+EXTRA_TASK_ROWS = 2
+
+
+@bp.before_request
+def _admin_only():
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    if not current_user.has_role("admin"):
+        raise Forbidden("The admin pages are for admins.")
+    return None
+
+
+# forms ---------------------------------------------------------------------------------------------
+class StageEditSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    details = fields.String(load_default="", validate=validate.Length(max=2000))
+    default_probability = fields.Integer(required=True, validate=validate.Range(min=0, max=100))
+    sla_days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=3650))
+
+
+class QuestionCreateSchema(Schema):
+    key = fields.String(required=True, validate=KEY)
+    section = fields.String(required=True, validate=validate.OneOf(["profile", "qualification"]))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    answer_type = fields.String(load_default="bool", validate=validate.OneOf(["bool", "text", "choice", "number"]))
+    required = fields.Boolean(load_default=False)
+    kind_key = fields.String(load_default=None, allow_none=True)
+    choices = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
+
+
+class ExchangeRateSchema(Schema):
+    currency = fields.String(required=True, validate=CURRENCY)
+    base = fields.String(required=True, validate=CURRENCY)
+    rate = fields.Decimal(required=True, places=8, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False))
+    valid_from = fields.Date(required=True)
+
+
+def _flat(messages, prefix: str = "") -> dict[str, list[str]]:
+    """Marshmallow's nested messages as one dotted name per field ('stage_tasks.lead.value.0.title')."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, sub in messages.items():
+            for name, msgs in _flat(sub, f"{prefix}.{key}" if prefix else str(key)).items():
+                flat.setdefault(name, []).extend(msgs)
+    elif isinstance(messages, list | tuple):
+        for item in messages:
+            if isinstance(item, dict | list | tuple):
+                for name, msgs in _flat(item, prefix).items():
+                    flat.setdefault(name, []).extend(msgs)
+            else:
+                flat.setdefault(prefix or "_schema", []).append(str(item))
+    else:
+        flat.setdefault(prefix or "_schema", []).append(str(messages))
+    return flat
+
+
+def _load(schema: Schema, names: list[str], lists: tuple[str, ...] = (), flags: tuple[str, ...] = ()) -> dict:
+    """The form's fields through an API schema: blanks left out so defaults apply, comma lists split,
+    checkboxes read as true/false. Raises ValidationFailed naming the fields."""
+    form, raw = request.form, {}
+    for name in names:
+        value = form.get(name, "").strip()
+        if name in lists:
+            raw[name] = [part.strip() for part in value.split(",") if part.strip()]
+        elif name in flags:
+            raw[name] = name in form
+        elif value:
+            raw[name] = value
+    try:
+        return schema.load(raw)
+    except ValidationError as exc:
+        raise ValidationFailed("Check the fields marked below.", _flat(exc.messages)) from None
+
+
+def _submit(action: Callable[[], object], done: str, then: str, again: Callable[..., str]):
+    """Run one service action; on refusal show the form again with its errors beside the fields."""
+    try:
+        action()
+    except ValidationFailed as exc:
+        flash(exc.detail, "error")
+        return again(errors=exc.errors, form=request.form), 422
+    flash(done, "ok")
+    return redirect(then)
+
+
+@bp.route("/")
+def index():
+    return redirect(url_for("admin.kinds_page"))
+
+
+# stages --------------------------------------------------------------------------------------------
+@service
+def _update_stage(key: str, data: dict):
+    stage = catalogs.stage_by_key(key)
+    if stage is None:
+        raise NotFound(f"No stage {key!r}")
+    for name, value in data.items():
+        setattr(stage, name, value)
+    return stage
+
+
+def _stages_page(errors=None, form=None) -> str:
+    return render_template("admin/stages.html", stages=catalogs.list_stages(), errors=errors or {}, form=form or {})
+
+
+@bp.route("/stages")
+def stages_page():
+    return _stages_page()
+
+
+@bp.route("/stages", methods=["POST"])
+def create_stage():
+    names = ["key", "name", "details", "default_probability", "sla_days"]
+    return _submit(lambda: catalogs.create_stage(**_load(StageCreateSchema(), names)),
+                   f"Stage {request.form.get('name', '').strip()} added.", url_for("admin.stages_page"), _stages_page)
+
+
+@bp.route("/stages/<key>", methods=["GET", "POST"])
+def edit_stage(key: str):
+    stage = catalogs.stage_by_key(key)
+    if stage is None:
+        raise NotFound(f"No stage {key!r}")
+
+    def page(errors=None, form=None) -> str:
+        return render_template("admin/stage_edit.html", stage=stage, errors=errors or {}, form=form or {})
+
+    if request.method == "GET":
+        return page()
+    names = ["name", "details", "default_probability", "sla_days"]
+    return _submit(lambda: _update_stage(key, _load(StageEditSchema(), names)), f"Stage {key} saved.",
+                   url_for("admin.stages_page"), page)
+
+
+# kinds ---------------------------------------------------------------------------------------------
+def _kinds_page(errors=None, form=None) -> str:
+    return render_template("admin/kinds.html", kinds=kinds.list_kinds(), types=KIND_TYPES, errors=errors or {},
+                           form=form or {})
+
+
+@bp.route("/kinds")
+def kinds_page():
+    return _kinds_page()
+
+
+def _kind_page(kind: OpportunityKind, version: KindVersion | None, errors=None, form=None) -> str:
+    authors = {u.id: u.name for u in users.list_users()}
+    return render_template("admin/kind.html", kind=kind, version=version, authors=authors, errors=errors or {},
+                           form=form or {})
+
+
+@bp.route("/kinds/<key>")
+def kind_page(key: str):
+    kind = kinds.get_kind(key)
+    number = request.args.get("version", type=int)
+    version = kinds.version_of(kind, number) if (number or kind.current_version) else None
+    return _kind_page(kind, version)
+
+
+@bp.route("/kinds/<key>/bpmn")
+def kind_bpmn(key: str):
+    """The BPMN of a version (default: current); `download=1` saves it as a file."""
+    kind = kinds.get_kind(key)
+    version = kinds.version_of(kind, request.args.get("version", type=int))
+    response = Response(version.bpmn_xml, mimetype="application/xml")
+    if request.args.get("download"):
+        response.headers["Content-Disposition"] = f'attachment; filename="{kind.key}-v{version.number}.bpmn"'
+    return response
+
+
+@bp.route("/kinds/<key>/allowed", methods=["POST"])
+def kind_allowed(key: str):
+    allowed = request.form.get("allowed") == "1"
+    kinds.update_kind(key, allowed=allowed)
+    flash(f"{key} {'may' if allowed else 'may no longer'} be chosen for new opportunities.", "ok")
+    return redirect(url_for("admin.kind_page", key=key))
+
+
+@bp.route("/kinds/upload", methods=["POST"])
+def upload_bpmn():
+    """A BPMN file as a new version of a kind (new or existing). Refused files store nothing and show the
+    validator's findings against the element ids they name."""
+    key = request.form.get("key", "").strip()
+    existing = db.session.scalar(select(OpportunityKind).where(OpportunityKind.key == key)) if key else None
+
+    def again(errors=None, form=None) -> str:
+        return _kind_page(existing, existing.current_version, errors, form) if existing else _kinds_page(errors, form)
+
+    upload = request.files.get("file")
+    errors: dict[str, list[str]] = {}
+    if not key or not KEY.regex.match(key):
+        errors["key"] = ["Use lower-case letters, digits, '_' or '-'."]
+    if upload is None or not upload.filename:
+        errors["file"] = ["Choose a .bpmn file."]
+    kind_type = request.form.get("type") or (existing.type if existing else "custom")
+    if kind_type not in KIND_TYPES:
+        errors["type"] = [f"Choose one of {', '.join(KIND_TYPES)}."]
+    if errors:
+        flash("Check the fields marked below.", "error")
+        return again(errors=errors, form=request.form), 422
+    try:
+        xml = upload.read().decode("utf-8")
+    except UnicodeDecodeError:
+        flash("The BPMN was refused; nothing was stored.", "error")
+        return again(errors={"file": ["The file is not UTF-8 text."]}, form=request.form), 422
+    try:
+        version = kinds.import_kind_bpmn(key, xml, name=request.form.get("name", "").strip() or None,
+                                         kind_type=kind_type, actor=current_user._get_current_object())
+    except InvalidProcess as exc:
+        flash(f"The BPMN was refused; nothing was stored. {exc.detail}", "error")
+        return render_template("admin/bpmn_refused.html", key=key, kind=existing, detail=exc.detail,
+                               findings=exc.errors), 422
+    except ValidationFailed as exc:
+        flash(f"The BPMN was refused; nothing was stored. {exc.detail}", "error")
+        return again(errors=exc.errors, form=request.form), 422
+    flash(f"Version {version.number} of {key} stored.", "ok")
+    return redirect(url_for("admin.kind_page", key=key))
+
+
+# the designer --------------------------------------------------------------------------------------
+def _design_of(kind: OpportunityKind | None) -> dict:
+    """The designer's starting point: the builder input of the current version, or what an uploaded
+    version declares (its stages, SLAs and required fields; its tasks cannot be read back)."""
+    if kind is None:
+        return {"type": "custom", "stages": [], "allowed": True, "allow_early_win": True}
+    version = kind.current_version
+    if version is not None and version.definition:
+        return dict(version.definition)
+    stages = list(version.stages) if version else []
+    return {"key": kind.key, "name": kind.name, "type": kind.type, "allowed": kind.allowed,
+            "record_initial_request": kind.record_initial_request, "allow_back": bool(version and version.allow_back),
+            "allow_early_win": True, "stages": [s["key"] for s in stages],
+            "stage_sla": {s["key"]: s["sla"] for s in stages if s.get("sla")},
+            "required_fields": {s["key"]: s["required_fields"] for s in stages if s.get("required_fields")}}
+
+
+def _sla_days(sla: str | None) -> str:
+    match = re.fullmatch(r"P(\d+)D", sla or "")
+    return match.group(1) if match else (sla or "")
+
+
+def _designer_rows(design: dict) -> list[dict]:
+    """One row per catalog stage: chosen ones first in the kind's order, then the rest."""
+    chosen = list(design.get("stages") or [])
+    catalog = catalogs.list_stages()
+    by_key = {s.key: s for s in catalog}
+    ordered = [by_key[k] for k in chosen if k in by_key] + [s for s in catalog if s.key not in chosen]
+    rows = []
+    for position, stage in enumerate(ordered, start=1):
+        tasks = list((design.get("stage_tasks") or {}).get(stage.key) or [])
+        rows.append({
+            "stage": stage, "used": stage.key in chosen, "order": position,
+            "sla": _sla_days((design.get("stage_sla") or {}).get(stage.key)) or (
+                str(stage.sla_days) if stage.sla_days and stage.key not in chosen else ""),
+            "required": ", ".join((design.get("required_fields") or {}).get(stage.key) or []),
+            "tasks": tasks + [{"required": True}] * EXTRA_TASK_ROWS,
+        })
+    return rows
+
+
+def _tasks_from_form(prefix: str) -> list[dict]:
+    form, tasks = request.form, []
+    for index in range(100):
+        name = f"task.{prefix}.{index}"
+        if f"{name}.title" not in form:
+            break
+        title = form[f"{name}.title"].strip()
+        if not title:
+            continue  # a blank row is an unused row
+        task = {"title": title, "role": form.get(f"{name}.role", "rep"), "required": f"{name}.required" in form}
+        if form.get(f"{name}.due", "").strip():
+            task["due"] = form[f"{name}.due"].strip()
+        tasks.append(task)
+    return tasks
+
+
+def _design_from_form(key: str) -> dict:
+    """The designer form as the POST /api/v1/kinds payload, validated by the same schema."""
+    form = request.form
+    kind_type = form.get("type", "")
+    errors: dict[str, list[str]] = {}
+    chosen: list[tuple[int, int, str]] = []
+    stage_tasks: dict[str, list[dict]] = {}
+    stage_sla: dict[str, str] = {}
+    required_fields: dict[str, list[str]] = {}
+    for position, stage in enumerate(catalogs.list_stages()):
+        if f"use.{stage.key}" not in form or kind_type == "stageless":
+            continue
+        try:
+            order = int(form.get(f"order.{stage.key}") or position + 1)
+        except ValueError:
+            errors[f"order.{stage.key}"] = ["A whole number."]
+            order = position + 1
+        chosen.append((order, position, stage.key))
+        sla = form.get(f"sla.{stage.key}", "").strip()
+        if sla:
+            stage_sla[stage.key] = f"P{sla}D" if sla.isdigit() else sla.upper()
+        wanted = [f.strip() for f in form.get(f"required.{stage.key}", "").split(",") if f.strip()]
+        if wanted:
+            required_fields[stage.key] = wanted
+        if tasks := _tasks_from_form(stage.key):
+            stage_tasks[stage.key] = tasks
+    payload = {
+        "key": key, "name": form.get("name", "").strip(), "type": kind_type,
+        "stages": [k for _, _, k in sorted(chosen)], "stage_tasks": stage_tasks, "stage_sla": stage_sla,
+        "required_fields": required_fields,
+        **{flag: flag in form for flag in ("allowed", "allow_skip", "allow_back", "allow_early_win",
+                                           "record_initial_request")},
+    }
+    try:
+        data = KindCreateSchema().load(payload)
+    except ValidationError as exc:
+        errors.update(_flat(exc.messages))
+    if errors:
+        raise ValidationFailed("Check the fields marked below.", errors)
+    return data
+
+
+@bp.route("/kinds/new", methods=["GET", "POST"], endpoint="new_kind")
+@bp.route("/kinds/<key>/design", methods=["GET", "POST"])
+def design_kind(key: str | None = None):
+    """Create or redesign a kind; saving stores a new BPMN version when the process changed."""
+    kind = kinds.get_kind(key) if key else None
+
+    def page(errors=None, form=None, design=None) -> str:
+        design = design if design is not None else _design_of(kind)
+        general, by_stage = _split_stage_errors(errors or {})
+        return render_template("admin/designer.html", kind=kind, design=design, rows=_designer_rows(design),
+                               roles=TASK_ROLES, errors=general, stage_errors=by_stage,
+                               form=form or {})
+
+    if request.method == "GET":
+        return page()
+    new_key = key or request.form.get("key", "").strip()
+    before = kind.current_version.number if kind and kind.current_version else None
+    try:
+        design = _design_from_form(new_key)
+        saved = kinds.save_designed_kind(design, current_user._get_current_object())
+    except ValidationFailed as exc:
+        flash(exc.detail, "error")
+        return page(errors=exc.errors, form=request.form, design=_design_echo(new_key)), 422
+    number = saved.current_version.number if saved.current_version else None
+    flash(f"{saved.name}: version {number} saved." if number != before
+          else f"{saved.name} saved; the process is unchanged, so it keeps version {number}.", "ok")
+    return redirect(url_for("admin.kind_page", key=saved.key))
+
+
+_STAGE_PARTS = ("stages", "stage_tasks", "stage_sla", "required_fields", "order", "sla")
+
+
+def _split_stage_errors(errors: dict[str, list[str]]) -> tuple[dict, dict[str, list[str]]]:
+    """Designer errors about stages, keyed by the stage they name ("" for the stage list as a whole), so each
+    shows in that stage's box; the rest stay beside their fields."""
+    general: dict[str, list[str]] = {}
+    by_stage: dict[str, list[str]] = {}
+    for name, messages in errors.items():
+        part, _, rest = name.partition(".")
+        if part not in _STAGE_PARTS:
+            general[name] = messages
+            continue
+        stage, _, detail = rest.partition(".")
+        task = re.match(r"value\.(\d+)\.(\w+)$", detail)
+        what = f"task {int(task.group(1)) + 1} {task.group(2)}" if task else part.replace("_", " ")
+        by_stage.setdefault(stage, []).extend(f"{what}: {m}" for m in messages)
+    return general, by_stage
+
+
+def _design_echo(key: str) -> dict:
+    """What the admin typed, shaped like a design, so a refused form comes back as it was sent."""
+    form = request.form
+    stage_keys = [s.key for s in catalogs.list_stages() if f"use.{s.key}" in form]
+    order = {}
+    for k in stage_keys:
+        try:
+            order[k] = int(form.get(f"order.{k}") or 0)
+        except ValueError:
+            order[k] = 0
+    return {
+        "key": key, "name": form.get("name", ""), "type": form.get("type", ""),
+        "stages": sorted(stage_keys, key=lambda k: order[k]),
+        "stage_tasks": {k: _tasks_from_form(k) for k in stage_keys},
+        "stage_sla": {k: form.get(f"sla.{k}", "") for k in stage_keys},
+        "required_fields": {k: [f.strip() for f in form.get(f"required.{k}", "").split(",") if f.strip()]
+                            for k in stage_keys},
+        **{flag: flag in form for flag in ("allowed", "allow_skip", "allow_back", "allow_early_win",
+                                           "record_initial_request")},
+    }
+
+
+# catalogs ------------------------------------------------------------------------------------------
+@service
+def _set_entry_active(catalog: str, key: str, active: bool) -> CatalogEntry:
+    row = catalogs.entry(catalogs.check_catalog(catalog), key)
+    if row is None:
+        raise NotFound(f"No {key!r} in {catalog}")
+    row.active = active
+    return row
+
+
+@bp.route("/catalogs")
+def catalogs_page():
+    return redirect(url_for("admin.catalog_page", name=CATALOGS[0]))
+
+
+@bp.route("/catalogs/<name>", methods=["GET", "POST"])
+def catalog_page(name: str):
+    catalogs.check_catalog(name)
+
+    def page(errors=None, form=None) -> str:
+        return render_template("admin/catalogs.html", name=name, names=CATALOGS, entries=catalogs.list_entries(name),
+                               errors=errors or {}, form=form or {})
+
+    if request.method == "GET":
+        return page()
+    return _submit(lambda: catalogs.create_entry(name, **_load(CatalogEntryCreateSchema(),
+                                                               ["key", "name", "percent", "price"])),
+                   f"{request.form.get('name', '').strip()} added to {name}.", url_for("admin.catalog_page", name=name),
+                   page)
+
+
+@bp.route("/catalogs/<name>/<key>/active", methods=["POST"])
+def catalog_entry_active(name: str, key: str):
+    active = request.form.get("active") == "1"
+    row = _set_entry_active(name, key, active)
+    flash(f"{row.name} {'reactivated' if active else 'deactivated'}.", "ok")
+    return redirect(url_for("admin.catalog_page", name=name))
+
+
+# custom fields and questions -----------------------------------------------------------------------
+@bp.route("/fields", methods=["GET", "POST"])
+def fields_page():
+    def page(errors=None, form=None) -> str:
+        return render_template("admin/fields.html", rows=catalogs.list_custom_fields(), errors=errors or {},
+                               form=form or {})
+
+    if request.method == "GET":
+        return page()
+    return _submit(lambda: catalogs.create_custom_field(**_load(
+        CustomFieldCreateSchema(), ["key", "label", "type", "choices", "required"], lists=("choices",),
+        flags=("required",))), f"Field {request.form.get('label', '').strip()} added.", url_for("admin.fields_page"),
+        page)
+
+
+@bp.route("/questions", methods=["GET", "POST"])
+def questions_page():
+    def page(errors=None, form=None) -> str:
+        return render_template("admin/questions.html", rows=_all_questions(), kinds=kinds.list_kinds(),
+                               errors=errors or {}, form=form or {})
+
+    if request.method == "GET":
+        return page()
+    return _submit(lambda: catalogs.create_question(**_load(
+        QuestionCreateSchema(), ["key", "section", "text", "answer_type", "required", "kind_key", "choices"],
+        lists=("choices",), flags=("required",))), "Question added.", url_for("admin.questions_page"), page)
+
+
+def _all_questions() -> list[Question]:
+    """Every question, whichever kind it belongs to (catalogs.list_questions filters by kind)."""
+    return list(db.session.scalars(select(Question).order_by(Question.section, Question.position, Question.id)))
+
+
+# users ---------------------------------------------------------------------------------------------
+def _create_user() -> None:
+    form = request.form
+    raw = {"email": form.get("email", "").strip(), "name": form.get("name", "").strip(),
+           "roles": form.getlist("roles"), "timezone": form.get("timezone", "").strip() or "UTC",
+           "password": form.get("password", "")}
+    errors: dict[str, list[str]] = {}
+    try:
+        data = UserCreateSchema().load(raw)
+    except ValidationError as exc:
+        errors = _flat(exc.messages)
+    if not raw["password"]:
+        errors["password"] = ["Give a password of at least 8 characters."]
+    if errors:
+        raise ValidationFailed("Check the fields marked below.", errors)
+    users.create_user(data["email"], data["name"], data["roles"], password=data["password"],
+                      timezone=data["timezone"])
+
+
+@bp.route("/users", methods=["GET", "POST"])
+def users_page():
+    def page(errors=None, form=None) -> str:
+        return render_template("admin/users.html", rows=users.list_users(), roles=ROLES, errors=errors or {},
+                               form=form or {})
+
+    if request.method == "GET":
+        return page()
+    return _submit(_create_user, f"User {request.form.get('email', '').strip()} created.", url_for("admin.users_page"),
+                   page)
+
+
+# exchange rates ------------------------------------------------------------------------------------
+@bp.route("/rates", methods=["GET", "POST"])
+def rates_page():
+    def page(errors=None, form=None) -> str:
+        rows = db.session.scalars(select(ExchangeRate).order_by(ExchangeRate.currency, ExchangeRate.base,
+                                                                ExchangeRate.valid_from.desc()))
+        return render_template("admin/rates.html", rows=list(rows), today=now().date().isoformat(),
+                               currencies=catalogs.list_entries("currencies", active_only=True),
+                               errors=errors or {}, form=form or {})
+
+    if request.method == "GET":
+        return page()
+    return _submit(lambda: catalogs.set_exchange_rate(**_load(ExchangeRateSchema(),
+                                                              ["currency", "base", "rate", "valid_from"])),
+                   "Exchange rate saved.", url_for("admin.rates_page"), page)
+
