@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from som_flow.errors import SomFlowError
 from som_flow.extensions import db
 from som_flow.models import Customer, Opportunity, User
-from som_flow.services import appointments, catalogs, customers, opportunities, users
+from som_flow.services import appointments, catalogs, customers, forecast, opportunities, users
 from som_flow.services.unit_of_work import now
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed for the demo logins
@@ -79,6 +79,9 @@ def load_demo() -> list[tuple[str, list[str]]]:
     stages = ["lead", "qualification", "proposal", "negotiation"]
     currencies = ["USD"] * 6 + ["EUR", "NOK"]
     today = now().date()
+    # totals are only ever shown converted, so the demo's foreign deals need rates
+    for currency, rate in (("EUR", "1.08"), ("NOK", "0.093"), ("GBP", "1.27")):
+        catalogs.set_exchange_rate(currency, "USD", Decimal(rate), today - timedelta(days=365))
     for i in range(120):
         kind = rng.choice(kinds)
         rep = rng.choice(reps + [None])
@@ -114,4 +117,5 @@ def load_demo() -> list[tuple[str, list[str]]]:
         except SomFlowError:
             continue  # demo data follows the same rules as users; a refused step is simply skipped
     catalogs.seed_defaults()
+    forecast.take_snapshot(force=True)
     return logins
