@@ -96,3 +96,21 @@ def create_job_for(opp: Opportunity, actor: User, name: str | None = None) -> Cu
 
     _event(opp, actor, "job_created", job_id=job.id, name=job.name)
     return job
+
+
+def subtree_ids(customer: Customer) -> list[int]:
+    """The customer and all its jobs, at any depth."""
+    ids, todo = [], [customer]
+    while todo:
+        current = todo.pop()
+        if current.id not in ids:
+            ids.append(current.id)
+            todo.extend(current.jobs)
+    return ids
+
+
+def opportunities_of(customer: Customer) -> list[Opportunity]:
+    """The opportunities of the customer and its jobs (by customer or by the job a sale created), newest first."""
+    ids = subtree_ids(customer)
+    return list(db.session.scalars(select(Opportunity).where(
+        or_(Opportunity.customer_id.in_(ids), Opportunity.job_id.in_(ids))).order_by(Opportunity.id.desc())))

@@ -70,6 +70,9 @@ def register_ui(app: Flask) -> None:
     from som_flow.web.ui.schedule import bp as schedule_bp
 
     app.register_blueprint(schedule_bp)
+    from som_flow.web.ui.customers import bp as customers_bp
+
+    app.register_blueprint(customers_bp)
 
     @app.context_processor
     def _globals():

@@ -81,10 +81,16 @@ def new_opportunity():
             flash(f"{exc.detail}: " + "; ".join(f"{k} {', '.join(v)}" for k, v in exc.errors.items()), "error")
             return redirect(url_for("pages.new_opportunity"))
         flash(f"{opp.number} created.", "ok")
+        if opp.customer.credit_hold:
+            flash(f"{opp.customer.name} is on credit hold.", "error")
         return redirect(url_for("pages.opportunity_page", opp_id=opp.id))
     customers = list(db.session.scalars(select(Customer).where(Customer.parent_id.is_(None))
                                         .order_by(Customer.name)))
-    return render_template("new_opportunity.html", customers=customers, reps=_reps(),
+    # from a customer's page: that customer (or job) is chosen, and a credit hold is shown before saving
+    chosen = db.session.get(Customer, request.args.get("customer_id", type=int) or 0)
+    if chosen is not None and chosen not in customers:
+        customers.append(chosen)
+    return render_template("new_opportunity.html", customers=customers, reps=_reps(), chosen=chosen,
                            kinds=[k for k in kinds.list_kinds() if k.allowed])
 
 

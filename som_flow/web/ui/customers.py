@@ -1,0 +1,127 @@
+"""Customer pages: the Customer:Job list, and one customer with its jobs, contacts, contact log and deals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from som_flow.errors import SomFlowError, ValidationFailed
+from som_flow.extensions import db
+from som_flow.models import User
+from som_flow.services import contact_log, kinds
+from som_flow.services import customers as customer_service
+
+bp = Blueprint("customer_pages", __name__)
+STATUSES = ("prospect", "active", "inactive")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+def _can_write() -> bool:
+    return current_user.has_role("admin", *contact_log.WRITERS)
+
+
+def _zone() -> ZoneInfo:
+    try:
+        return ZoneInfo(current_user.timezone or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _local(at: datetime) -> str:
+    return at.astimezone(_zone()).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _flash_error(exc: SomFlowError) -> None:
+    details = "; ".join(f"{field}: {', '.join(messages)}" for field, messages in exc.errors.items())
+    flash(f"{exc.detail}{' — ' + details if details else ''}", "error")
+
+
+@bp.route("/customers")
+def customers_page():
+    q, status = (request.args.get("q") or "").strip(), request.args.get("status") or ""
+    items, total = customer_service.search_customers(q or None, status if status in STATUSES else None,
+                                                     per_page=200)
+    return render_template("customers.html", items=items, total=total, q=q, status=status, statuses=STATUSES,
+                           can_write=_can_write())
+
+
+@bp.route("/customers", methods=["POST"])
+def create_customer():
+    form = request.form
+    data = {"name": form.get("name", "").strip(), "kind": form.get("kind", ""), "status": form.get("status", "")}
+    try:
+        if not data["name"] or data["kind"] not in ("individual", "organization") or data["status"] not in STATUSES:
+            raise ValidationFailed("Give the customer a name, a kind and a status", {"name": ["Required."]})
+        customer = customer_service.create_customer(current_user, data)
+    except SomFlowError as exc:
+        _flash_error(exc)
+        return redirect(url_for("customer_pages.customers_page"))
+    flash(f"{customer.name} added.", "ok")
+    return redirect(url_for("customer_pages.customer_page", customer_id=customer.id))
+
+
+@bp.route("/customers/<int:customer_id>")
+def customer_page(customer_id: int):
+    customer = customer_service.get_customer(customer_id)
+    users = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+    return render_template(
+        "customer.html", customer=customer, entries=contact_log.list_entries(customer_id),
+        opportunities=customer_service.opportunities_of(customer), channels=contact_log.CHANNEL_NAMES,
+        kinds=[k for k in kinds.list_kinds() if k.allowed], users=users, can_write=_can_write(), local=_local,
+        ancestors=_ancestors(customer))
+
+
+def _ancestors(customer) -> list:
+    chain, parent = [], customer.parent
+    while parent is not None:
+        chain.insert(0, parent)
+        parent = parent.parent
+    return chain
+
+
+def _when(raw: str) -> datetime | None:
+    """A datetime-local field, read in the user's time zone."""
+    if not raw:
+        return None
+    try:
+        naive = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed("The time is not a date and time", {"at": ["Use YYYY-MM-DD HH:MM."]})
+    return (naive.replace(tzinfo=_zone()) if naive.tzinfo is None else naive).astimezone(UTC)
+
+
+@bp.route("/customers/<int:customer_id>/contact-log", methods=["POST"])
+def log_contact(customer_id: int):
+    form = request.form
+    try:
+        contact_log.log_contact(current_user, customer_id, channel=form.get("channel", ""),
+                                summary=form.get("summary", ""), at=_when(form.get("at", "")),
+                                user_id=int(form["user_id"]) if form.get("user_id", "").isdigit() else None)
+        flash("Logged.", "ok")
+    except SomFlowError as exc:
+        _flash_error(exc)
+    return redirect(url_for("customer_pages.customer_page", customer_id=customer_id) + "#contact-log")
+
+
+@bp.route("/customers/<int:customer_id>/contact-log/<int:entry_id>/opportunity", methods=["POST"])
+def opportunity_from_entry(customer_id: int, entry_id: int):
+    form = request.form
+    data = {"kind": form.get("kind", ""), "title": form.get("title", "").strip() or None}
+    try:
+        opp = contact_log.create_opportunity_from_entry(current_user, customer_id, entry_id, data)
+    except SomFlowError as exc:
+        _flash_error(exc)
+        return redirect(url_for("customer_pages.customer_page", customer_id=customer_id) + "#contact-log")
+    flash(f"{opp.number} created from the interaction.", "ok")
+    if opp.customer.credit_hold:
+        flash(f"{opp.customer.name} is on credit hold.", "error")
+    return redirect(url_for("pages.opportunity_page", opp_id=opp.id))
