@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -11,8 +13,8 @@ from sqlalchemy import func, select
 
 from som_flow.errors import SomFlowError
 from som_flow.extensions import db
-from som_flow.models import Customer, Notification, Opportunity, User
-from som_flow.services import catalogs, forecast, kinds, opportunities, tasks
+from som_flow.models import Appointment, CatalogEntry, Customer, Event, Notification, Opportunity, Task, User
+from som_flow.services import appointments, catalogs, estimates, forecast, kinds, opportunities, tasks
 from som_flow.services.unit_of_work import now
 
 bp = Blueprint("pages", __name__)
@@ -45,12 +47,96 @@ bp.add_url_rule("/opportunities", endpoint="opportunities", view_func=opportunit
 
 @bp.route("/opportunities/<int:opp_id>")
 def opportunity_page(opp_id: int):
+    """The seed-000 tabs: Info, Profile, Opportunity, Tasks, Appointments, Estimates, History, User defined."""
     opp = opportunities.get_opportunity(opp_id)
     ok, why = opportunities.qualified(opp)
+    history = opportunities.history(opp)
+    stages = {s.key: s for s in catalogs.list_stages()}
+    questions = catalogs.list_questions(opp.kind.key if opp.kind else None)
+    all_tasks = list(db.session.scalars(select(Task).where(Task.opportunity_id == opp.id)
+                                        .order_by(Task.status.desc(), Task.created_at)))
     return render_template(
-        "opportunity.html", opp=opp, allowed=opportunities.allowed_stages(opp), tasks=opportunities.open_tasks(opp),
-        history=opportunities.history(opp), qualified=ok, why=why, stages={s.key: s for s in catalogs.list_stages()},
-        lost_reasons=catalogs.list_entries("lost_reasons"), users=_reps())
+        "opportunity.html", opp=opp, allowed=opportunities.allowed_stages(opp), tasks=all_tasks,
+        history=[(e, _describe(e, stages)) for e in history], stage_history=_stage_history(opp, history, stages),
+        qualified=ok, why=why, stages=stages, profile=[q for q in questions if q.section == "profile"],
+        qualification=[q for q in questions if q.section == "qualification"],
+        appointments=_appointments(opp), estimates=estimates.list_estimates(opp.id),
+        custom_fields=catalogs.list_custom_fields(), lost_reasons=catalogs.list_entries("lost_reasons"),
+        names=_catalog_names(), users=_reps(), local=_local_time,
+        can_claim=current_user.has_role("admin", "manager", "rep") and opp.sales_rep_id in (None, current_user.id),
+        can_assign=current_user.has_role("admin", "manager", "csr"))
+
+
+def _local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    """A stored UTC time in the viewer's own timezone."""
+    return value.astimezone(ZoneInfo(current_user.timezone or "UTC")).strftime(fmt) if value else ""
+
+
+def _catalog_names() -> dict[tuple[str, str], str]:
+    """(catalog, key) -> name, so the tabs show names rather than catalog keys."""
+    return {(e.catalog, e.key): e.name for e in db.session.scalars(select(CatalogEntry))}
+
+
+def _duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def _stage_history(opp: Opportunity, events: list[Event], stages: dict) -> list[dict]:
+    """Each stage the deal entered, who moved it, and how long it stayed (until now while it is there)."""
+    rows: list[dict] = []
+    for e in events:
+        ended = rows[-1]["left"] is None if rows else False
+        if e.type == "stage_changed":  # reopening and kind migration re-enter the stage with one of these too
+            key = e.data.get("to")
+            if ended:
+                rows[-1]["left"] = e.at
+            rows.append({"stage": stages[key].name if key in stages else key, "entered": e.at, "left": None,
+                         "by": e.actor.name if e.actor else "system"})
+        elif e.type in ("won", "lost") and ended:
+            rows[-1]["left"] = e.at
+    for row in rows:
+        row["time"] = _duration((row["left"] or now()) - row["entered"])
+    return rows
+
+
+def _describe(e: Event, stages: dict) -> str:
+    """One line of history a person can read."""
+    d = e.data or {}
+
+    def stage(key):
+        return stages[key].name if key in stages else (key or "start")
+
+    if e.type == "stage_changed":
+        return f"stage {d.get('from') or 'start'} → {d.get('to')}"
+    if e.type == "field_changed":
+        return f"{d.get('field')}: {d.get('old')} → {d.get('new')}"
+    if e.type in ("assigned", "unassigned"):
+        return f"{e.type} {d.get('name') or ''}".strip()
+    if e.type in ("won", "lost"):
+        return f"{e.type} from {stage(d.get('stage'))}: {d.get('reason') or ''} {d.get('explanation') or ''}".strip()
+    if e.type == "appointment_booked":
+        return f"appointment booked: {d.get('title')} at {d.get('start')}"
+    if "task" in d:
+        return f"{e.type.replace('_', ' ')}: {d['task']}"
+    detail = ", ".join(f"{k} {v}" for k, v in d.items() if k not in ("task_id", "appointment_id"))
+    return f"{e.type.replace('_', ' ')}{': ' + detail if detail else ''}"
+
+
+def _appointments(opp: Opportunity) -> list[tuple[Appointment, datetime | None]]:
+    """The deal's appointments with the next time each one happens (none when it is over)."""
+    rows = db.session.scalars(select(Appointment).where(Appointment.opportunity_id == opp.id,
+                                                        Appointment.status != "cancelled")
+                              .order_by(Appointment.start_at))
+    out = []
+    for appt in rows:
+        upcoming = appointments.occurrences(appt, now(), now() + timedelta(days=400))[:1]
+        out.append((appt, upcoming[0].start if upcoming else None))
+    return out
 
 
 def _reps() -> list[User]:
