@@ -121,14 +121,6 @@ def _write(columns: list[str], rows) -> str:
     return out.getvalue()
 
 
-def _path(customer: Customer) -> tuple[str, ...]:
-    names = []
-    while customer is not None:
-        names.append(customer.name)
-        customer = customer.parent
-    return tuple(reversed(names))
-
-
 def customer_row(customer: Customer) -> dict:
     row = {"id": customer.id, "name": customer.name, "parent": customer.parent.full_name if customer.parent else None,
            "kind": customer.kind, "status": customer.status, "email": customer.email, "phone": customer.phone,
@@ -149,7 +141,7 @@ def export_customers(q: str | None = None, status: str | None = None) -> str:
         if page * PAGE >= total or not items:
             break
         page += 1
-    return _write(CUSTOMER_COLUMNS, (customer_row(c) for c in sorted(found, key=_path)))
+    return _write(CUSTOMER_COLUMNS, (customer_row(c) for c in sorted(found, key=customer_service.path)))
 
 
 def opportunity_row(opp: Opportunity) -> dict:

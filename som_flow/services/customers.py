@@ -114,3 +114,12 @@ def opportunities_of(customer: Customer) -> list[Opportunity]:
     ids = subtree_ids(customer)
     return list(db.session.scalars(select(Opportunity).where(
         or_(Opportunity.customer_id.in_(ids), Opportunity.job_id.in_(ids))).order_by(Opportunity.id.desc())))
+
+
+def path(customer: Customer) -> tuple[str, ...]:
+    """(customer, job, sub-job...) names: sorting by it lists each customer right before its jobs."""
+    names = []
+    while customer is not None:
+        names.append(customer.name)
+        customer = customer.parent
+    return tuple(reversed(names))

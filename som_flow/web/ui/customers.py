@@ -50,8 +50,8 @@ def customers_page():
     q, status = (request.args.get("q") or "").strip(), request.args.get("status") or ""
     items, total = customer_service.search_customers(q or None, status if status in STATUSES else None,
                                                      per_page=200)
-    return render_template("customers.html", items=items, total=total, q=q, status=status, statuses=STATUSES,
-                           can_write=_can_write())
+    return render_template("customers.html", items=sorted(items, key=customer_service.path), total=total, q=q,
+                           status=status, statuses=STATUSES, can_write=_can_write())
 
 
 @bp.route("/customers", methods=["POST"])
@@ -73,11 +73,12 @@ def create_customer():
 def customer_page(customer_id: int):
     customer = customer_service.get_customer(customer_id)
     users = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+    # standard kinds first: the one most interactions turn into
+    allowed = sorted((k for k in kinds.list_kinds() if k.allowed), key=lambda k: k.type != "standard")
     return render_template(
         "customer.html", customer=customer, entries=contact_log.list_entries(customer_id),
         opportunities=customer_service.opportunities_of(customer), channels=contact_log.CHANNEL_NAMES,
-        kinds=[k for k in kinds.list_kinds() if k.allowed], users=users, can_write=_can_write(), local=_local,
-        ancestors=_ancestors(customer))
+        kinds=allowed, users=users, can_write=_can_write(), local=_local, ancestors=_ancestors(customer))
 
 
 def _ancestors(customer) -> list:
