@@ -59,7 +59,8 @@ def live_server(tmp_path):
         seed_defaults()
         install_shipped_kinds()
         people = {}
-        for email, role in [("csr@x.test", "csr"), ("rep@x.test", "rep"), ("manager@x.test", "manager")]:
+        for email, role in [("csr@x.test", "csr"), ("rep@x.test", "rep"), ("manager@x.test", "manager"),
+                            ("admin@x.test", "admin")]:
             people[role] = users.create_user(email, email.split("@")[0].title(), [role], password=PASSWORD).id
         customers.create_customer(None, {"kind": "organization", "name": "Northwind Traders"})
         db.session.remove()
