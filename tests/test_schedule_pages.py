@@ -15,6 +15,12 @@ from tests.helpers import Api, make_customer, make_user
 PASSWORD = "secret-password"  # noqa: S105 - test users only
 
 
+@pytest.fixture(autouse=True)
+def many_logins(app):
+    """These tests log in often from one address; the login rate limit is not what they check."""
+    app.config["LOGIN_ATTEMPTS_PER_MINUTE"] = 1000
+
+
 @pytest.fixture
 def people(app):
     return {
