@@ -11,6 +11,7 @@ from som_flow.models.opportunities import (
     ForecastSnapshot,
     Opportunity,
     Party,
+    StageStay,
     WorkflowState,
 )
 from som_flow.models.users import ROLES, ApiToken, User
@@ -21,5 +22,5 @@ __all__ = [
     "ApiToken", "Appointment", "CatalogEntry", "Contact", "ContactLogEntry", "CustomField", "Customer",
     "Delivery", "DemandLine", "Estimate", "EstimateLine", "Event", "ExchangeRate", "ForecastSnapshot",
     "KindVersion", "Notification", "Opportunity", "OpportunityKind", "Party", "Question", "Reminder",
-    "Stage", "Task", "User", "WorkflowState", "appointment_attendee",
+    "Stage", "StageStay", "Task", "User", "WorkflowState", "appointment_attendee",
 ]

@@ -109,6 +109,24 @@ class Event(db.Model):
     actor = relationship("User")
 
 
+class StageStay(db.Model):
+    """One visit of an opportunity to a stage: when it entered, when it left and how (advanced, back, won,
+    lost). The funnel and time-in-stage read these plain columns instead of parsing the Event JSON."""
+
+    __tablename__ = "stage_stay"
+    __table_args__ = (
+        Index("ix_stage_stay_opportunity_left", "opportunity_id", "left_at"),
+        # covering index: the funnel query reads only these columns
+        Index("ix_stage_stay_report", "stage", "entered_at", "opportunity_id", "outcome", "left_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunity.id"))
+    stage: Mapped[str] = mapped_column(String(64))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(10))  # advanced | back | won | lost; None while there
+
+
 class DemandLine(db.Model):
     __tablename__ = "demand_line"
     id: Mapped[int] = mapped_column(primary_key=True)

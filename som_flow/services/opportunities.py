@@ -22,6 +22,7 @@ from som_flow.models import (
     KindVersion,
     Opportunity,
     OpportunityKind,
+    StageStay,
     Task,
     User,
     WorkflowState,
@@ -159,6 +160,23 @@ def _task_due(raw: str | None, opp: Opportunity, assignee: User | None) -> datet
     return None
 
 
+def _track_stay(opp: Opportunity, version: KindVersion, at: datetime) -> None:
+    """Keep StageStay in step with the deal: close the open stay when the stage changes or the deal closes
+    (saying how it left), open one for the stage it is in now."""
+    stay = db.session.scalar(select(StageStay).where(StageStay.opportunity_id == opp.id,
+                                                     StageStay.left_at.is_(None)))
+    if stay is not None and (opp.closed or stay.stage != opp.stage):
+        position = {s["key"]: i for i, s in enumerate(version.stages)}
+        stay.left_at = at
+        if opp.closed:
+            stay.outcome = opp.status
+        else:
+            stay.outcome = "advanced" if position.get(opp.stage, -1) > position.get(stay.stage, -1) else "back"
+        stay = None
+    if stay is None and not opp.closed and opp.stage:
+        db.session.add(StageStay(opportunity_id=opp.id, stage=opp.stage, entered_at=at))
+
+
 def _project(opp: Opportunity, run: Run, version: KindVersion, actor: User | None) -> Snapshot:
     """Mirror the workflow onto rows: stage, outcome, tasks, timers; then save the state."""
     eng = engine()
@@ -180,6 +198,7 @@ def _project(opp: Opportunity, run: Run, version: KindVersion, actor: User | Non
         opp.probability = 100 if snap.outcome == "won" else 0
         opp.probability_source = "outcome"
         opp.resolved_date = opp.resolved_date or at.date()
+    _track_stay(opp, version, at)
 
     current = {t.id: t for t in db.session.scalars(
         select(Task).where(Task.opportunity_id == opp.id, Task.status == "open"))}

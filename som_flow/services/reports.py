@@ -1,5 +1,7 @@
 """The pipeline report, read from the Event history: win rates, funnel, time in stage, lost reasons, stuck and
-overdue deals — and the suggested probability. Every aggregate is one SQL statement; Python only labels rows."""
+overdue deals — and the suggested probability. Every aggregate is one SQL statement; Python only labels rows.
+Stage history comes from StageStay (one row per visit, plain indexed columns), not from the Event JSON: parsing
+JSON per row made the funnel ~1 s over 60,000 events on SQLite."""
 
 from __future__ import annotations
 
@@ -7,10 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import isodate
-from sqlalchemy import String, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, or_, select
 
-from som_flow.extensions import db
-from som_flow.models import Event, KindVersion, Opportunity, OpportunityKind, Stage, User
+from som_flow.extensions import UTCDateTime, db
+from som_flow.models import KindVersion, Opportunity, OpportunityKind, Stage, StageStay, User
 from som_flow.services.forecast import CENT, Filters, Rates, _money, days_between, default_currency
 from som_flow.services.unit_of_work import now
 
@@ -45,18 +47,19 @@ def _stage_order(filters: Filters) -> list[dict]:
     return [{"key": s.key, "name": s.name} for s in db.session.scalars(select(Stage).order_by(Stage.position))]
 
 
-def _event_scope(filters: Filters) -> list:
+def _stay_scope(filters: Filters) -> tuple[list, bool]:
+    """Conditions on StageStay for the report's filters, and whether they need the Opportunity join."""
     where = []
     if filters.from_ is not None:
-        where.append(Event.at >= _day_start(filters.from_))
+        where.append(StageStay.entered_at >= _day_start(filters.from_))
     if filters.to is not None:
-        where.append(Event.at < _day_start(filters.to + timedelta(days=1)))
+        where.append(StageStay.entered_at < _day_start(filters.to + timedelta(days=1)))
     if filters.rep is not None:
         where.append(Opportunity.sales_rep_id == filters.rep)
     if filters.kind:
         kind_id = db.session.scalar(select(OpportunityKind.id).where(OpportunityKind.key == filters.kind))
         where.append(Opportunity.kind_id == (kind_id or -1))
-    return where
+    return where, filters.rep is not None or bool(filters.kind)
 
 
 def _day_start(day: date) -> datetime:
@@ -64,51 +67,25 @@ def _day_start(day: date) -> datetime:
 
 
 def funnel(filters: Filters, stages: list[dict]) -> list[dict]:
-    """Per stage: deals that entered it, deals that left it forward (or were won from it), and the share.
-    Also the average days spent in it (open stays count up to now)."""
-    if not stages:
-        return []
-    position = {s["key"]: i for i, s in enumerate(stages)}
-    to_stage = Event.data["to"].as_string()
-    from_stage = Event.data["from"].as_string()
-    scope = _event_scope(filters)
-    base = select(Event.opportunity_id).join(Opportunity, Opportunity.id == Event.opportunity_id)
-
-    entered = dict(db.session.execute(
-        base.with_only_columns(to_stage, func.count(func.distinct(Event.opportunity_id)))
-        .where(Event.type == "stage_changed", *scope).group_by(to_stage)).all())
-
-    rank = lambda expr: case(position, value=expr, else_=-1)  # noqa: E731 - a small SQL helper
-    forward = base.with_only_columns(from_stage.label("stage"), Event.opportunity_id.label("opp")).where(
-        Event.type == "stage_changed", rank(to_stage) > rank(from_stage), *scope)
-    won_from = base.with_only_columns(Event.data["stage"].as_string().label("stage"),
-                                      Event.opportunity_id.label("opp")).where(Event.type == "won", *scope)
-    moves = union_all(forward, won_from).subquery()
-    advanced = dict(db.session.execute(
-        select(moves.c.stage, func.count(func.distinct(moves.c.opp))).group_by(moves.c.stage)).all())
-
-    days = dict(db.session.execute(_time_in_stage(scope)).all())
+    """Per stage (visits that began in the period): deals that entered it, deals that left it forward or were
+    won from it, the share, and the average days spent in it (a current stay counts up to now)."""
+    where, join = _stay_scope(filters)
+    opp = StageStay.opportunity_id
+    forward = case((StageStay.outcome.in_(("advanced", "won")), opp), else_=None)
+    query = select(StageStay.stage, func.count(func.distinct(opp)), func.count(func.distinct(forward)),
+                   func.avg(days_between(func.coalesce(StageStay.left_at, literal(now(), UTCDateTime())),
+                                                       StageStay.entered_at)))
+    if join:
+        query = query.join(Opportunity, Opportunity.id == StageStay.opportunity_id)
+    found = {stage: (n_in, n_on, avg) for stage, n_in, n_on, avg in
+             db.session.execute(query.where(*where).group_by(StageStay.stage)).all()}
     rows = []
     for stage in stages:
-        n_in, n_on = int(entered.get(stage["key"], 0)), int(advanced.get(stage["key"], 0))
-        avg = days.get(stage["key"])
-        rows.append({"stage": stage["key"], "name": stage["name"], "entered": n_in, "advanced": n_on,
-                     "conversion": _ratio(n_on, n_in),
+        n_in, n_on, avg = found.get(stage["key"], (0, 0, None))
+        rows.append({"stage": stage["key"], "name": stage["name"], "entered": int(n_in), "advanced": int(n_on),
+                     "conversion": _ratio(int(n_on), int(n_in)),
                      "average_days_in_stage": round(float(avg), 1) if avg is not None else None})
     return rows
-
-
-def _time_in_stage(scope: list):
-    """Average days between entering a stage and the next stage change or outcome (LEAD over the history)."""
-    boundary = Event.type.in_(("stage_changed", "won", "lost", "reopened"))
-    stays = (select(
-        case((Event.type == "stage_changed", Event.data["to"].as_string()), else_=literal(None, String)).label("stage"),
-        Event.at.label("entered_at"),
-        func.lead(Event.at).over(partition_by=Event.opportunity_id, order_by=(Event.at, Event.id)).label("left_at"),
-    ).join(Opportunity, Opportunity.id == Event.opportunity_id).where(boundary, *scope)).subquery()
-    left = func.coalesce(stays.c.left_at, now())
-    return (select(stays.c.stage, func.avg(days_between(left, stays.c.entered_at)))
-            .where(stays.c.stage.is_not(None)).group_by(stays.c.stage))
 
 
 def stage_slas() -> dict[tuple[int, str], timedelta]:
@@ -201,8 +178,7 @@ def suggested_probability(opp: Opportunity) -> dict:
     source when there are enough of those). Shown beside the deal's probability; never written to it."""
     if opp.stage is None:
         return {"percent": None, "sample": 0, "basis": "no stage"}
-    reached = select(Event.opportunity_id).where(Event.type == "stage_changed",
-                                                 Event.data["to"].as_string() == opp.stage)
+    reached = select(StageStay.opportunity_id).where(StageStay.stage == opp.stage)
     base = [Opportunity.kind_id == opp.kind_id, Opportunity.status.in_(("won", "lost")), Opportunity.id != opp.id,
             Opportunity.id.in_(reached)]
     won = func.sum(case((Opportunity.status == "won", 1), else_=0))
