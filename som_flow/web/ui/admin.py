@@ -261,7 +261,9 @@ def _design_of(kind: OpportunityKind | None) -> dict:
         return {"type": "custom", "stages": [], "allowed": True, "allow_early_win": True}
     version = kind.current_version
     if version is not None and version.definition:
-        return dict(version.definition)
+        # name and offering may have been changed since (PATCH /kinds); the kind holds the current ones
+        return {**version.definition, "name": kind.name, "allowed": kind.allowed,
+                "record_initial_request": kind.record_initial_request}
     stages = list(version.stages) if version else []
     return {"key": kind.key, "name": kind.name, "type": kind.type, "allowed": kind.allowed,
             "record_initial_request": kind.record_initial_request, "allow_back": bool(version and version.allow_back),
