@@ -53,3 +53,53 @@ def test_som_flow_init_is_idempotent_and_installs_the_shipped_kinds(tmp_path):
 
         assert sorted(k.key for k in list_kinds()) == ["service-contract", "stageless", "standard-sale"]
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_stage_stay_backfill_replays_history_as_the_live_projection_records_it(request, tmp_path, backend):
+    from flask_migrate import downgrade
+    from sqlalchemy import select
+
+    from som_flow.models import StageStay
+    from som_flow.services import opportunities
+    from som_flow.services.catalogs import seed_defaults
+    from som_flow.services.kinds import install_shipped_kinds
+    from tests.helpers import Api, make_customer, make_user
+
+    config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
+    config["SQLALCHEMY_DATABASE_URI"] = _fresh_url(request, tmp_path, backend)
+    clock = FixedClock()
+    app = create_app(config, clock=clock)
+    with app.app_context():
+        upgrade()
+        seed_defaults()
+        install_shipped_kinds()
+        manager = make_user("manager@x.test", "manager")
+        customer = make_customer()
+        api = Api(app.test_client(), "manager@x.test")
+        for fate in ("won", "lost", "open"):
+            opp = opportunities.create_opportunity(manager, {"title": fate, "customer_id": customer.id,
+                                                             "kind": "standard-sale", "amount": "100"})
+            clock.advance(days=2)
+            api.finish_required_tasks(opp.id)
+            opportunities.move_to_stage(manager, opp.id, "qualification")
+            clock.advance(days=3)
+            if fate == "won":
+                opportunities.win(manager, opp.id, reason="relationship")
+            elif fate == "lost":
+                opportunities.lose(manager, opp.id, reason="price")
+
+        def stays():
+            return sorted((s.opportunity_id, s.stage, s.entered_at, s.left_at, s.outcome)
+                          for s in db.session.scalars(select(StageStay)))
+
+        live = stays()
+        db.session.remove()
+        downgrade(revision="eb59f8aadd79")
+        upgrade()
+        replayed = stays()
+        db.session.remove()
+        db.engine.dispose()
+    # per deal: left Lead forward, then Qualification won / lost / still there
+    assert [s[4] for s in live] == ["advanced", "won", "advanced", "lost", "advanced", None]
+    assert replayed == live
