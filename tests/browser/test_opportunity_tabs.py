@@ -121,6 +121,13 @@ def test_the_tabs_show_each_part_of_the_deal_by_mouse_and_keyboard(sessions, dea
     page.reload()
     expect(page.get_by_role("tab", name="Estimates")).to_have_attribute("aria-selected", "true")
     expect(_panel(page, "Estimates")).to_be_visible()
+
+    # booking from the Appointments tab opens the schedule board with this deal chosen
+    page.keyboard.press("Escape")
+    page.get_by_role("tab", name="Appointments").click()
+    _panel(page, "Appointments").get_by_role("link", name="Book an appointment on the schedule board").click()
+    expect(page.get_by_role("heading", name="Schedule", level=1)).to_be_visible()
+    expect(page.locator("#new").get_by_label("Opportunity")).to_have_value(str(deal))
     rep.assert_no_console_errors()
 
 
@@ -133,12 +140,11 @@ def test_the_rep_unassigns_and_claims_the_deal_back(sessions, deal, tmp_path):
     expect(page.get_by_role("button", name="Claim")).to_have_count(0)
 
     page.get_by_role("button", name="Unassign").click()
-    page.get_by_role("dialog").get_by_role("button", name="OK").click()
+    expect(page.get_by_role("dialog")).to_be_hidden()  # back on the same deal: the note is not shown again
     expect(page.get_by_role("status")).to_have_text("Saved.")
     expect(page.locator("#sales-rep")).to_have_text("unassigned")
 
     page.get_by_role("button", name="Claim").click()
-    page.get_by_role("dialog").get_by_role("button", name="OK").click()
     expect(page.locator("#sales-rep")).to_have_text("Rep")
     page.get_by_role("tab", name="History").click()
     expect(_panel(page, "History").locator("ol.history")).to_contain_text("Rep: unassigned")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -64,7 +65,10 @@ def opportunity_page(opp_id: int):
         custom_fields=catalogs.list_custom_fields(), lost_reasons=catalogs.list_entries("lost_reasons"),
         names=_catalog_names(), users=_reps(), local=_local_time,
         can_claim=current_user.has_role("admin", "manager", "rep") and opp.sales_rep_id in (None, current_user.id),
-        can_assign=current_user.has_role("admin", "manager", "csr"))
+        can_assign=current_user.has_role("admin", "manager", "csr"),
+        # the note greets whoever opens the deal, not every return to it after pressing a button on it
+        show_popup=bool(opp.customer.popup_on_open and opp.customer.popup_notes
+                        and urlsplit(request.referrer or "").path != request.path))
 
 
 def _local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:

@@ -97,6 +97,10 @@ def board():
     people = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
     open_deals = list(db.session.scalars(select(Opportunity).where(Opportunity.closed.is_(False))
                                          .order_by(Opportunity.id.desc()).limit(300)))
+    preset = request.args.get("opportunity", type=int)
+    if preset and preset not in {d.id for d in open_deals}:
+        open_deals += list(db.session.scalars(select(Opportunity).where(Opportunity.id == preset,
+                                                                        Opportunity.closed.is_(False))))
     deal_ids = {o.appointment.opportunity_id for o in occurrences} - {None}
     deal_names = {o.id: f"{o.number} · {o.title}" for o in db.session.scalars(
         select(Opportunity).where(Opportunity.id.in_(deal_ids)))} if deal_ids else {}
@@ -107,7 +111,7 @@ def board():
         deal_names=deal_names, zone=zone, people=people, deals=open_deals, can_book=current_user.has_role(*BOOKERS),
         can_fire=current_user.has_role(*FIRERS), prev_date=(first - step).isoformat(),
         next_date=(first + step).isoformat(), today=now().astimezone(zone).date().isoformat(),
-        preset_opportunity=request.args.get("opportunity", type=int), default_start=default_start,
+        preset_opportunity=preset, default_start=default_start,
         default_end=default_start + timedelta(minutes=30))
 
 
