@@ -104,6 +104,8 @@ def test_the_tabs_show_each_part_of_the_deal_by_mouse_and_keyboard(sessions, dea
     history = _panel(page, "History")
     expect(history.locator("table.stage-history tbody tr")).to_have_count(1)
     expect(history.locator("table.stage-history tbody tr")).to_contain_text("Lead")
+    expect(history.locator("table.stage-history tbody tr")).to_contain_text("2026-03-02 09:00 UTC")
+    expect(history.locator("table.stage-history tbody tr")).to_contain_text("Csr")
     expect(history.locator("table.stage-history tbody tr")).to_contain_text("3 d 3 h (so far)")
     expect(history.locator("ol.history")).to_contain_text("estimate created")
     expect(history.locator("ol.history")).to_contain_text("appointment booked: Site survey")

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from som_flow.errors import SomFlowError
 from som_flow.extensions import db
-from som_flow.models import Appointment, CatalogEntry, Customer, Event, Notification, Opportunity, Task, User
+from som_flow.models import Appointment, CatalogEntry, Customer, Event, Notification, Opportunity, StageStay, Task, User
 from som_flow.services import appointments, catalogs, estimates, forecast, kinds, opportunities, tasks
 from som_flow.services.unit_of_work import now
 
@@ -91,20 +91,18 @@ def _duration(span: timedelta) -> str:
 
 
 def _stage_history(opp: Opportunity, events: list[Event], stages: dict) -> list[dict]:
-    """Each stage the deal entered, who moved it, and how long it stayed (until now while it is there)."""
-    rows: list[dict] = []
-    for e in events:
-        ended = rows[-1]["left"] is None if rows else False
-        if e.type == "stage_changed":  # reopening and kind migration re-enter the stage with one of these too
-            key = e.data.get("to")
-            if ended:
-                rows[-1]["left"] = e.at
-            rows.append({"stage": stages[key].name if key in stages else key, "entered": e.at, "left": None,
-                         "by": e.actor.name if e.actor else "system"})
-        elif e.type in ("won", "lost") and ended:
-            rows[-1]["left"] = e.at
-    for row in rows:
-        row["time"] = _duration((row["left"] or now()) - row["entered"])
+    """Each visit to a stage (the StageStay rows the reports read), who moved it there and how long it stayed."""
+    moves = [e for e in events if e.type == "stage_changed"]
+    rows = []
+    for stay in db.session.scalars(select(StageStay).where(StageStay.opportunity_id == opp.id)
+                                   .order_by(StageStay.entered_at, StageStay.id)):
+        # the move that opened the stay is logged in the same transaction, a moment before
+        mover = next((e for e in reversed(moves) if e.data.get("to") == stay.stage
+                      and e.at <= stay.entered_at + timedelta(seconds=5)), None)
+        rows.append({"stage": stages[stay.stage].name if stay.stage in stages else stay.stage,
+                     "entered": stay.entered_at, "left": stay.left_at, "how": stay.outcome,
+                     "by": (mover.actor.name if mover.actor else "system") if mover else "",
+                     "time": _duration((stay.left_at or now()) - stay.entered_at)})
     return rows
 
 
