@@ -116,3 +116,15 @@ def test_list_pagination_follows_the_contract(rep_api):
 def test_a_wrong_token_is_401(client):
     r = client.get("/api/v1/users/me", headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401 and r.mimetype == "application/problem+json"
+
+
+def test_a_bpmn_upload_that_is_not_utf8_is_a_422_naming_the_file_and_stores_nothing(app, client):
+    from tests.helpers import Api, make_user
+
+    make_user("admin@x.test", "admin")
+    admin = Api(client, "admin@x.test")
+    r = admin.put("/kinds/latin1/bpmn", '<?xml version="1.0"?><definitions name="caf\xe9"/>'.encode("latin-1"))
+    assert r.status_code == 422
+    assert r.mimetype == "application/problem+json"
+    assert "UTF-8" in r.json["errors"]["bpmn"][0]
+    assert admin.get("/kinds/latin1").status_code == 404

@@ -125,7 +125,11 @@ def import_kind_bpmn(key: str, xml: bytes | str, *, name: str | None = None, kin
                      actor: User | None = None) -> KindVersion:
     """Store an uploaded BPMN as a new version of `key`. Raises InvalidProcess (nothing stored)."""
     if isinstance(xml, bytes):
-        xml = xml.decode("utf-8", errors="strict") if xml else ""
+        try:
+            xml = xml.decode("utf-8") if xml else ""
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed("The BPMN file is not UTF-8 text",
+                                   {"bpmn": [f"Byte {exc.start} is not UTF-8; save the file as UTF-8."]}) from exc
     kind = db.session.scalar(select(OpportunityKind).where(OpportunityKind.key == key))
     if kind is None:
         kind = OpportunityKind(key=key, name=name or key.replace("-", " ").title(), type=kind_type)

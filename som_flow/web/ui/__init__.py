@@ -14,12 +14,12 @@ from som_flow.services.users import user_for_password
 # not "/static": the app's own static route owns that path and would answer 404 for these files
 bp = Blueprint("ui", __name__, template_folder="../templates", static_folder="../static",
                static_url_path="/assets")
-_attempts: dict[str, deque] = defaultdict(deque)
 
 
 def _rate_limited(key: str) -> bool:
     """A small in-process sliding window; enough to slow password guessing on one server."""
-    window = _attempts[key]
+    # per app, so two apps in one process (tests, embedded use) do not share a window
+    window = current_app.extensions.setdefault("som_login_attempts", defaultdict(deque))[key]
     t = time.monotonic()
     while window and t - window[0] > 60:
         window.popleft()
