@@ -305,3 +305,17 @@ def test_admin_forms_need_the_csrf_token(app, admin):
     r = admin.post("/admin/stages", data={"key": "x", "name": "X", "default_probability": "10"})
     assert r.status_code == 400
     assert db.session.scalar(select(Stage).where(Stage.key == "x")) is None
+
+
+def test_the_designer_sets_a_kinds_own_probability_per_stage(admin, people):
+    r = admin.post("/admin/kinds/new", data=design_form(**{"probability.proposal": "35"}))
+    assert r.status_code == 302, text(r)
+    stages = kinds.get_kind("field-sale").current_version.stages
+    assert [(s["key"], s["probability"]) for s in stages] == [("lead", 10), ("proposal", 35)]
+    assert 'name="probability.proposal" value="35"' in admin.get("/admin/kinds/field-sale/design").get_data(
+        as_text=True)
+
+    refused = admin.post("/admin/kinds/field-sale/design", data=design_form(**{"probability.proposal": "140"}))
+    assert refused.status_code == 422
+    assert "stage probability" in text(refused)
+    assert kinds.get_kind("field-sale").current_version.number == 1

@@ -128,6 +128,9 @@ class KindCreateSchema(Schema):
     stage_sla = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(max=40)),
                             load_default=dict)
     required_fields = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), load_default=dict)
+    # the kind's own win probability per stage; a stage left out takes the stage catalog's default
+    stage_probability = fields.Dict(keys=fields.String(), values=fields.Integer(validate=validate.Range(0, 100)),
+                                    load_default=dict)
 
 
 class KindPatchSchema(Schema):

@@ -182,6 +182,28 @@ def set_exchange_rate(currency: str, base: str, rate: Decimal, valid_from: date)
     return row
 
 
+@service
+def update_stage(key: str, data: dict) -> Stage:
+    """Change a catalog stage's name, details, default probability or SLA days."""
+    stage = stage_by_key(key)
+    if stage is None:
+        raise NotFound(f"No stage {key!r}")
+    for name in ("name", "details", "default_probability", "sla_days"):
+        if name in data:
+            setattr(stage, name, data[name])
+    return stage
+
+
+@service
+def set_entry_active(catalog: str, key: str, active: bool) -> CatalogEntry:
+    """Deactivate (hide from new choices, keep on old records) or reactivate a catalog entry."""
+    row = entry(check_catalog(catalog), key)
+    if row is None:
+        raise NotFound(f"No {key!r} in {catalog}")
+    row.active = active
+    return row
+
+
 def list_exchange_rates() -> list[ExchangeRate]:
     return list(db.session.scalars(select(ExchangeRate).order_by(
         ExchangeRate.currency, ExchangeRate.base, ExchangeRate.valid_from.desc())))

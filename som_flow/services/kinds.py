@@ -89,8 +89,10 @@ def save_designed_kind(data: dict, actor: User | None = None) -> OpportunityKind
     unknown = [k for k in stage_keys if k not in catalog]
     if unknown:
         raise ValidationFailed(f"Unknown stages: {', '.join(unknown)}", {"stages": [f"Unknown: {', '.join(unknown)}."]})
-    for name in ("stage_tasks", "stage_sla", "required_fields"):
-        stray = [k for k in (data.get(name) or {}) if k not in stage_keys]
+    for name in ("stage_tasks", "stage_sla", "required_fields", "stage_probability"):
+        # a stageless kind's tasks sit under the empty stage key
+        allowed = stage_keys + ([""] if kind_type == "stageless" and name == "stage_tasks" else [])
+        stray = [k for k in (data.get(name) or {}) if k not in allowed]
         if stray:
             raise ValidationFailed(f"{name} names stages the kind does not have: {', '.join(stray)}",
                                    {name: [f"Not a stage of this kind: {', '.join(stray)}."]})
@@ -99,7 +101,8 @@ def save_designed_kind(data: dict, actor: User | None = None) -> OpportunityKind
                                {"type": ["Use a custom kind to allow skips or backward moves."]})
     xml = build_kind_bpmn(
         key=key, name=data["name"], type=kind_type,
-        stages=[{"key": k, "name": catalog[k].name, "probability": catalog[k].default_probability}
+        stages=[{"key": k, "name": catalog[k].name,
+                 "probability": (data.get("stage_probability") or {}).get(k, catalog[k].default_probability)}
                 for k in stage_keys],
         allow_skip=bool(data.get("allow_skip")), allow_back=bool(data.get("allow_back")),
         allow_early_win=data.get("allow_early_win", True),

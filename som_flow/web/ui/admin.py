@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from som_flow.errors import Forbidden, InvalidProcess, NotFound, ValidationFailed
 from som_flow.extensions import db
-from som_flow.models import CATALOGS, ROLES, CatalogEntry, ExchangeRate, KindVersion, OpportunityKind, Question
+from som_flow.models import CATALOGS, ROLES, ExchangeRate, KindVersion, OpportunityKind, Question
 from som_flow.processes import KIND_TYPES
 from som_flow.schemas import (
     CURRENCY,
@@ -30,7 +30,7 @@ from som_flow.schemas import (
     UserCreateSchema,
 )
 from som_flow.services import catalogs, kinds, users
-from som_flow.services.unit_of_work import now, service
+from som_flow.services.unit_of_work import now
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -126,16 +126,6 @@ def index():
 
 
 # stages --------------------------------------------------------------------------------------------
-@service
-def _update_stage(key: str, data: dict):
-    stage = catalogs.stage_by_key(key)
-    if stage is None:
-        raise NotFound(f"No stage {key!r}")
-    for name, value in data.items():
-        setattr(stage, name, value)
-    return stage
-
-
 def _stages_page(errors=None, form=None) -> str:
     return render_template("admin/stages.html", stages=catalogs.list_stages(), errors=errors or {}, form=form or {})
 
@@ -164,7 +154,7 @@ def edit_stage(key: str):
     if request.method == "GET":
         return page()
     names = ["name", "details", "default_probability", "sla_days"]
-    return _submit(lambda: _update_stage(key, _load(StageEditSchema(), names)), f"Stage {key} saved.",
+    return _submit(lambda: catalogs.update_stage(key, _load(StageEditSchema(), names)), f"Stage {key} saved.",
                    url_for("admin.stages_page"), page)
 
 
@@ -291,6 +281,7 @@ def _designer_rows(design: dict) -> list[dict]:
             "sla": _sla_days((design.get("stage_sla") or {}).get(stage.key)) or (
                 str(stage.sla_days) if stage.sla_days and stage.key not in chosen else ""),
             "required": ", ".join((design.get("required_fields") or {}).get(stage.key) or []),
+            "probability": (design.get("stage_probability") or {}).get(stage.key, stage.default_probability),
             "tasks": tasks + [{"required": True}] * EXTRA_TASK_ROWS,
         })
     return rows
@@ -321,6 +312,7 @@ def _design_from_form(key: str) -> dict:
     stage_tasks: dict[str, list[dict]] = {}
     stage_sla: dict[str, str] = {}
     required_fields: dict[str, list[str]] = {}
+    stage_probability: dict[str, str] = {}
     for position, stage in enumerate(catalogs.list_stages()):
         if f"use.{stage.key}" not in form or kind_type == "stageless":
             continue
@@ -330,6 +322,9 @@ def _design_from_form(key: str) -> dict:
             errors[f"order.{stage.key}"] = ["A whole number."]
             order = position + 1
         chosen.append((order, position, stage.key))
+        probability = form.get(f"probability.{stage.key}", "").strip()
+        if probability and probability != str(stage.default_probability):
+            stage_probability[stage.key] = probability  # the schema checks 0..100 and names the field
         sla = form.get(f"sla.{stage.key}", "").strip()
         if sla:
             stage_sla[stage.key] = f"P{sla}D" if sla.isdigit() else sla.upper()
@@ -341,7 +336,7 @@ def _design_from_form(key: str) -> dict:
     payload = {
         "key": key, "name": form.get("name", "").strip(), "type": kind_type,
         "stages": [k for _, _, k in sorted(chosen)], "stage_tasks": stage_tasks, "stage_sla": stage_sla,
-        "required_fields": required_fields,
+        "required_fields": required_fields, "stage_probability": stage_probability,
         **{flag: flag in form for flag in ("allowed", "allow_skip", "allow_back", "allow_early_win",
                                            "record_initial_request")},
     }
@@ -383,7 +378,7 @@ def design_kind(key: str | None = None):
     return redirect(url_for("admin.kind_page", key=saved.key))
 
 
-_STAGE_PARTS = ("stages", "stage_tasks", "stage_sla", "required_fields", "order", "sla")
+_STAGE_PARTS = ("stages", "stage_tasks", "stage_sla", "required_fields", "stage_probability", "order", "sla")
 
 
 def _split_stage_errors(errors: dict[str, list[str]]) -> tuple[dict, dict[str, list[str]]]:
@@ -420,21 +415,13 @@ def _design_echo(key: str) -> dict:
         "stage_sla": {k: form.get(f"sla.{k}", "") for k in stage_keys},
         "required_fields": {k: [f.strip() for f in form.get(f"required.{k}", "").split(",") if f.strip()]
                             for k in stage_keys},
+        "stage_probability": {k: form.get(f"probability.{k}", "") for k in stage_keys},
         **{flag: flag in form for flag in ("allowed", "allow_skip", "allow_back", "allow_early_win",
                                            "record_initial_request")},
     }
 
 
 # catalogs ------------------------------------------------------------------------------------------
-@service
-def _set_entry_active(catalog: str, key: str, active: bool) -> CatalogEntry:
-    row = catalogs.entry(catalogs.check_catalog(catalog), key)
-    if row is None:
-        raise NotFound(f"No {key!r} in {catalog}")
-    row.active = active
-    return row
-
-
 @bp.route("/catalogs")
 def catalogs_page():
     return redirect(url_for("admin.catalog_page", name=CATALOGS[0]))
@@ -459,7 +446,7 @@ def catalog_page(name: str):
 @bp.route("/catalogs/<name>/<key>/active", methods=["POST"])
 def catalog_entry_active(name: str, key: str):
     active = request.form.get("active") == "1"
-    row = _set_entry_active(name, key, active)
+    row = catalogs.set_entry_active(name, key, active)
     flash(f"{row.name} {'reactivated' if active else 'deactivated'}.", "ok")
     return redirect(url_for("admin.catalog_page", name=name))
 
