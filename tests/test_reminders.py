@@ -146,6 +146,8 @@ def test_a_rep_who_moves_timezone_gets_the_follow_up_at_eight_in_the_new_zone(cl
     assert reminders_of(deal["id"], "follow_up", "pending")[0].due_at == local("2026-03-04", CHICAGO)
 
     users.update_user(people["chicago"].id, timezone="Europe/Oslo")
+    # the change itself moves the rep's pending reminders; no edit of the deal needed
+    assert [p.due_at for p in reminders_of(deal["id"], "follow_up", "pending")] == [local("2026-03-04", OSLO)]
     r = Api(client, "chicago@x.test").patch(f"/opportunities/{deal['id']}", {"description": "Moved to Oslo"})
     assert r.status_code == 200, r.json
 
@@ -323,6 +325,18 @@ def test_a_row_that_keeps_failing_goes_dead_and_the_others_still_go_out(client, 
     dead = Api(client, "admin@x.test").get("/reminders?state=dead")
     assert dead.status_code == 200 and dead.json["total"] == 1
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 1
+
+    # the admin sees it on the dead-letter page and, the relay mended, tries it again: delivered once
+    monkeypatch.setattr(service, "_deliver", real)
+    users.set_password(people["admin"].id, "secret-password")
+    assert client.post("/login", data={"email": "admin@x.test", "password": "secret-password"}).status_code == 302
+    page = client.get("/admin/reminders").get_data(as_text=True)
+    assert "mail relay on fire" in page
+    assert client.post(f"/admin/reminders/{row.id}/retry").status_code == 302
+    assert "Every reminder was delivered." in client.get("/admin/reminders").get_data(as_text=True)
+    assert fire_due_reminders(at=clock.now()) == 1
+    assert fire_due_reminders(at=clock.now()) == 0
+    assert len(unread(client, "oslo@x.test")) == 1
 
 
 # -- 9. e-mail over SMTP -------------------------------------------------------------------------------

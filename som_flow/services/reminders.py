@@ -19,10 +19,10 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from som_flow.errors import Conflict
+from som_flow.errors import Conflict, NotFound
 from som_flow.extensions import db
 from som_flow.models import Appointment, Delivery, Notification, Opportunity, Reminder, Task, User
-from som_flow.services.unit_of_work import now, transaction
+from som_flow.services.unit_of_work import now, service, transaction
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -250,6 +250,24 @@ def _fail(reminder_id: int, error: str) -> None:
         row.last_error = error[:2000]
         row.lease_owner, row.lease_until = None, None
         row.state = "dead" if row.attempts >= current_app.config["REMINDER_MAX_ATTEMPTS"] else "pending"
+
+
+def dead_reminders(limit: int = 200) -> list[Reminder]:
+    """The dead-letter list: reminders that failed REMINDER_MAX_ATTEMPTS times, newest first."""
+    return list(db.session.scalars(select(Reminder).where(Reminder.state == "dead")
+                                   .order_by(Reminder.due_at.desc()).limit(limit)))
+
+
+@service
+def retry_reminder(reminder_id: int) -> Reminder:
+    """Give a dead reminder another round of attempts, due now; its idempotency key still prevents a double."""
+    row = db.session.get(Reminder, reminder_id)
+    if row is None:
+        raise NotFound(f"No reminder {reminder_id}")
+    if row.state != "dead":
+        raise Conflict(f"Reminder {reminder_id} is {row.state}, not dead.")
+    row.state, row.attempts, row.due_at = "pending", 0, now()
+    return row
 
 
 def fire_due_reminders(at: datetime | None = None, owner: str | None = None,

@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from som_flow.errors import NotFound, ValidationFailed
 from som_flow.extensions import db
-from som_flow.models import ROLES, ApiToken, User
+from som_flow.models import ROLES, ApiToken, Opportunity, User
 from som_flow.services.unit_of_work import now, service
 
 
@@ -93,11 +93,22 @@ def set_password(user_id: int, password: str) -> None:
     get_user(user_id).password_hash = generate_password_hash(password)
 
 
+def _resync_reminders_of(user: User) -> None:
+    """Follow-up and close-date reminders fire at a local hour: move them with the rep's new timezone."""
+    from som_flow.services.reminders import sync_reminders
+
+    for opp in db.session.scalars(select(Opportunity).where(Opportunity.sales_rep_id == user.id,
+                                                            Opportunity.closed.is_(False))):
+        sync_reminders(opp)
+
+
 @service
 def update_user(user_id: int, **fields) -> User:
     user = get_user(user_id)
     if "timezone" in fields:
-        user.timezone = check_timezone(fields.pop("timezone"))
+        old_timezone, user.timezone = user.timezone, check_timezone(fields.pop("timezone"))
+        if user.timezone != old_timezone:
+            _resync_reminders_of(user)
     if "roles" in fields:
         user.roles = fields.pop("roles")
     for key, value in fields.items():

@@ -15,7 +15,7 @@ from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
-from som_flow.errors import Forbidden, InvalidProcess, NotFound, ValidationFailed
+from som_flow.errors import Forbidden, InvalidProcess, NotFound, SomFlowError, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import CATALOGS, ROLES, ExchangeRate, KindVersion, OpportunityKind, Question
 from som_flow.processes import KIND_TYPES
@@ -29,7 +29,7 @@ from som_flow.schemas import (
     StageTaskSchema,
     UserCreateSchema,
 )
-from som_flow.services import catalogs, kinds, users
+from som_flow.services import catalogs, kinds, reminders, users
 from som_flow.services.unit_of_work import now
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -531,3 +531,19 @@ def rates_page():
                                                               ["currency", "base", "rate", "valid_from"])),
                    "Exchange rate saved.", url_for("admin.rates_page"), page)
 
+
+
+# reminders that could not be delivered -----------------------------------------------------------
+@bp.route("/reminders")
+def dead_reminders_page():
+    return render_template("admin/reminders.html", rows=reminders.dead_reminders())
+
+
+@bp.route("/reminders/<int:reminder_id>/retry", methods=["POST"])
+def retry_reminder(reminder_id: int):
+    try:
+        row = reminders.retry_reminder(reminder_id)
+        flash(f"Reminder {row.id} will be tried again on the next scheduler tick.", "ok")
+    except SomFlowError as exc:
+        flash(exc.detail, "error")
+    return redirect(url_for("admin.dead_reminders_page"))
