@@ -2,7 +2,8 @@
 
 No Python reaches `eval`: an expression is parsed with `ast`, every node is checked against a small
 whitelist (names, literals, comparisons, boolean logic, arithmetic without `**`, a few pure functions,
-subscripts), and then evaluated by `simpleeval`, which bounds string sizes on top of that.
+subscripts), and then evaluated by `simpleeval`, which bounds string sizes on top of that; `%` is
+numbers only, since printf formatting of a string can build any size.
 Attribute access is refused outright, so `().__class__.__bases__` never gets as far as simpleeval.
 """
 
@@ -76,6 +77,16 @@ class ExpressionError(ValueError):
     """An expression outside the whitelist, too large, or failing to evaluate."""
 
 
+def _safe_mod(left: Any, right: Any) -> Any:
+    # `%` on a string is printf formatting: '"%0999999999d" % 1' alone would build a gigabyte.
+    if isinstance(left, str | bytes):
+        raise ExpressionError("string formatting with % is not allowed")
+    return left % right
+
+
+_OPERATORS = {**simpleeval.DEFAULT_OPERATORS, ast.Mod: _safe_mod}
+
+
 @lru_cache(maxsize=2048)
 def compile_expression(text: str) -> ast.Expression:
     """Parse and check one expression; raise ExpressionError naming what is not allowed."""
@@ -97,6 +108,9 @@ def compile_expression(text: str) -> ast.Expression:
             raise ExpressionError(f"name '{node.id}' is not allowed")
         if isinstance(node, ast.Constant) and isinstance(node.value, bytes):
             raise ExpressionError("bytes literals are not allowed")
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) \
+                and isinstance(node.left.value, str):
+            raise ExpressionError("string formatting with % is not allowed")
     for node in nodes:
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
@@ -110,10 +124,12 @@ def compile_expression(text: str) -> ast.Expression:
 def evaluate(text: str, names: Mapping[str, Any]) -> Any:
     """Evaluate a whitelisted expression over `names`; raise ExpressionError on any failure."""
     tree = compile_expression(text)
-    evaluator = simpleeval.EvalWithCompoundTypes(functions=dict(FUNCTIONS), names=dict(names))
+    evaluator = simpleeval.EvalWithCompoundTypes(operators=_OPERATORS, functions=dict(FUNCTIONS), names=dict(names))
     try:
         # simpleeval walks the body of the already-checked tree (it expects the inner node).
         return evaluator.eval(text, previously_parsed=tree.body)
+    except ExpressionError:
+        raise
     except simpleeval.NameNotDefined as exc:
         raise ExpressionError(f"unknown name '{exc.name}'") from None
     except simpleeval.InvalidExpression as exc:
