@@ -1,0 +1,204 @@
+"""Benchmark for issue #3: one stage move in raw SpiffWorkflow and through som_flow's service, on SQLite.
+
+(a) raw SpiffWorkflow, the standard kind: its spec parsed once, then per move deserialize the library's
+    own JSON → complete the stage gate → do_engine_steps → serialize (what an app storing the library's
+    JSON would do per request).
+(b) som_flow: `opportunities.move_to_stage` on the standard kind — load the opportunity and its state,
+    restore with the cached spec, move on a copy, project tasks / reminders / events, save, commit.
+(c) (b) after 60 moves of history, on a custom kind with back moves (service-contract); also the same
+    kind with no history, to separate the kind from the history.
+Targets: (b) ≤ 1.3 × (a); (c) ≤ 1.5 × (b). Prints medians; not a test.
+
+Run: .venv/bin/python bench/engine.py [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from som_flow import create_app
+from som_flow.clock import FixedClock
+from som_flow.config import TestConfig
+from som_flow.engine import Engine
+from som_flow.extensions import db
+from som_flow.processes import OPERATIONS
+
+STAGES = ["lead", "qualification", "proposal", "negotiation"]
+BPMN = (Path(__file__).resolve().parents[1] / "bpmn" / "standard-sale.bpmn").read_text()
+HISTORY = 60
+
+
+def _ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+# -- (a) raw SpiffWorkflow -------------------------------------------------------------------------
+def _props(task) -> dict:
+    return (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
+
+
+def _ready_user_tasks(workflow: BpmnWorkflow) -> list:
+    return workflow.get_tasks(state=TaskState.READY, spec_class=UserTask)
+
+
+def _raw_state_at(spec, subprocesses, serializer, stage: str) -> str:
+    """The library's JSON of a standard-sale run in `stage` with its required tasks done (gate ready)."""
+    workflow = BpmnWorkflow(spec, subprocesses)
+    start = next(t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.name == "Start")
+    start.data.update(start_stage=stage, target_stage=stage)
+    workflow.do_engine_steps()
+    for _ in range(10):
+        todo = [t for t in _ready_user_tasks(workflow)
+                if _props(t).get("som.gate") != "true" and _props(t).get("som.optional") != "true"]
+        if not todo:
+            break
+        todo[0].run()
+        workflow.do_engine_steps()
+    return serializer.serialize_json(workflow)
+
+
+def bench_raw(rounds: int) -> dict:
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_str(BPMN.encode())
+    [process_id] = parser.get_process_ids()
+    spec, subprocesses = parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+    states = {stage: _raw_state_at(spec, subprocesses, serializer, stage) for stage in STAGES[:-1]}
+    samples = []
+    for _ in range(rounds):
+        for index, stage in enumerate(STAGES[:-1]):
+            t = time.perf_counter()
+            workflow = serializer.deserialize_json(states[stage])
+            gate = next(x for x in _ready_user_tasks(workflow) if _props(x).get("som.gate") == "true")
+            gate.data["target_stage"] = STAGES[index + 1]
+            gate.run()
+            workflow.do_engine_steps()
+            serializer.serialize_json(workflow)
+            samples.append(time.perf_counter() - t)
+    return {"move_ms": _ms(samples), "state_kb": statistics.median(len(s) for s in states.values()) / 1024}
+
+
+def bench_engine_only(rounds: int) -> float:
+    """som_flow's engine with no database: restore state-only JSON → move on a copy → dump (context)."""
+    engine = Engine(OPERATIONS)
+    definition = engine.definition(1, BPMN)
+    states = {}
+    for stage in STAGES[:-1]:
+        run = engine.start(definition, {}, start_stage=stage)
+        for _ in range(10):
+            todo = [r for r in engine.snapshot(run).ready_tasks if r.required and not r.gate]
+            if not todo:
+                break
+            engine.complete_task(run, todo[0].id, {f: "yes" for f in todo[0].form})
+        states[stage] = engine.dump(run)
+    samples = []
+    for _ in range(rounds):
+        for index, stage in enumerate(STAGES[:-1]):
+            t = time.perf_counter()
+            run = engine.restore(definition, states[stage])
+            moved = engine.move_to_stage(run, STAGES[index + 1])
+            engine.snapshot(moved)
+            engine.dump(moved)
+            samples.append(time.perf_counter() - t)
+    return _ms(samples)
+
+
+# -- (b) and (c) through the service ---------------------------------------------------------------
+def bench_service(rounds: int) -> dict:
+    from som_flow.models import WorkflowState
+    from som_flow.services import catalogs, customers, kinds, opportunities, users
+
+    config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
+    config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite"
+    app = create_app(config, clock=FixedClock())
+    with app.app_context():
+        db.create_all()
+        catalogs.seed_defaults()
+        kinds.install_shipped_kinds()
+        manager = users.create_user("m@x.test", "M", ["manager"])
+        customer = customers.create_customer(None, {"kind": "organization", "name": "Bench"})
+
+        def new(kind: str) -> int:
+            return opportunities.create_opportunity(manager, {"title": "b", "customer_id": customer.id,
+                                                              "kind": kind}).id
+
+        def timed_move(opp_id: int, stage: str, into: list[float]) -> None:
+            t = time.perf_counter()
+            opportunities.move_to_stage(manager, opp_id, stage)
+            into.append(time.perf_counter() - t)
+
+        # (b) standard kind, the required tasks done untimed before each move
+        standard: list[float] = []
+        for _ in range(max(rounds // 3, 10)):
+            opp_id = new("standard-sale")
+            for stage in STAGES[1:]:
+                for _ in range(10):
+                    opp = opportunities.get_opportunity(opp_id)
+                    todo = [x for x in opportunities.open_tasks(opp) if x.required]
+                    if not todo:
+                        break
+                    opportunities.complete_task(manager, todo[0].id, {f: "yes" for f in todo[0].form})
+                timed_move(opp_id, stage, standard)
+
+        # the custom kind with no history: lead → qualification → proposal → negotiation
+        custom_fresh: list[float] = []
+        for _ in range(max(rounds // 3, 10)):
+            opp_id = new("service-contract")
+            for stage in STAGES[1:]:
+                timed_move(opp_id, stage, custom_fresh)
+
+        # (c) 60 moves of history (forward steps and back moves), then timed next-stage moves
+        custom_history: list[float] = []
+        opp_id = new("service-contract")
+        fresh_state = len(db.session.get(WorkflowState, opp_id).state)
+        moves = 0
+        while moves < HISTORY:
+            for stage in [*STAGES[1:], "lead"]:  # three steps forward, one back
+                opportunities.move_to_stage(manager, opp_id, stage)
+                moves += 1
+        history_state = len(db.session.get(WorkflowState, opp_id).state)
+        for _ in range(rounds):
+            for stage in STAGES[1:]:
+                timed_move(opp_id, stage, custom_history)
+            opportunities.move_to_stage(manager, opp_id, "lead")  # back, untimed
+        events = len(opportunities.history(opportunities.get_opportunity(opp_id)))
+    return {"standard_ms": _ms(standard), "custom_fresh_ms": _ms(custom_fresh),
+            "custom_history_ms": _ms(custom_history), "fresh_state_kb": fresh_state / 1024,
+            "history_state_kb": history_state / 1024, "events": events}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=60)
+    rounds = parser.parse_args().rounds
+
+    raw = bench_raw(rounds)
+    engine_only = bench_engine_only(rounds)
+    service = bench_service(rounds)
+    a, b, c = raw["move_ms"], service["standard_ms"], service["custom_history_ms"]
+    print(f"(a) raw SpiffWorkflow move, standard kind      : {a:7.2f} ms  (library JSON {raw['state_kb']:.1f} KB)")
+    print(f"    som_flow engine only, no database           : {engine_only:7.2f} ms")
+    print(f"(b) service move on SQLite, standard kind       : {b:7.2f} ms")
+    print(f"    service move, custom kind, no history       : {service['custom_fresh_ms']:7.2f} ms")
+    print(f"(c) service move, custom kind, {HISTORY}+ moves history: {c:7.2f} ms  "
+          f"(state {service['fresh_state_kb']:.1f} KB fresh, {service['history_state_kb']:.1f} KB after "
+          f"{HISTORY} moves; {service['events']} events)")
+    ratio_b, ratio_c = b / a, c / b
+    print(f"(b)/(a) = {ratio_b:.2f}  target ≤ 1.30: {'met' if ratio_b <= 1.3 else 'MISSED'}")
+    print(f"(c)/(b) = {ratio_c:.2f}  target ≤ 1.50: {'met' if ratio_c <= 1.5 else 'MISSED'}")
+    print(f"(c)/custom with no history = {c / service['custom_fresh_ms']:.2f} (the cost of history alone)")
+
+
+if __name__ == "__main__":
+    main()
