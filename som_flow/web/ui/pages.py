@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -32,15 +32,48 @@ def _require_login():
     return None
 
 
-@bp.route("/opportunities")
+SORTS = {"-id": "Newest", "anticipated_close_date": "Close date", "-amount": "Amount (largest)",
+         "-probability": "Probability", "title": "Title"}
+BULK_ACTIONS = {"stage": "Move to stage", "assign": "Assign to", "lose": "Mark lost", "hold": "Put on hold"}
+
+
+def _list_filters(args) -> dict:
+    """The list's filters from the query string; anything malformed is dropped, never a 500."""
+    def day(name):
+        try:
+            return date.fromisoformat(args[name]) if args.get(name) else None
+        except ValueError:
+            return None
+
+    assignee = args.get("assignee") or None
+    if assignee not in (None, "me", "none") and not assignee.isdigit():
+        assignee = None
+    return {"q": args.get("q") or None, "stage": args.get("stage") or None, "status": args.get("status") or None,
+            "kind": args.get("kind") or None, "assignee": assignee, "close_from": day("close_from"),
+            "close_to": day("close_to"), "sort": args.get("sort") if args.get("sort") in SORTS else "-id"}
+
+
+@bp.route("/opportunities", methods=["GET", "POST"])
 def opportunities_page():
+    results = None
+    if request.method == "POST":  # bulk: each deal in its own transaction, a result per row
+        ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+        action = request.form.get("action", "")
+        if action not in BULK_ACTIONS or not ids:
+            flash("Tick some opportunities and choose what to do with them.", "error")
+        else:
+            user_id = request.form.get("user_id", "")
+            done, failed = opportunities.bulk(current_user, ids, action, {
+                "stage": request.form.get("stage") or None, "reason": request.form.get("reason") or None,
+                "user_id": int(user_id) if user_id.isdigit() else None})
+            results = {"done": set(done), "failed": {int(k): v["detail"] for k, v in failed.items()}}
+            flash(f"{BULK_ACTIONS[action]}: {len(done)} done, {len(failed)} refused.", "ok" if not failed else "error")
     args = request.args
-    items, total = opportunities.search_opportunities(
-        user=current_user, q=args.get("q") or None, stage=args.get("stage") or None,
-        status=args.get("status") or None, kind=args.get("kind") or None,
-        assignee=args.get("assignee") or None, per_page=100)
+    items, total = opportunities.search_opportunities(user=current_user, per_page=100, **_list_filters(args))
     return render_template("opportunities.html", items=items, total=total, stages=catalogs.list_stages(),
-                           args=args)
+                           args=args, sorts=SORTS, bulk_actions=BULK_ACTIONS, kinds=kinds.list_kinds(),
+                           reps=_reps(), lost_reasons=catalogs.list_entries("lost_reasons"), results=results,
+                           can_bulk=current_user.has_role("admin", "manager", "csr", "rep"))
 
 
 bp.add_url_rule("/opportunities", endpoint="opportunities", view_func=opportunities_page)
