@@ -202,6 +202,11 @@ def test_one_bad_row_imports_nothing_and_the_fixed_file_imports_everything(app, 
     assert done.json["created"] == 3
     plan = manager.get("/opportunities?q=plan").json["items"][0]
     assert plan["amount"] == "100.00" and plan["stage"] == "negotiation" and plan["probability"] == 80
+    # placed straight at its stage: one entry in the stage history, no earlier stage's tasks made and cancelled
+    history = manager.get(f"/opportunities/{plan['id']}/history").json
+    assert [(e["data"]["from"], e["data"]["to"]) for e in history if e["type"] == "stage_changed"] == [
+        (None, "negotiation")]
+    assert [e for e in history if e["type"] == "task_cancelled"] == []
     lost = manager.get("/opportunities?status=lost").json["items"]
     assert [(o["title"], o["reason"], o["probability"]) for o in lost] == [("Lost one", "price", 0)]
 

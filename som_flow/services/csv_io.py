@@ -308,15 +308,13 @@ def _import_opportunity(actor: User, row: dict, names: _Names, line: int) -> Non
     values = {f: data[f] for f in OPPORTUNITY_FIELDS if f in data}
     values.update(customer_id=customer_id, kind=kind.key, sales_rep=rep.id if rep else None)
     try:
-        opp = opp_service.create_opportunity(actor, values)
+        # placed straight at its stage: one clean "entered" in the history, no first-stage tasks made and cancelled
+        opp = opp_service.create_opportunity(actor, values, start_stage=data.get("stage") or None)
     except ValidationFailed as exc:
         exc.errors = {("customer" if k == "customer_id" else k): v for k, v in exc.errors.items()}
         raise
     opp.opened_on = data.get("opened_on") or opp.opened_on
     opp.job_id = job_id
-    if data.get("stage") and data["stage"] != opp.stage:
-        opp_service.restart_process(opp, opp.kind_version, start_stage=data["stage"], actor=actor,
-                                    reason="imported")
     opp_service._event(opp, actor, "imported", line=line)
     if data.get("probability") is not None and data["probability"] != opp.probability \
             and data["status"] in ("in_progress", "on_hold"):

@@ -304,10 +304,10 @@ def qualified(opp: Opportunity) -> tuple[bool, list[str]]:
 
 # -- use cases -------------------------------------------------------------------------------------
 @service
-def create_opportunity(actor: User, data: dict) -> Opportunity:
-    """Create an opportunity and start its kind's process.
+def create_opportunity(actor: User, data: dict, *, start_stage: str | None = None) -> Opportunity:
+    """Create an opportunity and start its kind's process (at `start_stage` for imports of running deals).
 
-    Raises NotFound (customer), ValidationFailed (fields, kind not allowed), Forbidden.
+    Raises NotFound (customer), ValidationFailed (fields, kind not allowed, unknown start stage), Forbidden.
     """
     require_role(actor, "manager", "csr", "rep")
     data = dict(data)
@@ -348,8 +348,11 @@ def create_opportunity(actor: User, data: dict) -> Opportunity:
     if probability is not None:
         opp.probability = probability
         opp.probability_source = "manual"
+    if start_stage is not None and not any(s["key"] == start_stage for s in version.stages):
+        raise ValidationFailed(f"{kind.name} has no stage {start_stage!r}",
+                               {"stage": [f"Choose one of {', '.join(s['key'] for s in version.stages)}."]})
     defn = definition_for(version)
-    run = engine().start(defn, _process_data(opp))
+    run = engine().start(defn, _process_data(opp), start_stage=start_stage)
     _project(opp, run, version, actor)
     if customer.credit_hold:
         _event(opp, actor, "warning", message=f"{customer.name} is on credit hold")
