@@ -1,20 +1,28 @@
-"""Outbound notices: e-mail over SMTP for users who want it (in-app notifications are rows)."""
+"""Outbound notices: e-mail over SMTP for users who want it, and an optional signed webhook.
+
+In-app notifications are rows written with the delivery; these channels come after it and may fail alone.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
 import smtplib
+import urllib.request
 from email.message import EmailMessage
 
 from flask import current_app
 from sqlalchemy import select
 
 from som_flow.extensions import db
-from som_flow.models import Notification, User
+from som_flow.models import Delivery, Notification, User
 from som_flow.services.unit_of_work import now, transaction
 
 log = logging.getLogger(__name__)
 MAX_EMAIL_ATTEMPTS = 5
+WEBHOOK_TIMEOUT_SECONDS = 5
 
 
 def send_pending_email() -> int:
@@ -49,3 +57,38 @@ def send_pending_email() -> int:
         except OSError as exc:
             log.warning("SMTP delivery failed: %s", exc)
     return sent
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The `X-SomFlow-Signature` value: `sha256=` and the hex HMAC-SHA256 of the raw body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post_webhook(payload: dict) -> bool:
+    """POST one delivered reminder to WEBHOOK_URL, signed; True when the receiver answered 2xx.
+
+    `X-SomFlow-Delivery` carries the idempotency key so a receiver can drop a repeat. A failure is logged
+    and not retried: the reminder is already delivered in-app. A success is noted in the delivery log.
+    """
+    url = current_app.config.get("WEBHOOK_URL")
+    if not url:
+        return False
+    body = json.dumps(payload, sort_keys=True).encode()
+    headers = {"Content-Type": "application/json", "User-Agent": "som-flow",
+               "X-SomFlow-Delivery": payload["idempotency_key"]}
+    secret = current_app.config.get("WEBHOOK_SECRET")
+    if secret:
+        headers["X-SomFlow-Signature"] = sign(body, secret)
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - admin's URL
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
+            ok = 200 <= response.status < 300
+    except (OSError, ValueError) as exc:  # URLError/HTTPError are OSErrors; ValueError: a malformed URL
+        log.warning("webhook delivery of %s failed: %s", payload["idempotency_key"], exc)
+        return False
+    if ok:
+        with transaction() as session:
+            row = session.scalar(select(Delivery).where(Delivery.idempotency_key == payload["idempotency_key"]))
+            if row is not None:
+                row.channels = [*row.channels, "webhook"]
+    return ok

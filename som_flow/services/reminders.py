@@ -195,6 +195,7 @@ def _deliver(reminder_id: int, owner: str) -> bool:
     """Deliver one claimed row in one transaction; False when the lease was lost or it was done before."""
     from som_flow.services.opportunities import wake_due_timers
 
+    hook = None
     with transaction() as session:
         row = session.get(Reminder, reminder_id)
         if row is None or row.state != "claimed" or row.lease_owner != owner:
@@ -212,6 +213,11 @@ def _deliver(reminder_id: int, owner: str) -> bool:
             session.add(Notification(user_id=row.user_id, reminder_id=row.id, opportunity_id=row.opportunity_id,
                                      title=row.title, body=body, created_at=at))
             channels = ["in_app"]
+            user = session.get(User, row.user_id) if row.user_id else None
+            hook = {"reminder_id": row.id, "kind": row.kind, "title": row.title, "due_at": row.due_at.isoformat(),
+                    "user": {"id": user.id, "email": user.email} if user else None,
+                    "opportunity": {"id": opp.id, "number": opp.number} if opp else None,
+                    "idempotency_key": row.idempotency_key}
         session.add(Delivery(idempotency_key=row.idempotency_key, reminder_id=row.id, delivered_at=at,
                              delivered_by=owner, channels=channels))
         done = session.execute(
@@ -222,6 +228,11 @@ def _deliver(reminder_id: int, owner: str) -> bool:
         if done.rowcount != 1:
             raise _LostLease()
         kind, source_id = row.kind, row.source_id
+    if hook is not None and current_app.config.get("WEBHOOK_URL"):
+        # after the commit: the in-app notification stands whatever the receiver does
+        from som_flow.services.notify import post_webhook
+
+        post_webhook(hook)
     if kind == "appointment" and source_id:
         _next_occurrence(int(source_id))
     return True
