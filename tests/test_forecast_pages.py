@@ -85,3 +85,11 @@ def test_the_office_may_not_read_the_forecast_and_a_manager_takes_a_snapshot(cli
     html = client.get(r.headers["Location"]).get_data(as_text=True)
     # both deals were due in February, before the snapshot's first month (March): nothing forecast ahead
     assert "Snapshot taken: weighted 0.00 USD." in html
+
+
+def test_the_deal_page_shows_the_suggested_probability_beside_its_own(client, deals):
+    login(client, "manager@x.test")
+    html = client.get(f"/opportunities/{deals[0]['id']}").get_data(as_text=True)
+    assert "Suggested from history" in html
+    assert "too few decided" in html  # no history yet: no number is invented
+    assert "10%" in html  # the deal's own probability is still the stage default

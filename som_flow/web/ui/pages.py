@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from som_flow.errors import SomFlowError
 from som_flow.extensions import db
 from som_flow.models import Appointment, CatalogEntry, Customer, Event, Notification, Opportunity, StageStay, Task, User
-from som_flow.services import appointments, catalogs, estimates, forecast, kinds, opportunities, tasks
+from som_flow.services import appointments, catalogs, estimates, forecast, kinds, opportunities, reports, tasks
 from som_flow.services.unit_of_work import now
 
 bp = Blueprint("pages", __name__)
@@ -97,6 +97,7 @@ def opportunity_page(opp_id: int):
         appointments=_appointments(opp), estimates=estimates.list_estimates(opp.id),
         custom_fields=catalogs.list_custom_fields(), lost_reasons=catalogs.list_entries("lost_reasons"),
         names=_catalog_names(), users=_reps(), local=_local_time,
+        suggestion=reports.suggested_probability(opp) if not opp.closed else None,
         can_claim=current_user.has_role("admin", "manager", "rep") and opp.sales_rep_id in (None, current_user.id),
         can_assign=current_user.has_role("admin", "manager", "csr"),
         # the note greets whoever opens the deal, not every return to it after pressing a button on it
