@@ -51,6 +51,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine_moves.py
+	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/forecast.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
