@@ -172,6 +172,70 @@ def update_appointment(actor: User, appt_id: int, data: dict) -> Appointment:
     return appt
 
 
+def _utc_key(when: datetime) -> str:
+    """How an occurrence is named in `exdates`: its start in UTC, ISO 8601 (as `occurrences` compares it)."""
+    return when.astimezone(ZoneInfo("UTC")).isoformat()
+
+
+def _series_occurrence(appt: Appointment, occurrence: datetime) -> datetime:
+    """The start of the series occurrence at `occurrence`, in UTC; ValidationFailed when there is none."""
+    if not appt.rrule:
+        raise ValidationFailed("This appointment does not repeat; edit it directly.",
+                               {"occurrence": ["The appointment does not repeat."]})
+    zone = ZoneInfo(appt.timezone or "UTC")
+    rule = rrulestr(appt.rrule, dtstart=appt.start_at.astimezone(zone))
+    local = occurrence.astimezone(zone)
+    found = rule.after(local, inc=True)
+    if found is None or found != local or _utc_key(found) in set(appt.exdates or []):
+        raise ValidationFailed("The series has no such occurrence",
+                               {"occurrence": ["Give the start of one of its occurrences."]})
+    return found.astimezone(ZoneInfo("UTC"))
+
+
+def _skip(appt: Appointment, start: datetime) -> None:
+    appt.exdates = [*(appt.exdates or []), _utc_key(start)]  # a new list, so the JSON column is saved
+
+
+@service
+def edit_occurrence(actor: User, appt_id: int, occurrence: datetime, changes: dict) -> Appointment:
+    """Change one occurrence of a repeating appointment: the series skips it (EXDATE) and a detached
+    appointment, a copy with the changes, takes its place. Returns the detached appointment."""
+    require_role(actor, *BOOKERS)
+    series = get_appointment(appt_id)
+    if "rrule" in changes:
+        raise ValidationFailed("One occurrence cannot repeat", {"rrule": ["Edit the series to change the rule."]})
+    start = _series_occurrence(series, occurrence)
+    changes = dict(changes)
+    new_start = changes.pop("start", start)
+    new_end = changes.pop("end", new_start + (series.end_at - series.start_at))
+    if new_end <= new_start:
+        raise ValidationFailed("The end must come after the start", {"end": ["Must be after start."]})
+    attendees = _users(changes.pop("attendees")) if "attendees" in changes else list(series.attendees)
+    detached = Appointment(
+        opportunity_id=series.opportunity_id, customer_id=series.customer_id, title=series.title,
+        location=series.location, notes=series.notes, start_at=new_start, end_at=new_end,
+        timezone=series.timezone, rrule=None, exdates=[], series_id=series.id, recurrence_id=start,
+        task_id=series.task_id, created_by_id=actor.id)
+    for key, value in changes.items():
+        setattr(detached, key, value)
+    detached.attendees = attendees
+    _skip(series, start)
+    db.session.add(detached)
+    db.session.flush()
+    sync_appointment(series)
+    sync_appointment(detached)
+    return detached
+
+
+@service
+def delete_occurrence(actor: User, appt_id: int, occurrence: datetime) -> None:
+    """Cancel one occurrence of a repeating appointment: only an EXDATE on the series."""
+    require_role(actor, *BOOKERS)
+    series = get_appointment(appt_id)
+    _skip(series, _series_occurrence(series, occurrence))
+    sync_appointment(series)
+
+
 @service
 def set_status(actor: User, appt_id: int, status: str) -> Appointment:
     require_role(actor, *BOOKERS)
@@ -189,6 +253,15 @@ def set_status(actor: User, appt_id: int, status: str) -> Appointment:
 def delete_appointment(actor: User, appt_id: int) -> None:
     require_role(actor, *BOOKERS)
     appt = get_appointment(appt_id)
+    # the series goes with its detached occurrences; copies memorized from it stay, on their own
+    for detached in list(db.session.scalars(select(Appointment).where(Appointment.series_id == appt.id))):
+        detached.status = "cancelled"
+        sync_appointment(detached)
+        detached.attendees = []
+        db.session.flush()
+        db.session.delete(detached)
+    for copy in db.session.scalars(select(Appointment).where(Appointment.memorized_from_id == appt.id)):
+        copy.memorized_from_id = None
     appt.status = "cancelled"
     sync_appointment(appt)
     appt.attendees = []
@@ -257,8 +330,12 @@ def calendar_feed(user: User) -> bytes:
              .where(appointment_attendee.c.user_id == user.id, Appointment.status != "cancelled"))
     for appt in db.session.scalars(query):
         ev = IcsEvent()
+        # a detached occurrence is an event of its own (the series carries an EXDATE for the slot it left):
+        # sharing the series' UID with a RECURRENCE-ID of an excluded date is read differently by each app
         ev.add("uid", f"appointment-{appt.id}@som-flow")
         ev.add("summary", appt.title)
+        if appt.series_id is not None:
+            ev.add("related-to", f"appointment-{appt.series_id}@som-flow")
         # a repeating one is written in its own zone, so calendar apps keep its local time across DST
         zone = ZoneInfo(appt.timezone or "UTC") if appt.rrule else ZoneInfo("UTC")
         ev.add("dtstart", appt.start_at.astimezone(zone))

@@ -102,6 +102,9 @@ class AppointmentSchema(Schema):
     status = fields.String()
     rrule = fields.String(allow_none=True)
     memorized_from_id = fields.Integer(allow_none=True)
+    exdates = fields.List(fields.String())
+    series_id = fields.Integer(allow_none=True)  # set on a detached (separately edited) occurrence
+    recurrence_id = fields.DateTime(allow_none=True)  # the series occurrence it replaces
     warnings = fields.Function(lambda a: [f"{o.title} overlaps" for o in appts.overlaps(a)])
 
 
@@ -134,6 +137,12 @@ class AppointmentPatchSchema(Schema):
     attendees = fields.List(fields.Integer(validate=validate.Range(min=1)))
     location = fields.String(validate=validate.Length(max=300))
     rrule = fields.String(allow_none=True, validate=validate.Length(max=300))
+    # the start of one occurrence of a repeating appointment: only that one changes (it is detached)
+    occurrence = AwareDateTime()
+
+
+class OccurrenceArg(Schema):
+    occurrence = AwareDateTime(load_default=None)
 
 
 class AppointmentQuery(Schema):
@@ -174,14 +183,24 @@ def create_appointment(data):
 @blp.arguments(AppointmentPatchSchema)
 @blp.response(200, AppointmentSchema)
 def patch_appointment(data, appt_id):
+    """The series (or a single appointment); with `occurrence`, only that occurrence: the series skips it
+    (EXDATE) and the answer is the new detached appointment carrying the changes."""
+    if "occurrence" in data:
+        occurrence = data.pop("occurrence")
+        return appts.edit_occurrence(api_user(), appt_id, occurrence, data)
     return appts.update_appointment(api_user(), appt_id, data)
 
 
 @blp.route("/appointments/<int:appt_id>", methods=["DELETE"])
 @roles_required("manager", "csr", "rep", "scheduler")
+@blp.arguments(OccurrenceArg, location="query")
 @blp.response(204)
-def delete_appointment(appt_id):
-    appts.delete_appointment(api_user(), appt_id)
+def delete_appointment(query, appt_id):
+    """The appointment (a series with its detached occurrences); with `?occurrence=`, only that occurrence."""
+    if query["occurrence"] is not None:
+        appts.delete_occurrence(api_user(), appt_id, query["occurrence"])
+    else:
+        appts.delete_appointment(api_user(), appt_id)
 
 
 @blp.route("/appointments/<int:appt_id>/complete", methods=["POST"])
