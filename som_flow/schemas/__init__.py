@@ -337,6 +337,11 @@ class TaskQuery(PageQuery):
     status = fields.String(load_default="open", validate=validate.OneOf(["open", "done", "cancelled"]))
     opportunity = fields.Integer(load_default=None)
     due_before = fields.DateTime(load_default=None)
+    include_hidden = fields.Boolean(load_default=False)  # tasks whose follow-up date is still ahead
+
+
+class TaskPatchSchema(Schema):
+    follow_up_at = fields.AwareDateTime(required=True, allow_none=True)
 
 
 class TaskCompleteSchema(Schema):

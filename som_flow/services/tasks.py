@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, or_, select
 
-from som_flow.errors import Conflict, NotFound, ValidationFailed
+from som_flow.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import Task, User
 from som_flow.services.permissions import require_assign, require_task
-from som_flow.services.unit_of_work import service
+from som_flow.services.unit_of_work import now, service
 
 ROLE_POOLS = {"csr": ("csr", "office"), "rep": ("rep",), "manager": ("manager",), "scheduler": ("scheduler",),
               "admin": ("csr", "office", "rep", "manager", "scheduler")}
@@ -18,9 +20,12 @@ def pool_roles(user: User) -> list[str]:
     return sorted({r for role in user.roles for r in ROLE_POOLS.get(role, ())})
 
 
-def search_tasks(user: User, *, assignee=None, status="open", opportunity=None, due_before=None, page=1,
-                 per_page=50):
+def search_tasks(user: User, *, assignee=None, status="open", opportunity=None, due_before=None,
+                 include_hidden=False, page=1, per_page=50):
+    """Tasks the user may see; one with a follow-up date still ahead is hidden unless `include_hidden`."""
     query = select(Task).where(Task.status == status)
+    if not include_hidden:
+        query = query.where(or_(Task.follow_up_at.is_(None), Task.follow_up_at <= now()))
     if assignee == "me":
         query = query.where(Task.assignee_id == user.id)
     elif assignee == "none":
@@ -86,4 +91,20 @@ def assign_task(actor: User, task_id: str, user_id: int) -> Task:
     from som_flow.services.reminders import sync_reminders
 
     sync_reminders(task.opportunity)
+    return task
+
+
+@service
+def set_follow_up(actor: User, task_id: str, follow_up_at: datetime | None) -> Task:
+    """Hide an open task from the lists until `follow_up_at` (None shows it again); its assignee or a manager."""
+    task = get_task(task_id)
+    if task.assignee_id != actor.id and not actor.has_role("manager", "admin"):
+        raise Forbidden("Only the task's assignee or a manager may set its follow-up date.")
+    if task.status != "open":
+        raise Conflict(f"Task {task.title!r} is {task.status}.")
+    if follow_up_at is not None and follow_up_at.tzinfo is None:
+        raise ValidationFailed("Give the time with an offset", {"follow_up_at": ["Add an offset such as +00:00."]})
+    old, task.follow_up_at = task.follow_up_at, follow_up_at
+    _log(task, actor, "task_follow_up", old=old.isoformat() if old else None,
+         new=follow_up_at.isoformat() if follow_up_at else None)
     return task

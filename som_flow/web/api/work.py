@@ -20,6 +20,7 @@ from som_flow.schemas import (
     ReminderQuery,
     ReminderSchema,
     TaskCompleteSchema,
+    TaskPatchSchema,
     TaskQuery,
     TaskSchema,
     page_schema,
@@ -53,6 +54,15 @@ class AwareDateTime(fields.AwareDateTime):
 def list_tasks(query):
     items, total = tasks.search_tasks(api_user(), **query)
     return paged(items, total, query)
+
+
+@blp.route("/tasks/<string:task_id>", methods=["PATCH"])
+@roles_required(*ANY_ROLE)
+@blp.arguments(TaskPatchSchema)
+@blp.response(200, TaskSchema)
+def patch_task(data, task_id):
+    """Set or clear the follow-up date (the task's assignee or a manager); until then it is hidden."""
+    return tasks.set_follow_up(api_user(), task_id, data["follow_up_at"])
 
 
 @blp.route("/tasks/<string:task_id>/complete", methods=["POST"])
