@@ -1,0 +1,104 @@
+"""schemathesis over the whole API, on seeded data: no 5xx, every response matches what the OpenAPI document says."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from som_flow import create_app
+from som_flow.clock import FixedClock
+from som_flow.config import TestConfig
+from som_flow.extensions import db
+from som_flow.models import ROLES
+from som_flow.services.catalogs import seed_defaults
+from som_flow.services.kinds import install_shipped_kinds
+from tests.conftest import _admin_conn
+from tests.helpers import Api, make_customer, make_user, token_headers
+
+# A few examples per operation keep both backends well under three minutes; the seed is fixed (derandomize).
+EXAMPLES_PER_OPERATION = 8
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def seed(client) -> None:
+    """Ids the fuzzer can hit: users of every role, customers, deals in several stages, tasks, appointments."""
+    people = {role: make_user(f"{role}@x.test", role) for role in ROLES}
+    make_user("rep2@x.test", "rep")
+    rep = Api(client, "rep@x.test")
+    customers = [make_customer(name) for name in ("Acme Inc.", "Northwind Traders", "Globex")]
+    deals = []
+    for number, customer in enumerate(customers * 2):
+        r = rep.post("/opportunities", {"title": f"Deal {number}", "customer_id": customer.id, "kind": "standard-sale",
+                                        "amount": f"{1000 * (number + 1)}.00", "currency": "USD",
+                                        "sales_rep": people["rep"].id})
+        assert r.status_code == 201, r.json
+        deals.append(r.json)
+    for deal in deals[1:3]:
+        Api(client, "manager@x.test").finish_required_tasks(deal["id"])
+        assert rep.post(f"/opportunities/{deal['id']}/stage", {"stage": "qualification"}).status_code == 200
+    assert rep.post(f"/opportunities/{deals[3]['id']}/lose", {"reason": "price"}).status_code == 200
+    assert rep.post(f"/opportunities/{deals[4]['id']}/hold").status_code == 200
+    r = Api(client, "scheduler@x.test").post("/appointments", {
+        "title": "Weekly check-in", "opportunity_id": deals[0]["id"], "attendees": [people["rep"].id],
+        "start": "2026-03-03T10:00:00+00:00", "end": "2026-03-03T10:30:00+00:00", "rrule": "FREQ=WEEKLY;COUNT=4"})
+    assert r.status_code == 201, r.json
+    assert rep.get("/tasks").json["total"] > 0
+
+
+def _config(url: str) -> dict:
+    return {**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}, "SQLALCHEMY_DATABASE_URI": url}
+
+
+def _documented_api() -> dict:
+    """The OpenAPI document, read at collection time from an app that never touches its database."""
+    return create_app(_config("sqlite://"), clock=FixedClock()).test_client().get("/api/openapi.json").json
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def seeded_app(request, tmp_path_factory):
+    """One app per backend, seeded once for every operation (the fuzzer may change the data; ids stay)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'som.sqlite'}"
+        drop = None
+    else:
+        base = request.getfixturevalue("pg_template")
+        name = f"fuzz{os.getpid()}"
+        with _admin_conn(base) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE som_template")
+        url, drop = f"{base}/{name}", (base, name)
+    app = create_app(_config(url), clock=FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)))
+    with app.app_context():
+        if drop is None:
+            db.create_all()
+            seed_defaults()
+            install_shipped_kinds()
+        seed(app.test_client())
+        headers = token_headers("admin@x.test")
+        yield app, headers
+        db.session.remove()
+        db.engine.dispose()
+    if drop is not None:
+        with _admin_conn(drop[0]) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {drop[1]} WITH (FORCE)")
+
+
+schema = schemathesis.openapi.from_dict(_documented_api())
+
+
+@schema.parametrize()
+@settings(derandomize=True, database=None, deadline=None, max_examples=EXAMPLES_PER_OPERATION,
+          suppress_health_check=list(HealthCheck))
+def test_every_operation_answers_within_its_documented_contract(case, seeded_app):
+    app, admin_headers = seeded_app
+    case.call_and_validate(app=app, headers=admin_headers, checks=CHECKS)
