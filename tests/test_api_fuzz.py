@@ -102,3 +102,17 @@ schema = schemathesis.openapi.from_dict(_documented_api())
 def test_every_operation_answers_within_its_documented_contract(case, seeded_app):
     app, admin_headers = seeded_app
     case.call_and_validate(app=app, headers=admin_headers, checks=CHECKS)
+
+
+def test_what_the_fuzzer_found_stays_fixed(client):
+    """Regressions: ids past the INTEGER columns and absurd pages were 500s; money was documented as a number."""
+    make_user("admin@x.test", "admin")
+    api = Api(client, "admin@x.test")
+    huge = api.patch("/appointments/378018444962690586640384", json={})
+    assert huge.status_code == 404 and huge.mimetype == "application/problem+json"
+    assert api.get(f"/opportunities/{2**31}").status_code == 404
+    far = api.get("/reminders", query_string={"page": 372056553613294656})
+    assert far.status_code == 422 and "page" in far.json["errors"], far.json
+    spec = client.get("/api/openapi.json").json
+    assert spec["components"]["schemas"]["Opportunity"]["properties"]["amount"]["type"] == "string"
+    assert "application/problem+json" in spec["components"]["responses"]["DEFAULT_ERROR"]["content"]

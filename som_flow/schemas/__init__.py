@@ -16,7 +16,8 @@ MONEY = dict(as_string=True, places=2, validate=validate.Range(min=Decimal(0), m
 
 
 class PageQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    # bounded so (page - 1) * per_page stays a valid OFFSET for SQLite and PostgreSQL
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 

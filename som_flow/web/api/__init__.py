@@ -8,8 +8,17 @@ from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
+from werkzeug.routing import IntegerConverter
 
 from som_flow.extensions import csrf
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` bounded to the id columns (32-bit INTEGER): a larger id is a 404, not an overflow in the driver."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's parameter name
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 class ProblemSchema(Schema):
@@ -20,6 +29,16 @@ class ProblemSchema(Schema):
     status = fields.Integer(required=True)
     detail = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+
+
+def decimal_as_string(converter, field, ret: dict, **kwargs) -> dict:
+    """Money goes over the wire as "1000.00" (Decimal as_string); apispec would call it a number."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        # a string has no numeric bounds in JSON Schema; the Range validator still enforces them on input
+        ret.pop("minimum", None)
+        ret.pop("maximum", None)
+        return {"type": "string", "format": "decimal", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
+    return {}
 
 
 class ProblemApi(Api):
@@ -42,10 +61,12 @@ class ProblemApi(Api):
 def register_api(app: Flask) -> None:
     from som_flow.web.api import catalogs, customers, forecast, imports, kinds, opportunities, users, work
 
+    app.url_map.converters["int"] = IdConverter  # before any blueprint adds its rules
     api = ProblemApi(app, spec_kwargs={
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     })
+    api.ma_plugin.converter.add_attribute_function(decimal_as_string)
     for module in (users, catalogs, kinds, customers, opportunities, work, forecast, imports):
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp, url_prefix="/api/v1")
