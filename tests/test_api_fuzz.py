@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -116,3 +117,21 @@ def test_what_the_fuzzer_found_stays_fixed(client):
     spec = client.get("/api/openapi.json").json
     assert spec["components"]["schemas"]["Opportunity"]["properties"]["amount"]["type"] == "string"
     assert "application/problem+json" in spec["components"]["responses"]["DEFAULT_ERROR"]["content"]
+
+
+def test_the_docs_page_lists_every_operation_with_its_roles_and_loads_nothing_from_elsewhere(client):
+    spec = client.get("/api/openapi.json").json
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    for path, item in spec["paths"].items():
+        for method in item:
+            if method in ("get", "post", "put", "patch", "delete"):
+                assert f'id="{method.upper()}-{path}"' in html, f"{method.upper()} {path} missing"
+    assert 'href="/api/openapi.json"' in html
+    post_users = html.split('id="POST-/api/v1/users"', 1)[1].split('class="op', 1)[0]
+    assert "Roles: admin" in post_users and "UserCreate" in post_users
+    assert "Roles: admin, manager, csr, rep, scheduler" in html
+    # every asset local: no scripts, stylesheets or images from another origin
+    assert "<script" not in html
+    assert not re.search(r'(src|href)="(https?:)?//', html)

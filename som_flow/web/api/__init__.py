@@ -59,7 +59,7 @@ class ProblemApi(Api):
 
 
 def register_api(app: Flask) -> None:
-    from som_flow.web.api import catalogs, customers, forecast, imports, kinds, opportunities, users, work
+    from som_flow.web.api import catalogs, customers, docs, forecast, imports, kinds, opportunities, users, work
 
     app.url_map.converters["int"] = IdConverter  # before any blueprint adds its rules
     api = ProblemApi(app, spec_kwargs={
@@ -71,3 +71,4 @@ def register_api(app: Flask) -> None:
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.extensions["som_api"] = api
+    app.register_blueprint(docs.bp)
