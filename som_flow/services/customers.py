@@ -7,7 +7,7 @@ from sqlalchemy import func, or_, select
 
 from som_flow.errors import NotFound, ValidationFailed
 from som_flow.extensions import db
-from som_flow.models import Appointment, Contact, Customer, Estimate, Opportunity, User
+from som_flow.models import Appointment, Contact, Customer, Estimate, Opportunity, Party, User
 from som_flow.services.permissions import require_role
 from som_flow.services.unit_of_work import now, service
 
@@ -123,3 +123,53 @@ def path(customer: Customer) -> tuple[str, ...]:
         names.append(customer.name)
         customer = customer.parent
     return tuple(reversed(names))
+
+
+# -- parties: partners and contact persons taking part in an opportunity (seed 002) ----------------
+PARTY_ROLES = ("partner", "contact")
+
+
+@service
+def add_party(actor: User, opp_id: int, data: dict) -> Party:
+    """A partner (a customer record) or a contact person joins the deal; named from the record if not given."""
+    from som_flow.services.opportunities import _event, _require_open, get_opportunity
+    from som_flow.services.permissions import require_change
+
+    opp = get_opportunity(opp_id)
+    require_change(actor, opp)
+    _require_open(opp, "add parties to")
+    if data["role"] not in PARTY_ROLES:
+        raise ValidationFailed("Unknown party role", {"role": [f"Use one of {', '.join(PARTY_ROLES)}."]})
+    name = (data.get("name") or "").strip()
+    customer = contact = None
+    if data.get("customer_id") is not None:
+        customer = db.session.get(Customer, data["customer_id"])
+        if customer is None:
+            raise ValidationFailed("Unknown customer", {"customer_id": ["No such customer."]})
+    if data.get("contact_id") is not None:
+        contact = db.session.get(Contact, data["contact_id"])
+        if contact is None:
+            raise ValidationFailed("Unknown contact", {"contact_id": ["No such contact."]})
+    name = name or (contact.name if contact else customer.full_name if customer else "")
+    if not name:
+        raise ValidationFailed("Name the party", {"name": ["Give a name, a customer_id or a contact_id."]})
+    party = Party(opportunity_id=opp.id, role=data["role"], customer_id=customer.id if customer else None,
+                  contact_id=contact.id if contact else None, name=name[:200])
+    db.session.add(party)
+    db.session.flush()
+    _event(opp, actor, "party_added", party_id=party.id, role=party.role, name=party.name)
+    return party
+
+
+@service
+def remove_party(actor: User, opp_id: int, party_id: int) -> None:
+    from som_flow.services.opportunities import _event, get_opportunity
+    from som_flow.services.permissions import require_change
+
+    opp = get_opportunity(opp_id)
+    require_change(actor, opp)
+    party = db.session.get(Party, party_id)
+    if party is None or party.opportunity_id != opp.id:
+        raise NotFound(f"No party {party_id} on {opp.number}")
+    _event(opp, actor, "party_removed", party_id=party.id, role=party.role, name=party.name)
+    db.session.delete(party)

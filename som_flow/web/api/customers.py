@@ -246,3 +246,36 @@ def add_contact_log_entry(data, customer_id):
 def opportunity_from_interaction(data, customer_id, entry_id):
     opp = contact_log.create_opportunity_from_entry(api_user(), customer_id, entry_id, data)
     return opportunity_view(opp), 201, {"ETag": f'"{opp.version}"'}
+
+
+# -- parties ---------------------------------------------------------------------------------------
+class PartySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    role = fields.String(required=True, validate=validate.OneOf(customer_service.PARTY_ROLES))
+    customer_id = fields.Integer(allow_none=True)
+    contact_id = fields.Integer(allow_none=True)
+    name = fields.String(validate=validate.Length(max=200))
+
+
+@blp.route("/opportunities/<int:opp_id>/parties")
+@roles_required(*ANY_ROLE)
+@blp.response(200, PartySchema(many=True))
+def list_parties(opp_id):
+    from som_flow.services.opportunities import get_opportunity
+
+    return get_opportunity(opp_id).parties
+
+
+@blp.route("/opportunities/<int:opp_id>/parties", methods=["POST"])
+@roles_required("manager", "csr", "rep")
+@blp.arguments(PartySchema)
+@blp.response(201, PartySchema)
+def add_party(data, opp_id):
+    return customer_service.add_party(api_user(), opp_id, data)
+
+
+@blp.route("/opportunities/<int:opp_id>/parties/<int:party_id>", methods=["DELETE"])
+@roles_required("manager", "csr", "rep")
+@blp.response(204)
+def remove_party(opp_id, party_id):
+    customer_service.remove_party(api_user(), opp_id, party_id)
