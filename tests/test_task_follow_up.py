@@ -110,3 +110,23 @@ def test_a_done_task_takes_no_follow_up_date_and_an_unknown_one_is_404(client, r
     assert api.post(f"/tasks/{contact['id']}/complete", {"data": {}}).status_code == 200
     assert api.patch(f"/tasks/{contact['id']}", {"follow_up_at": None}).status_code == 409
     assert api.patch("/tasks/no-such-task", {"follow_up_at": None}).status_code == 404
+
+
+def test_the_task_page_groups_overdue_today_and_upcoming_and_can_show_the_hidden(client, clock, rep_tasks):
+    from som_flow.extensions import db
+    from som_flow.models import Task
+
+    contact, book = rep_tasks["Contact the prospect"], rep_tasks["Book an appointment"]
+    db.session.get(Task, contact["id"]).due_at = clock.now() - timedelta(hours=1)
+    db.session.get(Task, book["id"]).due_at = clock.now() + timedelta(hours=2)
+    db.session.commit()
+    assert client.post("/login", data={"email": "rep@x.test", "password": "secret-password"}).status_code == 302
+    html = client.get("/tasks").get_data(as_text=True)
+    overdue = html[html.index('id="tasks-overdue"'):html.index('id="tasks-today"')]
+    today = html[html.index('id="tasks-today"'):html.index('id="tasks-upcoming"')]
+    assert "Contact the prospect" in overdue and "Book an appointment" in today
+
+    later = (clock.now() + timedelta(days=3)).isoformat()
+    Api(client, "rep@x.test").patch(f"/tasks/{book['id']}", {"follow_up_at": later})
+    assert "Book an appointment" not in client.get("/tasks").get_data(as_text=True)
+    assert "Book an appointment" in client.get("/tasks?include_hidden=1").get_data(as_text=True)

@@ -270,9 +270,21 @@ def pipeline():
 
 @bp.route("/tasks")
 def my_tasks():
-    mine, _ = tasks.search_tasks(current_user, assignee="me", per_page=200)
-    pool, _ = tasks.search_tasks(current_user, assignee="none", per_page=200)
-    return render_template("tasks.html", mine=mine, pool=pool)
+    hidden = request.args.get("include_hidden") == "1"
+    mine, _ = tasks.search_tasks(current_user, assignee="me", include_hidden=hidden, per_page=200)
+    pool, _ = tasks.search_tasks(current_user, assignee="none", include_hidden=hidden, per_page=200)
+    # overdue / today / upcoming, "today" in the user's own timezone
+    zone, at = ZoneInfo(current_user.timezone or "UTC"), now()
+    today = at.astimezone(zone).date()
+    groups: dict[str, list] = {"Overdue": [], "Today": [], "Upcoming": []}
+    for task in mine:
+        if task.due_at is not None and task.due_at < at:
+            groups["Overdue"].append(task)
+        elif task.due_at is not None and task.due_at.astimezone(zone).date() == today:
+            groups["Today"].append(task)
+        else:
+            groups["Upcoming"].append(task)
+    return render_template("tasks.html", mine=mine, groups=groups, pool=pool, include_hidden=hidden)
 
 
 @bp.route("/tasks/<task_id>/complete", methods=["POST"])
