@@ -86,8 +86,10 @@ def seeded_app(request, tmp_path_factory):
             install_shipped_kinds()
         seed(app.test_client())
         headers = token_headers("admin@x.test")
-        yield app, headers
         db.session.remove()
+    # no app context held open: each fuzzed request gets its own, with its own session, as in production
+    yield app, headers
+    with app.app_context():
         db.engine.dispose()
     if drop is not None:
         with _admin_conn(drop[0]) as conn:

@@ -15,6 +15,10 @@ MONEY = dict(as_string=True, places=2, validate=validate.Range(min=Decimal(0), m
              allow_nan=False)
 
 
+# ids are 32-bit INTEGER columns: a larger number is refused here, not overflowed in PostgreSQL
+ID = validate.Range(min=1, max=2**31 - 1)
+
+
 class PageQuery(Schema):
     # bounded so (page - 1) * per_page stays a valid OFFSET for SQLite and PostgreSQL
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
@@ -163,7 +167,7 @@ class KindSchema(Schema):
 
 
 class BpmnQuery(Schema):
-    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    version = fields.Integer(load_default=None, validate=ID)
 
 
 # opportunities -----------------------------------------------------------------------------------
@@ -173,7 +177,7 @@ _EDITABLE = dict(
     amount=fields.Decimal(**MONEY),
     currency=fields.String(validate=CURRENCY),
     probability=fields.Integer(validate=validate.Range(min=0, max=100)),
-    sales_rep=fields.Integer(allow_none=True, validate=validate.Range(min=1)),
+    sales_rep=fields.Integer(allow_none=True, validate=ID),
     follow_up_date=fields.Date(allow_none=True),
     anticipated_close_date=fields.Date(allow_none=True),
     priority=fields.String(validate=validate.OneOf(PRIORITIES)),
@@ -193,7 +197,7 @@ OpportunityPatchSchema = Schema.from_dict(dict(_EDITABLE), name="OpportunityPatc
 OpportunityCreateSchema = Schema.from_dict({
     **_EDITABLE,
     "title": fields.String(required=True, validate=validate.Length(min=1, max=200)),
-    "customer_id": fields.Integer(required=True, validate=validate.Range(min=1)),
+    "customer_id": fields.Integer(required=True, validate=ID),
     "kind": fields.String(required=True, validate=validate.Length(min=1, max=64)),
 }, name="OpportunityCreateSchema")
 
@@ -269,7 +273,7 @@ class OpportunitySchema(Schema):
 
 class StageMoveSchema(Schema):
     stage = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    version = fields.Integer(load_default=None, validate=ID)
 
 
 class WinSchema(Schema):
@@ -287,7 +291,7 @@ class LoseSchema(Schema):
 
 
 class AssignSchema(Schema):
-    user_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    user_id = fields.Integer(required=True, validate=ID)
 
 
 class EventSchema(Schema):
@@ -299,11 +303,11 @@ class EventSchema(Schema):
 
 
 class BulkSchema(Schema):
-    ids = fields.List(fields.Integer(validate=validate.Range(min=1)), required=True,
+    ids = fields.List(fields.Integer(validate=ID), required=True,
                       validate=validate.Length(min=1, max=500))
     action = fields.String(required=True, validate=validate.OneOf(["stage", "assign", "lose", "hold"]))
     stage = fields.String(load_default=None)
-    user_id = fields.Integer(load_default=None)
+    user_id = fields.Integer(load_default=None, validate=ID)
     reason = fields.String(load_default=None)
     explanation = fields.String(load_default="")
 
@@ -336,7 +340,7 @@ class TaskSchema(Schema):
 class TaskQuery(PageQuery):
     assignee = fields.String(load_default=None, validate=validate.Regexp(r"^(me|none|\d+)$"))
     status = fields.String(load_default="open", validate=validate.OneOf(["open", "done", "cancelled"]))
-    opportunity = fields.Integer(load_default=None)
+    opportunity = fields.Integer(load_default=None, validate=ID)
     due_before = fields.DateTime(load_default=None)
     include_hidden = fields.Boolean(load_default=False)  # tasks whose follow-up date is still ahead
 
@@ -367,7 +371,7 @@ class ReminderQuery(PageQuery):
 
 
 class FireSchema(Schema):
-    opportunity_ids = fields.List(fields.Integer(validate=validate.Range(min=1)), load_default=None)
+    opportunity_ids = fields.List(fields.Integer(validate=ID), load_default=None)
 
 
 class FiredSchema(Schema):

@@ -18,7 +18,7 @@ class ForecastQuery(Schema):
     from_ = fields.Date(data_key="from")
     to = fields.Date()
     stage = fields.String()
-    rep = fields.Integer()
+    rep = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     kind = fields.String()
     status = fields.String(load_default="open", validate=validate.OneOf(STATUSES))
 
@@ -74,7 +74,7 @@ class ReportQuery(Schema):
     from_ = fields.Date(data_key="from")
     to = fields.Date()
     kind = fields.String()
-    rep = fields.Integer()
+    rep = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     currency = fields.String(validate=CURRENCY)
 
 
