@@ -128,3 +128,18 @@ def test_a_bpmn_upload_that_is_not_utf8_is_a_422_naming_the_file_and_stores_noth
     assert r.mimetype == "application/problem+json"
     assert "UTF-8" in r.json["errors"]["bpmn"][0]
     assert admin.get("/kinds/latin1").status_code == 404
+
+
+def test_nul_characters_and_out_of_range_ids_are_422s_on_every_backend(app, client):
+    from tests.helpers import Api, make_user
+
+    make_user("csr@x.test", "csr")
+    csr = Api(client, "csr@x.test")
+    r = csr.post("/customers", {"kind": "organization", "name": "Acme\x00Inc"})
+    assert r.status_code == 422 and r.mimetype == "application/problem+json"
+    assert list(r.json["errors"]) == ["name"]
+    assert csr.get("/customers").json["total"] == 0
+    assert csr.get("/opportunities?q=a%00b").status_code == 422
+    bad = csr.get("/tasks?assignee=99999999999")
+    assert bad.status_code == 422 and "assignee" in bad.json["errors"]
+    assert csr.get("/tasks?assignee=2147483648").status_code == 422

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from som_flow.models import CATALOGS, KIND_TYPES, ROLES
 from som_flow.models.opportunities import PRIORITIES, STATUSES
@@ -337,8 +337,15 @@ class TaskSchema(Schema):
     completed_at = fields.DateTime(allow_none=True)
 
 
+def _assignee(value: str) -> None:
+    if value in ("me", "none") or (value.isdigit() and 1 <= int(value) <= 2**31 - 1):
+        return
+    raise ValidationError("Use me, none or a user id.")
+
+
 class TaskQuery(PageQuery):
-    assignee = fields.String(load_default=None, validate=validate.Regexp(r"^(me|none|\d+)$"))
+    # me, none or a user id that fits the 32-bit id columns (refused here, not by the database)
+    assignee = fields.String(load_default=None, validate=_assignee)
     status = fields.String(load_default="open", validate=validate.OneOf(["open", "done", "cancelled"]))
     opportunity = fields.Integer(load_default=None, validate=ID)
     due_before = fields.DateTime(load_default=None)

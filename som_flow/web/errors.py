@@ -43,7 +43,35 @@ def _flatten_webargs(messages: dict) -> dict[str, list[str]]:
     return flat
 
 
+def _nul_fields(value, path: str = "") -> list[str]:
+    """Dotted paths of strings holding a NUL character (PostgreSQL text cannot store one)."""
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _nul_fields(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _nul_fields(v, f"{path}.{i}" if path else str(i))]
+    return []
+
+
 def register_error_handlers(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul_characters():
+        """One rule for every input: no NUL in text. Refused before any view, naming the field, so no
+        backend-specific database error can surface as a 500 or write half an action."""
+        found = _nul_fields(request.args.to_dict(flat=False))
+        if request.mimetype == "application/json":
+            found += _nul_fields(request.get_json(silent=True))
+        elif request.form:
+            found += _nul_fields(request.form.to_dict(flat=False))
+        if not found:
+            return None
+        errors = {name.removesuffix(".0"): ["Text may not contain NUL characters."] for name in found}
+        if wants_json():
+            return problem(422, "Unprocessable entity", "Invalid fields: " + ", ".join(sorted(errors)), errors)
+        return render_template("error.html", status=422, title="Unprocessable entity",
+                               detail="Text may not contain NUL characters."), 422
+
     @app.errorhandler(SomFlowError)
     def _domain_error(exc: SomFlowError):
         if wants_json():
