@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from marshmallow import Schema, fields, validate
 
 from som_flow.schemas import CURRENCY
@@ -131,6 +129,7 @@ class ExchangeRateSchema(Schema):
 class ExchangeRateCreateSchema(Schema):
     currency = fields.String(required=True, validate=CURRENCY)
     base = fields.String(required=True, validate=CURRENCY)
-    rate = fields.Decimal(required=True, allow_nan=False,
-                          validate=validate.Range(min=Decimal("0.00000001"), max=Decimal("1000000000")))
+    # a decimal string like money ("1.25"); documented as one, bounds still enforced on input
+    rate = fields.Decimal(required=True, allow_nan=False, as_string=True,
+                          validate=validate.Range(min=0, min_inclusive=False, max=1_000_000_000))
     valid_from = fields.Date(required=True)

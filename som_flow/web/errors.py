@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, flash, jsonify, redirect, render_template, request
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from som_flow.errors import SomFlowError
@@ -95,6 +96,19 @@ def register_error_handlers(app: Flask) -> None:
                 detail = "Invalid fields: " + ", ".join(sorted(errors))
             return problem(exc.code or 500, exc.name, detail, errors)
         return render_template("error.html", status=exc.code, title=exc.name, detail=exc.description), exc.code
+
+    @app.errorhandler(DataError)
+    def _data_error(exc: DataError):
+        # a value the database cannot hold (out-of-range number, over-long text) that a schema let through:
+        # the transaction is rolled back by the unit of work; the caller gets a 422, not a 500
+        from som_flow.extensions import db
+
+        db.session.rollback()
+        log.warning("database refused a value on %s %s: %s", request.method, request.path, exc.orig)
+        detail = "A value is out of range or too long for the database."
+        if wants_json():
+            return problem(422, "Unprocessable entity", detail, {"body": [detail]})
+        return render_template("error.html", status=422, title="Unprocessable entity", detail=detail), 422
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from som_flow.schemas import MONEY, OpportunityPatchSchema, OpportunitySchema, PageQuery, page_schema
+from som_flow.schemas import ID, MONEY, OpportunityPatchSchema, OpportunitySchema, PageQuery, page_schema
 from som_flow.services import contact_log
 from som_flow.services import customers as customer_service
 from som_flow.services import estimates as estimate_service
@@ -64,7 +64,7 @@ _CUSTOMER_FIELDS = dict(
     phone=fields.String(allow_none=True, validate=validate.Length(max=50)),
     bill_to=fields.Nested(AddressSchema),
     work_address=fields.Nested(AddressSchema),
-    parent_id=fields.Integer(allow_none=True, validate=validate.Range(min=1)),
+    parent_id=fields.Integer(allow_none=True, validate=ID),
     credit_hold=fields.Boolean(),
     popup_notes=fields.String(validate=validate.Length(max=5000)),
     popup_on_open=fields.Boolean(),
@@ -215,7 +215,7 @@ class ContactLogCreateSchema(Schema):
     channel = fields.String(required=True, validate=validate.OneOf(contact_log.CHANNELS))
     summary = fields.String(required=True, validate=validate.Length(min=1, max=10000))
     at = fields.AwareDateTime(load_default=None, allow_none=True)
-    user_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    user_id = fields.Integer(load_default=None, allow_none=True, validate=ID)
 
 
 class OpportunityFromInteractionSchema(OpportunityPatchSchema):
@@ -252,8 +252,8 @@ def opportunity_from_interaction(data, customer_id, entry_id):
 class PartySchema(Schema):
     id = fields.Integer(dump_only=True)
     role = fields.String(required=True, validate=validate.OneOf(customer_service.PARTY_ROLES))
-    customer_id = fields.Integer(allow_none=True)
-    contact_id = fields.Integer(allow_none=True)
+    customer_id = fields.Integer(allow_none=True, validate=ID)
+    contact_id = fields.Integer(allow_none=True, validate=ID)
     name = fields.String(validate=validate.Length(max=200))
 
 
