@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine_moves.py
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/forecast.py
+	$(BIN)/python bench/reminders.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
