@@ -182,8 +182,14 @@ def _claim(at: datetime, owner: str, opportunity_ids: list[int] | None) -> list[
     with transaction() as session:
         if session.get_bind().dialect.name == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
+        # select the ids first, then update them: inside `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP
+        # LOCKED LIMIT n)` PostgreSQL may re-run the locking subquery per row (measured: minutes at 100% CPU
+        # with two workers over 20,000 due rows); the row locks from the SELECT hold until the commit
+        ids = list(session.scalars(candidates))
+        if not ids:
+            return []
         stmt = (update(Reminder)
-                .where(Reminder.id.in_(candidates.scalar_subquery()), due)
+                .where(Reminder.id.in_(ids), due)
                 .values(state="claimed", lease_owner=owner, lease_until=wall + timedelta(seconds=lease),
                         attempts=Reminder.attempts + 1)
                 .returning(Reminder.id)
