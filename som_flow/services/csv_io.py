@@ -102,23 +102,30 @@ class OpportunityRowSchema(Schema):
 
 # -- export ----------------------------------------------------------------------------------------
 def _cell(value) -> str:
+    """Text for one CSV cell; text a spreadsheet would run as a formula gets a leading quote."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, Decimal | date):
-        return str(value) if isinstance(value, Decimal) else value.isoformat()
+    if isinstance(value, Decimal | int | float):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
     text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _write(columns: list[str], rows) -> str:
+def write_table(header: list[str], rows) -> str:
+    """CSV text (RFC 4180 line ends) of a header and rows of values, every cell formula-safe."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
+    writer.writerow(header)
+    writer.writerows([_cell(v) for v in row] for row in rows)
     return out.getvalue()
+
+
+def _write(columns: list[str], rows) -> str:
+    return write_table(columns, ([row.get(c) for c in columns] for row in rows))
 
 
 def customer_row(customer: Customer) -> dict:

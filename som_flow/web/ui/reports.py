@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -13,7 +11,7 @@ from sqlalchemy import select
 from som_flow.errors import Forbidden, SomFlowError
 from som_flow.extensions import db
 from som_flow.models import Opportunity
-from som_flow.services import catalogs, forecast, kinds, reports, users
+from som_flow.services import catalogs, csv_io, forecast, kinds, reports, users
 
 bp = Blueprint("reports", __name__)
 READERS = ("admin", "manager", "rep")
@@ -44,24 +42,38 @@ def _choices() -> dict:
             "period": "month" if args.get("period") == "month" else "quarter"}
 
 
-def _tables(choice: dict) -> dict:
-    """Every table the page shows, computed once; a missing exchange rate raises (named by the caller)."""
-    filters = forecast.Filters.for_user(current_user, from_=choice["from_"], to=choice["to"], kind=choice["kind"],
-                                        rep=choice["rep"])
-    result = forecast.forecast(current_user, group_by=choice["group_by"], currency=choice["currency"],
-                               filters=filters)
-    report_filters = forecast.Filters.for_user(current_user, status="all", from_=choice["from_"], to=choice["to"],
-                                               kind=choice["kind"], rep=choice["rep"])
-    report = reports.pipeline_report(current_user, filters=report_filters, currency=choice["currency"])
-    compare = forecast.forecast_vs_actual(current_user, period=choice["period"], currency=choice["currency"])
-    return {"forecast": result, "report": report, "compare": compare}
+TABLES = ("forecast", "report", "compare")
+# which computed table each CSV comes from
+CSV_SOURCES = {"forecast": "forecast", "compare": "compare", "funnel": "report", "lost_reasons": "report",
+               "win_rate_rep": "report", "win_rate_kind": "report", "win_rate_source": "report",
+               "stuck": "report", "overdue": "report"}
 
 
-def _deals(ids: list[int]) -> list[Opportunity]:
+def _tables(choice: dict, wanted: tuple[str, ...] = TABLES) -> dict:
+    """The tables asked for (the page wants all three, a CSV one); a missing exchange rate raises."""
+    tables = {}
+    if "forecast" in wanted:
+        filters = forecast.Filters.for_user(current_user, from_=choice["from_"], to=choice["to"],
+                                            kind=choice["kind"], rep=choice["rep"])
+        tables["forecast"] = forecast.forecast(current_user, group_by=choice["group_by"],
+                                               currency=choice["currency"], filters=filters)
+    if "report" in wanted:
+        filters = forecast.Filters.for_user(current_user, status="all", from_=choice["from_"], to=choice["to"],
+                                            kind=choice["kind"], rep=choice["rep"])
+        tables["report"] = reports.pipeline_report(current_user, filters=filters, currency=choice["currency"])
+    if "compare" in wanted:
+        tables["compare"] = forecast.forecast_vs_actual(current_user, period=choice["period"],
+                                                        currency=choice["currency"])
+    return tables
+
+
+def _deals(ids: list[int], limit: int | None = 200) -> list[Opportunity]:
+    """The deals behind a list of ids, in that order (the page shows the first `limit`; a CSV all)."""
+    ids = ids[:limit] if limit else ids
     if not ids:
         return []
-    rows = {o.id: o for o in db.session.scalars(select(Opportunity).where(Opportunity.id.in_(ids[:200])))}
-    return [rows[i] for i in ids[:200] if i in rows]
+    rows = {o.id: o for o in db.session.scalars(select(Opportunity).where(Opportunity.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]
 
 
 def _chart(groups: list[dict]) -> list[dict]:
@@ -99,12 +111,16 @@ def snapshot_now():
     return redirect(url_for("reports.forecast_page"))
 
 
-def _rows(name: str, tables: dict) -> tuple[list[str], list[list]]:
-    report, result = tables["report"], tables["forecast"]
+def _rows(name: str, tables: dict, currency: str) -> tuple[list[str], list[list]]:
     if name == "forecast":
+        result = tables["forecast"]
         return (["key", "label", "count", "amount", "weighted", "currency"],
-                [[g["key"], g["label"], g["count"], g["amount"], g["weighted"], result["currency"]]
-                 for g in result["groups"]])
+                [[g["key"], g["label"], g["count"], g["amount"], g["weighted"], currency] for g in result["groups"]])
+    if name == "compare":
+        return (["period", "snapshot_taken_at", "forecast_amount", "forecast_weighted", "won", "currency"],
+                [[r["period"], r["snapshot_taken_at"], r["forecast_amount"], r["forecast_weighted"], r["won"],
+                  currency] for r in tables["compare"]])
+    report = tables["report"]
     if name == "funnel":
         return (["stage", "name", "entered", "advanced", "conversion", "average_days_in_stage"],
                 [[r["stage"], r["name"], r["entered"], r["advanced"], r["conversion"], r["average_days_in_stage"]]
@@ -113,41 +129,19 @@ def _rows(name: str, tables: dict) -> tuple[list[str], list[list]]:
         return ["reason", "count"], [[r["reason"], r["count"]] for r in report["lost_reasons"]]
     if name.startswith("win_rate_"):
         by = name.removeprefix("win_rate_")
-        if by not in report["win_rate_by"]:
-            raise KeyError(name)
         return ([by, "won", "decided", "win_rate"],
                 [[r.get("name") or r[by], r["won"], r["decided"], r["win_rate"]] for r in report["win_rate_by"][by]])
-    if name in ("stuck", "overdue"):
-        deals = _deals(report[name])
-        return (["id", "number", "title", "stage", "stage_entered_at", "anticipated_close_date", "amount", "currency"],
-                [[o.id, o.number, o.title, o.stage, o.stage_entered_at, o.anticipated_close_date, o.amount,
-                  o.currency] for o in deals])
-    if name == "compare":
-        return (["period", "snapshot_taken_at", "forecast_amount", "forecast_weighted", "won", "currency"],
-                [[r["period"], r["snapshot_taken_at"], r["forecast_amount"], r["forecast_weighted"], r["won"],
-                  result["currency"]] for r in tables["compare"]])
-    raise KeyError(name)
-
-
-def _cell(value) -> object:
-    """Empty for None; text that a spreadsheet would run as a formula is quoted (CSV injection)."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    deals = _deals(report[name], limit=None)  # stuck / overdue
+    return (["id", "number", "title", "stage", "stage_entered_at", "anticipated_close_date", "amount", "currency"],
+            [[o.id, o.number, o.title, o.stage, o.stage_entered_at, o.anticipated_close_date, o.amount, o.currency]
+             for o in deals])
 
 
 @bp.route("/forecast/<name>.csv")
 def export_csv(name: str):
-    tables = _tables(_choices())
-    try:
-        header, rows = _rows(name, tables)
-    except KeyError:
+    if name not in CSV_SOURCES:
         return render_template("error.html", status=404, title="Not found", detail=f"No table {name!r}."), 404
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows([_cell(v) for v in row] for row in rows)
-    return Response(out.getvalue(), mimetype="text/csv",
+    choice = _choices()
+    header, rows = _rows(name, _tables(choice, (CSV_SOURCES[name],)), choice["currency"])
+    return Response(csv_io.write_table(header, rows), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
