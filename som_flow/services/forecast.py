@@ -26,7 +26,7 @@ STATUSES = ("open", "won", "lost", "all")
 SNAPSHOT_MONTHS = 12
 
 
-def _money(value) -> Decimal:
+def to_money(value) -> Decimal:
     # SQLite sums NUMERIC as float; str() keeps the shortest exact repr before rounding to cents
     return Decimal(str(value or 0)).quantize(CENT)
 
@@ -155,22 +155,23 @@ def _group_column(group_by: str) -> ColumnElement:
     return Opportunity.kind_id
 
 
-def _labels(group_by: str, keys: list) -> tuple[dict, list]:
-    """Display names for group keys, and the keys in the order a reader expects."""
+def _ordered_groups(group_by: str, keys: list) -> list[tuple]:
+    """(group key, key shown to clients, label) in the order a reader expects; no key ("—") last."""
     present = [k for k in keys if k is not None]
     if group_by == "stage":
         stages = {s.key: s for s in db.session.scalars(select(Stage).where(Stage.key.in_(present)))}
         order = sorted(present, key=lambda k: (stages[k].position if k in stages else 1 << 30, k))
-        return {k: stages[k].name if k in stages else k for k in present}, order + [None] * (None in keys)
-    if group_by == "rep":
+        rows = [(k, k, stages[k].name if k in stages else k) for k in order]
+    elif group_by == "rep":
         names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(present))).all())
-        order = sorted(present, key=lambda k: names.get(k, ""))
-        return names, order + [None] * (None in keys)
-    if group_by == "kind":
+        rows = [(k, k, names.get(k, "—")) for k in sorted(present, key=lambda k: names.get(k, ""))]
+    elif group_by == "kind":  # grouped by id, shown by key
         kinds = db.session.execute(select(OpportunityKind.id, OpportunityKind.key, OpportunityKind.name)
-                                   .where(OpportunityKind.id.in_(present))).all()
-        return {i: name for i, _, name in kinds}, sorted(present) + [None] * (None in keys)
-    return {k: k for k in present}, sorted(present) + [None] * (None in keys)
+                                   .where(OpportunityKind.id.in_(present)).order_by(OpportunityKind.id)).all()
+        rows = [(i, key, name) for i, key, name in kinds]
+    else:
+        rows = [(k, k, k) for k in sorted(present)]
+    return rows + [(None, None, "—")] * (None in keys)
 
 
 def forecast(user: User | None, *, group_by: str = "month", currency: str | None = None,
@@ -191,13 +192,10 @@ def forecast(user: User | None, *, group_by: str = "month", currency: str | None
     for group, source, count, amount, weighted in rows:
         entry = totals.setdefault(group, {"count": 0, "amount": Decimal(0), "weighted": Decimal(0)})
         entry["count"] += count
-        entry["amount"] += rates.convert(_money(amount), source, currency)
-        entry["weighted"] += rates.convert(_money(Decimal(str(weighted or 0)) / 100), source, currency)
-    if group_by == "kind":
-        keys_by_id = dict(db.session.execute(select(OpportunityKind.id, OpportunityKind.key)).all())
-    labels, order = _labels(group_by, list(totals))
-    groups = [{"key": keys_by_id.get(k) if group_by == "kind" else k, "label": labels.get(k, "—") if k else "—",
-               **totals[k]} for k in order]
+        entry["amount"] += rates.convert(to_money(amount), source, currency)
+        entry["weighted"] += rates.convert(to_money(Decimal(str(weighted or 0)) / 100), source, currency)
+    groups = [{"key": shown, "label": label, **totals[k]}
+              for k, shown, label in _ordered_groups(group_by, list(totals))]
     return {
         "currency": currency,
         "group_by": group_by,
@@ -221,8 +219,7 @@ def take_snapshot(currency: str | None = None, *, force: bool = False) -> Foreca
     """Copy the next twelve months' forecast by month; once a week (unless forced)."""
     taken_at = now()
     if not force:
-        week_start = taken_at - timedelta(days=taken_at.weekday(), hours=taken_at.hour, minutes=taken_at.minute,
-                                          seconds=taken_at.second, microseconds=taken_at.microsecond)
+        week_start = midnight(taken_at.date() - timedelta(days=taken_at.weekday()))  # Monday 00:00 UTC
         if db.session.scalar(select(ForecastSnapshot.id).where(ForecastSnapshot.taken_at >= week_start).limit(1)):
             return None
     start = taken_at.date().replace(day=1)
@@ -262,7 +259,7 @@ def forecast_vs_actual(user: User | None, *, period: str = "quarter", currency: 
 
 def _snapshot_forecast(p_start: date, p_end: date, currency: str, rates: Rates) -> dict:
     snapshot = db.session.scalar(
-        select(ForecastSnapshot).where(ForecastSnapshot.taken_at < _midnight(p_start))
+        select(ForecastSnapshot).where(ForecastSnapshot.taken_at < midnight(p_start))
         .order_by(ForecastSnapshot.taken_at.desc()).limit(1))
     if snapshot is None:
         return {"snapshot_taken_at": None, "forecast_amount": None, "forecast_weighted": None}
@@ -276,7 +273,8 @@ def _snapshot_forecast(p_start: date, p_end: date, currency: str, rates: Rates) 
             "forecast_weighted": rates.convert(weighted, snapshot.currency, currency)}
 
 
-def _midnight(day: date) -> datetime:
+def midnight(day: date) -> datetime:
+    """The start of a day, UTC (datetime columns compared with a date range)."""
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
@@ -285,6 +283,6 @@ def _won_in(user: User | None, p_start: date, p_end: date, currency: str, rates:
     rows = db.session.execute(select(Opportunity.currency, func.sum(Opportunity.amount))
                               .where(*filters.conditions(Opportunity.resolved_date))
                               .group_by(Opportunity.currency)).all()
-    return sum((rates.convert(_money(amount), source, currency) for source, amount in rows), Decimal("0.00"))
+    return sum((rates.convert(to_money(amount), source, currency) for source, amount in rows), Decimal("0.00"))
 
 

@@ -5,7 +5,7 @@ JSON per row made the funnel ~1 s over 60,000 events on SQLite."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import isodate
@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, func, literal, or_, select
 
 from som_flow.extensions import UTCDateTime, db
 from som_flow.models import KindVersion, Opportunity, OpportunityKind, Stage, StageStay, User
-from som_flow.services.forecast import CENT, Filters, Rates, _money, days_between, default_currency
+from som_flow.services.forecast import CENT, Filters, Rates, days_between, default_currency, midnight, to_money
 from som_flow.services.unit_of_work import now
 
 # fewer decided deals than this and a suggestion would be noise
@@ -50,19 +50,15 @@ def _stay_scope(filters: Filters) -> tuple[list, bool]:
     """Conditions on StageStay for the report's filters, and whether they need the Opportunity join."""
     where = []
     if filters.from_ is not None:
-        where.append(StageStay.entered_at >= _day_start(filters.from_))
+        where.append(StageStay.entered_at >= midnight(filters.from_))
     if filters.to is not None:
-        where.append(StageStay.entered_at < _day_start(filters.to + timedelta(days=1)))
+        where.append(StageStay.entered_at < midnight(filters.to + timedelta(days=1)))
     if filters.rep is not None:
         where.append(Opportunity.sales_rep_id == filters.rep)
     if filters.kind:
         kind_id = db.session.scalar(select(OpportunityKind.id).where(OpportunityKind.key == filters.kind))
         where.append(Opportunity.kind_id == (kind_id or -1))
     return where, filters.rep is not None or bool(filters.kind)
-
-
-def _day_start(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def funnel(filters: Filters, stages: list[dict]) -> list[dict]:
@@ -147,7 +143,7 @@ def pipeline_report(user: User | None, *, filters: Filters | None = None, curren
         cycle_days += float(days or 0)
         if status == "won":
             won += count
-            won_amount += rates.convert(_money(amount), source, currency)
+            won_amount += rates.convert(to_money(amount), source, currency)
         else:
             lost += count
             reasons[reason] = reasons.get(reason, 0) + count
