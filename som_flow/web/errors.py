@@ -25,22 +25,32 @@ def problem(status: int, title: str, detail: str, errors: dict | None = None):
     return response
 
 
-def _flatten_webargs(messages: dict) -> dict[str, list[str]]:
-    """webargs nests messages by location and by field ({'json': {'ids': {0: [...]}}}); clients want
-    one dotted path per field, e.g. 'ids.0'."""
+def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as one dotted name per field ('stage_tasks.lead.value.0.title')."""
     flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, sub in messages.items():
+            for name, msgs in flatten_messages(sub, f"{prefix}.{key}" if prefix else str(key)).items():
+                flat.setdefault(name, []).extend(msgs)
+    elif isinstance(messages, list | tuple):
+        for item in messages:
+            if isinstance(item, dict | list | tuple):
+                for name, msgs in flatten_messages(item, prefix).items():
+                    flat.setdefault(name, []).extend(msgs)
+            else:
+                flat.setdefault(prefix or "_schema", []).append(str(item))
+    else:
+        flat.setdefault(prefix or "_schema", []).append(str(messages))
+    return flat
 
-    def walk(prefix: str, value) -> None:
-        if isinstance(value, dict):
-            for key, sub in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), sub)
-        elif isinstance(value, list | tuple):
-            flat.setdefault(prefix or "_schema", []).extend(str(m) for m in value)
-        else:
-            flat.setdefault(prefix or "_schema", []).append(str(value))
 
+def _flatten_webargs(messages: dict) -> dict[str, list[str]]:
+    """webargs nests messages by location first ({'json': {'ids': {0: [...]}}}); clients want one dotted path
+    per field, e.g. 'ids.0' (a location's own list of messages keeps the location's name)."""
+    flat: dict[str, list[str]] = {}
     for location, fields in messages.items():
-        walk("", fields) if isinstance(fields, dict) else walk(str(location), fields)
+        for name, msgs in flatten_messages(fields, "" if isinstance(fields, dict) else str(location)).items():
+            flat.setdefault(name, []).extend(msgs)
     return flat
 
 

@@ -31,6 +31,7 @@ from som_flow.schemas import (
 )
 from som_flow.services import catalogs, kinds, reminders, users
 from som_flow.services.unit_of_work import now
+from som_flow.web.errors import flatten_messages
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -72,25 +73,6 @@ class ExchangeRateSchema(Schema):
     valid_from = fields.Date(required=True)
 
 
-def _flat(messages, prefix: str = "") -> dict[str, list[str]]:
-    """Marshmallow's nested messages as one dotted name per field ('stage_tasks.lead.value.0.title')."""
-    flat: dict[str, list[str]] = {}
-    if isinstance(messages, dict):
-        for key, sub in messages.items():
-            for name, msgs in _flat(sub, f"{prefix}.{key}" if prefix else str(key)).items():
-                flat.setdefault(name, []).extend(msgs)
-    elif isinstance(messages, list | tuple):
-        for item in messages:
-            if isinstance(item, dict | list | tuple):
-                for name, msgs in _flat(item, prefix).items():
-                    flat.setdefault(name, []).extend(msgs)
-            else:
-                flat.setdefault(prefix or "_schema", []).append(str(item))
-    else:
-        flat.setdefault(prefix or "_schema", []).append(str(messages))
-    return flat
-
-
 def _load(schema: Schema, names: list[str], lists: tuple[str, ...] = (), flags: tuple[str, ...] = ()) -> dict:
     """The form's fields through an API schema: blanks left out so defaults apply, comma lists split,
     checkboxes read as true/false. Raises ValidationFailed naming the fields."""
@@ -106,7 +88,7 @@ def _load(schema: Schema, names: list[str], lists: tuple[str, ...] = (), flags: 
     try:
         return schema.load(raw)
     except ValidationError as exc:
-        raise ValidationFailed("Check the fields marked below.", _flat(exc.messages)) from None
+        raise ValidationFailed("Check the fields marked below.", flatten_messages(exc.messages)) from None
 
 
 def _submit(action: Callable[[], object], done: str, then: str, again: Callable[..., str]):
@@ -343,7 +325,7 @@ def _design_from_form(key: str) -> dict:
     try:
         data = KindCreateSchema().load(payload)
     except ValidationError as exc:
-        errors.update(_flat(exc.messages))
+        errors.update(flatten_messages(exc.messages))
     if errors:
         raise ValidationFailed("Check the fields marked below.", errors)
     return data
@@ -494,7 +476,7 @@ def _create_user() -> None:
     try:
         data = UserCreateSchema().load(raw)
     except ValidationError as exc:
-        errors = _flat(exc.messages)
+        errors = flatten_messages(exc.messages)
     if not raw["password"]:
         errors["password"] = ["Give a password of at least 8 characters."]
     if errors:
