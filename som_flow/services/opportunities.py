@@ -182,6 +182,7 @@ def _project(opp: Opportunity, run: Run, version: KindVersion, actor: User | Non
     eng = engine()
     snap = eng.snapshot(run)
     at = now()
+    before = (opp.stage, opp.closed)
     if snap.stage != opp.stage and not snap.outcome:
         _event(opp, actor, "stage_changed", **{"from": opp.stage, "to": snap.stage})
         opp.stage = snap.stage
@@ -198,7 +199,8 @@ def _project(opp: Opportunity, run: Run, version: KindVersion, actor: User | Non
         opp.probability = 100 if snap.outcome == "won" else 0
         opp.probability_source = "outcome"
         opp.resolved_date = opp.resolved_date or at.date()
-    _track_stay(opp, version, at)
+    if (opp.stage, opp.closed) != before:  # a task completed in place leaves the stay as it is: no query
+        _track_stay(opp, version, at)
 
     current = {t.id: t for t in db.session.scalars(
         select(Task).where(Task.opportunity_id == opp.id, Task.status == "open"))}
