@@ -16,8 +16,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from som_flow.errors import Conflict, NotFound
 from som_flow.extensions import db
@@ -25,7 +26,7 @@ from som_flow.models import Appointment, Delivery, Notification, Opportunity, Re
 from som_flow.services.unit_of_work import now, service, transaction
 
 log = logging.getLogger(__name__)
-BATCH = 50
+BATCH = 200  # rows per claim, delivered in one transaction
 PEOPLE_KINDS = ("follow_up", "close_date", "close_overdue", "task_due", "appointment")
 
 
@@ -197,11 +198,51 @@ def _claim(at: datetime, owner: str, opportunity_ids: list[int] | None) -> list[
         return list(session.scalars(stmt))
 
 
+def _message(row: Reminder, opp: Opportunity | None, user: User | None, at: datetime,
+             owner: str) -> tuple[dict, dict, dict]:
+    """The in-app notification, the delivery-log entry and the webhook body for one people reminder."""
+    note = {"user_id": row.user_id, "reminder_id": row.id, "opportunity_id": row.opportunity_id,
+            "title": row.title, "body": f"{opp.number} · {opp.customer.full_name}" if opp else "", "created_at": at}
+    logged = {"idempotency_key": row.idempotency_key, "reminder_id": row.id, "delivered_at": at,
+              "delivered_by": owner, "channels": ["in_app"]}
+    hook = {"reminder_id": row.id, "kind": row.kind, "title": row.title, "due_at": row.due_at.isoformat(),
+            "user": {"id": user.id, "email": user.email} if user else None,
+            "opportunity": {"id": opp.id, "number": opp.number} if opp else None,
+            "idempotency_key": row.idempotency_key}
+    return note, logged, hook
+
+
+def _silenced(opp: Opportunity | None) -> bool:
+    return opp is not None and (opp.status == "on_hold" or opp.closed)
+
+
+def _mark_delivered(session, ids: list[int], owner: str, at: datetime) -> None:
+    """Delivered only while still holding the lease: fewer rows than asked means another process took one."""
+    done = session.execute(
+        update(Reminder)
+        .where(Reminder.id.in_(ids), Reminder.state == "claimed", Reminder.lease_owner == owner)
+        .values(state="delivered", delivered_at=at, lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False))
+    if done.rowcount != len(ids):
+        raise _LostLease()
+
+
+def _after_delivery(hooks: list[dict], appointment_ids: list[int]) -> None:
+    """After the commit: the in-app notification stands whatever a webhook receiver does."""
+    if hooks and current_app.config.get("WEBHOOK_URL"):
+        from som_flow.services.notify import post_webhook
+
+        for hook in hooks:
+            post_webhook(hook)
+    for appt_id in appointment_ids:
+        _next_occurrence(appt_id)
+
+
 def _deliver(reminder_id: int, owner: str) -> bool:
     """Deliver one claimed row in one transaction; False when the lease was lost or it was done before."""
     from som_flow.services.opportunities import wake_due_timers
 
-    hook = None
+    hooks = []
     with transaction() as session:
         row = session.get(Reminder, reminder_id)
         if row is None or row.state != "claimed" or row.lease_owner != owner:
@@ -209,39 +250,72 @@ def _deliver(reminder_id: int, owner: str) -> bool:
         at = now()
         if row.kind == "process_timer":
             wake_due_timers(row.opportunity_id)
-            channels = ["process"]
+            logged = {"idempotency_key": row.idempotency_key, "reminder_id": row.id, "delivered_at": at,
+                      "delivered_by": owner, "channels": ["process"]}
         else:
             opp = session.get(Opportunity, row.opportunity_id) if row.opportunity_id else None
-            if opp is not None and (opp.status == "on_hold" or opp.closed):
+            if _silenced(opp):
                 row.state, row.lease_owner, row.lease_until = "cancelled", None, None
                 return False
-            body = f"{opp.number} · {opp.customer.full_name}" if opp else ""
-            session.add(Notification(user_id=row.user_id, reminder_id=row.id, opportunity_id=row.opportunity_id,
-                                     title=row.title, body=body, created_at=at))
-            channels = ["in_app"]
             user = session.get(User, row.user_id) if row.user_id else None
-            hook = {"reminder_id": row.id, "kind": row.kind, "title": row.title, "due_at": row.due_at.isoformat(),
-                    "user": {"id": user.id, "email": user.email} if user else None,
-                    "opportunity": {"id": opp.id, "number": opp.number} if opp else None,
-                    "idempotency_key": row.idempotency_key}
-        session.add(Delivery(idempotency_key=row.idempotency_key, reminder_id=row.id, delivered_at=at,
-                             delivered_by=owner, channels=channels))
-        done = session.execute(
-            update(Reminder)
-            .where(Reminder.id == row.id, Reminder.state == "claimed", Reminder.lease_owner == owner)
-            .values(state="delivered", delivered_at=at, lease_owner=None, lease_until=None)
-            .execution_options(synchronize_session=False))
-        if done.rowcount != 1:
-            raise _LostLease()
-        kind, source_id = row.kind, row.source_id
-    if hook is not None and current_app.config.get("WEBHOOK_URL"):
-        # after the commit: the in-app notification stands whatever the receiver does
-        from som_flow.services.notify import post_webhook
-
-        post_webhook(hook)
-    if kind == "appointment" and source_id:
-        _next_occurrence(int(source_id))
+            note, logged, hook = _message(row, opp, user, at, owner)
+            session.add(Notification(**note))
+            hooks.append(hook)
+        session.add(Delivery(**logged))
+        session.flush()
+        _mark_delivered(session, [row.id], owner, at)
+        appointments = [int(row.source_id)] if row.kind == "appointment" and row.source_id else []
+    _after_delivery(hooks, appointments)
     return True
+
+
+def _deliver_batch(ids: list[int], owner: str) -> tuple[int, list[int]]:
+    """Deliver a claimed batch of people reminders in one transaction: one commit (one fsync) for the lot.
+
+    Returns (delivered, ids to deliver one by one): process timers always go one by one (each runs the
+    engine), and so does the whole batch when anything in it fails — the batch then wrote nothing, and the
+    per-row path isolates the bad row (it fails alone and goes dead after REMINDER_MAX_ATTEMPTS).
+    """
+    try:
+        with transaction() as session:
+            query = select(Reminder).where(Reminder.id.in_(ids), Reminder.state == "claimed",
+                                           Reminder.lease_owner == owner, Reminder.kind != "process_timer")
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update()  # the lease checked here holds until the commit
+            rows = list(session.scalars(query))
+            opp_ids = {r.opportunity_id for r in rows if r.opportunity_id}
+            opps = {o.id: o for o in session.scalars(
+                select(Opportunity).where(Opportunity.id.in_(opp_ids)).options(joinedload(Opportunity.customer)))}
+            users = {u.id: u for u in session.scalars(
+                select(User).where(User.id.in_({r.user_id for r in rows if r.user_id})))}
+            at = now()
+            notes, logged, hooks, silenced, delivered, appointments = [], [], [], [], [], []
+            for row in rows:
+                opp = opps.get(row.opportunity_id)
+                if _silenced(opp):
+                    silenced.append(row.id)
+                    continue
+                note, entry, hook = _message(row, opp, users.get(row.user_id), at, owner)
+                notes.append(note)
+                logged.append(entry)
+                hooks.append(hook)
+                delivered.append(row.id)
+                if row.kind == "appointment" and row.source_id:
+                    appointments.append(int(row.source_id))
+            if silenced:
+                session.execute(update(Reminder).where(Reminder.id.in_(silenced))
+                                .values(state="cancelled", lease_owner=None, lease_until=None)
+                                .execution_options(synchronize_session=False))
+            if delivered:
+                session.execute(insert(Notification), notes)
+                session.execute(insert(Delivery), logged)
+                _mark_delivered(session, delivered, owner, at)
+    except Exception as exc:  # noqa: BLE001 - nothing was written; each row gets its own try
+        log.info("batch delivery of %d reminders failed (%r); delivering one by one", len(ids), exc)
+        return 0, ids
+    _after_delivery(hooks, appointments)
+    done = set(delivered) | set(silenced)
+    return len(delivered), [i for i in ids if i not in done]  # timers, and rows another process took (skipped)
 
 
 def _next_occurrence(appt_id: int) -> None:
@@ -297,7 +371,9 @@ def fire_due_reminders(at: datetime | None = None, owner: str | None = None,
         claimed = _claim(at, owner, opportunity_ids)
         if not claimed:
             break
-        for reminder_id in claimed:
+        delivered, one_by_one = _deliver_batch(claimed, owner)
+        fired += delivered
+        for reminder_id in one_by_one:
             try:
                 if _deliver(reminder_id, owner):
                     fired += 1
