@@ -14,8 +14,9 @@ import urllib.request
 from email.message import EmailMessage
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
+from som_flow.errors import NotFound
 from som_flow.extensions import db
 from som_flow.models import Delivery, Notification, User
 from som_flow.services.unit_of_work import now, transaction
@@ -23,6 +24,32 @@ from som_flow.services.unit_of_work import now, transaction
 log = logging.getLogger(__name__)
 MAX_EMAIL_ATTEMPTS = 5
 WEBHOOK_TIMEOUT_SECONDS = 5
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def latest_unread(user: User, limit: int = 8) -> list[Notification]:
+    """What the bell's dropdown lists: the newest unread first."""
+    return list(db.session.scalars(select(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
+
+
+def mark_read(user: User, notification_id: int | None = None) -> Notification | None:
+    """Mark one of the user's notifications read (None: all of them); someone else's is not found."""
+    with transaction() as session:
+        if notification_id is None:
+            session.execute(update(Notification).where(Notification.user_id == user.id,
+                                                        Notification.read_at.is_(None)).values(read_at=now()))
+            return None
+        row = session.get(Notification, notification_id)
+        if row is None or row.user_id != user.id:
+            raise NotFound(f"No notification {notification_id}")
+        row.read_at = row.read_at or now()
+    return row
 
 
 def send_pending_email() -> int:

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
-from som_flow.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from som_flow.errors import Forbidden, Unauthorized, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import Notification, Task
 from som_flow.schemas import (
@@ -26,9 +26,9 @@ from som_flow.schemas import (
     page_schema,
 )
 from som_flow.services import appointments as appts
-from som_flow.services import reminders, tasks
+from som_flow.services import notify, reminders, tasks
 from som_flow.services.opportunities import complete_task
-from som_flow.services.unit_of_work import now, transaction
+from som_flow.services.unit_of_work import now
 from som_flow.web.api.common import paged
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
 
@@ -286,12 +286,7 @@ def list_notifications(query):
 @roles_required(*ANY_ROLE)
 @blp.response(200, NotificationSchema)
 def read_notification(notification_id):
-    with transaction() as session:
-        row = session.get(Notification, notification_id)
-        if row is None or row.user_id != api_user().id:
-            raise NotFound(f"No notification {notification_id}")
-        row.read_at = row.read_at or now()
-    return row
+    return notify.mark_read(api_user(), notification_id)
 
 
 __all__ = ["blp", "Task", "_aware"]

@@ -74,11 +74,23 @@ def register_ui(app: Flask) -> None:
 
     app.register_blueprint(customers_bp)
 
+    @app.template_filter("local")
+    def _local(when, fmt: str = "%a %d %b %H:%M"):
+        """A UTC datetime in the signed-in user's own timezone (reminders say 08:00 local)."""
+        from zoneinfo import ZoneInfo
+
+        if when is None:
+            return ""
+        zone = getattr(current_user, "timezone", None) or "UTC"
+        return when.astimezone(ZoneInfo(zone)).strftime(fmt)
+
     @app.context_processor
     def _globals():
-        from som_flow.web.ui.pages import unread_count
+        from som_flow.services import notify
 
-        return {"unread_count": unread_count() if current_user.is_authenticated else 0}
+        if not current_user.is_authenticated:
+            return {"unread_count": 0, "bell_items": []}
+        return {"unread_count": notify.unread_count(current_user), "bell_items": notify.latest_unread(current_user)}
 
 
 __all__ = ["bp", "register_ui", "SomFlowError"]

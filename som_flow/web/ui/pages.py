@@ -10,20 +10,15 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from som_flow.errors import SomFlowError
 from som_flow.extensions import db
 from som_flow.models import Appointment, CatalogEntry, Customer, Event, Notification, Opportunity, StageStay, Task, User
-from som_flow.services import appointments, catalogs, estimates, forecast, kinds, opportunities, reports, tasks
+from som_flow.services import appointments, catalogs, estimates, forecast, kinds, notify, opportunities, reports, tasks
 from som_flow.services.unit_of_work import now
 
 bp = Blueprint("pages", __name__)
-
-
-def unread_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
 
 
 @bp.before_request
@@ -310,5 +305,27 @@ def claim_task(task_id: str):
 @bp.route("/notifications")
 def notifications():
     rows = list(db.session.scalars(select(Notification).where(Notification.user_id == current_user.id)
-                                   .order_by(Notification.created_at.desc()).limit(100)))
+                                   .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(100)))
     return render_template("notifications.html", rows=rows)
+
+
+@bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
+def read_notification(notification_id: int):
+    try:
+        notify.mark_read(current_user, notification_id)
+    except SomFlowError as exc:
+        flash(exc.detail, "error")
+    return redirect(_back("pages.notifications"))
+
+
+@bp.route("/notifications/read", methods=["POST"])
+def read_all_notifications():
+    notify.mark_read(current_user)
+    flash("All notifications marked read.", "ok")
+    return redirect(_back("pages.notifications"))
+
+
+def _back(endpoint: str) -> str:
+    """Where the form was (only a path on this site), so the bell works from any page."""
+    target = request.form.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else url_for(endpoint)
