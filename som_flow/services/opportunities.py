@@ -435,7 +435,8 @@ def move_to_stage(actor: User, opp_id: int, target: str, expected_version: int |
     if target != opp.stage:
         _check_required_fields(opp)
     run = _load(opp)
-    new_run = engine().move_to_stage(run, target, _process_data(opp))
+    # a refused move raises and this transaction rolls back, so the run may be moved in place
+    new_run = engine().move_to_stage(run, target, _process_data(opp), keep_original=False)
     _project(opp, new_run, opp.kind_version, actor)
     # the version column bumps even when only the stage moved
     opp.updated_at = now()

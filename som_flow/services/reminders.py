@@ -113,27 +113,39 @@ def _next_starts(appt: Appointment, count: int = 2) -> list[datetime]:
     return out
 
 
+SETTLED = ("claimed", "delivered", "dead")
+
+
 def _done_before(w: Wanted) -> bool:
     same = Reminder.idempotency_key == w.key
     if w.once:
         same = or_(same, Reminder.idempotency_key.startswith(w.once, autoescape=True))
-    return db.session.scalar(select(Reminder.id).where(
-        same, Reminder.state.in_(("claimed", "delivered", "dead"))).limit(1)) is not None
+    return db.session.scalar(select(Reminder.id).where(same, Reminder.state.in_(SETTLED)).limit(1)) is not None
 
 
 def _apply(opp_id: int | None, kinds: tuple[str, ...], wanted: list[Wanted], source_id: str | None = None) -> None:
-    query = select(Reminder).where(Reminder.kind.in_(kinds), Reminder.state.in_(("pending", "cancelled")))
-    query = query.where(Reminder.opportunity_id == opp_id) if opp_id is not None else query
-    if source_id is not None:
-        query = query.where(Reminder.source_id == source_id)
-    existing = {r.idempotency_key: r for r in db.session.scalars(query)}
+    """Make the pending rows match `wanted`. The source's reminders (an opportunity's, or one appointment's) are
+    read in one query and compared in memory — a stage move re-applies a handful of unchanged reminders; only
+    a key new to them is looked up across the table before it is inserted (keys are unique, and a reminder
+    delivered once never comes back)."""
+    if source_id is not None:  # one appointment's reminders, whichever deal it belongs to now
+        rows = list(db.session.scalars(select(Reminder).where(Reminder.source_id == source_id,
+                                                              Reminder.kind.in_(kinds))))
+    elif opp_id is not None:
+        rows = list(db.session.scalars(select(Reminder).where(Reminder.opportunity_id == opp_id)))
+    else:
+        rows = []
+    mine = [r for r in rows if r.kind in kinds]
+    existing = {r.idempotency_key: r for r in mine if r.state in ("pending", "cancelled")}
+    known = {r.idempotency_key for r in rows}
+    settled = [r.idempotency_key for r in rows if r.state in SETTLED]
     wanted_keys = {w.key for w in wanted}
     for key, row in existing.items():
         if key not in wanted_keys and row.state == "pending":
             row.state = "cancelled"
     for w in wanted:
         row = existing.get(w.key)
-        if _done_before(w):
+        if w.key in settled or (w.once and any(k.startswith(w.once) for k in settled)):
             # delivered (or being delivered) once, perhaps for another zone or rep: never again
             if row is not None and row.state == "pending":
                 row.state = "cancelled"
@@ -141,7 +153,8 @@ def _apply(opp_id: int | None, kinds: tuple[str, ...], wanted: list[Wanted], sou
         if row is not None:
             row.state, row.due_at, row.title = "pending", w.due_at, w.title[:200]
             continue
-        if db.session.scalar(select(Reminder.id).where(Reminder.idempotency_key == w.key)):
+        if w.key in known or _done_before(w) or db.session.scalar(
+                select(Reminder.id).where(Reminder.idempotency_key == w.key)):
             continue
         db.session.add(Reminder(kind=w.kind, opportunity_id=opp_id, user_id=w.user_id, source_id=w.source_id,
                                 due_at=w.due_at, state="pending", idempotency_key=w.key, title=w.title[:200]))

@@ -60,3 +60,16 @@ def test_stageless_kind_has_no_moves(engine, kinds):
     run = engine.start(kinds["stageless"], {})
     with pytest.raises(Conflict, match="no stages"):
         engine.move_to_stage(run, "lead")
+
+
+def test_a_forward_move_keeps_the_callers_run_unless_told_it_is_thrown_away(engine, kinds, saved):
+    definition = kinds["service-contract"]
+    run = saved(engine.start(definition, {}))
+    moved = engine.move_to_stage(run, "proposal")
+    assert (engine.snapshot(moved).stage, engine.snapshot(run).stage) == ("proposal", "lead")
+    # the service rolls back on any refusal, so it moves its freshly loaded run in place (no trial copy)
+    in_place = engine.move_to_stage(run, "proposal", keep_original=False)
+    assert in_place is run and engine.snapshot(saved(run)).stage == "proposal"
+    a, b = engine.snapshot(in_place), engine.snapshot(moved)
+    assert (a.allowed_stages, [t.spec_name for t in a.ready_tasks]) == (b.allowed_stages,
+                                                                       [t.spec_name for t in b.ready_tasks])
