@@ -88,9 +88,16 @@ def test_the_stage_stay_backfill_replays_history_as_the_live_projection_records_
                 opportunities.win(manager, opp.id, reason="relationship")
             elif fate == "lost":
                 opportunities.lose(manager, opp.id, reason="price")
+        # a custom kind with back moves: Lead → Proposal → Lead → Proposal → Negotiation
+        there_and_back = opportunities.create_opportunity(manager, {"title": "back", "customer_id": customer.id,
+                                                                    "kind": "service-contract"})
+        for stage in ("proposal", "lead", "proposal", "negotiation"):
+            clock.advance(days=1)
+            opportunities.move_to_stage(manager, there_and_back.id, stage)
 
         def stays():
-            return sorted((s.opportunity_id, s.stage, s.entered_at, s.left_at, s.outcome)
+            return sorted((s.opportunity_id, s.stage, s.entered_at, s.left_at, s.outcome,
+                           None if s.days is None else round(s.days, 4), bool(s.first_visit), bool(s.advanced))
                           for s in db.session.scalars(select(StageStay)))
 
         live = stays()
@@ -101,5 +108,11 @@ def test_the_stage_stay_backfill_replays_history_as_the_live_projection_records_
         db.session.remove()
         db.engine.dispose()
     # per deal: left Lead forward, then Qualification won / lost / still there
-    assert [s[4] for s in live] == ["advanced", "won", "advanced", "lost", "advanced", None]
+    assert [s[4] for s in live[:6]] == ["advanced", "won", "advanced", "lost", "advanced", None]
+    assert [s[5] for s in live[:2]] == [2.0, 3.0]
+    # the custom deal's two visits to Lead and to Proposal: only the first counts as entering, and it
+    # carries "advanced" because the deal left forward at some visit (Lead the first time, Proposal the second)
+    assert [(s[1], s[4], s[6], s[7]) for s in sorted(live[6:], key=lambda s: s[2])] == [
+        ("lead", "advanced", True, True), ("proposal", "back", True, True), ("lead", "advanced", False, False),
+        ("proposal", "advanced", False, False), ("negotiation", None, True, False)]
     assert replayed == live

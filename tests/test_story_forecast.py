@@ -138,6 +138,28 @@ def test_the_pipeline_report_shows_the_funnel_stuck_and_overdue_deals(client, cl
     assert Api(client, "csr@x.test").get("/reports/pipeline").status_code == 403
 
 
+def test_a_deal_that_goes_back_and_forth_counts_once_per_stage_in_the_funnel(client, clock, people):
+    manager = Api(client, "manager@x.test")
+    clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    steady = deal(manager, people, "100.00", kind="service-contract")["id"]
+    wavering = deal(manager, people, "100.00", kind="service-contract")["id"]
+    for stage in ("proposal", "negotiation"):
+        clock.advance(days=2)
+        move(manager, steady, stage)
+    for stage in ("proposal", "lead", "proposal", "negotiation"):  # back to Lead once, then on again
+        clock.advance(days=1)
+        move(manager, wavering, stage)
+    clock.advance(days=1)
+    report = manager.get("/reports/pipeline?kind=service-contract").json
+    funnel = {row["stage"]: row for row in report["funnel"]}
+    # two deals entered each stage once, however often they came back; both left Lead and Proposal forward
+    assert [(funnel[s]["entered"], funnel[s]["advanced"]) for s in ("lead", "proposal", "negotiation")] == [
+        (2, 2), (2, 2), (2, 0)]
+    # days per visit (steady moves on days 2 and 4, wavering on days 5, 6, 7, 8; the report on day 9):
+    # Lead 2, 5, 1; Proposal 2, 1, 1; Negotiation still open in both, counted up to now: 5 and 1
+    assert [funnel[s]["average_days_in_stage"] for s in ("lead", "proposal", "negotiation")] == [2.7, 1.3, 3.0]
+
+
 def test_last_quarters_snapshot_stands_beside_what_was_actually_won(client, clock, people):
     manager = Api(client, "manager@x.test")
     first = deal(manager, people, "10000.00", anticipated_close_date="2026-04-20")

@@ -162,19 +162,26 @@ def _task_due(raw: str | None, opp: Opportunity, assignee: User | None) -> datet
 
 def _track_stay(opp: Opportunity, version: KindVersion, at: datetime) -> None:
     """Keep StageStay in step with the deal: close the open stay when the stage changes or the deal closes
-    (saying how it left), open one for the stage it is in now."""
-    stay = db.session.scalar(select(StageStay).where(StageStay.opportunity_id == opp.id,
-                                                     StageStay.left_at.is_(None)))
+    (saying how it left and for how long), open one for the stage it is in now. The deal's stays are read in
+    one query; the first visit to a stage carries whether the deal ever left that stage forward."""
+    stays = list(db.session.scalars(select(StageStay).where(StageStay.opportunity_id == opp.id)
+                                    .order_by(StageStay.entered_at, StageStay.id)))
+    stay = next((s for s in stays if s.left_at is None), None)
     if stay is not None and (opp.closed or stay.stage != opp.stage):
         position = {s["key"]: i for i, s in enumerate(version.stages)}
         stay.left_at = at
+        stay.days = (at - stay.entered_at).total_seconds() / 86400
         if opp.closed:
             stay.outcome = opp.status
         else:
             stay.outcome = "advanced" if position.get(opp.stage, -1) > position.get(stay.stage, -1) else "back"
+        if stay.outcome in ("advanced", "won"):
+            first = next(s for s in stays if s.stage == stay.stage)
+            first.advanced = True
         stay = None
     if stay is None and not opp.closed and opp.stage:
-        db.session.add(StageStay(opportunity_id=opp.id, stage=opp.stage, entered_at=at))
+        first_visit = not any(s.stage == opp.stage for s in stays)
+        db.session.add(StageStay(opportunity_id=opp.id, stage=opp.stage, entered_at=at, first_visit=first_visit))
 
 
 def _project(opp: Opportunity, run: Run, version: KindVersion, actor: User | None) -> Snapshot:

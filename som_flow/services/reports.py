@@ -62,17 +62,17 @@ def _stay_scope(filters: Filters) -> tuple[list, bool]:
 
 
 def funnel(filters: Filters, stages: list[dict]) -> list[dict]:
-    """Per stage (visits that began in the period): deals that entered it, deals that left it forward or were
-    won from it, the share, and the average days spent in it (a current stay counts up to now)."""
+    """Per stage: the deals that first entered it in the period, how many of those ever left it forward or were
+    won from it, the share, and the average days per visit begun in the period (a current visit counts up to
+    now). Plain sums over flags the projection keeps (StageStay.first_visit / advanced), not COUNT(DISTINCT)."""
     where, join = _stay_scope(filters)
-    opp = StageStay.opportunity_id
-    forward = case((StageStay.outcome.in_(("advanced", "won")), opp), else_=None)
-    query = select(StageStay.stage, func.count(func.distinct(opp)), func.count(func.distinct(forward)),
-                   func.avg(days_between(func.coalesce(StageStay.left_at, literal(now(), UTCDateTime())),
-                                                       StageStay.entered_at)))
+    first = case((StageStay.first_visit, 1), else_=0)
+    forward = case((and_(StageStay.first_visit, StageStay.advanced), 1), else_=0)
+    days = func.coalesce(StageStay.days, days_between(literal(now(), UTCDateTime()), StageStay.entered_at))
+    query = select(StageStay.stage, func.sum(first), func.sum(forward), func.avg(days))
     if join:
         query = query.join(Opportunity, Opportunity.id == StageStay.opportunity_id)
-    found = {stage: (n_in, n_on, avg) for stage, n_in, n_on, avg in
+    found = {stage: (n_in or 0, n_on or 0, avg) for stage, n_in, n_on, avg in
              db.session.execute(query.where(*where).group_by(StageStay.stage)).all()}
     rows = []
     for stage in stages:
