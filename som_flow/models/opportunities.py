@@ -22,8 +22,9 @@ class Opportunity(Timestamped, db.Model):
         Index("ix_opportunity_stage_status", "stage", "status"),
         Index("ix_opportunity_rep_status", "sales_rep_id", "status"),
         Index("ix_opportunity_kind_status", "kind_id", "status"),
-        # open deals by close date: the forecast's range and the overdue list, read from the index alone
-        Index("ix_opportunity_open_close", "closed", "anticipated_close_date"),
+        # deals by close date with whether they are closed: the overdue list reads the index alone. Not
+        # (closed, date): with `closed` first SQLite took it for every open-deals scan (forecast 81 → 180 ms)
+        Index("ix_opportunity_close_date_closed", "anticipated_close_date", "closed"),
         # covering index for the pipeline report's one scan of decided deals (no table lookups)
         Index("ix_opportunity_decided", "status", "resolved_date", "sales_rep_id", "kind_id", "currency",
               "marketing_source", "reason", "amount", "date"),

@@ -50,11 +50,12 @@ def upgrade():
     op.create_index("ix_stage_stay_report", "stage_stay", REPORT_INDEX, unique=False)
     op.create_index("ix_opportunity_decided", "opportunity", DECIDED_INDEX, unique=False)
     op.drop_index("ix_opportunity_close_date", table_name="opportunity")
-    op.create_index("ix_opportunity_open_close", "opportunity", ["closed", "anticipated_close_date"], unique=False)
+    op.create_index("ix_opportunity_close_date_closed", "opportunity", ["anticipated_close_date", "closed"],
+                    unique=False)
 
 
 def downgrade():
-    op.drop_index("ix_opportunity_open_close", table_name="opportunity")
+    op.drop_index("ix_opportunity_close_date_closed", table_name="opportunity")
     op.create_index("ix_opportunity_close_date", "opportunity", ["anticipated_close_date"], unique=False)
     op.drop_index("ix_opportunity_decided", table_name="opportunity")
     op.drop_index("ix_stage_stay_report", table_name="stage_stay")
