@@ -11,7 +11,6 @@ import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -156,20 +155,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        run("SQLite", f"sqlite:///{tmp}/bench.sqlite", args.opportunities, args.rounds)
-    if args.skip_postgres:
-        return
-    from tests.pgcluster import Cluster
+    from tests.pgcluster import on_both_backends
 
-    cluster = Cluster()
-    cluster.start()
-    try:
-        run("PostgreSQL", f"postgresql+psycopg://postgres@127.0.0.1:{cluster.port}/postgres", args.opportunities,
-            args.rounds)
-    finally:
-        cluster.stop()
-
+    on_both_backends(lambda name, url: run(name, url, args.opportunities, args.rounds), args.skip_postgres)
 
 if __name__ == "__main__":
     main()

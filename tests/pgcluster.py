@@ -67,3 +67,16 @@ class Cluster:
         except subprocess.CalledProcessError:
             pass
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def on_both_backends(run, skip_postgres: bool = False) -> None:
+    """Call run(name, url) on a fresh SQLite file, then on a throwaway cluster (the benchmarks' two backends)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run("SQLite", f"sqlite:///{tmp}/bench.sqlite")
+    if skip_postgres:
+        return
+    cluster = Cluster()
+    try:
+        run("PostgreSQL", cluster.start())
+    finally:
+        cluster.stop()
