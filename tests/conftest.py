@@ -115,3 +115,21 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+# Backstop for CI: with PostgreSQL and Chromium required, a skip of any kind (one a future test adds too)
+# turns the run red instead of passing quietly.
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _skipped and REQUIRE_POSTGRES and os.environ.get("SOM_FLOW_REQUIRE_BROWSER") == "1":
+        session.config.get_terminal_writer().line(
+            f"{len(_skipped)} test(s) skipped while PostgreSQL and Chromium are required, e.g. {_skipped[0]}",
+            red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
