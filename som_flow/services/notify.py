@@ -26,16 +26,16 @@ MAX_EMAIL_ATTEMPTS = 5
 WEBHOOK_TIMEOUT_SECONDS = 5
 
 
-def unread_count(user: User) -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
-
-
-def latest_unread(user: User, limit: int = 8) -> list[Notification]:
-    """What the bell's dropdown lists: the newest unread first."""
-    return list(db.session.scalars(select(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))
-        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
+def list_notifications(user: User, *, unread: bool = False, page: int = 1,
+                       per_page: int = 50) -> tuple[list[Notification], int]:
+    """A user's notifications, newest first, and how many there are (the bell: unread=True, a few)."""
+    query = select(Notification).where(Notification.user_id == user.id)
+    if unread:
+        query = query.where(Notification.read_at.is_(None))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = list(db.session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc())
+                                    .limit(per_page).offset((page - 1) * per_page)))
+    return items, total
 
 
 def mark_read(user: User, notification_id: int | None = None) -> Notification | None:

@@ -7,11 +7,9 @@ from datetime import UTC, datetime, timedelta
 from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import func, select
 
 from som_flow.errors import Forbidden, Unauthorized, ValidationFailed
-from som_flow.extensions import db
-from som_flow.models import Notification, Task
+from som_flow.models import Task
 from som_flow.schemas import (
     FiredSchema,
     FireSchema,
@@ -273,12 +271,8 @@ def fire(data):
 @blp.arguments(NotificationQuery, location="query")
 @blp.response(200, page_schema(NotificationSchema, "NotificationPage"))
 def list_notifications(query):
-    stmt = select(Notification).where(Notification.user_id == api_user().id)
-    if query["unread"]:
-        stmt = stmt.where(Notification.read_at.is_(None))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    items = list(db.session.scalars(stmt.order_by(Notification.created_at.desc(), Notification.id.desc())
-                                    .limit(query["per_page"]).offset((query["page"] - 1) * query["per_page"])))
+    items, total = notify.list_notifications(api_user(), unread=query["unread"], page=query["page"],
+                                             per_page=query["per_page"])
     return paged(items, total, query)
 
 

@@ -90,7 +90,8 @@ def register_ui(app: Flask) -> None:
 
         if not current_user.is_authenticated:
             return {"unread_count": 0, "bell_items": []}
-        return {"unread_count": notify.unread_count(current_user), "bell_items": notify.latest_unread(current_user)}
+        items, total = notify.list_notifications(current_user, unread=True, per_page=8)
+        return {"unread_count": total, "bell_items": items}
 
 
 __all__ = ["bp", "register_ui", "SomFlowError"]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from som_flow.errors import SomFlowError
 from som_flow.extensions import db
-from som_flow.models import Appointment, CatalogEntry, Customer, Event, Notification, Opportunity, StageStay, Task, User
+from som_flow.models import Appointment, CatalogEntry, Customer, Event, Opportunity, StageStay, Task, User
 from som_flow.services import appointments, catalogs, estimates, forecast, kinds, notify, opportunities, reports, tasks
 from som_flow.services.unit_of_work import now
 
@@ -304,8 +304,7 @@ def claim_task(task_id: str):
 
 @bp.route("/notifications")
 def notifications():
-    rows = list(db.session.scalars(select(Notification).where(Notification.user_id == current_user.id)
-                                   .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(100)))
+    rows, _ = notify.list_notifications(current_user, per_page=100)
     return render_template("notifications.html", rows=rows)
 
 
