@@ -216,13 +216,18 @@ def _message(row: Reminder, opp: Opportunity | None, user: User | None, at: date
     """The in-app notification, the delivery-log entry and the webhook body for one people reminder."""
     note = {"user_id": row.user_id, "reminder_id": row.id, "opportunity_id": row.opportunity_id,
             "title": row.title, "body": f"{opp.number} · {opp.customer.full_name}" if opp else "", "created_at": at}
-    logged = {"idempotency_key": row.idempotency_key, "reminder_id": row.id, "delivered_at": at,
-              "delivered_by": owner, "channels": ["in_app"]}
+    logged = _log_entry(row, at, owner, "in_app")
     hook = {"reminder_id": row.id, "kind": row.kind, "title": row.title, "due_at": row.due_at.isoformat(),
             "user": {"id": user.id, "email": user.email} if user else None,
             "opportunity": {"id": opp.id, "number": opp.number} if opp else None,
             "idempotency_key": row.idempotency_key}
     return note, logged, hook
+
+
+def _log_entry(row: Reminder, at: datetime, owner: str, channel: str) -> dict:
+    """The delivery-log row: its unique idempotency key is what makes a second delivery impossible."""
+    return {"idempotency_key": row.idempotency_key, "reminder_id": row.id, "delivered_at": at,
+            "delivered_by": owner, "channels": [channel]}
 
 
 def _silenced(opp: Opportunity | None) -> bool:
@@ -263,8 +268,7 @@ def _deliver(reminder_id: int, owner: str) -> bool:
         at = now()
         if row.kind == "process_timer":
             wake_due_timers(row.opportunity_id)
-            logged = {"idempotency_key": row.idempotency_key, "reminder_id": row.id, "delivered_at": at,
-                      "delivered_by": owner, "channels": ["process"]}
+            logged = _log_entry(row, at, owner, "process")
         else:
             opp = session.get(Opportunity, row.opportunity_id) if row.opportunity_id else None
             if _silenced(opp):
