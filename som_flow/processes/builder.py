@@ -199,6 +199,16 @@ def _task_props(task: dict, role: str) -> dict[str, str]:
     return props
 
 
+def _task_node(doc: _Doc, sub, key: str, n: int, task: dict, prev: str, shape: _Shape) -> str:
+    """The stage's n-th task as a user task in its role's lane, after `prev`; returns its id."""
+    tid = f"task_{key}_{n}"
+    role = task.get("role", "rep")
+    doc.node(sub, "userTask", tid, task["title"], props=_task_props(task, role), shape=shape)
+    doc.lanes.setdefault(role, []).append(tid)
+    doc.flow(sub, f"flow_{key}_to_{n}", prev, tid)
+    return tid
+
+
 def _stage_width(required: int, optional: int) -> float:
     width = 20 + EVENT + 40
     if optional:
@@ -457,37 +467,13 @@ def _build_stage(
         ox = x
         oprev = split
         for n, task in optional:
-            tid = f"task_{key}_{n}"
-            role = task.get("role", "rep")
-            doc.node(
-                sub,
-                "userTask",
-                tid,
-                task["title"],
-                props=_task_props(task, role),
-                shape=_Shape(ox, ROW2 - TASK_H / 2 + 5, TASK_W, TASK_H - 10),
-            )
-            doc.lanes.setdefault(role, []).append(tid)
-            doc.flow(sub, f"flow_{key}_to_{n}", oprev, tid)
-            oprev = tid
+            oprev = _task_node(doc, sub, key, n, task, oprev, _Shape(ox, ROW2 - TASK_H / 2 + 5, TASK_W, TASK_H - 10))
             ox += STEP
         oend = f"optional_end_{key}"
         doc.node(sub, "endEvent", oend, shape=_Shape(ox, ROW2 - 18 + 5, EVENT, EVENT))
         doc.flow(sub, f"flow_{key}_optional_end", oprev, oend)
     for n, task in required:
-        tid = f"task_{key}_{n}"
-        role = task.get("role", "rep")
-        doc.node(
-            sub,
-            "userTask",
-            tid,
-            task["title"],
-            props=_task_props(task, role),
-            shape=_Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H),
-        )
-        doc.lanes.setdefault(role, []).append(tid)
-        doc.flow(sub, f"flow_{key}_to_{n}", prev, tid)
-        prev = tid
+        prev = _task_node(doc, sub, key, n, task, prev, _Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H))
         x += STEP
     gate = f"gate_{key}"
     doc.node(
