@@ -9,51 +9,38 @@ import pytest
 from som_flow.engine import MAX_BPMN_BYTES, Engine, evaluate
 from som_flow.engine.expressions import ExpressionError
 from som_flow.errors import InvalidProcess
-from som_flow.processes import OPERATIONS, shipped_bpmn, validate_bpmn
+from som_flow.processes import OPERATIONS, shipped_bpmn
+from tests.engine.hostile import STANDARD, refused, swap
 
-BASE = shipped_bpmn("standard-sale")
 CANARY: list[str] = []
 
 
-def _refused(xml: str | bytes) -> InvalidProcess:
-    with pytest.raises(InvalidProcess) as refused:
-        validate_bpmn(xml)
-    assert refused.value.status == 422
-    assert refused.value.errors, "errors name what is wrong"
-    return refused.value
-
-
-def _swap(old: str, new: str, xml: str = BASE) -> str:
-    assert old in xml
-    return xml.replace(old, new, 1)
-
-
-def test_billion_laughs_is_refused():
+def test_billion_laughs_isrefused():
     bomb = (
         '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
         ' <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">\n]>\n'
         '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&lol2;</bpmn:definitions>'
     )
-    error = _refused(bomb)
+    error = refused(bomb)
     assert "DOCTYPE" in error.detail and "line 2" in error.detail
 
 
-def test_external_entity_is_refused():
-    xxe = BASE.replace(
+def test_external_entity_isrefused():
+    xxe = STANDARD.replace(
         "<bpmn:definitions",
         '<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n<bpmn:definitions',
         1,
     ).replace('name="Standard sale"', 'name="&xxe;"', 1)
-    error = _refused(xxe)
+    error = refused(xxe)
     assert "root:" not in str(error.errors)
 
 
-def test_oversized_document_is_refused():
-    _refused(BASE + " " * MAX_BPMN_BYTES)
+def test_oversized_document_isrefused():
+    refused(STANDARD + " " * MAX_BPMN_BYTES)
 
 
 def test_malformed_xml_names_the_line():
-    error = _refused(BASE.replace("</bpmn:process>", "</bpmn:proces>", 1))
+    error = refused(STANDARD.replace("</bpmn:process>", "</bpmn:proces>", 1))
     assert "line" in error.detail
 
 
@@ -62,11 +49,11 @@ def test_script_task_is_refused_and_never_runs():
         r'<bpmn:userTask id="task_proposal_1".*?</bpmn:userTask>',
         '<bpmn:scriptTask id="task_proposal_1" name="Prepare estimates">'
         "<bpmn:script>CANARY.append('ran')</bpmn:script></bpmn:scriptTask>",
-        BASE,
+        STANDARD,
         count=1,
         flags=re.S,
     )
-    error = _refused(hostile)
+    error = refused(hostile)
     assert "task_proposal_1" in error.errors
     assert "script" in error.errors["task_proposal_1"][0]
     assert CANARY == []
@@ -84,27 +71,27 @@ def test_script_task_is_refused_and_never_runs():
         "x" * 600,
     ],
 )
-def test_condition_with_python_is_refused(condition):
-    hostile = _swap(
+def test_condition_with_python_isrefused(condition):
+    hostile = swap(
         'target_stage == "proposal"', condition.replace("'", "&apos;"), shipped_bpmn("service-contract")
     )
-    error = _refused(hostile)
+    error = refused(hostile)
     assert "flow_route_lead_proposal" in error.errors
 
 
-def test_timer_with_a_python_call_is_refused():
-    error = _refused(_swap('"P14D"', "__import__('os').getpid()".replace("'", "&apos;")))
+def test_timer_with_a_python_call_isrefused():
+    error = refused(swap('"P14D"', "__import__('os').getpid()".replace("'", "&apos;")))
     assert "sla_proposal" in error.errors
 
 
-def test_timer_that_is_not_iso_is_refused():
-    error = _refused(_swap('"P14D"', '"fourteen days"'))
+def test_timer_that_is_not_iso_isrefused():
+    error = refused(swap('"P14D"', '"fourteen days"'))
     assert "sla_proposal" in error.errors
 
 
-def test_unknown_element_is_refused():
-    error = _refused(
-        _swap(
+def test_unknown_element_isrefused():
+    error = refused(
+        swap(
             '<bpmn:startEvent id="start_lead"/>',
             '<bpmn:startEvent id="start_lead"/><bpmn:teleport id="beam_me_up"/>',
         )
@@ -112,28 +99,28 @@ def test_unknown_element_is_refused():
     assert "beam_me_up" in error.errors
 
 
-def test_duplicate_id_is_refused():
-    error = _refused(_swap('<bpmn:userTask id="task_proposal_1"', '<bpmn:userTask id="task_lead_1"'))
+def test_duplicate_id_isrefused():
+    error = refused(swap('<bpmn:userTask id="task_proposal_1"', '<bpmn:userTask id="task_lead_1"'))
     assert "task_lead_1" in error.errors
     assert "duplicate" in error.errors["task_lead_1"][0]
 
 
-def test_stage_without_a_gate_is_refused():
-    without_gate = _swap(
+def test_stage_without_a_gate_isrefused():
+    without_gate = swap(
         '<spiffworkflow:property name="som.gate" value="true"/>',
         '<spiffworkflow:property name="som.role" value="rep"/>',
     )
-    error = _refused(without_gate)
+    error = refused(without_gate)
     assert "stage_lead" in error.errors and "gate" in error.errors["stage_lead"][0]
 
 
-def test_stage_key_used_twice_is_refused():
-    error = _refused(_swap('name="som.stage" value="qualification"', 'name="som.stage" value="lead"'))
+def test_stage_key_used_twice_isrefused():
+    error = refused(swap('name="som.stage" value="qualification"', 'name="som.stage" value="lead"'))
     assert any("twice" in r for reasons in error.errors.values() for r in reasons)
 
 
-def test_missing_outcome_is_refused():
-    error = _refused(_swap('name="som.outcome" value="lost"', 'name="som.probability" value="0"'))
+def test_missing_outcome_isrefused():
+    error = refused(swap('name="som.outcome" value="lost"', 'name="som.probability" value="0"'))
     assert any("som.outcome=lost" in r for reasons in error.errors.values() for r in reasons)
 
 
@@ -142,25 +129,25 @@ def test_service_task_must_name_a_registered_operation():
         '<bpmn:serviceTask id="notify_office"><bpmn:extensionElements>'
         '<spiffworkflow:serviceTaskOperator id="rm_rf"/></bpmn:extensionElements></bpmn:serviceTask>'
     )
-    error = _refused(
-        _swap('<bpmn:startEvent id="start_lead"/>', '<bpmn:startEvent id="start_lead"/>' + service)
+    error = refused(
+        swap('<bpmn:startEvent id="start_lead"/>', '<bpmn:startEvent id="start_lead"/>' + service)
     )
     assert "notify_office" in error.errors and "rm_rf" in error.errors["notify_office"][0]
 
 
-def test_prescript_is_refused():
+def test_prescript_isrefused():
     opening = (
         '<bpmn:userTask id="task_proposal_1" name="Prepare estimates">\n          <bpmn:extensionElements>'
     )
     prescript = "<spiffworkflow:preScript>CANARY.append(1)</spiffworkflow:preScript>"
-    error = _refused(_swap(opening, opening + prescript))
+    error = refused(swap(opening, opening + prescript))
     assert "task_proposal_1" in error.errors
     assert CANARY == []
 
 
-def test_subprocess_in_a_lane_is_refused():
-    error = _refused(
-        _swap(
+def test_subprocess_in_a_lane_isrefused():
+    error = refused(
+        swap(
             "<bpmn:flowNodeRef>start</bpmn:flowNodeRef>",
             "<bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>stage_lead</bpmn:flowNodeRef>",
         )
@@ -168,21 +155,21 @@ def test_subprocess_in_a_lane_is_refused():
     assert "stage_lead" in error.errors
 
 
-def test_loop_back_is_refused():
+def test_loop_back_isrefused():
     loop = (
         '<bpmn:sequenceFlow id="loop" sourceRef="route_qualification" targetRef="stage_lead">'
         '<bpmn:conditionExpression>target_stage == "lead"</bpmn:conditionExpression></bpmn:sequenceFlow>'
     )
     contract = shipped_bpmn("service-contract")
-    error = _refused(
-        _swap('<bpmn:endEvent id="pipeline_end"', loop + '<bpmn:endEvent id="pipeline_end"', contract)
+    error = refused(
+        swap('<bpmn:endEvent id="pipeline_end"', loop + '<bpmn:endEvent id="pipeline_end"', contract)
     )
     assert any("loop" in r for reasons in error.errors.values() for r in reasons)
 
 
-def test_unreachable_element_is_refused():
-    error = _refused(
-        _swap(
+def test_unreachable_element_isrefused():
+    error = refused(
+        swap(
             '<bpmn:startEvent id="start_lead"/>',
             '<bpmn:startEvent id="start_lead"/><bpmn:userTask id="orphan" name="Orphan"/>',
         )
@@ -194,7 +181,7 @@ def test_nothing_is_cached_for_a_refused_version():
     engine = Engine(OPERATIONS)
     with pytest.raises(InvalidProcess):
         engine.definition(7, "<not-bpmn/>")
-    assert engine.definition(7, BASE).stages[0].key == "lead"
+    assert engine.definition(7, STANDARD).stages[0].key == "lead"
 
 
 def test_runtime_evaluator_never_reaches_python():
