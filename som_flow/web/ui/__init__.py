@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -77,8 +78,6 @@ def register_ui(app: Flask) -> None:
     @app.template_filter("local")
     def _local(when, fmt: str = "%a %d %b %H:%M"):
         """A UTC datetime in the signed-in user's own timezone (reminders say 08:00 local)."""
-        from zoneinfo import ZoneInfo
-
         if when is None:
             return ""
         zone = getattr(current_user, "timezone", None) or "UTC"
