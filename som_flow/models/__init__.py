@@ -14,7 +14,7 @@ from som_flow.models.opportunities import (
     StageStay,
     WorkflowState,
 )
-from som_flow.models.users import ROLES, ApiToken, User
+from som_flow.models.users import ROLES, ApiToken, User, UserSession
 from som_flow.models.work import Appointment, Delivery, Notification, Reminder, Task, appointment_attendee
 
 __all__ = [
@@ -22,5 +22,5 @@ __all__ = [
     "ApiToken", "Appointment", "CatalogEntry", "Contact", "ContactLogEntry", "CustomField", "Customer",
     "Delivery", "DemandLine", "Estimate", "EstimateLine", "Event", "ExchangeRate", "ForecastSnapshot",
     "KindVersion", "Notification", "Opportunity", "OpportunityKind", "Party", "Question", "Reminder",
-    "Stage", "StageStay", "Task", "User", "WorkflowState", "appointment_attendee",
+    "Stage", "StageStay", "Task", "User", "UserSession", "WorkflowState", "appointment_attendee",
 ]

@@ -66,3 +66,13 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class UserSession(db.Model):
+    """A signed-in browser session; deleting the row ends it (logout, password change) whatever the cookie says."""
+
+    __tablename__ = "user_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the cookie's secret
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

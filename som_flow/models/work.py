@@ -49,6 +49,8 @@ class Task(Timestamped, db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     form: Mapped[list] = mapped_column(JSON, default=list)  # field names the completion must carry
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # the client's Idempotency-Key of the completion: a retry with the same key gets the completed task back
+    completion_key: Mapped[str | None] = mapped_column(String(64))
 
     opportunity = relationship("Opportunity")
     assignee = relationship("User", foreign_keys=[assignee_id])
