@@ -333,7 +333,8 @@ class Engine:
         """Move to `target`; returns the run to save (a new one for backward moves).
 
         Raises Conflict (closed, stageless, already there), IllegalMove (not allowed; names the
-        allowed stages), ValidationFailed (required tasks open or required fields missing).
+        allowed stages), ValidationFailed (required tasks open). Required fields (`som.required`) are
+        data, not flow: the services check them against the opportunity, where every field is known.
         With keep_original=False the forward move acts on `run` itself (no trial copy: ~2 ms of a
         move); only for a caller that throws `run` away when this raises, as a rolled-back service does.
         """
@@ -358,7 +359,6 @@ class Engine:
                 raise self._illegal(definition, current, target, allowed)
             return moved
 
-        self._check_required_fields(run, current)
         gate = self._gate(run, current)
         trial = self.copy(run) if keep_original else run
         trial_gate = trial.workflow.get_task_from_id(gate.id)
@@ -380,16 +380,6 @@ class Engine:
             f"Cannot move from {source} to {target_name}: allowed next stages are {names}",
             allowed=allowed,
         )
-
-    def _check_required_fields(self, run: Run, stage: str) -> None:
-        info = run.definition.stage(stage)
-        fields = run.workflow.data.get(FIELDS_KEY) or {}
-        missing = [f for f in info.required_fields if fields.get(f) in (None, "", [], {})]
-        if missing:
-            raise ValidationFailed(
-                f"Fill in {', '.join(missing)} before leaving {info.name}",
-                errors={f: [f"required to leave {info.name}"] for f in missing},
-            )
 
     def _gate(self, run: Run, stage: str) -> Any:
         open_required: list[str] = []

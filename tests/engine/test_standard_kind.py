@@ -114,7 +114,9 @@ def test_gates_and_unknown_tasks_cannot_be_completed_as_tasks(engine, kinds, fin
         engine.complete_task(run, "not-a-uuid")
 
 
-def test_required_fields_must_be_filled_before_leaving_a_stage(engine, build, saved):
+def test_the_definition_names_a_stages_required_fields_and_leaves_checking_them_to_the_services(
+        engine, build, saved):
+    """Required fields are data (the services check them on the opportunity); the engine only reads them."""
     definition = build(
         type="standard",
         stages=[{"key": "lead", "name": "Lead"}, {"key": "won_over", "name": "Won over"}],
@@ -122,8 +124,5 @@ def test_required_fields_must_be_filled_before_leaving_a_stage(engine, build, sa
     )
     assert definition.stages[0].required_fields == ("amount", "follow_up_date")
     run = engine.start(definition, {"amount": None})
-    with pytest.raises(ValidationFailed) as missing:
-        engine.move_to_stage(run, "won_over")
-    assert set(missing.value.errors) == {"amount", "follow_up_date"}
-    run = engine.move_to_stage(run, "won_over", {"amount": "10.00", "follow_up_date": "2026-02-01"})
+    run = engine.move_to_stage(run, "won_over")
     assert engine.snapshot(saved(run)).stage == "won_over"
