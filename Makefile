@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export SOM_FLOW_DATABASE_URL ?=
 
-.PHONY: run test lint install browser clean bench assets
+.PHONY: run test lint install browser clean bench assets wheel-check
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# the built wheel in a clean venv: `som-flow init` must install the three shipped kinds (CI runs this)
+wheel-check: $(STAMP)
+	PYTHON=$(PYTHON) .ci/wheel-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -65,7 +65,7 @@ SERVICE_CONTRACT: dict[str, Any] = {
 
 STAGELESS: dict[str, Any] = {
     "key": "stageless",
-    "name": "Stageless",
+    "name": "Other (no stages)",
     "type": "stageless",
     "stages": [],
     "stage_tasks": {"": [{"title": "Follow up with the customer", "role": "rep"}]},

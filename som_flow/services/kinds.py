@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from importlib.resources import files
 
 from flask import current_app
 from sqlalchemy import select
@@ -12,16 +12,13 @@ from som_flow.engine import Engine, ProcessDefinition
 from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import KindVersion, Opportunity, OpportunityKind, Stage, User, WorkflowState
-from som_flow.processes import OPERATIONS, build_kind_bpmn, validate_bpmn
+from som_flow.processes import OPERATIONS, SHIPPED, build_kind_bpmn, validate_bpmn
 from som_flow.services.unit_of_work import now, service
 
 log = logging.getLogger(__name__)
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "bpmn"
-SHIPPED = {  # file stem -> (name, type)
-    "standard-sale": ("Standard sale", "standard"),
-    "service-contract": ("Service contract", "custom"),
-    "stageless": ("Other (no stages)", "stageless"),
-}
+# bpmn/ is the source; the package reaches it through the som_flow/shipped_bpmn link, and the wheel carries the
+# files themselves (package data), so an installed som-flow finds its kinds without the source tree
+SHIPPED_DIR = files("som_flow") / "shipped_bpmn"
 
 
 def engine() -> Engine:
@@ -160,17 +157,17 @@ def version_of(kind: OpportunityKind, number: int | None) -> KindVersion:
 
 
 def install_shipped_kinds() -> list[str]:
-    """Install the kinds in bpmn/ that the database does not have yet."""
+    """Install the shipped kinds (bpmn/) that the database does not have yet.
+
+    Raises FileNotFoundError when a shipped file is missing: a broken install must not pass for one with no kinds.
+    """
     installed = []
-    for stem, (name, kind_type) in SHIPPED.items():
-        path = SHIPPED_DIR / f"{stem}.bpmn"
-        if not path.exists():
-            log.warning("shipped kind %s missing at %s", stem, path)
+    for key, design in SHIPPED.items():
+        if db.session.scalar(select(OpportunityKind.id).where(OpportunityKind.key == key)):
             continue
-        if db.session.scalar(select(OpportunityKind.id).where(OpportunityKind.key == stem)):
-            continue
-        import_kind_bpmn(stem, path.read_bytes(), name=name, kind_type=kind_type)
-        installed.append(stem)
+        bpmn = (SHIPPED_DIR / f"{key}.bpmn").read_bytes()
+        import_kind_bpmn(key, bpmn, name=design["name"], kind_type=design["type"])
+        installed.append(key)
     return installed
 
 
