@@ -51,8 +51,17 @@ def Money():  # noqa: N802 - reads like a column type
     return Numeric(14, 2, asdecimal=True)
 
 
+# execution option the unit of work sets on the connection of a service transaction
+WRITE_TRANSACTION = "som_write"
+
+
 def configure_sqlite(engine: Engine) -> None:
-    """WAL, a busy timeout and BEGIN IMMEDIATE so concurrent writers queue instead of failing."""
+    """WAL, a busy timeout, and BEGIN IMMEDIATE for service transactions so concurrent writers queue.
+
+    Reads (a page view, a GET) begin DEFERRED and never hold the write lock; a writer that read first in a
+    deferred transaction could not wait for the lock (SQLite answers BUSY at once when its snapshot is stale),
+    which is why the unit of work starts every service transaction afresh with IMMEDIATE.
+    """
     if engine.dialect.name != "sqlite":
         return
 
@@ -68,4 +77,4 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_TRANSACTION) else "BEGIN")

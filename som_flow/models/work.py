@@ -137,5 +137,7 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     email_attempts: Mapped[int] = mapped_column(default=0)
     email_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # a mailer claims rows until this time, then talks to the SMTP server outside any transaction
+    email_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     reminder = relationship("Reminder")

@@ -11,10 +11,11 @@ import json
 import logging
 import smtplib
 import urllib.request
+from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from som_flow.errors import NotFound
 from som_flow.extensions import db
@@ -23,6 +24,8 @@ from som_flow.services.unit_of_work import now, transaction
 
 log = logging.getLogger(__name__)
 MAX_EMAIL_ATTEMPTS = 5
+SMTP_TIMEOUT_SECONDS = 10
+EMAIL_LEASE_SECONDS = 300  # well beyond a batch of 100 at the SMTP timeout's pace
 WEBHOOK_TIMEOUT_SECONDS = 5
 
 
@@ -53,37 +56,61 @@ def mark_read(user: User, notification_id: int | None = None) -> Notification | 
 
 
 def send_pending_email() -> int:
-    """Send e-mail for notifications not yet mailed; returns how many went out."""
+    """Send e-mail for notifications not yet mailed; returns how many went out.
+
+    Three steps so no transaction waits on the SMTP server: claim a batch (a lease, so another mailer skips it),
+    send with no transaction open, then record what went out. A mailer that dies mid-batch leaves its rows to be
+    claimed again when the lease ends; at worst such a row is mailed twice, never lost.
+    """
     host = current_app.config.get("SMTP_HOST")
     if not host:
         return 0
-    sent = 0
+    messages = _claim_email()
+    if not messages:
+        return 0
+    sent: list[int] = []
+    try:
+        with smtplib.SMTP(host, current_app.config["SMTP_PORT"], timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+            for notification_id, msg in messages:
+                smtp.send_message(msg)
+                sent.append(notification_id)
+    except OSError as exc:
+        log.warning("SMTP delivery failed: %s", exc)
     with transaction() as session:
-        query = (select(Notification).join(User, Notification.user_id == User.id).where(
+        at = now()
+        if sent:
+            session.execute(update(Notification).where(Notification.id.in_(sent))
+                            .values(email_sent_at=at, email_claimed_until=None))
+        unsent = [notification_id for notification_id, _ in messages if notification_id not in set(sent)]
+        if unsent:
+            session.execute(update(Notification).where(Notification.id.in_(unsent))
+                            .values(email_claimed_until=None))
+    return len(sent)
+
+
+def _claim_email() -> list[tuple[int, EmailMessage]]:
+    """Claim up to 100 notifications to mail (one transaction) and build their messages."""
+    with transaction() as session:
+        at = now()
+        query = (select(Notification, User.email).join(User, Notification.user_id == User.id).where(
             Notification.email_sent_at.is_(None), User.email_notifications.is_(True),
-            Notification.email_attempts < MAX_EMAIL_ATTEMPTS).order_by(Notification.id).limit(100))
+            Notification.email_attempts < MAX_EMAIL_ATTEMPTS,
+            or_(Notification.email_claimed_until.is_(None), Notification.email_claimed_until < at),
+        ).order_by(Notification.id).limit(100))
         if session.get_bind().dialect.name == "postgresql":
-            # two schedulers mailing at once must not pick the same rows (SQLite: BEGIN IMMEDIATE serializes)
+            # two mailers claiming at once must not take the same rows (SQLite: BEGIN IMMEDIATE serializes)
             query = query.with_for_update(skip_locked=True, of=Notification)
-        rows = list(session.scalars(query))
-        if not rows:
-            return 0
-        try:
-            with smtplib.SMTP(host, current_app.config["SMTP_PORT"], timeout=10) as smtp:
-                for row in rows:
-                    row.email_attempts += 1
-                    user = db.session.get(User, row.user_id)
-                    msg = EmailMessage()
-                    msg["From"] = current_app.config["MAIL_FROM"]
-                    msg["To"] = user.email
-                    msg["Subject"] = row.title
-                    msg.set_content(f"{row.title}\n\n{row.body}\n")
-                    smtp.send_message(msg)
-                    row.email_sent_at = now()
-                    sent += 1
-        except OSError as exc:
-            log.warning("SMTP delivery failed: %s", exc)
-    return sent
+        messages = []
+        for row, email in session.execute(query):
+            row.email_attempts += 1
+            row.email_claimed_until = at + timedelta(seconds=EMAIL_LEASE_SECONDS)
+            msg = EmailMessage()
+            msg["From"] = current_app.config["MAIL_FROM"]
+            msg["To"] = email
+            msg["Subject"] = row.title
+            msg.set_content(f"{row.title}\n\n{row.body}\n")
+            messages.append((row.id, msg))
+        return messages
 
 
 def sign(body: bytes, secret: str) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from som_flow.clock import Clock
 from som_flow.errors import Conflict, StaleVersion
-from som_flow.extensions import db
+from som_flow.extensions import WRITE_TRANSACTION, db
 from som_flow.models.base import Timestamped
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,11 @@ def transaction() -> Iterator[Session]:
         return
     session.info["som_in_transaction"] = True
     try:
+        if session().in_transaction():
+            # end the request's read transaction (the signed-in user, a page's lookups): a writer must start
+            # from a fresh snapshot, and on SQLite with the write lock (extensions.configure_sqlite)
+            session.commit()
+        session.connection(execution_options={WRITE_TRANSACTION: True})
         yield session
         session.commit()
     except StaleDataError:

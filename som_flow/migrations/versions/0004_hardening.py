@@ -1,5 +1,6 @@
 """hardening: a task remembers the idempotency key of its completion; browser sessions are rows, so logout
-and a password change end them
+and a password change end them; a notification's e-mail is claimed for a while, so the mailer can talk to the
+SMTP server outside a transaction
 
 Revision ID: 0004_hardening
 Revises: 0003_report_speed
@@ -20,6 +21,9 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table("task") as batch:
         batch.add_column(sa.Column("completion_key", sa.String(length=64), nullable=True))
+    with op.batch_alter_table("notification") as batch:
+        batch.add_column(sa.Column("email_claimed_until", som_flow.extensions.UTCDateTime(timezone=True),
+                                   nullable=True))
     op.create_table(
         "user_session",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -37,5 +41,7 @@ def upgrade():
 def downgrade():
     op.drop_index(op.f("ix_user_session_user_id"), table_name="user_session")
     op.drop_table("user_session")
+    with op.batch_alter_table("notification") as batch:
+        batch.drop_column("email_claimed_until")
     with op.batch_alter_table("task") as batch:
         batch.drop_column("completion_key")
