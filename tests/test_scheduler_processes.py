@@ -111,13 +111,11 @@ def test_four_schedulers_one_killed_mid_batch_deliver_5000_reminders_exactly_onc
         for name, proc in procs.items():
             line = proc.stdout.readline()
             assert line.strip() == "ready", f"{name}: {line!r} {proc.stderr.read() if proc.poll() else ''}"
-        started = time.monotonic()
         # the doomed one goes first: it delivers one batch and claims a second, which it dies delivering
         go_killed.touch()
         assert procs["killed"].stdout.readline().strip() == "doomed"
         go_others.touch()
         outputs = {name: proc.communicate(timeout=110) for name, proc in procs.items()}
-        assert time.monotonic() - started < 110
     finally:
         for proc in procs.values():
             if proc.poll() is None:

@@ -7,7 +7,7 @@ profile's property names.
 """
 
 from som_flow.engine.definition import ProcessDefinition, StageInfo
-from som_flow.engine.expressions import ExpressionError, compile_expression, evaluate
+from som_flow.engine.expressions import ExpressionError, ExpressionTooLarge, compile_expression, evaluate
 from som_flow.engine.runtime import (
     Engine,
     IllegalMove,
@@ -17,12 +17,13 @@ from som_flow.engine.runtime import (
     Snapshot,
     WaitingTimer,
 )
-from som_flow.engine.xmlsafe import MAX_BPMN_BYTES, parse_xml
+from som_flow.engine.xmlsafe import MAX_BPMN_BYTES, parse_xml, storable
 
 __all__ = [
     "MAX_BPMN_BYTES",
     "Engine",
     "ExpressionError",
+    "ExpressionTooLarge",
     "IllegalMove",
     "ProcessDefinition",
     "ProcessError",
@@ -34,4 +35,5 @@ __all__ = [
     "compile_expression",
     "evaluate",
     "parse_xml",
+    "storable",
 ]

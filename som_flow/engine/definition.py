@@ -104,6 +104,13 @@ _SPIFF_ALLOWED = frozenset(
     }
 )
 _DIAGRAM_NS = frozenset({p.BPMNDI_NS, p.DC_NS, p.DI_NS})
+
+# Bounds on the shape of a process, checked before SpiffWorkflow sees it: its parser recurses about
+# twice per flow node along a path (a 490-node line overflows Python's stack), and parsing, the
+# profile checks and every move walk all nodes.
+MAX_FLOW_NODES = 500  # in the process, its subprocesses included
+MAX_PATH = 200  # flow nodes one after another inside one (sub)process
+MAX_SUBPROCESS_DEPTH = 5  # the shipped kinds nest two: pipeline, stage
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 
@@ -190,6 +197,8 @@ def check_document(root: etree._Element, operations: Iterable[str]) -> None:
     operations = set(operations)
     if _local(root) != (p.BPMN_NS, "definitions"):
         raise InvalidProcess("Not a BPMN document", errors={"document": ["root must be bpmn:definitions"]})
+    for process in root.iterfind(f"{{{p.BPMN_NS}}}process"):
+        _check_shape(process)
     seen: dict[str, int] = {}
     by_id: dict[str, etree._Element] = {}
     for el in root.iter():
@@ -250,6 +259,62 @@ def check_document(root: etree._Element, operations: Iterable[str]) -> None:
         if props:
             _check_props(errors, el, props)
     errors.raise_if_any("The BPMN is not allowed")
+
+
+def _check_shape(process: etree._Element) -> None:
+    """Refuse a process beyond MAX_FLOW_NODES, MAX_SUBPROCESS_DEPTH or MAX_PATH, with a sentence naming it."""
+    process_id = process.get("id") or "process"
+    nodes = sum(1 for _ in process.iter(*(f"{{{p.BPMN_NS}}}{tag}" for tag in _FLOW_NODES)))
+    if nodes > MAX_FLOW_NODES:
+        _too_large(process_id, f"Process '{process_id}' has {nodes} flow nodes; the limit is {MAX_FLOW_NODES}")
+    for sub in process.iter(f"{{{p.BPMN_NS}}}subProcess"):
+        depth = sum(1 for a in sub.iterancestors(f"{{{p.BPMN_NS}}}subProcess")) + 1
+        if depth > MAX_SUBPROCESS_DEPTH:
+            _too_large(sub.get("id", process_id), f"Subprocess '{sub.get('id')}' of process '{process_id}' is "
+                       f"nested {depth} deep; the limit is {MAX_SUBPROCESS_DEPTH}")
+    for container in (process, *process.iter(f"{{{p.BPMN_NS}}}subProcess")):
+        longest = _longest_path(container)
+        if longest > MAX_PATH:
+            where = "" if container is process else f" in subprocess '{container.get('id')}'"
+            _too_large(container.get("id", process_id), f"Process '{process_id}' has a path of {longest} flow nodes"
+                       f"{where}; the limit is {MAX_PATH}")
+
+
+def _too_large(element_id: str, sentence: str) -> None:
+    raise InvalidProcess(sentence, errors={element_id: [sentence]})
+
+
+def _longest_path(container: etree._Element) -> int:
+    """Flow nodes on the longest path through the container's own flows (boundary events follow their task).
+
+    Nodes on a cycle are left out: cycles are refused later, with their own reason.
+    """
+    flow_nodes = {f"{{{p.BPMN_NS}}}{tag}" for tag in _FLOW_NODES}
+    ids = [el.get("id") for el in container if el.tag in flow_nodes]
+    edges: dict[str, list[str]] = {node: [] for node in ids}
+    for el in container:
+        if el.tag == f"{{{p.BPMN_NS}}}sequenceFlow":
+            source, target = el.get("sourceRef"), el.get("targetRef")
+        elif el.tag == f"{{{p.BPMN_NS}}}boundaryEvent":
+            source, target = el.get("attachedToRef"), el.get("id")
+        else:
+            continue
+        if source in edges and target in edges:
+            edges[source].append(target)
+    indegree = dict.fromkeys(ids, 0)
+    for targets in edges.values():
+        for target in targets:
+            indegree[target] += 1
+    length = dict.fromkeys(ids, 1)
+    ready = [node for node in ids if indegree[node] == 0]
+    while ready:
+        node = ready.pop()
+        for target in edges[node]:
+            length[target] = max(length[target], length[node] + 1)
+            indegree[target] -= 1
+            if indegree[target] == 0:
+                ready.append(target)
+    return max(length.values(), default=0)
 
 
 def _inside_extension(el: etree._Element) -> bool:

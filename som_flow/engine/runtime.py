@@ -164,11 +164,18 @@ class Engine:
     def copy(self, run: Run) -> Run:
         return self.restore(run.definition, self.dump(run))
 
-    def _step(self, run: Run) -> None:
+    def _step(self, run: Run, spiff_task: Any = None) -> None:
+        """Run `spiff_task` (if given), then every engine step. Raises ProcessError naming the element."""
         try:
+            if spiff_task is not None:
+                spiff_task.run()
             run.workflow.do_engine_steps()
         except SpiffWorkflowException as exc:
-            raise ProcessError(f"The process could not continue: {exc}") from None
+            spec = getattr(exc, "task_spec", None)
+            element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None) or "process"
+            raise ProcessError(
+                f"The process could not continue at {element}: {exc}", errors={element: [str(exc)]}
+            ) from None
         finally:
             # Terminate ends leave events behind; they would otherwise be saved with the state.
             run.workflow.get_events()
@@ -311,8 +318,7 @@ class Engine:
                 errors={f: ["required to complete this task"] for f in missing},
             )
         spiff_task.data.update(data)
-        spiff_task.run()
-        self._step(run)
+        self._step(run, spiff_task)
 
     def _find_ready(self, run: Run, task_id: str) -> Any:
         try:
@@ -363,8 +369,7 @@ class Engine:
         trial = self.copy(run) if keep_original else run
         trial_gate = trial.workflow.get_task_from_id(gate.id)
         trial_gate.data[p.TARGET_STAGE] = target
-        trial_gate.run()
-        self._step(trial)
+        self._step(trial, trial_gate)
         if self.current_stage(trial) != target:
             # The flow disagrees with the spec walk (e.g. a condition on data): nothing is saved.
             raise self._illegal(definition, current, target, [s for s in allowed if s != target])

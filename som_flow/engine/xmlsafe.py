@@ -1,7 +1,8 @@
 """Safe XML intake: the only way BPMN text becomes an lxml tree before SpiffWorkflow sees it.
 
 Refuses any DOCTYPE or entity declaration (billion laughs, external entities), caps the size, never
-touches the network and never loads a DTD. Malformed XML is reported with its line.
+touches the network and never loads a DTD. Malformed XML is reported with its line. `storable` gives
+the text to keep for an upload, without what only a browser would act on.
 """
 
 from __future__ import annotations
@@ -10,10 +11,20 @@ import re
 
 from lxml import etree
 
+from som_flow.engine import profile as p
 from som_flow.errors import InvalidProcess
 
 MAX_BPMN_BYTES = 1024 * 1024
 _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
+_INSTRUCTION = re.compile(r"<\?(?!xml[\s?])")  # any processing instruction but the XML declaration
+# Vocabularies kept inside bpmn:extensionElements: the som_flow profile, and the settings of the
+# modelers people draw with (harmless text to a browser; kept so a file round-trips to its modeler).
+KEPT_EXTENSIONS = frozenset({
+    p.SPIFF_NS,
+    "http://camunda.org/schema/1.0/bpmn",
+    "http://camunda.org/schema/zeebe/1.0",
+    "http://www.signavio.com",
+})
 
 
 def _parser() -> etree.XMLParser:
@@ -54,3 +65,27 @@ def parse_xml(xml: str | bytes) -> etree._Element:
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise InvalidProcess("DOCTYPE declarations are not allowed", errors={"document": ["DOCTYPE refused"]})
     return root
+
+
+def storable(xml: str) -> str:
+    """The text to store for an uploaded BPMN: `xml` itself, or, when it carries any, `xml` without
+    foreign elements inside bpmn:extensionElements and without processing instructions.
+
+    Stripped rather than refused: BPMN lets any vocabulary into extensionElements and modelers write
+    their own there, so a refusal would turn away files people really draw. But the stored text is
+    served back, and an XHTML <script> or an <?xml-stylesheet?> runs if a browser ever renders it;
+    som_flow reads neither, so neither is kept. Raises InvalidProcess as parse_xml does.
+    """
+    root = parse_xml(xml)  # drops processing instructions (remove_pis)
+    foreign = [
+        el
+        for extensions in root.iter(f"{{{p.BPMN_NS}}}extensionElements")
+        for el in extensions.iterdescendants()
+        if isinstance(el.tag, str) and etree.QName(el).namespace not in KEPT_EXTENSIONS
+    ]
+    if not foreign and not _INSTRUCTION.search(xml):
+        return xml
+    for el in foreign:
+        if el.getparent() is not None:
+            el.getparent().remove(el)
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8").decode("utf-8")

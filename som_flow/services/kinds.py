@@ -8,7 +8,7 @@ from importlib.resources import files
 from flask import current_app
 from sqlalchemy import select
 
-from som_flow.engine import Engine, ProcessDefinition
+from som_flow.engine import Engine, ProcessDefinition, storable
 from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import KindVersion, Opportunity, OpportunityKind, Stage, User, WorkflowState
@@ -50,6 +50,7 @@ def kind_stages(kind: OpportunityKind) -> list[dict]:
 
 
 def _store_version(kind: OpportunityKind, xml: str, definition: dict | None, actor: User | None) -> KindVersion:
+    xml = storable(xml)  # what a browser could run is dropped first, so what is checked is what is kept
     summary = validate_bpmn(xml)  # raises InvalidProcess naming elements; nothing stored
     if kind.type == "stageless" and summary.stages:
         raise ValidationFailed("A stageless kind has no stages", {"stages": ["Remove the stage subprocesses."]})

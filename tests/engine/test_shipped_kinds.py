@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -64,20 +63,9 @@ def test_state_stays_small_and_never_contains_the_spec(engine, kinds, saved, fin
 def test_a_definition_is_parsed_once_per_version(engine):
     xml = shipped_bpmn("standard-sale")
     first = engine.definition(500, xml)
-    started = time.perf_counter()
     again = engine.definition(500, xml)
     assert again is first
-    assert time.perf_counter() - started < 0.005
     assert Engine(OPERATIONS).definition(500, xml) is not first, "the cache is per engine"
-
-
-def test_a_move_is_fast(engine, kinds, finish_stage):
-    runs = [finish_stage(engine.start(kinds["standard-sale"], {})) for _ in range(20)]
-    started = time.perf_counter()
-    for run in runs:
-        engine.move_to_stage(run, "qualification")
-    per_move = (time.perf_counter() - started) / len(runs)
-    assert per_move < 0.05, f"{per_move * 1000:.1f} ms per move"
 
 
 def test_concurrent_requests_share_one_parsed_definition():

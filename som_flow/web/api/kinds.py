@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import request
 from flask_smorest import Blueprint
 
 from som_flow.schemas import BpmnQuery, KindCreateSchema, KindPatchSchema, KindSchema, KindVersionSchema
 from som_flow.services import kinds as kind_service
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
+from som_flow.web.downloads import bpmn_file
 
 blp = Blueprint("kinds", __name__, description="Opportunity kinds as versioned BPMN")
 
@@ -57,8 +58,7 @@ def patch_kind(data, key):
 @blp.arguments(BpmnQuery, location="query")
 @blp.response(200, content_type="application/xml")
 def get_bpmn(query, key):
-    version = kind_service.version_of(kind_service.get_kind(key), query["version"])
-    return Response(version.bpmn_xml, mimetype="application/xml")
+    return bpmn_file(key, kind_service.version_of(kind_service.get_kind(key), query["version"]))
 
 
 @blp.route("/kinds/<string:key>/bpmn", methods=["PUT"])

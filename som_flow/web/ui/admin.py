@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
@@ -31,6 +31,7 @@ from som_flow.schemas import (
 )
 from som_flow.services import catalogs, kinds, reminders, users
 from som_flow.services.unit_of_work import now
+from som_flow.web.downloads import bpmn_file
 from som_flow.web.errors import flatten_messages
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -167,13 +168,9 @@ def kind_page(key: str):
 
 @bp.route("/kinds/<key>/bpmn")
 def kind_bpmn(key: str):
-    """The BPMN of a version (default: current); `download=1` saves it as a file."""
+    """The BPMN of a version (default: current), always as a download (see bpmn_file)."""
     kind = kinds.get_kind(key)
-    version = kinds.version_of(kind, request.args.get("version", type=int))
-    response = Response(version.bpmn_xml, mimetype="application/xml")
-    if request.args.get("download"):
-        response.headers["Content-Disposition"] = f'attachment; filename="{kind.key}-v{version.number}.bpmn"'
-    return response
+    return bpmn_file(kind.key, kinds.version_of(kind, request.args.get("version", type=int)))
 
 
 @bp.route("/kinds/<key>/allowed", methods=["POST"])
