@@ -362,7 +362,7 @@ class TaskCompleteSchema(Schema):
 
 class IdempotencyKeyHeader(Schema):
     idempotency_key = fields.String(
-        data_key="Idempotency-Key", load_default=None, validate=validate.Length(min=1, max=64),
+        data_key="Idempotency-Key", validate=validate.Length(min=1, max=64),
         metadata={"description": "Any string of up to 64 characters the client picks per completion. A retry with "
                                  "the same key by the same user, after the completion went through, answers 200 "
                                  "with the task and changes nothing; anyone else gets 409."})

@@ -70,9 +70,12 @@ def patch_task(data, task_id):
 @blp.arguments(IdempotencyKeyHeader, location="headers")
 @blp.response(200, TaskSchema)
 def complete(data, headers, task_id):
-    """Complete the task with its form fields; the process steps on. Of racing completions one wins and the
-    others get 409 naming who completed it; send an `Idempotency-Key` to make a retry safe."""
-    return complete_task(api_user(), task_id, data["data"], idempotency_key=headers["idempotency_key"])
+    """Complete the task with its form fields; the process steps on.
+
+    Of racing completions one wins; the others get 409 naming who completed the task. Send an `Idempotency-Key`
+    to make a retry safe: the same user's retry with it gets the completed task back.
+    """
+    return complete_task(api_user(), task_id, data["data"], idempotency_key=headers.get("idempotency_key"))
 
 
 @blp.route("/tasks/<string:task_id>/claim", methods=["POST"])
