@@ -104,7 +104,8 @@ def _race(app, requests: list[tuple[str, str, dict, dict]]) -> list:
 
 
 def _statuses(responses) -> list:
-    return sorted(r.status_code if hasattr(r, "status_code") else repr(r) for r in responses)
+    """Each racer's status code, sorted; a racer that raised shows as its exception."""
+    return sorted((r.status_code if hasattr(r, "status_code") else repr(r) for r in responses), key=str)
 
 
 def _events(opp_id: int, type_: str) -> list[Event]:
