@@ -360,6 +360,14 @@ class TaskCompleteSchema(Schema):
     data = fields.Dict(keys=fields.String(), load_default=dict)
 
 
+class IdempotencyKeyHeader(Schema):
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key", validate=validate.Length(min=1, max=64),
+        metadata={"description": "Any string of up to 64 characters the client picks per completion. A retry with "
+                                 "the same key by the same user, after the completion went through, answers 200 "
+                                 "with the task and changes nothing; anyone else gets 409."})
+
+
 class ReminderSchema(Schema):
     id = fields.Integer()
     kind = fields.String()

@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import isodate
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm.attributes import flag_modified
 
 from som_flow.engine import Run, Snapshot
 from som_flow.errors import Conflict, NotFound, SomFlowError, StaleVersion, ValidationFailed
@@ -29,7 +30,8 @@ from som_flow.models import (
 )
 from som_flow.services import catalogs
 from som_flow.services.kinds import definition_for, engine
-from som_flow.services.permissions import require_assign, require_change, require_role
+from som_flow.services.permissions import require_assign, require_change, require_role, require_task
+from som_flow.services.tasks import lock_task, require_task_open
 from som_flow.services.unit_of_work import now, service, transaction
 
 log = logging.getLogger(__name__)
@@ -251,6 +253,13 @@ def _guard(opp: Opportunity, expected_version: int | None) -> None:
             "reload and try again.")
 
 
+def _bump_version(opp: Opportunity) -> None:
+    """The stored workflow changed, even if no column did: move the version, so a writer holding the old one
+    (an If-Match, a move that read the deal before) gets a 409 instead of saving over this change."""
+    opp.updated_at = now()
+    flag_modified(opp, "updated_at")  # an UPDATE even when the clock has not moved (the version rides on it)
+
+
 def _require_open(opp: Opportunity, what: str = "change") -> None:
     if opp.closed:
         raise Conflict(f"{opp.number} is closed ({opp.status}); reopen it to {what} it.")
@@ -445,8 +454,7 @@ def move_to_stage(actor: User, opp_id: int, target: str, expected_version: int |
     # a refused move raises and this transaction rolls back, so the run may be moved in place
     new_run = engine().move_to_stage(run, target, _process_data(opp), keep_original=False)
     _project(opp, new_run, opp.kind_version, actor)
-    # the version column bumps even when only the stage moved
-    opp.updated_at = now()
+    _bump_version(opp)
     return opp
 
 
@@ -629,20 +637,27 @@ def bulk(actor: User, ids: list[int], action: str, args: dict) -> tuple[list[int
 
 
 @service
-def complete_task(actor: User, task_id: str, data: dict | None = None) -> Task:
+def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempotency_key: str | None = None) -> Task:
     """Complete a generated task with its form data; the process steps on.
 
-    Raises NotFound, Forbidden, Conflict (not open / closed deal), ValidationFailed (form fields missing).
+    Racing completions queue on the deal's and the task's row locks: the first wins, the others get Conflict.
+    The client's retry of its own completion (same user, same `idempotency_key`) gets the task back and
+    changes nothing.
+    Raises NotFound, Forbidden, Conflict (done by someone / closed deal), ValidationFailed (form fields missing).
     """
-    from som_flow.services.permissions import require_task
-
-    task = db.session.get(Task, task_id)
-    if task is None:
+    opp_id = db.session.scalar(select(Task.opportunity_id).where(Task.id == task_id))
+    if opp_id is None:
         raise NotFound(f"No task {task_id}")
+    # The deal first, then the task: a move's UPDATE locks the deal before its tasks, so one order, no deadlock.
+    # The deal is locked because a completion rewrites its workflow state: two tasks of one deal completed at
+    # once would each save a state without the other's completion.
+    opp = db.session.get(Opportunity, opp_id, with_for_update={"key_share": True}, populate_existing=True)
+    task = lock_task(task_id)
     require_task(actor, task)
-    if task.status != "open":
-        raise Conflict(f"Task {task.title!r} is {task.status}.")
-    opp = task.opportunity
+    if (idempotency_key is not None and task.status == "done" and task.completion_key == idempotency_key
+            and task.completed_by_id == actor.id):
+        return task
+    require_task_open(task)
     _require_open(opp, "work on")
     data = dict(data or {})
     missing = [f for f in task.form if data.get(f) in (None, "")]
@@ -656,9 +671,11 @@ def complete_task(actor: User, task_id: str, data: dict | None = None) -> Task:
     run = _load(opp)
     engine().complete_task(run, task_id, data)
     task.status, task.completed_by_id, task.completed_at, task.data = "done", actor.id, now(), data
+    task.completion_key = idempotency_key
     _event(opp, actor, "task_completed", task=task.title, task_id=task.id)
     db.session.flush()
     _project(opp, run, opp.kind_version, actor)
+    _bump_version(opp)
     return task
 
 

@@ -51,6 +51,33 @@ def get_task(task_id: str) -> Task:
     return task
 
 
+def lock_task(task_id: str) -> Task:
+    """The task row as committed now, locked until this transaction ends: racing writers queue here and each
+    checks the row the one before it left. Raises NotFound.
+
+    PostgreSQL: SELECT ... FOR NO KEY UPDATE (it still lets others insert rows pointing at the task or its deal).
+    SQLite has no row locks; every transaction there begins IMMEDIATE, which already queues the writers.
+    """
+    task = db.session.get(Task, task_id, with_for_update={"key_share": True}, populate_existing=True)
+    if task is None:
+        raise NotFound(f"No task {task_id}")
+    return task
+
+
+def _name(user_id: int | None) -> str:
+    user = db.session.get(User, user_id) if user_id is not None else None
+    return user.name if user else "someone"
+
+
+def require_task_open(task: Task) -> None:
+    """Raises Conflict naming who closed the task, so the loser of a race knows what happened."""
+    if task.status == "done":
+        raise Conflict(f"Task {task.title!r} is already done: {_name(task.completed_by_id)} completed it.",
+                       {"task": [f"Completed by {_name(task.completed_by_id)}."]})
+    if task.status != "open":
+        raise Conflict(f"Task {task.title!r} is {task.status}.", {"task": [f"The task is {task.status}."]})
+
+
 def _log(task: Task, actor: User, type_: str, **data) -> None:
     from som_flow.services.opportunities import _event
 
@@ -59,11 +86,12 @@ def _log(task: Task, actor: User, type_: str, **data) -> None:
 
 @service
 def claim_task(actor: User, task_id: str) -> Task:
-    task = get_task(task_id)
-    if task.status != "open":
-        raise Conflict(f"Task {task.title!r} is {task.status}.")
+    """Take an open pool task. Raises NotFound, Forbidden, Conflict (done, or someone else has it)."""
+    task = lock_task(task_id)
+    require_task_open(task)
     if task.assignee_id not in (None, actor.id):
-        raise Conflict(f"Task {task.title!r} is already assigned.")
+        raise Conflict(f"Task {task.title!r} is already assigned to {_name(task.assignee_id)}.",
+                       {"task": [f"Assigned to {_name(task.assignee_id)}."]})
     require_task(actor, task)
     task.assignee_id = actor.id
     _log(task, actor, "task_claimed", user=actor.id)
@@ -72,8 +100,10 @@ def claim_task(actor: User, task_id: str) -> Task:
 
 @service
 def unassign_task(actor: User, task_id: str) -> Task:
-    task = get_task(task_id)
+    """Put an open task back in its pool. Raises NotFound, Forbidden, Conflict (not open)."""
+    task = lock_task(task_id)
     require_task(actor, task)
+    require_task_open(task)
     old, task.assignee_id = task.assignee_id, None
     _log(task, actor, "task_unassigned", old=old)
     return task
@@ -81,8 +111,10 @@ def unassign_task(actor: User, task_id: str) -> Task:
 
 @service
 def assign_task(actor: User, task_id: str, user_id: int) -> Task:
+    """Give an open task to someone. Raises Forbidden, NotFound, Conflict (not open), ValidationFailed (user)."""
     require_assign(actor)
-    task = get_task(task_id)
+    task = lock_task(task_id)
+    require_task_open(task)
     user = db.session.get(User, user_id)
     if user is None:
         raise ValidationFailed("Unknown user", {"user_id": ["No such user."]})
@@ -97,11 +129,10 @@ def assign_task(actor: User, task_id: str, user_id: int) -> Task:
 @service
 def set_follow_up(actor: User, task_id: str, follow_up_at: datetime | None) -> Task:
     """Hide an open task from the lists until `follow_up_at` (None shows it again); its assignee or a manager."""
-    task = get_task(task_id)
+    task = lock_task(task_id)
     if task.assignee_id != actor.id and not actor.has_role("manager", "admin"):
         raise Forbidden("Only the task's assignee or a manager may set its follow-up date.")
-    if task.status != "open":
-        raise Conflict(f"Task {task.title!r} is {task.status}.")
+    require_task_open(task)
     if follow_up_at is not None and follow_up_at.tzinfo is None:
         raise ValidationFailed("Give the time with an offset", {"follow_up_at": ["Add an offset such as +00:00."]})
     old, task.follow_up_at = task.follow_up_at, follow_up_at

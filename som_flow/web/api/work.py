@@ -13,6 +13,7 @@ from som_flow.models import Task
 from som_flow.schemas import (
     FiredSchema,
     FireSchema,
+    IdempotencyKeyHeader,
     NotificationQuery,
     NotificationSchema,
     ReminderQuery,
@@ -66,9 +67,15 @@ def patch_task(data, task_id):
 @blp.route("/tasks/<string:task_id>/complete", methods=["POST"])
 @roles_required(*ANY_ROLE)
 @blp.arguments(TaskCompleteSchema)
+@blp.arguments(IdempotencyKeyHeader, location="headers")
 @blp.response(200, TaskSchema)
-def complete(data, task_id):
-    return complete_task(api_user(), task_id, data["data"])
+def complete(data, headers, task_id):
+    """Complete the task with its form fields; the process steps on.
+
+    Of racing completions one wins; the others get 409 naming who completed the task. Send an `Idempotency-Key`
+    to make a retry safe: the same user's retry with it gets the completed task back.
+    """
+    return complete_task(api_user(), task_id, data["data"], idempotency_key=headers.get("idempotency_key"))
 
 
 @blp.route("/tasks/<string:task_id>/claim", methods=["POST"])

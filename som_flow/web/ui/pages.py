@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -279,14 +280,17 @@ def my_tasks():
             groups["Today"].append(task)
         else:
             groups["Upcoming"].append(task)
-    return render_template("tasks.html", mine=mine, groups=groups, pool=pool, include_hidden=hidden)
+    # one completion key per render: a double click submits the same key twice, which is one completion
+    return render_template("tasks.html", mine=mine, groups=groups, pool=pool, include_hidden=hidden,
+                           completion_key=secrets.token_urlsafe(16))
 
 
 @bp.route("/tasks/<task_id>/complete", methods=["POST"])
 def complete_task(task_id: str):
-    data = {k: v for k, v in request.form.items() if k not in ("csrf_token",)}
+    data = {k: v for k, v in request.form.items() if k not in ("csrf_token", "idempotency_key")}
+    key = request.form.get("idempotency_key", "")[:64] or None  # only ever compared, so a cut is harmless
     try:
-        opportunities.complete_task(current_user, task_id, data)
+        opportunities.complete_task(current_user, task_id, data, idempotency_key=key)
         flash("Task done.", "ok")
     except SomFlowError as exc:
         flash(exc.detail, "error")
