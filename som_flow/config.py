@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -44,6 +45,8 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     # reverse proxies in front that set X-Forwarded-For/-Proto; 0 trusts no such header
     PROXY_HOPS = int(_env("PROXY_HOPS", "0"))
+    # how long a page login lasts at most (logout, a password change or deactivation end it sooner)
+    PERMANENT_SESSION_LIFETIME = timedelta(days=int(_env("SESSION_DAYS", "7")))
     WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = int(_env("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
     # flask-smorest / OpenAPI
@@ -67,6 +70,7 @@ class Config:
     WEBHOOK_URL = _env("WEBHOOK_URL")
     WEBHOOK_SECRET = _env("WEBHOOK_SECRET")
     REQUIRED_FIELDS_ON_CREATE = [f for f in (_env("REQUIRED_FIELDS", "") or "").split(",") if f]
+    # failed page logins per minute for one e-mail from one address (five times that per address)
     LOGIN_ATTEMPTS_PER_MINUTE = int(_env("LOGIN_ATTEMPTS_PER_MINUTE", "10"))
 
 
