@@ -13,7 +13,7 @@ __all__ = ["create_app"]
 
 def create_app(config: object | dict | None = None, *, clock: Clock | None = None) -> Flask:
     """Build the Flask app. `config` is a config class/object or a mapping of overrides."""
-    from som_flow.config import Config
+    from som_flow.config import Config, instance_secret_key
     from som_flow.extensions import configure_sqlite, csrf, db, login_manager
 
     app = Flask(__name__, instance_relative_config=True)
@@ -23,6 +23,14 @@ def create_app(config: object | dict | None = None, *, clock: Clock | None = Non
     elif config is not None:
         app.config.from_object(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # the client's address (the login throttle's key) and scheme, as the trusted proxies report them
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'som_flow.sqlite'}"
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql://"):

@@ -143,6 +143,21 @@ def users_create(email: str, roles: tuple[str, ...], name: str | None, password:
     click.echo(f"created user {user.id} {user.email} ({', '.join(user.roles)})")
 
 
+@users_group.command("password")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def users_password(email: str, password: str) -> None:
+    """Set a user's password; their page sessions end."""
+    from som_flow.services.users import find_user_by_email, set_password
+
+    try:
+        set_password(find_user_by_email(email).id, password)
+    except SomFlowError as exc:
+        _fail(exc)
+    click.echo(f"password changed for {email}; their page sessions are ended")
+
+
 @click.group("tokens")
 def tokens_group() -> None:
     """API tokens."""

@@ -4,21 +4,49 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
+from pathlib import Path
 
 
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"SOM_FLOW_{name}", default)
 
 
+def instance_secret_key(instance_path: str | os.PathLike) -> str:
+    """The key kept in the instance folder, made on first use: restarts and every process on this host
+    share it, so sessions and CSRF tokens survive them. Readable by the owner only."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        fresh = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+        try:
+            # a hard link appears whole and never replaces a key another process made first
+            os.link(fresh, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(fresh)
+    return path.read_text().strip()
+
+
 class Config:
-    SECRET_KEY = _env("SECRET_KEY") or secrets.token_hex(32)
+    SECRET_KEY = _env("SECRET_KEY")  # None: instance_secret_key() in the instance folder
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")  # None: an SQLite file in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = (_env("SECURE_COOKIES", "0") == "1")
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # served to browsers over HTTPS (TLS ends at a proxy in front): HSTS and Secure cookies
+    HTTPS = _env("HTTPS", "0") == "1"
     REMEMBER_COOKIE_HTTPONLY = True
+    # reverse proxies in front that set X-Forwarded-For/-Proto; 0 trusts no such header
+    PROXY_HOPS = int(_env("PROXY_HOPS", "0"))
+    # how long a page login lasts at most (logout, a password change or deactivation end it sooner)
+    PERMANENT_SESSION_LIFETIME = timedelta(days=int(_env("SESSION_DAYS", "7")))
     WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = int(_env("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
     # flask-smorest / OpenAPI
@@ -42,6 +70,7 @@ class Config:
     WEBHOOK_URL = _env("WEBHOOK_URL")
     WEBHOOK_SECRET = _env("WEBHOOK_SECRET")
     REQUIRED_FIELDS_ON_CREATE = [f for f in (_env("REQUIRED_FIELDS", "") or "").split(",") if f]
+    # failed page logins per minute for one e-mail from one address (five times that per address)
     LOGIN_ATTEMPTS_PER_MINUTE = int(_env("LOGIN_ATTEMPTS_PER_MINUTE", "10"))
 
 

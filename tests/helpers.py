@@ -10,6 +10,13 @@ def make_user(email: str, *roles: str, timezone: str = "UTC", password: str | No
                              timezone=timezone)
 
 
+def page_login(client, user, password: str = "secret-password"):
+    """Log in through the login form as a browser does (a session is a row; only failed log-ins are throttled)."""
+    r = client.post("/login", data={"email": user.email, "password": password})
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    return client
+
+
 def token_headers(email: str) -> dict:
     return {"Authorization": f"Bearer {users.create_token(email)}"}
 

@@ -10,14 +10,11 @@ from sqlalchemy import func, select
 
 from som_flow.extensions import db
 from som_flow.models import Notification
-from tests.helpers import Api, make_customer, make_user
+from tests.helpers import Api, make_customer, make_user, page_login
 
 
 def login(client, user) -> None:
-    """A session without the login form: its rate limiter is process-wide and other tests log in too."""
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
+    page_login(client, user)
 
 
 @pytest.fixture

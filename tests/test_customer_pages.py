@@ -7,14 +7,11 @@ from datetime import UTC, datetime
 import pytest
 
 from som_flow.services import contact_log, customers, opportunities
-from tests.helpers import make_customer, make_user
+from tests.helpers import make_customer, make_user, page_login
 
 
 def _login(client, user):
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
-    return client
+    return page_login(client, user)
 
 
 @pytest.fixture

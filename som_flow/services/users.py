@@ -1,22 +1,48 @@
-"""Users, passwords and API tokens (only hashes are stored)."""
+"""Users, passwords, page sessions and API tokens (only hashes are stored)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from som_flow.errors import NotFound, ValidationFailed
 from som_flow.extensions import db
-from som_flow.models import ROLES, ApiToken, Opportunity, User
+from som_flow.models import ROLES, ApiToken, Opportunity, User, UserSession
 from som_flow.services.unit_of_work import now, service
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 200
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    """The form every lookup (and the login throttle) uses: surrounding spaces dropped, lower case."""
+    return email.strip().lower()
+
+
+def check_password(password: str, email: str) -> str:
+    """The password policy, for every path that sets one. Raises ValidationFailed naming `password`."""
+    problem = None
+    if not password.strip():
+        problem = "A password cannot be only spaces."
+    elif len(password.strip()) < MIN_PASSWORD_LENGTH:
+        problem = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        problem = f"Use at most {MAX_PASSWORD_LENGTH} characters."
+    elif normalise_email(password) == normalise_email(email):
+        problem = "A password cannot be the e-mail address."
+    if problem:
+        raise ValidationFailed(f"The password is too weak: {problem}", {"password": [problem]})
+    return password
 
 
 def check_timezone(name: str) -> str:
@@ -32,7 +58,7 @@ def create_user(
     email: str, name: str, roles: list[str], *, password: str | None = None, timezone: str = "UTC"
 ) -> User:
     """Make a user. Raises ValidationFailed for a bad role/timezone/duplicate e-mail."""
-    email = email.strip().lower()
+    email = normalise_email(email)
     bad = [r for r in roles if r not in ROLES]
     if bad or not roles:
         raise ValidationFailed("Unknown or missing role", {"roles": [f"Choose from {', '.join(ROLES)}."]})
@@ -40,8 +66,8 @@ def create_user(
         raise ValidationFailed(f"A user with e-mail {email} exists", {"email": ["Already taken."]})
     user = User(email=email, name=name or email, timezone=check_timezone(timezone))
     user.roles = roles
-    if password:
-        user.password_hash = generate_password_hash(password)
+    if password is not None:  # None: no password (API tokens only); anything given must pass the policy
+        user.password_hash = generate_password_hash(check_password(password, email))
     db.session.add(user)
     db.session.flush()
     return user
@@ -55,7 +81,7 @@ def get_user(user_id: int) -> User:
 
 
 def find_user_by_email(email: str) -> User:
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    user = db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
     if user is None:
         raise NotFound(f"No user with e-mail {email}")
     return user
@@ -82,7 +108,7 @@ def user_for_token(token: str) -> User | None:
 
 
 def user_for_password(email: str, password: str) -> User | None:
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    user = db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
     if user is None or not user.active or not user.password_hash:
         return None
     return user if check_password_hash(user.password_hash, password) else None
@@ -90,7 +116,52 @@ def user_for_password(email: str, password: str) -> User | None:
 
 @service
 def set_password(user_id: int, password: str) -> None:
-    get_user(user_id).password_hash = generate_password_hash(password)
+    """Change a password and end every page session of the user. Raises ValidationFailed, NotFound."""
+    user = get_user(user_id)
+    user.password_hash = generate_password_hash(check_password(password, user.email))
+    _end_sessions_of(user.id)
+
+
+# page sessions -------------------------------------------------------------------------------------
+# The Flask session cookie is signed, not revocable: it carries a secret whose hash must still be a row
+# here, so logout, a password change or deactivation ends it even if someone kept a copy of the cookie.
+def _session_lifetime() -> timedelta:
+    return current_app.config["PERMANENT_SESSION_LIFETIME"]
+
+
+@service
+def start_session(user: User, *, replacing: str | None = None) -> str:
+    """Record a new page session for `user` and return its secret (for the session cookie only); the
+    browser's previous session (`replacing`) and sessions past their lifetime end."""
+    at = now()
+    db.session.execute(delete(UserSession).where(UserSession.created_at < at - _session_lifetime()))
+    end_session(replacing)
+    secret = secrets.token_urlsafe(32)
+    db.session.add(UserSession(user_id=user.id, token_hash=_token_hash(secret), created_at=at))
+    return secret
+
+
+def user_for_session(user_id: int, secret: str | None) -> User | None:
+    """The active user whose session `secret` still has an unexpired row, else None."""
+    if not secret:
+        return None
+    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(secret),
+                                                      UserSession.user_id == user_id))
+    if row is None or row.created_at < now() - _session_lifetime():
+        return None
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+@service
+def end_session(secret: str | None) -> None:
+    """Log out: the session's row goes, so a copy of its cookie no longer signs anyone in."""
+    if secret:
+        db.session.execute(delete(UserSession).where(UserSession.token_hash == _token_hash(secret)))
+
+
+def _end_sessions_of(user_id: int) -> None:
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user_id))
 
 
 def _resync_reminders_of(user: User) -> None:
@@ -104,7 +175,14 @@ def _resync_reminders_of(user: User) -> None:
 
 @service
 def update_user(user_id: int, **fields) -> User:
+    """Change a user's fields; a new `password` or `active=False` ends their page sessions.
+    Raises ValidationFailed (policy, timezone), NotFound."""
     user = get_user(user_id)
+    if "password" in fields:
+        user.password_hash = generate_password_hash(check_password(fields.pop("password"), user.email))
+        _end_sessions_of(user.id)
+    if fields.get("active") is False:
+        _end_sessions_of(user.id)
     if "timezone" in fields:
         old_timezone, user.timezone = user.timezone, check_timezone(fields.pop("timezone"))
         if user.timezone != old_timezone:

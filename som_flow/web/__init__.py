@@ -3,6 +3,19 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_talisman import Talisman
+
+# our pages load scripts only from /assets (no inline script); inline styles and data: images remain
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "img-src": "'self' data:",
+    "style-src": "'self' 'unsafe-inline'",
+    "script-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
 
 
 def register_web(app: Flask) -> None:
@@ -16,13 +29,12 @@ def register_web(app: Flask) -> None:
     register_ui(app)
     register_error_handlers(app)
 
-    @app.after_request
-    def _security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'",
-        )
-        return response
+    https = app.config["HTTPS"]
+    if https:
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+    # HSTS and Secure cookies only when told the site is served over HTTPS; no redirect to https here:
+    # TLS ends at a proxy in front of waitress, which owns that redirect (a second one here would loop
+    # behind a proxy that does not send X-Forwarded-Proto)
+    Talisman(app, force_https=False, strict_transport_security=https, session_cookie_secure=https,
+             frame_options="DENY", referrer_policy="same-origin",
+             content_security_policy=CONTENT_SECURITY_POLICY)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from flask import Flask, request
+from flask import Flask, g, request, session
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 
 from som_flow.errors import Forbidden, Unauthorized
-from som_flow.extensions import db, login_manager
+from som_flow.extensions import login_manager
 from som_flow.models import User
+from som_flow.services.users import user_for_session, user_for_token
+
+# the page session's secret in the (signed) Flask session; its hash is a user_session row while it lasts
+PAGE_SESSION_FIELD = "som_session"
 
 
 def register_auth(app: Flask) -> None:
@@ -19,8 +23,13 @@ def register_auth(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        return user_for_session(int(user_id), session.get(PAGE_SESSION_FIELD))
+
+    @app.before_request
+    def _check_the_session_afresh():
+        # Flask-Login caches the user on `g`, which outlives a request when one app context spans several
+        # (tests, embedded use): a logout elsewhere or a password change must count from the next request
+        g.pop("_login_user", None)
 
 
 def api_user() -> User:
@@ -28,8 +37,6 @@ def api_user() -> User:
     # kept on the request, not `g`: `g` lives as long as the app context, which may span requests
     if "som.user" in request.environ:
         return request.environ["som.user"]
-    from som_flow.services.users import user_for_token
-
     header = request.headers.get("Authorization", "")
     user = None
     if header.lower().startswith("bearer "):

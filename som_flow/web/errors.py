@@ -9,6 +9,7 @@ from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from som_flow.errors import SomFlowError
+from som_flow.web.redirects import safe_next
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,8 @@ def register_error_handlers(app: Flask) -> None:
             return redirect("/login")
         if request.method == "POST" and exc.status in (409, 412, 422, 400):
             flash(exc.detail, "error")
-            return redirect(request.referrer or "/")
+            # back to the form's page as its hidden `next` says; the Referer header is not trusted
+            return redirect(safe_next(request.form.get("next"), "/"))
         return render_template("error.html", status=exc.status, title=exc.title, detail=exc.detail), exc.status
 
     @app.errorhandler(HTTPException)

@@ -2,52 +2,44 @@
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
+import hashlib
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 
 from som_flow.errors import SomFlowError
-from som_flow.services.users import user_for_password
+from som_flow.services.users import end_session, normalise_email, start_session, user_for_password
+from som_flow.web.auth import PAGE_SESSION_FIELD
+from som_flow.web.redirects import safe_next
 
 # not "/static": the app's own static route owns that path and would answer 404 for these files
 bp = Blueprint("ui", __name__, template_folder="../templates", static_folder="../static",
                static_url_path="/assets")
 
 
-def _rate_limited(key: str) -> bool:
-    """A small in-process sliding window; enough to slow password guessing on one server."""
-    # per app, so two apps in one process (tests, embedded use) do not share a window
-    window = current_app.extensions.setdefault("som_login_attempts", defaultdict(deque))[key]
-    t = time.monotonic()
-    while window and t - window[0] > 60:
-        window.popleft()
-    window.append(t)
-    return len(window) > current_app.config["LOGIN_ATTEMPTS_PER_MINUTE"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "POST":
-        email = request.form.get("email", "")
-        if _rate_limited(request.remote_addr or "?") or _rate_limited(email.lower()):
-            flash("Too many attempts; wait a minute.", "error")
-            return render_template("login.html"), 429
-        user = user_for_password(email, request.form.get("password", ""))
-        if user is None:
+        user = user_for_password(request.form.get("email", ""), request.form.get("password", ""))
+        if user is None:  # 401 is what the login throttle counts
             flash("Wrong e-mail or password.", "error")
             return render_template("login.html"), 401
+        secret = start_session(user, replacing=session.get(PAGE_SESSION_FIELD))
+        session.clear()  # nothing from before the login carries into it
         login_user(user)
-        target = request.args.get("next") or ""
-        return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("ui.home"))
+        session[PAGE_SESSION_FIELD] = secret
+        return redirect(safe_next(request.args.get("next"), url_for("ui.home")))
     return render_template("login.html")
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    end_session(session.get(PAGE_SESSION_FIELD))
     logout_user()
+    session.clear()
     return redirect(url_for("ui.login"))
 
 
@@ -57,10 +49,45 @@ def home():
     return redirect(url_for("pages.opportunities"))
 
 
+# login throttling ----------------------------------------------------------------------------------
+def _address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _address_and_email() -> str:
+    # the e-mail as the lookup reads it, hashed: a 10 kB bogus e-mail costs the same few bytes as a real one
+    email = hashlib.sha256(normalise_email(request.form.get("email", "")).encode()).hexdigest()
+    return f"{_address()}|{email}"
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+def _too_many_attempts(_exc: RateLimitExceeded) -> ResponseReturnValue:
+    flash("Too many failed log-ins from here. Wait a minute, then try again.", "error")
+    return render_template("login.html"), 429
+
+
+def _throttle_logins(app: Flask) -> None:
+    """Failed page logins per minute, counted per address and e-mail and per address alone, so guessing
+    from one place slows down while the owner still logs in from their own. One limiter per app: its
+    memory storage (expired keys are dropped) is per instance."""
+    limiter = Limiter(_address, app=app, storage_uri="memory://", strategy="moving-window")
+    view = app.view_functions["ui.login"]
+    view = limiter.limit(lambda: f"{current_app.config['LOGIN_ATTEMPTS_PER_MINUTE']}/minute",
+                         key_func=_address_and_email, methods=["POST"], deduct_when=_failed)(view)
+    view = limiter.limit(lambda: f"{5 * current_app.config['LOGIN_ATTEMPTS_PER_MINUTE']}/minute",
+                         key_func=_address, methods=["POST"], deduct_when=_failed)(view)
+    app.view_functions["ui.login"] = view
+    app.register_error_handler(RateLimitExceeded, _too_many_attempts)
+
+
 def register_ui(app: Flask) -> None:
     from som_flow.web.ui import pages
 
     app.register_blueprint(bp)
+    _throttle_logins(app)
     app.register_blueprint(pages.bp)
     from som_flow.web.ui.reports import bp as reports_bp
 

@@ -475,7 +475,12 @@ def _create_user() -> None:
     except ValidationError as exc:
         errors = flatten_messages(exc.messages)
     if not raw["password"]:
-        errors["password"] = ["Give a password of at least 8 characters."]
+        errors["password"] = ["Give the user a password."]
+    else:  # the policy's own words beside the field, with the form's other errors
+        try:
+            users.check_password(raw["password"], raw["email"])
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
     if errors:
         raise ValidationFailed("Check the fields marked below.", errors)
     users.create_user(data["email"], data["name"], data["roles"], password=data["password"],

@@ -18,6 +18,7 @@ from som_flow.extensions import db
 from som_flow.models import Appointment, CatalogEntry, Customer, Event, Opportunity, StageStay, Task, User
 from som_flow.services import appointments, catalogs, estimates, forecast, kinds, notify, opportunities, reports, tasks
 from som_flow.services.unit_of_work import now
+from som_flow.web.redirects import safe_next
 
 bp = Blueprint("pages", __name__)
 
@@ -287,14 +288,14 @@ def my_tasks():
 
 @bp.route("/tasks/<task_id>/complete", methods=["POST"])
 def complete_task(task_id: str):
-    data = {k: v for k, v in request.form.items() if k not in ("csrf_token", "idempotency_key")}
+    data = {k: v for k, v in request.form.items() if k not in ("csrf_token", "idempotency_key", "next")}
     key = request.form.get("idempotency_key", "")[:64] or None  # only ever compared, so a cut is harmless
     try:
         opportunities.complete_task(current_user, task_id, data, idempotency_key=key)
         flash("Task done.", "ok")
     except SomFlowError as exc:
         flash(exc.detail, "error")
-    return redirect(request.referrer or url_for("pages.my_tasks"))
+    return redirect(safe_next(request.form.get("next"), url_for("pages.my_tasks")))
 
 
 @bp.route("/tasks/<task_id>/claim", methods=["POST"])
@@ -330,5 +331,4 @@ def read_all_notifications():
 
 def _back(endpoint: str) -> str:
     """Where the form was (only a path on this site), so the bell works from any page."""
-    target = request.form.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else url_for(endpoint)
+    return safe_next(request.form.get("next"), url_for(endpoint))

@@ -1,0 +1,23 @@
+"""Where a page may send the browser next: only a path on this site, whatever a form or link says."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+
+def _suspicious(text: str) -> bool:
+    # browsers drop tabs and newlines and read "\" as "/" in URLs, so "/\t/evil" and "/\evil" reach evil
+    return any(c == "\\" or c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in text)
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """`target` if it is a same-site relative path (checked as a browser would read it), else `fallback`."""
+    if not target or _suspicious(target):
+        return fallback
+    parts = urlsplit(target)
+    path = unquote(parts.path)
+    # "//host", "///host" and "/%2F%2Fhost" (decoded by some proxies and servers) name another site
+    if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
+            or path.startswith("//") or _suspicious(path)):
+        return fallback
+    return target
