@@ -643,15 +643,14 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
     Racing completions queue on the deal's and the task's row locks: the first wins, the others get Conflict.
     The client's retry of its own completion (same user, same `idempotency_key`) gets the task back and
     changes nothing.
-    Raises NotFound, Forbidden, Conflict (done by someone / closed deal), ValidationFailed (form fields missing).
+    Raises NotFound, Forbidden, Conflict (done by someone / closed deal), ValidationFailed (the engine: form
+    fields of the task's `som.form` missing).
     """
     opp_id = db.session.scalar(select(Task.opportunity_id).where(Task.id == task_id))
     if opp_id is None:
         raise NotFound(f"No task {task_id}")
     # The deal first, then the task: a move's UPDATE locks the deal before its tasks, so one order, no deadlock.
-    # The deal is locked because a completion rewrites its workflow state: two tasks of one deal completed at
-    # once would each save a state without the other's completion.
-    opp = db.session.get(Opportunity, opp_id, with_for_update={"key_share": True}, populate_existing=True)
+    opp = _lock_opportunity(opp_id)
     task = lock_task(task_id)
     require_task(actor, task)
     if (idempotency_key is not None and task.status == "done" and task.completion_key == idempotency_key
@@ -660,10 +659,7 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
     require_task_open(task)
     _require_open(opp, "work on")
     data = dict(data or {})
-    missing = [f for f in task.form if data.get(f) in (None, "")]
-    if missing:
-        raise ValidationFailed(f"{task.title!r} needs {', '.join(missing)}",
-                               {f: ["Required to complete this task."] for f in missing})
+    # the form's own check is the engine's (it reads som.form); a refusal there rolls the booking back too
     if task.action == "schedule_appointment" and "appointment" in data:
         from som_flow.services.appointments import book_from_task
 
@@ -679,12 +675,25 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
     return task
 
 
+def _lock_opportunity(opp_id: int) -> Opportunity:
+    """Load the deal and lock its row until the transaction ends (PostgreSQL; SQLite's writers queue anyway).
+
+    Whoever rewrites the stored workflow without moving the stage (a task completion, a timer) holds this lock,
+    or two of them at once would each save a state without the other's step.
+    """
+    opp = db.session.get(Opportunity, opp_id, with_for_update={"key_share": True}, populate_existing=True)
+    if opp is None:
+        raise NotFound(f"No opportunity {opp_id}")
+    return opp
+
+
 def wake_due_timers(opp_id: int) -> None:
-    """Wake one workflow whose timer is due (called by the scheduler)."""
+    """Wake one workflow whose timer is due (called by the scheduler); the deal is locked as a completion does."""
     with transaction():
-        opp = get_opportunity(opp_id)
+        opp = _lock_opportunity(opp_id)
         if opp.closed:
             return
         run = _load(opp)
         engine().wake_timers(run)
         _project(opp, run, opp.kind_version, None)
+        _bump_version(opp)
