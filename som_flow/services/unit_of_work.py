@@ -11,7 +11,7 @@ from typing import ParamSpec, TypeVar
 
 from flask import current_app, has_app_context
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 _INSTALLED = False
+# PostgreSQL's deadlock_detected and serialization_failure: another writer won; the caller may simply retry
+_LOST_RACE = {"40P01", "40001"}
 
 
 def clock() -> Clock:
@@ -77,6 +79,12 @@ def transaction() -> Iterator[Session]:
         session.rollback()
         log.info("integrity error: %s", exc.orig)
         raise Conflict("That conflicts with existing data (a duplicate or a missing reference).")
+    except DBAPIError as exc:
+        session.rollback()
+        if getattr(exc.orig, "sqlstate", None) in _LOST_RACE:
+            log.info("lost a race in the database: %s", exc.orig)
+            raise Conflict("Someone else changed the same records at the same moment; try again.")
+        raise
     except BaseException:
         session.rollback()
         raise
