@@ -11,6 +11,7 @@ from marshmallow import Schema, fields
 from werkzeug.routing import IntegerConverter
 
 from som_flow.extensions import csrf
+from som_flow.web.api.openapi import ProtocolPlugin
 
 
 class IdConverter(IntegerConverter):
@@ -52,6 +53,10 @@ class ProblemApi(Api):
             if not (100 <= status < 200) and status not in (204, 304):
                 response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, "application/problem+json")
+            if status == 401:
+                response["headers"] = {"WWW-Authenticate": {
+                    "description": 'Bearer realm="som_flow", with error="invalid_token" when the token was wrong',
+                    "schema": {"type": "string"}}}
             self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "An error, as problem details", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, "application/problem+json")
@@ -63,6 +68,7 @@ def register_api(app: Flask) -> None:
 
     app.url_map.converters["int"] = IdConverter  # before any blueprint adds its rules
     api = ProblemApi(app, spec_kwargs={
+        "extra_plugins": [ProtocolPlugin()],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     })
