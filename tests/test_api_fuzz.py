@@ -12,8 +12,10 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from som_flow import create_app
@@ -28,7 +30,10 @@ from tests.helpers import Api, make_customer, make_user, token_headers
 
 # A few examples per operation keep both backends well under three minutes; the seed is fixed (derandomize).
 EXAMPLES_PER_OPERATION = 8
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# unsupported_method: a method the document does not list for a path is a 405 with `Allow`;
+# response_headers_conformance: the headers a response declares (401's WWW-Authenticate) are sent as declared
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          response_headers_conformance, unsupported_method]
 
 
 def seed(client) -> None:
