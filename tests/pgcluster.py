@@ -39,7 +39,7 @@ class Cluster:
         cmd = [str(a) for a in args]
         if self.as_root:  # PostgreSQL refuses to run as root
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603 - PostgreSQL's own binaries, fixed arguments
 
     def start(self) -> str:
         data = self.dir / "data"

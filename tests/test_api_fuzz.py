@@ -12,8 +12,10 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from som_flow import create_app
@@ -28,7 +30,10 @@ from tests.helpers import Api, make_customer, make_user, token_headers
 
 # A few examples per operation keep both backends well under three minutes; the seed is fixed (derandomize).
 EXAMPLES_PER_OPERATION = 8
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# unsupported_method: a method the document does not list for a path is a 405 with `Allow`;
+# response_headers_conformance: the headers a response declares (401's WWW-Authenticate) are sent as declared
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          response_headers_conformance, unsupported_method]
 
 
 def seed(client) -> None:
@@ -65,6 +70,21 @@ def _documented_api() -> dict:
     return create_app(_config("sqlite://"), clock=FixedClock()).test_client().get("/api/openapi.json").json
 
 
+def _without_default_responses(spec: dict) -> dict:
+    """The document with no catch-all `default` answer, so status_code_conformance holds every answer to the
+    statuses its operation declares (a 5xx is not_a_server_error's to catch)."""
+    for item in spec["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict):
+                operation.get("responses", {}).pop("default", None)
+    return spec
+
+
+def _operation_labels(spec: dict) -> set[str]:
+    return {f"{method.upper()} {path}" for path, item in spec["paths"].items() for method in item
+            if method in ("get", "post", "put", "patch", "delete")}
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def seeded_app(request, tmp_path_factory):
     """One app per backend, seeded once for every operation (the fuzzer may change the data; ids stay)."""
@@ -88,7 +108,7 @@ def seeded_app(request, tmp_path_factory):
         headers = token_headers("admin@x.test")
         db.session.remove()
     # no app context held open: each fuzzed request gets its own, with its own session, as in production
-    yield app, headers
+    yield request.param, app, headers
     with app.app_context():
         db.engine.dispose()
     if drop is not None:
@@ -96,24 +116,45 @@ def seeded_app(request, tmp_path_factory):
             conn.execute(f"DROP DATABASE IF EXISTS {drop[1]} WITH (FORCE)")
 
 
-schema = schemathesis.openapi.from_dict(_documented_api())
+DOCUMENT = _without_default_responses(_documented_api())
+schema = schemathesis.openapi.from_dict(DOCUMENT)
+called: dict[str, set[str]] = {}  # backend → the operations the fuzzer sent at least one request to
+
+
+def test_the_fuzzer_has_a_test_for_every_documented_operation():
+    generated = {result.ok().label for result in schema.get_all_operations()}
+    assert generated == _operation_labels(DOCUMENT)
 
 
 @schema.parametrize()
 @settings(derandomize=True, database=None, deadline=None, max_examples=EXAMPLES_PER_OPERATION,
           suppress_health_check=list(HealthCheck))
 def test_every_operation_answers_within_its_documented_contract(case, seeded_app):
-    app, admin_headers = seeded_app
+    backend, app, admin_headers = seeded_app
+    called.setdefault(backend, set()).add(case.operation.label)
     case.call_and_validate(app=app, headers=admin_headers, checks=CHECKS)
 
 
+def test_the_fuzzer_called_every_operation_on_each_backend_it_ran_on():
+    """No operation silently skipped (e.g. no example could be generated for it): each one was called."""
+    for backend, labels in called.items():
+        assert labels == _operation_labels(DOCUMENT), (backend, _operation_labels(DOCUMENT) - labels)
+
+
 def test_what_the_fuzzer_found_stays_fixed(client):
-    """Regressions: ids past the INTEGER columns and absurd pages were 500s; money was documented as a number."""
+    """Regressions: ids past the INTEGER columns and absurd pages were 500s (or 405s); money was documented as a
+    number; a missing parent customer was a 404."""
     make_user("admin@x.test", "admin")
     api = Api(client, "admin@x.test")
     huge = api.patch("/appointments/378018444962690586640384", json={})
     assert huge.status_code == 404 and huge.mimetype == "application/problem+json"
     assert api.get(f"/opportunities/{2**31}").status_code == 404
+    # past the id range on a path that has a route for another method: werkzeug said 405
+    assert api.patch(f"/customers/{2**31}", json={}).status_code == 404
+    assert api.post(f"/opportunities/{2**31}/estimates", {"lines": []}).status_code == 404
+    # a job's parent that does not exist is a field of the body, not the resource asked for
+    orphan = api.post("/customers", {"kind": "individual", "name": "Job", "parent_id": 2**31 - 2})
+    assert orphan.status_code == 422 and "parent_id" in orphan.json["errors"], orphan.json
     far = api.get("/reminders", query_string={"page": 372056553613294656})
     assert far.status_code == 422 and "page" in far.json["errors"], far.json
     spec = client.get("/api/openapi.json").json

@@ -34,17 +34,17 @@ def _env(url: str) -> dict:
 
 
 def _run(env: dict, *args: str, cwd: Path) -> str:
-    done = subprocess.run([str(SOM_FLOW), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([str(SOM_FLOW), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)  # noqa: S603 - our own console script, fixed arguments
     assert done.returncode == 0, (args, done.stdout, done.stderr)
     return done.stdout
 
 
 def _get(url: str, token: str | None = None) -> tuple[int, str, bytes]:
-    request = urllib.request.Request(url)
+    request = urllib.request.Request(url)  # noqa: S310 - the local test server, http://127.0.0.1
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
+        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - the local test server, http://127.0.0.1
             return resp.status, resp.headers.get_content_type(), resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.headers.get_content_type(), exc.read()
@@ -57,7 +57,7 @@ def _wait_until_up(base: str, server: subprocess.Popen, deadline_s: float = 30.0
             out, err = server.communicate()
             pytest.fail(f"som-flow serve exited with {server.returncode}:\n{out}\n{err}")
         try:
-            with urllib.request.urlopen(f"{base}/login", timeout=2):
+            with urllib.request.urlopen(f"{base}/login", timeout=2):  # noqa: S310 - the local test server, http://127.0.0.1
                 return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.1)
@@ -75,7 +75,7 @@ def _walk_the_console_script(url: str, workdir: Path) -> None:
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([str(SOM_FLOW), "serve", "--port", str(port), "--no-scheduler"], env=env, cwd=workdir,
+    server = subprocess.Popen([str(SOM_FLOW), "serve", "--port", str(port), "--no-scheduler"], env=env, cwd=workdir,  # noqa: S603 - our own console script, fixed arguments
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_until_up(base, server)

@@ -72,7 +72,7 @@ SURVIVORS = ("alpha", "beta", "gamma")
 
 def _spawn(name: str, go: Path, env: dict) -> subprocess.Popen:
     role = "doomed" if name == "killed" else "survivor"
-    return subprocess.Popen([sys.executable, "-c", WORKER, name, str(BATCH), role, str(go)], env=env,
+    return subprocess.Popen([sys.executable, "-c", WORKER, name, str(BATCH), role, str(go)], env=env,  # noqa: S603 - our script or this interpreter, fixed arguments
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -174,7 +174,7 @@ def test_the_console_script_fires_what_is_due_at_the_given_time(app, client, db_
     env = {**os.environ, "SOM_FLOW_DATABASE_URL": db_url}
 
     def fire(*args):
-        return subprocess.run([str(script), "reminders", "fire", *args], env=env, capture_output=True, text=True,
+        return subprocess.run([str(script), "reminders", "fire", *args], env=env, capture_output=True, text=True,  # noqa: S603 - our script or this interpreter, fixed arguments
                               timeout=30)
 
     early = fire("--at", "2030-01-01T07:59:00+01:00")

@@ -138,3 +138,14 @@ def test_without_a_webhook_url_nothing_is_posted(app, client, clock, oslo_deal, 
     app.config.update(WEBHOOK_URL=None, WEBHOOK_SECRET=SECRET)
     assert fire_at_eight(clock) == 1
     assert calls == []
+
+
+def test_a_webhook_url_that_is_not_http_is_never_opened(app, client, clock, oslo_deal, tmp_path):
+    """urllib opens file: URLs too; a webhook pointed at a local file must not read (or crash on) it."""
+    secret_file = tmp_path / "secret.txt"
+    secret_file.write_text("not for the webhook")
+    app.config.update(WEBHOOK_URL=secret_file.as_uri(), WEBHOOK_SECRET=SECRET)
+
+    assert fire_at_eight(clock) == 1
+    assert [n["title"] for n in unread(client)] == ["Follow up: Licenses"]
+    assert db.session.scalar(select(Delivery)).channels == ["in_app"]

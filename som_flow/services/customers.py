@@ -19,6 +19,12 @@ def get_customer(customer_id: int) -> Customer:
     return customer
 
 
+def _require_parent(parent_id: int) -> None:
+    """A job's parent named in the body: a missing one is bad input naming the field (422), not a 404."""
+    if db.session.get(Customer, parent_id) is None:
+        raise ValidationFailed("Unknown parent customer", {"parent_id": [f"No customer {parent_id}."]})
+
+
 def search_customers(q: str | None = None, status: str | None = None, page: int = 1, per_page: int = 50):
     query = select(Customer)
     if q:
@@ -38,7 +44,7 @@ def create_customer(actor: User | None, data: dict) -> Customer:
     data = dict(data)
     parent_id = data.pop("parent_id", None)
     if parent_id is not None:
-        get_customer(parent_id)
+        _require_parent(parent_id)
     customer = Customer(parent_id=parent_id, **data)
     db.session.add(customer)
     db.session.flush()
@@ -52,7 +58,7 @@ def update_customer(actor: User, customer_id: int, data: dict) -> Customer:
     if "parent_id" in data and data["parent_id"] is not None:
         if data["parent_id"] == customer.id:
             raise ValidationFailed("A customer cannot be its own job", {"parent_id": ["Choose another."]})
-        get_customer(data["parent_id"])
+        _require_parent(data["parent_id"])
     for key, value in data.items():
         setattr(customer, key, value)
     return customer

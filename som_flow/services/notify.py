@@ -10,6 +10,7 @@ import hmac
 import json
 import logging
 import smtplib
+import urllib.parse
 import urllib.request
 from datetime import timedelta
 from email.message import EmailMessage
@@ -127,15 +128,19 @@ def post_webhook(payload: dict) -> bool:
     url = current_app.config.get("WEBHOOK_URL")
     if not url:
         return False
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        # urllib would also open file: and ftp: URLs; a webhook is an HTTP receiver and nothing else
+        log.warning("webhook not sent: WEBHOOK_URL must be an http(s) URL, not %r", url)
+        return False
     body = json.dumps(payload, sort_keys=True).encode()
     headers = {"Content-Type": "application/json", "User-Agent": "som-flow",
                "X-SomFlow-Delivery": payload["idempotency_key"]}
     secret = current_app.config.get("WEBHOOK_SECRET")
     if secret:
         headers["X-SomFlow-Signature"] = sign(body, secret)
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - admin's URL
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - http(s) only, above
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310 - as above
             ok = 200 <= response.status < 300
     except (OSError, ValueError) as exc:  # URLError/HTTPError are OSErrors; ValueError: a malformed URL
         log.warning("webhook delivery of %s failed: %s", payload["idempotency_key"], exc)

@@ -26,6 +26,12 @@ def problem(status: int, title: str, detail: str, errors: dict | None = None):
     return response
 
 
+def bearer_challenge() -> str:
+    """RFC 6750's WWW-Authenticate for a 401: invalid_token when a token was sent (header or feed `?token=`)."""
+    sent = request.headers.get("Authorization", "").lower().startswith("bearer ") or "token" in request.args
+    return 'Bearer realm="som_flow"' + (', error="invalid_token"' if sent else "")
+
+
 def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
     """marshmallow's nested messages as one dotted name per field ('stage_tasks.lead.value.0.title')."""
     flat: dict[str, list[str]] = {}
@@ -87,7 +93,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(SomFlowError)
     def _domain_error(exc: SomFlowError):
         if wants_json():
-            return problem(exc.status, exc.title, exc.detail, exc.errors)
+            response = problem(exc.status, exc.title, exc.detail, exc.errors)
+            if exc.status == 401:
+                response.headers["WWW-Authenticate"] = bearer_challenge()
+            return response
         if exc.status in (401,):
             return redirect("/login")
         if request.method == "POST" and exc.status in (409, 412, 422, 400):
@@ -106,7 +115,12 @@ def register_error_handlers(app: Flask) -> None:
             detail = exc.description or exc.name
             if errors:
                 detail = "Invalid fields: " + ", ".join(sorted(errors))
-            return problem(exc.code or 500, exc.name, detail, errors)
+            response = problem(exc.code or 500, exc.name, detail, errors)
+            # what the exception says about the protocol, e.g. 405's Allow (the body is ours, problem+json)
+            for name, value in exc.get_headers():
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+            return response
         return render_template("error.html", status=exc.code, title=exc.name, detail=exc.description), exc.code
 
     @app.errorhandler(DataError)

@@ -11,14 +11,32 @@ from marshmallow import Schema, fields
 from werkzeug.routing import IntegerConverter
 
 from som_flow.extensions import csrf
+from som_flow.web.api.openapi import ProtocolPlugin
+
+
+def digits_up_to(limit: int) -> str:
+    """A regex matching the decimal numbers 0..limit (`digits_up_to(255)`: 1-2 digits, or 0-1 then 2 digits,
+    or 2 0-4 then 1 digit, or 25 0-4, or 255)."""
+    text = str(limit)
+    alternatives = [f"[0-9]{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        if digit != "0":
+            alternatives.append(f"{text[:i]}[0-{int(digit) - 1}][0-9]{{{len(text) - i - 1}}}")
+    return "(?:" + "|".join(alternatives + [text]) + ")"
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` bounded to the id columns (32-bit INTEGER): a larger id is a 404, not an overflow in the driver."""
+    """`<int:...>` bounded to the id columns (32-bit INTEGER): a larger id is a 404, not an overflow in the driver.
+
+    The bound is in the regex, so a larger id matches no route at all: werkzeug answered a converter's refusal
+    with 405 when the same path had a route for another method."""
+
+    MAX = 2**31 - 1
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's parameter name
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", self.MAX)
         super().__init__(map, *args, **kwargs)
+        self.regex = digits_up_to(kwargs["max"])
 
 
 class ProblemSchema(Schema):
@@ -52,6 +70,10 @@ class ProblemApi(Api):
             if not (100 <= status < 200) and status not in (204, 304):
                 response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, "application/problem+json")
+            if status == 401:
+                response["headers"] = {"WWW-Authenticate": {
+                    "description": 'Bearer realm="som_flow", with error="invalid_token" when the token was wrong',
+                    "schema": {"type": "string"}}}
             self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "An error, as problem details", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, "application/problem+json")
@@ -63,6 +85,7 @@ def register_api(app: Flask) -> None:
 
     app.url_map.converters["int"] = IdConverter  # before any blueprint adds its rules
     api = ProblemApi(app, spec_kwargs={
+        "extra_plugins": [ProtocolPlugin()],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     })

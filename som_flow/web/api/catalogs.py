@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from som_flow.schemas import (
     CatalogEntryCreateSchema,
     CatalogEntrySchema,
@@ -13,6 +11,7 @@ from som_flow.schemas import (
     StageSchema,
 )
 from som_flow.services import catalogs
+from som_flow.web.api.common import Blueprint
 from som_flow.web.auth import ANY_ROLE, roles_required
 
 blp = Blueprint("catalogs", __name__, description="Stages, catalogs and custom fields")
@@ -22,6 +21,7 @@ blp = Blueprint("catalogs", __name__, description="Stages, catalogs and custom f
 @roles_required(*ANY_ROLE)
 @blp.response(200, StageSchema(many=True))
 def list_stages():
+    """List the stage catalog with default probabilities and SLAs."""
     return catalogs.list_stages()
 
 
@@ -30,6 +30,7 @@ def list_stages():
 @blp.arguments(StageCreateSchema)
 @blp.response(201, StageSchema)
 def create_stage(data):
+    """Add a stage to the catalog."""
     return catalogs.create_stage(**data)
 
 
@@ -37,6 +38,7 @@ def create_stage(data):
 @roles_required(*ANY_ROLE)
 @blp.response(200, CatalogEntrySchema(many=True))
 def list_entries(name):
+    """List the entries of a catalog (lead sources, lost reasons, ...)."""
     return catalogs.list_entries(name)
 
 
@@ -45,6 +47,7 @@ def list_entries(name):
 @blp.arguments(CatalogEntryCreateSchema)
 @blp.response(201, CatalogEntrySchema)
 def create_entry(data, name):
+    """Add an entry to a catalog."""
     return catalogs.create_entry(name, **data)
 
 
@@ -52,6 +55,7 @@ def create_entry(data, name):
 @roles_required(*ANY_ROLE)
 @blp.response(200, CustomFieldSchema(many=True))
 def list_custom_fields():
+    """List the custom fields an opportunity can carry."""
     return catalogs.list_custom_fields()
 
 
@@ -60,4 +64,5 @@ def list_custom_fields():
 @blp.arguments(CustomFieldCreateSchema)
 @blp.response(201, CustomFieldSchema)
 def create_custom_field(data):
+    """Define a custom field."""
     return catalogs.create_custom_field(**data)

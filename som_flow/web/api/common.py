@@ -1,10 +1,46 @@
-"""Helpers shared by the API blueprints."""
+"""Helpers shared by the API blueprints: the blueprint class, the body readers, paging and If-Match."""
 
 from __future__ import annotations
 
-from flask import request
+import flask_smorest
+from flask import Request, request
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import UnsupportedMediaType
 
 from som_flow.errors import PreconditionFailed
+
+IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+            "description": "The opportunity's version as its ETag (\"3\"); a different version is a 412."}
+
+
+def _has_body(req: Request) -> bool:
+    return bool(req.content_length) or "chunked" in req.headers.get("Transfer-Encoding", "").lower()
+
+
+def _refuse_media_type(req: Request, expected: str) -> None:
+    sent = req.mimetype or "no Content-Type"
+    raise UnsupportedMediaType(f"This endpoint takes {expected}, not {sent}.")
+
+
+class JsonBodyParser(FlaskParser):
+    """webargs ignores a body that is not JSON (the fields then look missing); we answer 415 naming the type."""
+
+    def _raw_load_json(self, req: Request):
+        if _has_body(req) and not is_json_request(req):
+            _refuse_media_type(req, "application/json")
+        return super()._raw_load_json(req)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's blueprint whose JSON bodies must be sent as JSON."""
+
+    ARGUMENTS_PARSER = JsonBodyParser()
+
+
+def require_media_type(*media_types: str) -> None:
+    """415 unless the body was sent as one of `media_types` (an empty body passes, for the caller to judge)."""
+    if _has_body(request) and request.mimetype not in media_types:
+        _refuse_media_type(request, " or ".join(media_types))
 
 
 def paged(items, total: int, query: dict) -> dict:

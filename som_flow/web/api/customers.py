@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from som_flow.schemas import ID, MONEY, OpportunityPatchSchema, OpportunitySchema, PageQuery, page_schema
 from som_flow.services import contact_log
 from som_flow.services import customers as customer_service
 from som_flow.services import estimates as estimate_service
-from som_flow.web.api.common import paged
+from som_flow.web.api.common import Blueprint, paged
 from som_flow.web.api.opportunities import view as opportunity_view
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
 
@@ -127,6 +126,7 @@ class DemandSchema(Schema):
 @blp.arguments(CustomerQuery, location="query")
 @blp.response(200, page_schema(CustomerSchema, "CustomerPage"))
 def list_customers(query):
+    """Search customers by name and status, a page at a time."""
     items, total = customer_service.search_customers(query["q"], query["status"], query["page"], query["per_page"])
     return paged(items, total, query)
 
@@ -136,6 +136,7 @@ def list_customers(query):
 @blp.arguments(CustomerCreateSchema)
 @blp.response(201, CustomerSchema)
 def create_customer(data):
+    """Create a customer, or a job under a customer (`parent_id`)."""
     return customer_service.create_customer(api_user(), data)
 
 
@@ -143,6 +144,7 @@ def create_customer(data):
 @roles_required(*ANY_ROLE)
 @blp.response(200, CustomerSchema)
 def get_customer(customer_id):
+    """Get a customer with its jobs and contacts."""
     return customer_service.get_customer(customer_id)
 
 
@@ -151,6 +153,7 @@ def get_customer(customer_id):
 @blp.arguments(CustomerPatchSchema)
 @blp.response(200, CustomerSchema)
 def patch_customer(data, customer_id):
+    """Change a customer's fields."""
     return customer_service.update_customer(api_user(), customer_id, data)
 
 
@@ -159,6 +162,7 @@ def patch_customer(data, customer_id):
 @blp.arguments(ContactSchema)
 @blp.response(201, ContactSchema)
 def add_contact(data, customer_id):
+    """Add a contact person to a customer."""
     return customer_service.add_contact(api_user(), customer_id, data)
 
 
@@ -166,6 +170,7 @@ def add_contact(data, customer_id):
 @roles_required(*ANY_ROLE)
 @blp.response(200, EstimateSchema(many=True))
 def list_estimates(opp_id):
+    """List an opportunity's estimates."""
     return estimate_service.list_estimates(opp_id)
 
 
@@ -174,6 +179,7 @@ def list_estimates(opp_id):
 @blp.arguments(EstimateCreateSchema)
 @blp.response(201, EstimateSchema)
 def create_estimate(data, opp_id):
+    """Write an estimate (its lines) for an opportunity."""
     return estimate_service.create_estimate(api_user(), opp_id, data["lines"])
 
 
@@ -181,6 +187,7 @@ def create_estimate(data, opp_id):
 @roles_required("manager", "csr", "rep")
 @blp.response(200, EstimateSchema)
 def select_estimate(estimate_id):
+    """Make an estimate the opportunity's chosen one (its total becomes the amount)."""
     return estimate_service.select_estimate(api_user(), estimate_id)
 
 
@@ -189,6 +196,7 @@ def select_estimate(estimate_id):
 @blp.arguments(DemandSchema)
 @blp.response(201, DemandSchema)
 def add_demand(data, opp_id):
+    """Record a product or service the customer asked for on an opportunity."""
     return estimate_service.add_demand(api_user(), opp_id, data)
 
 
@@ -228,6 +236,7 @@ class OpportunityFromInteractionSchema(OpportunityPatchSchema):
 @roles_required(*ANY_ROLE)
 @blp.response(200, ContactLogEntrySchema(many=True))
 def list_contact_log(customer_id):
+    """List a customer's contact log, newest first."""
     return contact_log.list_entries(customer_id)
 
 
@@ -236,6 +245,7 @@ def list_contact_log(customer_id):
 @blp.arguments(ContactLogCreateSchema)
 @blp.response(201, ContactLogEntrySchema)
 def add_contact_log_entry(data, customer_id):
+    """Log a call, email, meeting or note with a customer."""
     return contact_log.log_contact(api_user(), customer_id, **data)
 
 
@@ -244,6 +254,7 @@ def add_contact_log_entry(data, customer_id):
 @blp.arguments(OpportunityFromInteractionSchema)
 @blp.response(201, OpportunitySchema)
 def opportunity_from_interaction(data, customer_id, entry_id):
+    """Open an opportunity from a contact-log entry (once per entry)."""
     opp = contact_log.create_opportunity_from_entry(api_user(), customer_id, entry_id, data)
     return opportunity_view(opp), 201, {"ETag": f'"{opp.version}"'}
 
@@ -261,6 +272,7 @@ class PartySchema(Schema):
 @roles_required(*ANY_ROLE)
 @blp.response(200, PartySchema(many=True))
 def list_parties(opp_id):
+    """List the partners and contacts involved in an opportunity."""
     from som_flow.services.opportunities import get_opportunity
 
     return get_opportunity(opp_id).parties
@@ -271,6 +283,7 @@ def list_parties(opp_id):
 @blp.arguments(PartySchema)
 @blp.response(201, PartySchema)
 def add_party(data, opp_id):
+    """Involve a partner or contact in an opportunity."""
     return customer_service.add_party(api_user(), opp_id, data)
 
 
@@ -278,4 +291,5 @@ def add_party(data, opp_id):
 @roles_required("manager", "csr", "rep")
 @blp.response(204)
 def remove_party(opp_id, party_id):
+    """Remove a partner or contact from an opportunity."""
     customer_service.remove_party(api_user(), opp_id, party_id)

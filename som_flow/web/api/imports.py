@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, request
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from som_flow.errors import ValidationFailed
 from som_flow.schemas import OpportunityQuery
 from som_flow.services import csv_io
+from som_flow.web.api.common import Blueprint, require_media_type
+from som_flow.web.api.openapi import text_schema
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
 
 blp = Blueprint("imports", __name__, description="CSV export and import of customers and opportunities")
 
 IMPORT_ROLES = ("manager",)  # and admin, who always passes
 CSV_BODY = {"requestBody": {"required": True, "content": {
-    "text/csv": {"schema": {"type": "string"}},
-    "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string",
-                                                                                 "format": "binary"}}}},
+    "text/csv": {"schema": text_schema("CSV with a header row")},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                       "properties": {"file": {"type": "string", "format": "binary"}}}},
 }}}
 
 
@@ -55,6 +56,7 @@ def _csv(text: str, name: str) -> Response:
 
 def _upload() -> str:
     """The CSV text: the request body, or the `file` field of a multipart form."""
+    require_media_type("text/csv", "multipart/form-data")
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
@@ -83,16 +85,19 @@ def _answer(report: dict):
 @blp.route("/customers.csv")
 @roles_required(*ANY_ROLE)
 @blp.arguments(CustomerExportQuery, location="query")
-@blp.response(200, content_type="text/csv", description="Customers and jobs as CSV, parents first")
+@blp.response(200, text_schema("CSV with a header row"), content_type="text/csv",
+              description="Customers and jobs as CSV, parents first")
 def export_customers(query):
+    """Export customers and their jobs as CSV (the import's columns)."""
     return _csv(csv_io.export_customers(query["q"], query["status"]), "customers.csv")
 
 
 @blp.route("/opportunities.csv")
 @roles_required(*ANY_ROLE)
 @blp.arguments(OpportunityExportQuery, location="query")
-@blp.response(200, content_type="text/csv", description="Opportunities as CSV")
+@blp.response(200, text_schema("CSV with a header row"), content_type="text/csv", description="Opportunities as CSV")
 def export_opportunities(query):
+    """Export the opportunities the caller may see, filtered like the list, as CSV."""
     return _csv(csv_io.export_opportunities(api_user(), **query), "opportunities.csv")
 
 
@@ -103,6 +108,7 @@ def export_opportunities(query):
 @blp.response(201, ImportReportSchema)
 @blp.alt_response(200, schema=ImportReportSchema, description="The dry run's report")
 def import_customers(query):
+    """Import customers from CSV, all or nothing; `dry_run` reports what would happen."""
     return _answer(csv_io.import_customers(api_user(), _upload(), dry_run=query["dry_run"]))
 
 
@@ -113,4 +119,5 @@ def import_customers(query):
 @blp.response(201, ImportReportSchema)
 @blp.alt_response(200, schema=ImportReportSchema, description="The dry run's report")
 def import_opportunities(query):
+    """Import opportunities from CSV, all or nothing; `dry_run` reports what would happen."""
     return _answer(csv_io.import_opportunities(api_user(), _upload(), dry_run=query["dry_run"]))

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from flask import request
-from flask_smorest import Blueprint
 
 from som_flow.schemas import BpmnQuery, KindCreateSchema, KindPatchSchema, KindSchema, KindVersionSchema
 from som_flow.services import kinds as kind_service
+from som_flow.web.api.common import Blueprint, require_media_type
+from som_flow.web.api.openapi import text_schema
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
 from som_flow.web.downloads import bpmn_file
 
 blp = Blueprint("kinds", __name__, description="Opportunity kinds as versioned BPMN")
+BPMN_MEDIA_TYPES = ("application/xml", "text/xml")
 
 
 def kind_view(kind) -> dict:
@@ -27,6 +29,7 @@ def kind_view(kind) -> dict:
 @roles_required(*ANY_ROLE)
 @blp.response(200, KindSchema(many=True))
 def list_kinds():
+    """List the opportunity kinds with their stages and versions."""
     return [kind_view(k) for k in kind_service.list_kinds()]
 
 
@@ -35,6 +38,7 @@ def list_kinds():
 @blp.arguments(KindCreateSchema)
 @blp.response(201, KindSchema)
 def save_kind(data):
+    """Create or redesign a kind from a stage list; the BPMN is generated as a new version."""
     return kind_view(kind_service.save_designed_kind(data, api_user()))
 
 
@@ -42,6 +46,7 @@ def save_kind(data):
 @roles_required(*ANY_ROLE)
 @blp.response(200, KindSchema)
 def get_kind(key):
+    """Get one kind: its stages (in order, with probability), current version and versions."""
     return kind_view(kind_service.get_kind(key))
 
 
@@ -50,20 +55,25 @@ def get_kind(key):
 @blp.arguments(KindPatchSchema)
 @blp.response(200, KindSchema)
 def patch_kind(data, key):
+    """Rename a kind or allow/disallow it for new opportunities."""
     return kind_view(kind_service.update_kind(key, **data))
 
 
 @blp.route("/kinds/<string:key>/bpmn")
 @roles_required(*ANY_ROLE)
 @blp.arguments(BpmnQuery, location="query")
-@blp.response(200, content_type="application/xml")
+@blp.response(200, text_schema("BPMN 2.0 XML"), content_type="application/xml", description="The BPMN document")
 def get_bpmn(query, key):
+    """Download the BPMN XML of a kind's version (the current one unless `version` is given)."""
     return bpmn_file(key, kind_service.version_of(kind_service.get_kind(key), query["version"]))
 
 
 @blp.route("/kinds/<string:key>/bpmn", methods=["PUT"])
 @roles_required()
 @blp.response(201, KindVersionSchema)
-@blp.doc(requestBody={"content": {"application/xml": {"schema": {"type": "string"}}}})
+@blp.doc(requestBody={"required": True, "content": {
+    media_type: {"schema": text_schema("BPMN 2.0 XML, UTF-8")} for media_type in BPMN_MEDIA_TYPES}})
 def put_bpmn(key):
+    """Upload BPMN XML as the kind's new version; 422 names the elements that make it unusable, and stores nothing."""
+    require_media_type(*BPMN_MEDIA_TYPES)
     return kind_service.import_kind_bpmn(key, request.get_data(cache=False), actor=api_user())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from som_flow.schemas import (
     AssignSchema,
     BulkResultSchema,
@@ -19,7 +17,7 @@ from som_flow.schemas import (
     page_schema,
 )
 from som_flow.services import opportunities as opps
-from som_flow.web.api.common import if_match, paged
+from som_flow.web.api.common import IF_MATCH, Blueprint, if_match, paged
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
 
 blp = Blueprint("opportunities", __name__, description="Opportunities and their process")
@@ -43,6 +41,7 @@ def _respond(opp):
 @blp.arguments(OpportunityQuery, location="query")
 @blp.response(200, OpportunityPage)
 def list_opportunities(query):
+    """Search opportunities, a page at a time."""
     items, total = opps.search_opportunities(user=api_user(), **query)
     return paged([view(o) for o in items], total, query)
 
@@ -52,6 +51,7 @@ def list_opportunities(query):
 @blp.arguments(OpportunityCreateSchema)
 @blp.response(201, OpportunitySchema)
 def create_opportunity(data):
+    """Create an opportunity; its kind's process starts in the first stage."""
     opp = opps.create_opportunity(api_user(), data)
     return view(opp), 201, {"ETag": f'"{opp.version}"'}
 
@@ -60,6 +60,7 @@ def create_opportunity(data):
 @roles_required(*ANY_ROLE)
 @blp.response(200, OpportunitySchema)
 def get_opportunity(opp_id):
+    """Get an opportunity with its allowed stages and open tasks; the ETag is its version."""
     return _respond(opps.get_opportunity(opp_id))
 
 
@@ -67,7 +68,9 @@ def get_opportunity(opp_id):
 @roles_required("manager", "csr", "rep")
 @blp.arguments(OpportunityPatchSchema)
 @blp.response(200, OpportunitySchema)
+@blp.doc(parameters=[IF_MATCH])
 def patch_opportunity(data, opp_id):
+    """Change an opportunity's fields (with `If-Match`, only at that version)."""
     expected = if_match()
     if expected is not None:
         opp = opps.get_opportunity(opp_id)
@@ -82,7 +85,9 @@ def patch_opportunity(data, opp_id):
 @roles_required("manager", "csr", "rep")
 @blp.arguments(StageMoveSchema)
 @blp.response(200, OpportunitySchema)
-def move(data, opp_id):
+@blp.doc(parameters=[IF_MATCH])
+def move_to_stage(data, opp_id):
+    """Move an opportunity to a stage the process allows."""
     return _respond(opps.move_to_stage(api_user(), opp_id, data["stage"],
                                        expected_version=data.get("version") or if_match()))
 
@@ -91,7 +96,8 @@ def move(data, opp_id):
 @roles_required("manager", "csr", "rep")
 @blp.arguments(WinSchema)
 @blp.response(200, OpportunitySchema)
-def win(data, opp_id):
+def win_opportunity(data, opp_id):
+    """Close an opportunity as won."""
     return _respond(opps.win(api_user(), opp_id, **data))
 
 
@@ -99,39 +105,41 @@ def win(data, opp_id):
 @roles_required("manager", "csr", "rep")
 @blp.arguments(LoseSchema)
 @blp.response(200, OpportunitySchema)
-def lose(data, opp_id):
+def lose_opportunity(data, opp_id):
+    """Close an opportunity as lost, with a reason."""
     return _respond(opps.lose(api_user(), opp_id, **data))
 
 
-def _simple(action: str, service, roles: tuple[str, ...]):
-    @blp.route(f"/opportunities/<int:opp_id>/{action}", methods=["POST"], endpoint=action)
-    @roles_required(*roles)
-    @blp.response(200, OpportunitySchema)
+def _simple(action: str, service, roles: tuple[str, ...], summary: str):
     def endpoint(opp_id):
         return _respond(service(api_user(), opp_id))
 
-    return endpoint
+    endpoint.__doc__ = summary  # the operation's summary in the OpenAPI document, read when it is routed
+    view = roles_required(*roles)(blp.response(200, OpportunitySchema)(endpoint))
+    return blp.route(f"/opportunities/<int:opp_id>/{action}", methods=["POST"], endpoint=f"{action}_opportunity")(view)
 
 
-_simple("hold", opps.hold, ("manager", "csr", "rep"))
-_simple("resume", opps.resume, ("manager", "csr", "rep"))
-_simple("reopen", opps.reopen, ("manager", "rep"))
-_simple("claim", opps.claim, ("manager", "rep"))
-_simple("unassign", opps.unassign, ("manager", "csr", "rep"))
+_simple("hold", opps.hold, ("manager", "csr", "rep"), "Put an open opportunity on hold.")
+_simple("resume", opps.resume, ("manager", "csr", "rep"), "Resume an opportunity on hold.")
+_simple("reopen", opps.reopen, ("manager", "rep"), "Reopen a closed opportunity at the stage it closed in.")
+_simple("claim", opps.claim, ("manager", "rep"), "Take an unassigned opportunity as its sales rep.")
+_simple("unassign", opps.unassign, ("manager", "csr", "rep"), "Take the sales rep off an opportunity.")
 
 
 @blp.route("/opportunities/<int:opp_id>/assign", methods=["POST"])
 @roles_required("manager", "csr")
 @blp.arguments(AssignSchema)
 @blp.response(200, OpportunitySchema)
-def assign(data, opp_id):
+def assign_opportunity(data, opp_id):
+    """Assign an opportunity to a user."""
     return _respond(opps.assign(api_user(), opp_id, data["user_id"]))
 
 
 @blp.route("/opportunities/<int:opp_id>/history")
 @roles_required(*ANY_ROLE)
 @blp.response(200, EventSchema(many=True))
-def history(opp_id):
+def opportunity_history(opp_id):
+    """The opportunity's history: stage moves, edits, tasks, as events."""
     return opps.history(opps.get_opportunity(opp_id))
 
 
@@ -139,7 +147,8 @@ def history(opp_id):
 @roles_required("manager", "csr", "rep")
 @blp.arguments(BulkSchema)
 @blp.response(200, BulkResultSchema)
-def bulk(data):
+def bulk_update(data):
+    """Apply one action (stage, assign, lose, hold) to many opportunities; each succeeds or fails alone."""
     ids, action = data.pop("ids"), data.pop("action")
     done, failed = opps.bulk(api_user(), ids, action, data)
     return {"done": done, "failed": failed}

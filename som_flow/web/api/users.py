@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from som_flow.schemas import UserCreateSchema, UserSchema
 from som_flow.services import users as user_service
+from som_flow.web.api.common import Blueprint
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
 
 blp = Blueprint("users", __name__, description="Users and roles")
@@ -15,6 +14,7 @@ blp = Blueprint("users", __name__, description="Users and roles")
 @roles_required(*ANY_ROLE)
 @blp.response(200, UserSchema)
 def me():
+    """The caller: name, email, roles and timezone."""
     return api_user()
 
 
@@ -22,6 +22,7 @@ def me():
 @roles_required(*ANY_ROLE)
 @blp.response(200, UserSchema(many=True))
 def list_users():
+    """List the users (to assign deals and tasks to)."""
     return user_service.list_users()
 
 
@@ -30,5 +31,6 @@ def list_users():
 @blp.arguments(UserCreateSchema)
 @blp.response(201, UserSchema)
 def create_user(data):
+    """Create a user with roles and a password."""
     return user_service.create_user(data["email"], data["name"], data["roles"], password=data["password"],
                                     timezone=data["timezone"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import Response, request
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from som_flow.errors import Forbidden, Unauthorized, ValidationFailed
@@ -28,10 +27,13 @@ from som_flow.services import appointments as appts
 from som_flow.services import notify, reminders, tasks
 from som_flow.services.opportunities import complete_task
 from som_flow.services.unit_of_work import now
-from som_flow.web.api.common import paged
+from som_flow.web.api.common import Blueprint, paged
+from som_flow.web.api.openapi import text_schema
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
 
 blp = Blueprint("work", __name__, description="Tasks, appointments, reminders and notifications")
+CALENDAR_TOKEN = {"in": "query", "name": "token", "required": False, "schema": {"type": "string"},
+                  "description": "An API token (`som-flow tokens create`), for calendar apps that cannot send headers"}
 
 
 def _aware(value: datetime) -> datetime:
@@ -51,6 +53,7 @@ class AwareDateTime(fields.AwareDateTime):
 @blp.arguments(TaskQuery, location="query")
 @blp.response(200, page_schema(TaskSchema, "TaskPage"))
 def list_tasks(query):
+    """List tasks, filtered by opportunity, assignee, pool and state."""
     items, total = tasks.search_tasks(api_user(), **query)
     return paged(items, total, query)
 
@@ -81,14 +84,16 @@ def complete(data, headers, task_id):
 @blp.route("/tasks/<string:task_id>/claim", methods=["POST"])
 @roles_required(*ANY_ROLE)
 @blp.response(200, TaskSchema)
-def claim(task_id):
+def claim_task(task_id):
+    """Take an unassigned task."""
     return tasks.claim_task(api_user(), task_id)
 
 
 @blp.route("/tasks/<string:task_id>/unassign", methods=["POST"])
 @roles_required(*ANY_ROLE)
 @blp.response(200, TaskSchema)
-def unassign(task_id):
+def unassign_task(task_id):
+    """Put a task back in its pool."""
     return tasks.unassign_task(api_user(), task_id)
 
 
@@ -100,7 +105,8 @@ class TaskAssignSchema(Schema):
 @roles_required("manager", "csr")
 @blp.arguments(TaskAssignSchema)
 @blp.response(200, TaskSchema)
-def assign(data, task_id):
+def assign_task(data, task_id):
+    """Assign a task to a user."""
     return tasks.assign_task(api_user(), task_id, data["user_id"])
 
 
@@ -176,6 +182,7 @@ class MemorizeSchema(Schema):
 @blp.arguments(AppointmentQuery, location="query")
 @blp.response(200, OccurrenceSchema(many=True))
 def list_appointments(query):
+    """List appointment occurrences in a range (series expanded)."""
     start = query["start"] or now() - timedelta(days=7)
     end = query["end"] or start + timedelta(days=42)
     if end <= start or end - start > timedelta(days=400):
@@ -190,6 +197,7 @@ def list_appointments(query):
 @blp.arguments(AppointmentCreateSchema)
 @blp.response(201, AppointmentSchema)
 def create_appointment(data):
+    """Book an appointment, once or repeating (`rrule`)."""
     return appts.create_appointment(api_user(), data)
 
 
@@ -198,8 +206,10 @@ def create_appointment(data):
 @blp.arguments(AppointmentPatchSchema)
 @blp.response(200, AppointmentSchema)
 def patch_appointment(data, appt_id):
-    """The series (or a single appointment); with `occurrence`, only that occurrence: the series skips it
-    (EXDATE) and the answer is the new detached appointment carrying the changes."""
+    """Edit an appointment (a whole series), or with `occurrence` only that occurrence.
+
+    For one occurrence the series skips it (EXDATE) and the answer is the new detached appointment carrying the
+    changes."""
     if "occurrence" in data:
         occurrence = data.pop("occurrence")
         return appts.edit_occurrence(api_user(), appt_id, occurrence, data)
@@ -211,7 +221,7 @@ def patch_appointment(data, appt_id):
 @blp.arguments(OccurrenceArg, location="query")
 @blp.response(204)
 def delete_appointment(query, appt_id):
-    """The appointment (a series with its detached occurrences); with `?occurrence=`, only that occurrence."""
+    """Cancel an appointment (a series with its detached occurrences), or with `?occurrence=` only that one."""
     if query["occurrence"] is not None:
         appts.delete_occurrence(api_user(), appt_id, query["occurrence"])
     else:
@@ -222,6 +232,7 @@ def delete_appointment(query, appt_id):
 @roles_required("manager", "csr", "rep", "scheduler")
 @blp.response(200, AppointmentSchema)
 def complete_appointment(appt_id):
+    """Mark an appointment as held."""
     return appts.set_status(api_user(), appt_id, "completed")
 
 
@@ -229,14 +240,19 @@ def complete_appointment(appt_id):
 @roles_required("manager", "csr", "rep", "scheduler")
 @blp.arguments(MemorizeSchema)
 @blp.response(201, AppointmentSchema(many=True))
-def memorize(data, appt_id):
+def memorize_appointment(data, appt_id):
+    """Copy an appointment to other users' calendars."""
     return appts.memorize(api_user(), appt_id, data["users"])
 
 
 @blp.route("/calendar/<int:user_id>.ics")
-@blp.response(200, content_type="text/calendar")
-def calendar(user_id):
-    """The user's iCalendar feed; `?token=` is accepted here so calendar apps can subscribe."""
+@blp.response(200, text_schema("iCalendar (RFC 5545)"), content_type="text/calendar",
+              description="The user's appointments as an iCalendar feed")
+@blp.doc(parameters=[CALENDAR_TOKEN], security=[{"bearer": []}, {}])
+def calendar_feed(user_id):
+    """The user's iCalendar feed; `?token=` is accepted here so calendar apps can subscribe.
+
+    Without a token the caller's bearer token (or page session) is used instead."""
     from som_flow.services.users import get_user, user_for_token
 
     token = request.args.get("token")
@@ -258,6 +274,7 @@ def calendar(user_id):
 @blp.arguments(ReminderQuery, location="query")
 @blp.response(200, page_schema(ReminderSchema, "ReminderPage"))
 def list_reminders(query):
+    """List reminders by user, state and kind."""
     items, total = reminders.list_reminders(api_user(), user_filter=query["user"], state=query["state"],
                                             kind=query["kind"], page=query["page"], per_page=query["per_page"])
     return paged(items, total, query)
@@ -267,7 +284,8 @@ def list_reminders(query):
 @roles_required("scheduler")
 @blp.arguments(FireSchema)
 @blp.response(200, FiredSchema)
-def fire(data):
+def fire_reminders(data):
+    """Deliver the due reminders now (all, or those of some opportunities)."""
     fired = reminders.fire_due_reminders(owner=f"api:{api_user().id}:{datetime.now(UTC).timestamp()}",
                                          opportunity_ids=data["opportunity_ids"])
     return {"fired": fired}
@@ -278,6 +296,7 @@ def fire(data):
 @blp.arguments(NotificationQuery, location="query")
 @blp.response(200, page_schema(NotificationSchema, "NotificationPage"))
 def list_notifications(query):
+    """List the caller's notifications, newest first."""
     items, total = notify.list_notifications(api_user(), unread=query["unread"], page=query["page"],
                                              per_page=query["per_page"])
     return paged(items, total, query)
@@ -287,6 +306,7 @@ def list_notifications(query):
 @roles_required(*ANY_ROLE)
 @blp.response(200, NotificationSchema)
 def read_notification(notification_id):
+    """Mark a notification as read."""
     return notify.mark_read(api_user(), notification_id)
 
 
