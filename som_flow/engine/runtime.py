@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask as ServiceTaskMixin
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 _OPEN = TaskState.READY | TaskState.WAITING | TaskState.FUTURE | TaskState.LIKELY | TaskState.MAYBE
 _ENGINE_KEYS = (p.TARGET_STAGE, p.START_STAGE)
+# workflow data: ids of the completed service tasks whose effects the services have taken (each is taken once)
+EFFECTS_TAKEN = "som_effects_taken"
 
 
 class IllegalMove(Conflict):
@@ -266,7 +269,7 @@ class Engine:
             for t in self._user_tasks(run)
             if not p.truthy(_props(t.task_spec).get(p.WAIT))
         )
-        data = {k: v for k, v in run.workflow.data.items() if k != "data_objects"}
+        data = {k: v for k, v in run.workflow.data.items() if k not in ("data_objects", EFFECTS_TAKEN)}
         for key in (p.LOSE_VARIABLE, p.WIN_VARIABLE):
             if key in outcome_data:
                 data[key] = outcome_data[key]
@@ -289,6 +292,25 @@ class Engine:
         if definition.allow_back:
             allowed = [s.key for s in definition.stages[: definition.stage_index(stage)]] + allowed
         return tuple(allowed)
+
+    def take_effects(self, run: Run) -> tuple[dict, ...]:
+        """The effects (`{"effect": ..., ...}`, processes/operations.py) of service tasks completed since the
+        last call, in completion order; the run remembers them, so each is handed out once."""
+        taken = list(run.workflow.data.get(EFFECTS_TAKEN) or [])
+        seen = set(taken)
+        effects = []
+        done = run.workflow.get_tasks(state=TaskState.COMPLETED)
+        for spiff_task in sorted(done, key=lambda t: t.last_state_change):
+            spec = spiff_task.task_spec
+            if not isinstance(spec, ServiceTaskMixin) or str(spiff_task.id) in seen:
+                continue
+            taken.append(str(spiff_task.id))
+            result = spiff_task.data.get(getattr(spec, "result_variable", ""))
+            if isinstance(result, dict) and result.get("effect"):
+                effects.append(dict(result, element=spec.bpmn_id))
+        if len(taken) > len(seen):
+            run.workflow.data[EFFECTS_TAKEN] = taken
+        return tuple(effects)
 
     # -- acting ----------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from som_flow.models import (
     Customer,
     Event,
     KindVersion,
+    Notification,
     Opportunity,
     OpportunityKind,
     StageStay,
@@ -210,6 +211,7 @@ def _project(opp: Opportunity, run: Run, version: KindVersion, actor: User | Non
         opp.resolved_date = opp.resolved_date or at.date()
     if (opp.stage, opp.closed) != before:  # a task completed in place leaves the stay as it is: no query
         _track_stay(opp, version, at)
+    _apply_effects(opp, eng.take_effects(run), actor)
 
     current = {t.id: t for t in db.session.scalars(
         select(Task).where(Task.opportunity_id == opp.id, Task.status == "open"))}
@@ -244,6 +246,27 @@ def _project(opp: Opportunity, run: Run, version: KindVersion, actor: User | Non
     sync_process_timers(opp, snap.timers)
     sync_reminders(opp)
     return snap
+
+
+def _apply_effects(opp: Opportunity, effects: tuple[dict, ...], actor: User | None) -> None:
+    """Perform what the process's service tasks asked for (processes/operations.py), each once."""
+    for effect in effects:
+        if effect["effect"] == "set_probability":
+            if effect["percent"] != opp.probability:
+                _event(opp, actor, "field_changed", field="probability", old=opp.probability, new=effect["percent"],
+                       by=effect["element"])
+            opp.probability, opp.probability_source = effect["percent"], "process"
+        elif effect["effect"] == "notify":
+            if effect["to"] == "rep":
+                people = [opp.sales_rep] if opp.sales_rep_id else []
+            else:
+                people = db.session.scalars(select(User).where(User.active.is_(True),
+                                                               User.roles_csv.contains(effect["to"])))
+            for person in people:
+                if person.has_role(effect["to"]) or effect["to"] == "rep":
+                    db.session.add(Notification(user_id=person.id, opportunity_id=opp.id, created_at=now(),
+                                                title=f"{opp.number} {opp.title}"[:200], body=effect["message"]))
+            _event(opp, actor, "process_notified", to=effect["to"], message=effect["message"], by=effect["element"])
 
 
 def _guard(opp: Opportunity, expected_version: int | None) -> None:
