@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -17,6 +18,24 @@ MONEY = dict(as_string=True, places=2, validate=validate.Range(min=Decimal(0), m
 
 # ids are 32-bit INTEGER columns: a larger number is refused here, not overflowed in PostgreSQL
 ID = validate.Range(min=1, max=2**31 - 1)
+
+# dates people mean: wide enough for any deal, narrow enough that date arithmetic on them (a week view, a
+# quarter's end, a UTC conversion) stays inside Python's calendar (years 1..9999) instead of raising
+EARLIEST, LATEST = date(1900, 1, 1), date(2200, 12, 31)
+_RANGE = f"Use a date between {EARLIEST.isoformat()} and {LATEST.isoformat()}."
+
+
+def sane_date(value: date) -> None:
+    """A field validator: the date (or a datetime's UTC date) lies in EARLIEST..LATEST."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError:  # 9999-12-31T23:59-14:00 is in year 10000 in UTC
+                raise ValidationError(_RANGE) from None
+        value = value.date()
+    if not EARLIEST <= value <= LATEST:
+        raise ValidationError(_RANGE)
 
 
 class PageQuery(Schema):
@@ -178,8 +197,8 @@ _EDITABLE = dict(
     currency=fields.String(validate=CURRENCY),
     probability=fields.Integer(validate=validate.Range(min=0, max=100)),
     sales_rep=fields.Integer(allow_none=True, validate=ID),
-    follow_up_date=fields.Date(allow_none=True),
-    anticipated_close_date=fields.Date(allow_none=True),
+    follow_up_date=fields.Date(allow_none=True, validate=sane_date),
+    anticipated_close_date=fields.Date(allow_none=True, validate=sane_date),
     priority=fields.String(validate=validate.OneOf(PRIORITIES)),
     product=fields.String(allow_none=True, validate=validate.Length(max=64)),
     marketing_channel=fields.String(allow_none=True, validate=validate.Length(max=64)),
@@ -208,8 +227,8 @@ class OpportunityQuery(PageQuery):
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     kind = fields.String(load_default=None)
     assignee = fields.String(load_default=None, validate=validate.Regexp(r"^(me|none|\d+)$"))
-    close_from = fields.Date(load_default=None)
-    close_to = fields.Date(load_default=None)
+    close_from = fields.Date(load_default=None, validate=sane_date)
+    close_to = fields.Date(load_default=None, validate=sane_date)
     sort = fields.String(load_default="-id", validate=validate.OneOf(
         ["id", "-id", "amount", "-amount", "anticipated_close_date", "-anticipated_close_date", "title",
          "-title", "probability", "-probability", "updated_at", "-updated_at"]))
@@ -279,7 +298,7 @@ class StageMoveSchema(Schema):
 class WinSchema(Schema):
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     explanation = fields.String(load_default="", validate=validate.Length(max=10000))
-    resolved_date = fields.Date(load_default=None, allow_none=True)
+    resolved_date = fields.Date(load_default=None, allow_none=True, validate=sane_date)
     create_job = fields.Boolean(load_default=False)
     job_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
 
@@ -287,7 +306,7 @@ class WinSchema(Schema):
 class LoseSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=64))
     explanation = fields.String(load_default="", validate=validate.Length(max=10000))
-    resolved_date = fields.Date(load_default=None, allow_none=True)
+    resolved_date = fields.Date(load_default=None, allow_none=True, validate=sane_date)
 
 
 class AssignSchema(Schema):
@@ -348,12 +367,12 @@ class TaskQuery(PageQuery):
     assignee = fields.String(load_default=None, validate=_assignee)
     status = fields.String(load_default="open", validate=validate.OneOf(["open", "done", "cancelled"]))
     opportunity = fields.Integer(load_default=None, validate=ID)
-    due_before = fields.DateTime(load_default=None)
+    due_before = fields.DateTime(load_default=None, validate=sane_date)
     include_hidden = fields.Boolean(load_default=False)  # tasks whose follow-up date is still ahead
 
 
 class TaskPatchSchema(Schema):
-    follow_up_at = fields.AwareDateTime(required=True, allow_none=True)
+    follow_up_at = fields.AwareDateTime(required=True, allow_none=True, validate=sane_date)
 
 
 class TaskCompleteSchema(Schema):

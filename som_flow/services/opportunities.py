@@ -29,7 +29,7 @@ from som_flow.models import (
 )
 from som_flow.services import catalogs
 from som_flow.services.kinds import definition_for, engine
-from som_flow.services.permissions import require_assign, require_change, require_role
+from som_flow.services.permissions import require_assign, require_change, require_reopen, require_role
 from som_flow.services.unit_of_work import now, service, transaction
 
 log = logging.getLogger(__name__)
@@ -541,9 +541,9 @@ def restart_process(opp: Opportunity, version: KindVersion, *, start_stage: str 
 
 @service
 def reopen(actor: User, opp_id: int) -> Opportunity:
-    """Reopen a closed deal at the stage it closed in (an explicit, logged action)."""
+    """Reopen a closed deal at the stage it closed in (an explicit, logged action). Raises Forbidden, Conflict."""
     opp = get_opportunity(opp_id)
-    require_change(actor, opp)
+    require_reopen(actor, opp)
     if not opp.closed:
         raise Conflict(f"{opp.number} is not closed.")
     old_status = opp.status

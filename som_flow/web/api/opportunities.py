@@ -19,6 +19,7 @@ from som_flow.schemas import (
     page_schema,
 )
 from som_flow.services import opportunities as opps
+from som_flow.services.permissions import REOPENERS
 from som_flow.web.api.common import if_match, paged
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
 
@@ -115,7 +116,7 @@ def _simple(action: str, service, roles: tuple[str, ...]):
 
 _simple("hold", opps.hold, ("manager", "csr", "rep"))
 _simple("resume", opps.resume, ("manager", "csr", "rep"))
-_simple("reopen", opps.reopen, ("manager", "rep"))
+_simple("reopen", opps.reopen, REOPENERS)
 _simple("claim", opps.claim, ("manager", "rep"))
 _simple("unassign", opps.unassign, ("manager", "csr", "rep"))
 

@@ -28,10 +28,12 @@ from som_flow.schemas import (
     StageCreateSchema,
     StageTaskSchema,
     UserCreateSchema,
+    sane_date,
 )
 from som_flow.services import catalogs, kinds, reminders, users
 from som_flow.services.unit_of_work import now
 from som_flow.web.errors import flatten_messages
+from som_flow.web.forms import load_form
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -70,25 +72,12 @@ class ExchangeRateSchema(Schema):
     currency = fields.String(required=True, validate=CURRENCY)
     base = fields.String(required=True, validate=CURRENCY)
     rate = fields.Decimal(required=True, places=8, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False))
-    valid_from = fields.Date(required=True)
+    valid_from = fields.Date(required=True, validate=sane_date)
 
 
 def _load(schema: Schema, names: list[str], lists: tuple[str, ...] = (), flags: tuple[str, ...] = ()) -> dict:
-    """The form's fields through an API schema: blanks left out so defaults apply, comma lists split,
-    checkboxes read as true/false. Raises ValidationFailed naming the fields."""
-    form, raw = request.form, {}
-    for name in names:
-        value = form.get(name, "").strip()
-        if name in lists:
-            raw[name] = [part.strip() for part in value.split(",") if part.strip()]
-        elif name in flags:
-            raw[name] = name in form
-        elif value:
-            raw[name] = value
-    try:
-        return schema.load(raw)
-    except ValidationError as exc:
-        raise ValidationFailed("Check the fields marked below.", flatten_messages(exc.messages)) from None
+    """The form's fields through an API schema (see web/forms.py). Raises ValidationFailed naming the fields."""
+    return load_form(schema, names, lists=lists, flags=flags)
 
 
 def _submit(action: Callable[[], object], done: str, then: str, again: Callable[..., str]):
