@@ -119,3 +119,10 @@ def test_the_api_and_the_pages_follow_the_readme_table(app, world, action, role,
     expected = cell == ALL or (cell == OWN and owner == role)
     by_api, by_page = CHECKS[action](app, world, role, owner)
     assert (by_api, by_page) == (expected, expected)
+
+
+def test_the_reopen_button_is_shown_to_those_who_may_reopen(app, world):
+    closed = _deal(app, world, "rep", closed=True)
+    shown = {role: "Reopen</button>" in _page_client(app, role).get(f"/opportunities/{closed}").get_data(as_text=True)
+             for role in ("manager", "csr", "rep")}
+    assert shown == {"manager": True, "csr": False, "rep": True}

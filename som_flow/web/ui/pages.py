@@ -26,6 +26,7 @@ from som_flow.schemas import (
     WinSchema,
 )
 from som_flow.services import appointments, catalogs, estimates, forecast, kinds, notify, opportunities, reports, tasks
+from som_flow.services.permissions import can_reopen
 from som_flow.services.unit_of_work import now
 from som_flow.web.forms import load_args, load_form
 
@@ -93,6 +94,7 @@ def opportunity_page(opp_id: int):
         suggestion=reports.suggested_probability(opp) if not opp.closed else None,
         can_claim=current_user.has_role("admin", "manager", "rep") and opp.sales_rep_id in (None, current_user.id),
         can_assign=current_user.has_role("admin", "manager", "csr"),
+        can_reopen=can_reopen(current_user, opp),
         # the note greets whoever opens the deal, not every return to it after pressing a button on it
         show_popup=bool(opp.customer.popup_on_open and opp.customer.popup_notes
                         and urlsplit(request.referrer or "").path != request.path))
