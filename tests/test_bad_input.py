@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from som_flow.extensions import db
-from som_flow.models import Event, Opportunity, Reminder
+from som_flow.models import Appointment, Event, Opportunity, Reminder
 from som_flow.services.reminders import fire_due_reminders
 from tests.helpers import Api, make_customer, make_user
 
@@ -125,3 +125,26 @@ def test_a_long_host_name_still_gives_a_lease_owner_that_fits_and_reminders_go_o
     assert due >= 1
     clock.set(datetime(2026, 3, 2, 11, 59, tzinfo=UTC))
     assert fire_due_reminders() >= 1
+
+
+def test_a_non_numeric_deal_on_the_booking_form_is_named_and_nothing_is_booked(client, people):
+    make_user("scheduler@x.test", "scheduler")
+    login(client, "scheduler@x.test")
+    r = client.post("/schedule/appointments", data={
+        "title": "Site visit", "opportunity_id": "abc", "attendees": [str(people["rep"].id)],
+        "start": "2026-03-03T10:00", "end": "2026-03-03T11:00"}, follow_redirects=True)
+    assert "Check opportunity id: Not a valid integer." in r.text
+    assert db.session.scalar(select(func.count()).select_from(Appointment)) == 0
+
+    # a time no calendar can hold once converted to UTC is named too
+    r = client.post("/schedule/appointments", data={
+        "title": "Site visit", "start": "9999-12-31T23:30", "end": "9999-12-31T23:45"}, follow_redirects=True)
+    assert "Check start: Use a date between 1900-01-01 and 2200-12-31." in r.text
+    assert db.session.scalar(select(func.count()).select_from(Appointment)) == 0
+
+
+def test_a_non_numeric_kind_version_on_the_admin_page_is_named(client, people):
+    make_user("admin@x.test", "admin")
+    login(client, "admin@x.test")
+    r = client.get("/admin/kinds/standard-sale?version=abc")
+    assert r.status_code == 422 and "Check version: Not a valid integer." in r.text

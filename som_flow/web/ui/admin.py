@@ -22,6 +22,7 @@ from som_flow.processes import KIND_TYPES
 from som_flow.schemas import (
     CURRENCY,
     KEY,
+    BpmnQuery,
     CatalogEntryCreateSchema,
     CustomFieldCreateSchema,
     KindCreateSchema,
@@ -33,7 +34,7 @@ from som_flow.schemas import (
 from som_flow.services import catalogs, kinds, reminders, users
 from som_flow.services.unit_of_work import now
 from som_flow.web.errors import flatten_messages
-from som_flow.web.forms import load_form
+from som_flow.web.forms import load_args, load_form
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -149,7 +150,7 @@ def _kind_page(kind: OpportunityKind, version: KindVersion | None, errors=None, 
 @bp.route("/kinds/<key>")
 def kind_page(key: str):
     kind = kinds.get_kind(key)
-    number = request.args.get("version", type=int)
+    number = load_args(BpmnQuery())["version"]
     version = kinds.version_of(kind, number) if (number or kind.current_version) else None
     return _kind_page(kind, version)
 
@@ -158,7 +159,7 @@ def kind_page(key: str):
 def kind_bpmn(key: str):
     """The BPMN of a version (default: current); `download=1` saves it as a file."""
     kind = kinds.get_kind(key)
-    version = kinds.version_of(kind, request.args.get("version", type=int))
+    version = kinds.version_of(kind, load_args(BpmnQuery())["version"])
     response = Response(version.bpmn_xml, mimetype="application/xml")
     if request.args.get("download"):
         response.headers["Content-Disposition"] = f'attachment; filename="{kind.key}-v{version.number}.bpmn"'

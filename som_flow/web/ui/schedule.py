@@ -20,7 +20,7 @@ from som_flow.services import appointments as appts
 from som_flow.services.permissions import calendar_owner
 from som_flow.services.reminders import fire_due_reminders
 from som_flow.services.unit_of_work import now
-from som_flow.web.forms import load_args, refused
+from som_flow.web.forms import load_args, load_form, refused
 
 bp = Blueprint("schedule", __name__)
 
@@ -161,8 +161,18 @@ def _rrule(form) -> str | None:
     return f"FREQ={freq}" + (f";COUNT={count}" if count else "")
 
 
-def _ids(name: str) -> list[int]:
-    return [int(v) for v in request.form.getlist(name) if v.isdigit()]
+class BookingForm(Schema):
+    """The board's booking and memorize forms (the API's bounds on the ids)."""
+
+    title = fields.String(load_default="", validate=validate.Length(max=200))
+    opportunity_id = fields.Integer(load_default=None, validate=ID)
+    attendees = fields.List(fields.Integer(validate=ID), load_default=list)
+    users = fields.List(fields.Integer(validate=ID), load_default=list)
+    location = fields.String(load_default="", validate=validate.Length(max=300))
+
+
+def _booking(*names: str) -> dict:
+    return load_form(BookingForm(), list(names), multi=("attendees", "users"))
 
 
 def _flash_error(exc: SomFlowError) -> None:
@@ -176,10 +186,8 @@ def create():
     form = request.form
     try:
         start = _local("start")
-        data = {"title": (form.get("title") or "").strip(), "start": start, "end": _local("end"),
-                "opportunity_id": form.get("opportunity_id", type=int) or None, "attendees": _ids("attendees"),
-                "location": (form.get("location") or "").strip(), "rrule": _rrule(form),
-                "timezone": current_user.timezone or "UTC"}
+        data = {**_booking("title", "opportunity_id", "attendees", "location"), "start": start,
+                "end": _local("end"), "rrule": _rrule(form), "timezone": current_user.timezone or "UTC"}
         if not data["title"]:
             raise ValidationFailed("Give the appointment a title", {"title": ["Required."]})
         appt = appts.create_appointment(current_user, data)
@@ -199,12 +207,11 @@ def move(appt_id: int):
     try:
         appt = appts.get_appointment(appt_id)
         new_start = _local("start")
-        shown = datetime.fromisoformat(request.form.get("occurrence") or appt.start_at.isoformat())
-        shown = shown if shown.tzinfo else shown.replace(tzinfo=_zone())
+        shown = _local("occurrence") if request.form.get("occurrence") else appt.start_at
         delta = new_start - shown
         appts.update_appointment(current_user, appt_id, {"start": appt.start_at + delta, "end": appt.end_at + delta})
-    except (SomFlowError, ValueError) as exc:
-        _flash_error(exc if isinstance(exc, SomFlowError) else ValidationFailed(str(exc)))
+    except SomFlowError as exc:
+        _flash_error(exc)
         return redirect(_back())
     flash(f"Moved {appt.title} to {new_start.astimezone(_zone()):%a %d %b %H:%M}.", "ok")
     return redirect(_back(date=new_start.date().isoformat()))
@@ -225,7 +232,7 @@ def complete(appt_id: int):
 def memorize(appt_id: int):
     _require(*BOOKERS)
     try:
-        users = _ids("users")
+        users = _booking("users")["users"]
         if not users:
             raise ValidationFailed("Pick whom to memorize it for", {"users": ["Pick at least one person."]})
         copies = appts.memorize(current_user, appt_id, users)
