@@ -80,8 +80,18 @@ def serve_command(host: str, port: int, threads: int, no_scheduler: bool) -> Non
             scheduler.shutdown(wait=False)
 
 
+def _scheduler_name(ctx, param, value: str | None) -> str | None:
+    """Refuse at start a name the lease column cannot hold (exit code 2), rather than fail every tick."""
+    from som_flow.services.reminders import check_owner
+
+    try:
+        return None if value is None else check_owner(value)
+    except SomFlowError as exc:
+        raise click.BadParameter(exc.errors["name"][0]) from None
+
+
 @click.command("scheduler")
-@click.option("--name", default=None, help="Lease owner name (default host:pid).")
+@click.option("--name", default=None, callback=_scheduler_name, help="Lease owner name (default host:pid).")
 @with_appcontext
 def scheduler_command(name: str | None) -> None:
     """Run the reminder scheduler alone (any number may run at once)."""

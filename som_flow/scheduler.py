@@ -39,6 +39,11 @@ def _snapshot(app: Flask) -> None:
 
 
 def _configure(scheduler, app: Flask, owner: str | None) -> None:
+    """Raises ValidationFailed at start for a name the lease column cannot hold (not on every tick)."""
+    from som_flow.services.reminders import check_owner
+
+    if owner is not None:
+        check_owner(owner)
     # coalesce + a generous misfire grace: a late tick still runs; the rows decide what is due
     scheduler.add_job(_tick, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], args=[app, owner],
                       id="fire_due_reminders", coalesce=True, max_instances=1, misfire_grace_time=3600)

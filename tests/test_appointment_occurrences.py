@@ -32,6 +32,7 @@ def people(app):
         "rep": make_user("rep@x.test", "rep", timezone="Europe/Oslo", password=None),
         "ann": make_user("ann@x.test", "rep", timezone="America/Chicago", password=None),
         "customer": make_customer("Northwind Traders"),
+        "scheduler": make_user("scheduler@x.test", "scheduler", password=None),  # reads everyone's board
     }
 
 
@@ -48,8 +49,9 @@ def series(client, people) -> dict:
 
 
 def schedule(client, user_id: int) -> list[tuple[int, str, str]]:
-    """(id, title, local start) of each occurrence on the user's schedule board from mid-March to April."""
-    r = Api(client, "rep@x.test").get("/appointments", query_string={
+    """(id, title, local start) of each occurrence on the user's schedule board from mid-March to April, as the
+    scheduler sees it (a rep may not read a colleague's)."""
+    r = Api(client, "scheduler@x.test").get("/appointments", query_string={
         "from": "2026-03-15T00:00:00+00:00", "to": "2026-04-30T00:00:00+00:00", "user": str(user_id)})
     assert r.status_code == 200, r.json
     return [(o["id"], o["title"], datetime.fromisoformat(o["start"]).astimezone(OSLO).strftime("%m-%d %H:%M"))

@@ -91,11 +91,12 @@ def test_a_weekly_check_in_stays_at_ten_oclock_local_across_the_dst_change(clien
     assert all(datetime.fromisoformat(o["end"]) - datetime.fromisoformat(o["start"]) == timedelta(minutes=30)
                for o in items)
 
-    # a window that only holds the third one; someone else's calendar is empty
+    # a window that only holds the third one; someone else's calendar is empty (and not the rep's to read)
     clipped = occurrences(client, "rep@x.test", people["rep"].id, "2026-03-24T00:00:00+00:00",
                           "2026-04-01T00:00:00+00:00")
     assert starts(clipped) == [datetime(2026, 3, 30, 8, 0, tzinfo=UTC)]
-    assert occurrences(client, "rep@x.test", people["ann"].id) == []
+    assert Api(client, "rep@x.test").get("/appointments", query_string={"user": people["ann"].id}).status_code == 403
+    assert occurrences(client, "manager@x.test", people["ann"].id) == []
     assert occurrences(client, "rep@x.test", people["rep"].id, "2026-04-07T00:00:00+00:00",
                        "2026-06-01T00:00:00+00:00") == []
 

@@ -13,7 +13,7 @@ from som_flow import create_app
 from som_flow.config import TestConfig
 from som_flow.errors import ValidationFailed
 from som_flow.extensions import db
-from som_flow.services import opportunities
+from som_flow.services import csv_io, opportunities
 from tests.helpers import Api, make_customer, make_user
 
 CUSTOMERS_HEADER = "name,parent,kind,status,email,credit_hold,bill_to_city"
@@ -288,3 +288,16 @@ def test_the_cli_imports_customers_with_a_dry_run_first(app, runner, tmp_path):
     assert search_customers("globex")[1] == 2
     again = runner.invoke(args=["import", "customers", str(path)])
     assert again.exit_code == 1 and "line 2" in again.output and "already exists" in again.output
+
+
+@pytest.mark.parametrize("text", [";=1+1", "=1+1", ",=1+1", "\t=1", "a;=1+1", "note,-2+3"])
+def test_a_cell_a_spreadsheet_in_any_locale_could_run_is_quoted_and_kept_text(text):
+    written = csv_io.write_table(["note"], [[text]])
+    cell = written.split("\r\n")[1]
+    assert cell == '"' + "'" + text + '"'  # a leading quote, inside a quoted cell
+    assert next(csv.reader(io.StringIO(cell))) == ["'" + text]
+
+
+def test_plain_text_and_numbers_are_written_as_they_are():
+    written = csv_io.write_table(["name", "amount"], [["Acme; Inc.", Decimal("-5.00")]])
+    assert written.split("\r\n")[1] == '"Acme; Inc.","-5.00"'

@@ -8,15 +8,15 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from som_flow.models import CATALOGS, KIND_TYPES, ROLES
 from som_flow.models.opportunities import PRIORITIES, STATUSES
+from som_flow.services.limits import MAX_AMOUNT, MAX_ID, sane_date
 
 KEY = validate.Regexp(r"^[a-z][a-z0-9_\-]{0,63}$", error="Use lower-case letters, digits, '_' or '-'.")
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code such as USD.")
-MONEY = dict(as_string=True, places=2, validate=validate.Range(min=Decimal(0), max=Decimal("999999999999")),
+MONEY = dict(as_string=True, places=2, validate=validate.Range(min=Decimal(0), max=MAX_AMOUNT),
              allow_nan=False)
 
 
-# ids are 32-bit INTEGER columns: a larger number is refused here, not overflowed in PostgreSQL
-ID = validate.Range(min=1, max=2**31 - 1)
+ID = validate.Range(min=1, max=MAX_ID)
 
 
 class PageQuery(Schema):
@@ -179,8 +179,8 @@ _EDITABLE = dict(
     currency=fields.String(validate=CURRENCY),
     probability=fields.Integer(validate=validate.Range(min=0, max=100)),
     sales_rep=fields.Integer(allow_none=True, validate=ID),
-    follow_up_date=fields.Date(allow_none=True),
-    anticipated_close_date=fields.Date(allow_none=True),
+    follow_up_date=fields.Date(allow_none=True, validate=sane_date),
+    anticipated_close_date=fields.Date(allow_none=True, validate=sane_date),
     priority=fields.String(validate=validate.OneOf(PRIORITIES)),
     product=fields.String(allow_none=True, validate=validate.Length(max=64)),
     marketing_channel=fields.String(allow_none=True, validate=validate.Length(max=64)),
@@ -209,8 +209,8 @@ class OpportunityQuery(PageQuery):
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     kind = fields.String(load_default=None)
     assignee = fields.String(load_default=None, validate=validate.Regexp(r"^(me|none|\d+)$"))
-    close_from = fields.Date(load_default=None)
-    close_to = fields.Date(load_default=None)
+    close_from = fields.Date(load_default=None, validate=sane_date)
+    close_to = fields.Date(load_default=None, validate=sane_date)
     sort = fields.String(load_default="-id", validate=validate.OneOf(
         ["id", "-id", "amount", "-amount", "anticipated_close_date", "-anticipated_close_date", "title",
          "-title", "probability", "-probability", "updated_at", "-updated_at"]))
@@ -280,7 +280,7 @@ class StageMoveSchema(Schema):
 class WinSchema(Schema):
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     explanation = fields.String(load_default="", validate=validate.Length(max=10000))
-    resolved_date = fields.Date(load_default=None, allow_none=True)
+    resolved_date = fields.Date(load_default=None, allow_none=True, validate=sane_date)
     create_job = fields.Boolean(load_default=False)
     job_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
 
@@ -288,7 +288,7 @@ class WinSchema(Schema):
 class LoseSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=64))
     explanation = fields.String(load_default="", validate=validate.Length(max=10000))
-    resolved_date = fields.Date(load_default=None, allow_none=True)
+    resolved_date = fields.Date(load_default=None, allow_none=True, validate=sane_date)
 
 
 class AssignSchema(Schema):
@@ -349,12 +349,12 @@ class TaskQuery(PageQuery):
     assignee = fields.String(load_default=None, validate=_assignee)
     status = fields.String(load_default="open", validate=validate.OneOf(["open", "done", "cancelled"]))
     opportunity = fields.Integer(load_default=None, validate=ID)
-    due_before = fields.DateTime(load_default=None)
+    due_before = fields.DateTime(load_default=None, validate=sane_date)
     include_hidden = fields.Boolean(load_default=False)  # tasks whose follow-up date is still ahead
 
 
 class TaskPatchSchema(Schema):
-    follow_up_at = fields.AwareDateTime(required=True, allow_none=True)
+    follow_up_at = fields.AwareDateTime(required=True, allow_none=True, validate=sane_date)
 
 
 class TaskCompleteSchema(Schema):

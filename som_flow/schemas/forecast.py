@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from som_flow.schemas import CURRENCY
+from som_flow.schemas import CURRENCY, sane_date
 from som_flow.services.forecast import GROUP_BY, STATUSES
 
 AMOUNT = dict(as_string=True, places=2)
@@ -13,8 +13,8 @@ AMOUNT = dict(as_string=True, places=2)
 class ForecastQuery(Schema):
     group_by = fields.String(load_default="month", validate=validate.OneOf(GROUP_BY))
     currency = fields.String(validate=CURRENCY)
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    from_ = fields.Date(data_key="from", validate=sane_date)
+    to = fields.Date(validate=sane_date)
     stage = fields.String()
     rep = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     kind = fields.String()
@@ -69,8 +69,8 @@ class SnapshotCreateSchema(Schema):
 
 
 class ReportQuery(Schema):
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    from_ = fields.Date(data_key="from", validate=sane_date)
+    to = fields.Date(validate=sane_date)
     kind = fields.String()
     rep = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     currency = fields.String(validate=CURRENCY)
@@ -132,4 +132,4 @@ class ExchangeRateCreateSchema(Schema):
     # a decimal string like money ("1.25"); documented as one, bounds still enforced on input
     rate = fields.Decimal(required=True, allow_nan=False, as_string=True,
                           validate=validate.Range(min=0, min_inclusive=False, max=1_000_000_000))
-    valid_from = fields.Date(required=True)
+    valid_from = fields.Date(required=True, validate=sane_date)

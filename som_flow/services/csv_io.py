@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -23,6 +24,7 @@ from som_flow.models import Customer, Opportunity, OpportunityKind, User
 from som_flow.models.opportunities import PRIORITIES, STATUSES
 from som_flow.services import customers as customer_service
 from som_flow.services import opportunities as opp_service
+from som_flow.services.limits import sane_date
 from som_flow.services.permissions import SALES_ADMINS, require_role
 from som_flow.services.unit_of_work import transaction
 
@@ -50,6 +52,14 @@ OPPORTUNITY_FIELDS = (
 )
 # a spreadsheet runs a cell starting with these as a formula; a leading quote keeps it text
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# a spreadsheet in a locale whose list separator is one of these splits "a;=1+1" into "a" and a formula
+SEPARATORS = (";", ",", "\t")
+_HIDDEN_FORMULA = re.compile("[" + re.escape("".join(SEPARATORS)) + "][" + re.escape("".join(FORMULA_STARTS)) + "]")
+
+
+def _runs_as_formula(text: str) -> bool:
+    """Whether a spreadsheet in some locale could run part of this cell (OWASP CSV injection)."""
+    return text.startswith(FORMULA_STARTS) or _HIDDEN_FORMULA.search(text) is not None
 PAGE = 500
 
 
@@ -83,9 +93,9 @@ class OpportunityRowSchema(Schema):
     amount = _text(40)  # text on purpose: create_opportunity turns it into a Decimal, or names `amount`
     currency = _text(3)
     probability = fields.Integer(validate=validate.Range(min=0, max=100))
-    opened_on = fields.Date()
-    anticipated_close_date = fields.Date()
-    follow_up_date = fields.Date()
+    opened_on = fields.Date(validate=sane_date)
+    anticipated_close_date = fields.Date(validate=sane_date)
+    follow_up_date = fields.Date(validate=sane_date)
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
     product = _text(64)
     marketing_channel = _text(64)
@@ -97,7 +107,7 @@ class OpportunityRowSchema(Schema):
     description = _text(10000)
     reason = _text(64)
     explanation = _text(10000)
-    resolved_date = fields.Date()
+    resolved_date = fields.Date(validate=sane_date)
 
 
 # -- export ----------------------------------------------------------------------------------------
@@ -112,13 +122,15 @@ def _cell(value) -> str:
     if isinstance(value, date):
         return value.isoformat()
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if _runs_as_formula(text) else text
 
 
 def write_table(header: list[str], rows) -> str:
-    """CSV text (RFC 4180 line ends) of a header and rows of values, every cell formula-safe."""
+    """CSV text (RFC 4180 line ends) of a header and rows of values, every cell formula-safe: a cell a
+    spreadsheet could run gets a leading quote, and every cell is quoted, so a separator of any locale
+    inside it stays text (OWASP's advice)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(header)
     writer.writerows([_cell(v) for v in row] for row in rows)
     return out.getvalue()
@@ -186,7 +198,7 @@ def decode(data: bytes) -> str:
 
 def _uncell(text: str) -> str:
     text = text.strip()
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
+    return text[1:] if text.startswith("'") and _runs_as_formula(text[1:]) else text
 
 
 def read_rows(text: str, columns: list[str], required: set[str]) -> list[tuple[int, dict]]:

@@ -31,7 +31,8 @@ from som_flow.models import (
 )
 from som_flow.services import catalogs
 from som_flow.services.kinds import definition_for, engine
-from som_flow.services.permissions import require_assign, require_change, require_role, require_task
+from som_flow.services.limits import MAX_AMOUNT
+from som_flow.services.permissions import require_assign, require_change, require_reopen, require_role, require_task
 from som_flow.services.tasks import lock_task, require_task_open
 from som_flow.services.unit_of_work import now, service, transaction
 
@@ -307,9 +308,6 @@ def _check_fields(data: dict) -> None:
         data["answers"] = check_answers(data["answers"])
 
 
-MAX_AMOUNT = Decimal("999999999999")
-
-
 def _money(value) -> Decimal:
     """An amount given as Decimal, int or text ("1200.50") → Decimal to the cent; ValidationFailed names `amount`."""
     try:
@@ -572,9 +570,9 @@ def restart_process(opp: Opportunity, version: KindVersion, *, start_stage: str 
 
 @service
 def reopen(actor: User, opp_id: int) -> Opportunity:
-    """Reopen a closed deal at the stage it closed in (an explicit, logged action)."""
+    """Reopen a closed deal at the stage it closed in (an explicit, logged action). Raises Forbidden, Conflict."""
     opp = get_opportunity(opp_id)
-    require_change(actor, opp)
+    require_reopen(actor, opp)
     if not opp.closed:
         raise Conflict(f"{opp.number} is not closed.")
     old_status = opp.status

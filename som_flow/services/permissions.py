@@ -25,6 +25,46 @@ def require_change(user: User, opp: Opportunity) -> None:
         raise Forbidden(f"Only the assigned rep, the office or a manager may change {opp.number}.")
 
 
+# closing a deal's outcome is a sales decision: the office edits, moves and closes deals but does not undo
+# an outcome (README, "Who may do what")
+REOPENERS = ("manager", "rep")  # and admin, who may do everything
+
+
+def can_reopen(user: User, opp: Opportunity) -> bool:
+    """Admins and managers reopen any closed deal; a rep only their own; the office (csr) none."""
+    if user.has_role(*SALES_ADMINS):
+        return True
+    return user.has_role("rep") and opp.sales_rep_id == user.id
+
+
+def require_reopen(user: User, opp: Opportunity) -> None:
+    if not can_reopen(user, opp):
+        raise Forbidden(f"Only the assigned rep or a manager may reopen {opp.number}.")
+
+
+# who sees everyone's appointments and reminders; anyone else (a rep) sees only their own
+CALENDAR_READERS = ("admin", "manager", "csr", "scheduler")
+
+
+def can_see_everyones_calendar(user: User) -> bool:
+    return user.has_role(*CALENDAR_READERS)
+
+
+def require_see_calendar(user: User, owner_id: int) -> None:
+    """The appointments and reminders of `owner_id`: one's own, or anyone's for CALENDAR_READERS."""
+    if owner_id != user.id and not can_see_everyones_calendar(user):
+        raise Forbidden("You may only see your own appointments and reminders.")
+
+
+def calendar_owner(user: User, wanted: int | None) -> int | None:
+    """Whose appointments or reminders a list shows: `wanted` if `user` may see them (Forbidden if not);
+    without one, everyone's for CALENDAR_READERS and a rep's own for a rep."""
+    if wanted is None:
+        return None if can_see_everyones_calendar(user) else user.id
+    require_see_calendar(user, wanted)
+    return wanted
+
+
 def require_assign(user: User) -> None:
     require_role(user, "manager", "csr")
 

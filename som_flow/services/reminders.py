@@ -8,6 +8,7 @@ row delivered only while still holding its lease.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -20,9 +21,10 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from som_flow.errors import Conflict, NotFound
+from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import Appointment, Delivery, Notification, Opportunity, Reminder, Task, User
+from som_flow.services.permissions import calendar_owner
 from som_flow.services.unit_of_work import now, service, transaction
 
 log = logging.getLogger(__name__)
@@ -180,8 +182,26 @@ def sync_process_timers(opp: Opportunity, timers) -> None:
 
 
 # -- delivery --------------------------------------------------------------------------------------
+# the lease owner column's width: every claim writes the owner's name there
+OWNER_LENGTH = Reminder.__table__.c.lease_owner.type.length
+
+
+def check_owner(owner: str) -> str:
+    """A scheduler's name as the lease owner; ValidationFailed (naming `name`) if the column cannot hold it —
+    every tick's claim would fail and reminders would stay pending."""
+    if not owner or len(owner) > OWNER_LENGTH:
+        raise ValidationFailed(f"A scheduler name has 1 to {OWNER_LENGTH} characters",
+                               {"name": [f"Use 1 to {OWNER_LENGTH} characters (this one has {len(owner)})."]})
+    return owner
+
+
 def default_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """host:pid, the host shortened (with a hash, so two long names stay apart) to fit OWNER_LENGTH."""
+    host, pid = socket.gethostname(), str(os.getpid())
+    room = OWNER_LENGTH - len(pid) - 1
+    if len(host) > room:
+        host = host[:room - 9] + "~" + hashlib.sha256(host.encode()).hexdigest()[:8]
+    return f"{host}:{pid}"
 
 
 def _claim(at: datetime, owner: str, opportunity_ids: list[int] | None) -> list[int]:
@@ -382,7 +402,7 @@ def fire_due_reminders(at: datetime | None = None, owner: str | None = None,
                        opportunity_ids: list[int] | None = None) -> int:
     """Deliver every reminder due at `at` (default now) exactly once; returns how many this call delivered."""
     at = at or now()
-    owner = owner or default_owner()
+    owner = check_owner(owner) if owner is not None else default_owner()
     fired = 0
     while True:
         claimed = _claim(at, owner, opportunity_ids)
@@ -420,10 +440,10 @@ def list_reminders(user: User, *, user_filter=None, state=None, kind=None, page=
     from sqlalchemy import func
 
     query = select(Reminder)
-    if user_filter == "me":
-        query = query.where(Reminder.user_id == user.id)
-    elif user_filter:
-        query = query.where(Reminder.user_id == int(user_filter))
+    wanted = user.id if user_filter == "me" else (int(user_filter) if user_filter else None)
+    owner = calendar_owner(user, wanted)  # Forbidden for a colleague's, unless the user sees everyone's
+    if owner is not None:
+        query = query.where(Reminder.user_id == owner)
     if state:
         query = query.where(Reminder.state == state)
     if kind:

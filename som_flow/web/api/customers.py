@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from som_flow.schemas import ID, MONEY, OpportunityPatchSchema, OpportunitySchema, PageQuery, page_schema
+from som_flow.schemas import ID, MONEY, OpportunityPatchSchema, OpportunitySchema, PageQuery, page_schema, sane_date
 from som_flow.services import contact_log
 from som_flow.services import customers as customer_service
 from som_flow.services import estimates as estimate_service
@@ -222,7 +222,7 @@ def _user_name(user_id):
 class ContactLogCreateSchema(Schema):
     channel = fields.String(required=True, validate=validate.OneOf(contact_log.CHANNELS))
     summary = fields.String(required=True, validate=validate.Length(min=1, max=10000))
-    at = fields.AwareDateTime(load_default=None, allow_none=True)
+    at = fields.AwareDateTime(load_default=None, allow_none=True, validate=sane_date)
     user_id = fields.Integer(load_default=None, allow_none=True, validate=ID)
 
 

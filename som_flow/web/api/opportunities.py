@@ -17,6 +17,7 @@ from som_flow.schemas import (
     page_schema,
 )
 from som_flow.services import opportunities as opps
+from som_flow.services.permissions import REOPENERS
 from som_flow.web.api.common import IF_MATCH, Blueprint, if_match, paged
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
 
@@ -121,7 +122,7 @@ def _simple(action: str, service, roles: tuple[str, ...], summary: str):
 
 _simple("hold", opps.hold, ("manager", "csr", "rep"), "Put an open opportunity on hold.")
 _simple("resume", opps.resume, ("manager", "csr", "rep"), "Resume an opportunity on hold.")
-_simple("reopen", opps.reopen, ("manager", "rep"), "Reopen a closed opportunity at the stage it closed in.")
+_simple("reopen", opps.reopen, REOPENERS, "Reopen a closed opportunity at the stage it closed in.")
 _simple("claim", opps.claim, ("manager", "rep"), "Take an unassigned opportunity as its sales rep.")
 _simple("unassign", opps.unassign, ("manager", "csr", "rep"), "Take the sales rep off an opportunity.")
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Response, request
 from marshmallow import Schema, fields, validate
 
-from som_flow.errors import Forbidden, Unauthorized, ValidationFailed
+from som_flow.errors import Unauthorized, ValidationFailed
 from som_flow.models import Task
 from som_flow.schemas import (
     FiredSchema,
@@ -22,10 +22,12 @@ from som_flow.schemas import (
     TaskQuery,
     TaskSchema,
     page_schema,
+    sane_date,
 )
 from som_flow.services import appointments as appts
 from som_flow.services import notify, reminders, tasks
 from som_flow.services.opportunities import complete_task
+from som_flow.services.permissions import calendar_owner, require_see_calendar
 from som_flow.services.unit_of_work import now
 from som_flow.web.api.common import Blueprint, paged
 from som_flow.web.api.openapi import text_schema
@@ -44,7 +46,7 @@ def _aware(value: datetime) -> datetime:
 
 class AwareDateTime(fields.AwareDateTime):
     def __init__(self, **kwargs):
-        super().__init__(default_timezone=None, **kwargs)
+        super().__init__(default_timezone=None, validate=sane_date, **kwargs)
 
 
 # -- tasks -----------------------------------------------------------------------------------------
@@ -188,8 +190,8 @@ def list_appointments(query):
     if end <= start or end - start > timedelta(days=400):
         raise ValidationFailed("Choose a range of at most 400 days", {"to": ["After from, within 400 days."]})
     user = query["user"]
-    user_id = api_user().id if user == "me" else (int(user) if user else None)
-    return appts.find_appointments(start, end, user_id)
+    wanted = api_user().id if user == "me" else (int(user) if user else None)
+    return appts.find_appointments(start, end, calendar_owner(api_user(), wanted))
 
 
 @blp.route("/appointments", methods=["POST"])
@@ -262,8 +264,7 @@ def calendar_feed(user_id):
             raise Unauthorized("The token is not valid.")
     else:
         caller = api_user()
-    if caller.id != user_id and not caller.has_role("admin", "manager", "scheduler"):
-        raise Forbidden("You may only read your own calendar.")
+    require_see_calendar(caller, user_id)
     body = appts.calendar_feed(get_user(user_id))
     return Response(body, mimetype="text/calendar")
 

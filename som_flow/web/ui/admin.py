@@ -22,17 +22,20 @@ from som_flow.processes import KIND_TYPES
 from som_flow.schemas import (
     CURRENCY,
     KEY,
+    BpmnQuery,
     CatalogEntryCreateSchema,
     CustomFieldCreateSchema,
     KindCreateSchema,
     StageCreateSchema,
     StageTaskSchema,
     UserCreateSchema,
+    sane_date,
 )
 from som_flow.services import catalogs, kinds, reminders, users
 from som_flow.services.unit_of_work import now
 from som_flow.web.downloads import bpmn_file
 from som_flow.web.errors import flatten_messages
+from som_flow.web.forms import load_args, load_form
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -71,25 +74,12 @@ class ExchangeRateSchema(Schema):
     currency = fields.String(required=True, validate=CURRENCY)
     base = fields.String(required=True, validate=CURRENCY)
     rate = fields.Decimal(required=True, places=8, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False))
-    valid_from = fields.Date(required=True)
+    valid_from = fields.Date(required=True, validate=sane_date)
 
 
 def _load(schema: Schema, names: list[str], lists: tuple[str, ...] = (), flags: tuple[str, ...] = ()) -> dict:
-    """The form's fields through an API schema: blanks left out so defaults apply, comma lists split,
-    checkboxes read as true/false. Raises ValidationFailed naming the fields."""
-    form, raw = request.form, {}
-    for name in names:
-        value = form.get(name, "").strip()
-        if name in lists:
-            raw[name] = [part.strip() for part in value.split(",") if part.strip()]
-        elif name in flags:
-            raw[name] = name in form
-        elif value:
-            raw[name] = value
-    try:
-        return schema.load(raw)
-    except ValidationError as exc:
-        raise ValidationFailed("Check the fields marked below.", flatten_messages(exc.messages)) from None
+    """The form's fields through an API schema (see web/forms.py). Raises ValidationFailed naming the fields."""
+    return load_form(schema, names, lists=lists, flags=flags)
 
 
 def _submit(action: Callable[[], object], done: str, then: str, again: Callable[..., str]):
@@ -161,7 +151,7 @@ def _kind_page(kind: OpportunityKind, version: KindVersion | None, errors=None, 
 @bp.route("/kinds/<key>")
 def kind_page(key: str):
     kind = kinds.get_kind(key)
-    number = request.args.get("version", type=int)
+    number = load_args(BpmnQuery())["version"]
     version = kinds.version_of(kind, number) if (number or kind.current_version) else None
     return _kind_page(kind, version)
 
@@ -170,7 +160,7 @@ def kind_page(key: str):
 def kind_bpmn(key: str):
     """The BPMN of a version (default: current), always as a download (see bpmn_file)."""
     kind = kinds.get_kind(key)
-    return bpmn_file(kind.key, kinds.version_of(kind, request.args.get("version", type=int)))
+    return bpmn_file(kind.key, kinds.version_of(kind, load_args(BpmnQuery())["version"]))
 
 
 @bp.route("/kinds/<key>/allowed", methods=["POST"])

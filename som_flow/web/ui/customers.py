@@ -7,13 +7,16 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from marshmallow import Schema, ValidationError, fields
 from sqlalchemy import select
 
 from som_flow.errors import SomFlowError, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import User
+from som_flow.schemas import ID, sane_date
 from som_flow.services import contact_log, kinds
 from som_flow.services import customers as customer_service
+from som_flow.web.forms import load_form, refused
 
 bp = Blueprint("customer_pages", __name__)
 STATUSES = ("prospect", "active", "inactive")
@@ -89,6 +92,10 @@ def _ancestors(customer) -> list:
     return chain
 
 
+class ContactUserForm(Schema):
+    user_id = fields.Integer(validate=ID)
+
+
 def _when(raw: str) -> datetime | None:
     """A datetime-local field, read in the user's time zone."""
     if not raw:
@@ -97,7 +104,12 @@ def _when(raw: str) -> datetime | None:
         naive = datetime.fromisoformat(raw)
     except ValueError:
         raise ValidationFailed("The time is not a date and time", {"at": ["Use YYYY-MM-DD HH:MM."]})
-    return (naive.replace(tzinfo=_zone()) if naive.tzinfo is None else naive).astimezone(UTC)
+    aware = naive.replace(tzinfo=_zone()) if naive.tzinfo is None else naive
+    try:
+        sane_date(aware)
+    except ValidationError as exc:
+        raise refused({"at": exc.messages}) from None
+    return aware.astimezone(UTC)
 
 
 @bp.route("/customers/<int:customer_id>/contact-log", methods=["POST"])
@@ -106,7 +118,7 @@ def log_contact(customer_id: int):
     try:
         contact_log.log_contact(current_user, customer_id, channel=form.get("channel", ""),
                                 summary=form.get("summary", ""), at=_when(form.get("at", "")),
-                                user_id=int(form["user_id"]) if form.get("user_id", "").isdigit() else None)
+                                user_id=load_form(ContactUserForm(), ["user_id"]).get("user_id"))
         flash("Logged.", "ok")
     except SomFlowError as exc:
         _flash_error(exc)

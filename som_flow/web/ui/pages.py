@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from marshmallow import Schema, ValidationError, fields
 from sqlalchemy import select
 
-from som_flow.errors import SomFlowError
+from som_flow.errors import SomFlowError, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import Appointment, CatalogEntry, Customer, Event, Opportunity, StageStay, Task, User
+from som_flow.schemas import (
+    ID,
+    AssignSchema,
+    BulkSchema,
+    LoseSchema,
+    OpportunityCreateSchema,
+    OpportunityQuery,
+    StageMoveSchema,
+    WinSchema,
+)
 from som_flow.services import appointments, catalogs, estimates, forecast, kinds, notify, opportunities, reports, tasks
+from som_flow.services.permissions import can_reopen
 from som_flow.services.unit_of_work import now
+from som_flow.web.forms import load_args, load_form
 from som_flow.web.redirects import safe_next
 
 bp = Blueprint("pages", __name__)
@@ -34,39 +46,26 @@ SORTS = {"-id": "Newest", "anticipated_close_date": "Close date", "-amount": "Am
 BULK_ACTIONS = {"stage": "Move to stage", "assign": "Assign to", "lose": "Mark lost", "hold": "Put on hold"}
 
 
-def _list_filters(args) -> dict:
-    """The list's filters from the query string; anything malformed is dropped, never a 500."""
-    def day(name):
-        try:
-            return date.fromisoformat(args[name]) if args.get(name) else None
-        except ValueError:
-            return None
-
-    assignee = args.get("assignee") or None
-    if assignee not in (None, "me", "none") and not assignee.isdigit():
-        assignee = None
-    return {"q": args.get("q") or None, "stage": args.get("stage") or None, "status": args.get("status") or None,
-            "kind": args.get("kind") or None, "assignee": assignee, "close_from": day("close_from"),
-            "close_to": day("close_to"), "sort": args.get("sort") if args.get("sort") in SORTS else "-id"}
+def _list_filters() -> dict:
+    """The list's filters from the query string, read by the API's schema: a bad value is a 422 naming it."""
+    return {**load_args(OpportunityQuery()), "page": 1, "per_page": 100}
 
 
 @bp.route("/opportunities", methods=["GET", "POST"])
 def opportunities_page():
     results = None
     if request.method == "POST":  # bulk: each deal in its own transaction, a result per row
-        ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
-        action = request.form.get("action", "")
-        if action not in BULK_ACTIONS or not ids:
-            flash("Tick some opportunities and choose what to do with them.", "error")
+        try:
+            data = load_form(BulkSchema(), ["ids", "action", "stage", "user_id", "reason"], multi=("ids",))
+        except ValidationFailed as exc:
+            flash(exc.detail, "error")
         else:
-            user_id = request.form.get("user_id", "")
-            done, failed = opportunities.bulk(current_user, ids, action, {
-                "stage": request.form.get("stage") or None, "reason": request.form.get("reason") or None,
-                "user_id": int(user_id) if user_id.isdigit() else None})
+            ids, action = data.pop("ids"), data.pop("action")
+            done, failed = opportunities.bulk(current_user, ids, action, data)
             results = {"done": set(done), "failed": {int(k): v["detail"] for k, v in failed.items()}}
             flash(f"{BULK_ACTIONS[action]}: {len(done)} done, {len(failed)} refused.", "ok" if not failed else "error")
     args = request.args
-    items, total = opportunities.search_opportunities(user=current_user, per_page=100, **_list_filters(args))
+    items, total = opportunities.search_opportunities(user=current_user, **_list_filters())
     return render_template("opportunities.html", items=items, total=total, stages=catalogs.list_stages(),
                            args=args, sorts=SORTS, bulk_actions=BULK_ACTIONS, kinds=kinds.list_kinds(),
                            reps=_reps(), lost_reasons=catalogs.list_entries("lost_reasons"), results=results,
@@ -97,6 +96,7 @@ def opportunity_page(opp_id: int):
         suggestion=reports.suggested_probability(opp) if not opp.closed else None,
         can_claim=current_user.has_role("admin", "manager", "rep") and opp.sales_rep_id in (None, current_user.id),
         can_assign=current_user.has_role("admin", "manager", "csr"),
+        can_reopen=can_reopen(current_user, opp),
         # the note greets whoever opens the deal, not every return to it after pressing a button on it
         show_popup=bool(opp.customer.popup_on_open and opp.customer.popup_notes
                         and urlsplit(request.referrer or "").path != request.path))
@@ -177,62 +177,70 @@ def _reps() -> list[User]:
             if u.has_role("rep", "manager")]
 
 
+class NewOpportunityQuery(Schema):
+    customer_id = fields.Integer(validate=ID)
+
+
+def _id_or_none(raw: str | None) -> int | None:
+    """A refused form's customer, to choose it again; a value that is no id chooses none."""
+    try:
+        return NewOpportunityQuery().load({"customer_id": raw})["customer_id"]
+    except ValidationError:
+        return None
+
+
 @bp.route("/opportunities/new", methods=["GET", "POST"])
 def new_opportunity():
+    errors, form = {}, {}
     if request.method == "POST":
-        form = request.form
-        data = {"title": form.get("title", "").strip(), "kind": form.get("kind", ""),
-                "customer_id": int(form.get("customer_id") or 0)}
-        if form.get("sales_rep"):
-            data["sales_rep"] = int(form["sales_rep"])
-        if form.get("amount"):
-            try:
-                data["amount"] = Decimal(form["amount"])
-            except ArithmeticError:
-                flash("Amount must be a number.", "error")
-                return redirect(url_for("pages.new_opportunity"))
-        if not data["title"]:
-            flash("Give the opportunity a title.", "error")
-            return redirect(url_for("pages.new_opportunity"))
         try:
+            data = load_form(OpportunityCreateSchema(), ["title", "kind", "customer_id", "sales_rep", "amount"])
             opp = opportunities.create_opportunity(current_user, data)
         except SomFlowError as exc:
-            flash(f"{exc.detail}: " + "; ".join(f"{k} {', '.join(v)}" for k, v in exc.errors.items()), "error")
-            return redirect(url_for("pages.new_opportunity"))
-        flash(f"{opp.number} created.", "ok")
-        if opp.customer.credit_hold:
-            flash(f"{opp.customer.name} is on credit hold.", "error")
-        return redirect(url_for("pages.opportunity_page", opp_id=opp.id))
+            # shown again as it was typed, each message beside its field
+            flash(exc.detail, "error")
+            errors, form = exc.errors, request.form
+        else:
+            flash(f"{opp.number} created.", "ok")
+            if opp.customer.credit_hold:
+                flash(f"{opp.customer.name} is on credit hold.", "error")
+            return redirect(url_for("pages.opportunity_page", opp_id=opp.id))
     customers = list(db.session.scalars(select(Customer).where(Customer.parent_id.is_(None))
                                         .order_by(Customer.name)))
     # from a customer's page: that customer (or job) is chosen, and a credit hold is shown before saving
-    chosen = db.session.get(Customer, request.args.get("customer_id", type=int) or 0)
+    chosen_id = _id_or_none(form.get("customer_id")) if form else load_args(NewOpportunityQuery()).get("customer_id")
+    chosen = db.session.get(Customer, chosen_id) if chosen_id else None
     if chosen is not None and chosen not in customers:
         customers.append(chosen)
     return render_template("new_opportunity.html", customers=customers, reps=_reps(), chosen=chosen,
-                           kinds=[k for k in kinds.list_kinds() if k.allowed])
+                           kinds=[k for k in kinds.list_kinds() if k.allowed], errors=errors,
+                           form=form), 422 if errors else 200
+
+
+# each action's form, read by the API's schema for the same action
+ACTION_FORMS = {"stage": (StageMoveSchema, ["stage", "version"]), "assign": (AssignSchema, ["user_id"]),
+                "win": (WinSchema, ["explanation"]), "lose": (LoseSchema, ["reason", "explanation"])}
 
 
 @bp.route("/opportunities/<int:opp_id>/<action>", methods=["POST"])
 def opportunity_action(opp_id: int, action: str):
-    form = request.form
     actions = {
-        "stage": lambda: opportunities.move_to_stage(current_user, opp_id, form["stage"],
-                                                     expected_version=int(form.get("version") or 0) or None),
-        "assign": lambda: opportunities.assign(current_user, opp_id, int(form["user_id"])),
-        "claim": lambda: opportunities.claim(current_user, opp_id),
-        "unassign": lambda: opportunities.unassign(current_user, opp_id),
-        "hold": lambda: opportunities.hold(current_user, opp_id),
-        "resume": lambda: opportunities.resume(current_user, opp_id),
-        "reopen": lambda: opportunities.reopen(current_user, opp_id),
-        "win": lambda: opportunities.win(current_user, opp_id, explanation=form.get("explanation", "")),
-        "lose": lambda: opportunities.lose(current_user, opp_id, reason=form.get("reason", ""),
-                                           explanation=form.get("explanation", "")),
+        "stage": lambda d: opportunities.move_to_stage(current_user, opp_id, d["stage"],
+                                                       expected_version=d["version"]),
+        "assign": lambda d: opportunities.assign(current_user, opp_id, d["user_id"]),
+        "claim": lambda d: opportunities.claim(current_user, opp_id),
+        "unassign": lambda d: opportunities.unassign(current_user, opp_id),
+        "hold": lambda d: opportunities.hold(current_user, opp_id),
+        "resume": lambda d: opportunities.resume(current_user, opp_id),
+        "reopen": lambda d: opportunities.reopen(current_user, opp_id),
+        "win": lambda d: opportunities.win(current_user, opp_id, explanation=d["explanation"]),
+        "lose": lambda d: opportunities.lose(current_user, opp_id, reason=d["reason"], explanation=d["explanation"]),
     }
     if action not in actions:
         abort(404)
     try:
-        actions[action]()
+        schema, names = ACTION_FORMS.get(action, (Schema, []))
+        actions[action](load_form(schema(), names))
         flash("Saved.", "ok")
     except SomFlowError as exc:
         flash(exc.detail, "error")

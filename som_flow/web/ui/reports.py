@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from som_flow.errors import Forbidden, SomFlowError
 from som_flow.extensions import db
 from som_flow.models import Opportunity
+from som_flow.schemas import ID, sane_date
 from som_flow.services import catalogs, csv_io, forecast, kinds, reports, users
+from som_flow.web.forms import load_args
 
 bp = Blueprint("reports", __name__)
 READERS = ("admin", "manager", "rep")
@@ -24,22 +25,25 @@ def _readers_only():
         raise Forbidden("The forecast is for managers and reps.")
 
 
-def _day(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
+class ForecastPageQuery(Schema):
+    """The page's choices; the API's bounds (dates 1900-2200, ids), its enumerations falling back to defaults."""
+
+    group_by = fields.String(load_default="month")
+    currency = fields.String(validate=validate.Length(max=3))
+    from_ = fields.Date(data_key="from", load_default=None, validate=sane_date)
+    to = fields.Date(load_default=None, validate=sane_date)
+    kind = fields.String(load_default=None)
+    rep = fields.Integer(load_default=None, validate=ID)
+    period = fields.String(load_default="quarter")
 
 
 def _choices() -> dict:
-    """What the page was asked for, with defaults; bad values fall back rather than fail."""
-    args = request.args
-    group_by = args.get("group_by") if args.get("group_by") in forecast.GROUP_BY else "month"
-    currency = (args.get("currency") or current_app.config["DEFAULT_CURRENCY"]).upper()
-    rep = args.get("rep", type=int)
-    return {"group_by": group_by, "currency": currency, "from_": _day(args.get("from")), "to": _day(args.get("to")),
-            "kind": args.get("kind") or None, "rep": rep,
-            "period": "month" if args.get("period") == "month" else "quarter"}
+    """What the page was asked for, with defaults; a date out of range or a bad rep id is a 422 naming it."""
+    choice = load_args(ForecastPageQuery())
+    choice["group_by"] = choice["group_by"] if choice["group_by"] in forecast.GROUP_BY else "month"
+    choice["currency"] = (choice.get("currency") or current_app.config["DEFAULT_CURRENCY"]).upper()
+    choice["period"] = "month" if choice["period"] == "month" else "quarter"
+    return choice
 
 
 TABLES = ("forecast", "report", "compare")

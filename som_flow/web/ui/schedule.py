@@ -9,14 +9,18 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from som_flow.errors import Forbidden, SomFlowError, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import Opportunity, User
+from som_flow.schemas import ID, sane_date
 from som_flow.services import appointments as appts
+from som_flow.services.permissions import calendar_owner
 from som_flow.services.reminders import fire_due_reminders
 from som_flow.services.unit_of_work import now
+from som_flow.web.forms import load_args, load_form, refused
 
 bp = Blueprint("schedule", __name__)
 
@@ -49,20 +53,21 @@ class Day:
     slots: list[dict] = field(default_factory=list)  # {"hour", "start" (aware), "appts": [Occurrence]}
 
 
+class BoardQuery(Schema):
+    view = fields.String(load_default="week", validate=validate.OneOf(["day", "week"]))
+    date = fields.Date(validate=sane_date)
+    user = fields.Integer(validate=ID)  # absent: the team (or, for a rep, their own calendar)
+    opportunity = fields.Integer(validate=ID)
+
+
 def _board_query() -> dict:
-    """view, date and user from the query string; bad values fall back to the defaults."""
-    args = request.args
-    view = args.get("view") if args.get("view") in ("day", "week") else "week"
-    try:
-        day = date.fromisoformat(args.get("date") or "")
-    except ValueError:
-        day = now().astimezone(_zone()).date()
-    user = args.get("user")
-    if user is None:
-        # a rep starts on their own calendar; the office and schedulers on the team's
-        user = str(current_user.id) if current_user.roles == ["rep"] else ""
-    user = user if user == "" or user.isdigit() else ""
-    return {"view": view, "date": day, "user": user}
+    """view, date and user from the query string (a bad value is a 422 naming it); a colleague's calendar
+    only for those who may see it (403 otherwise)."""
+    q = load_args(BoardQuery())
+    q.setdefault("date", now().astimezone(_zone()).date())
+    owner = calendar_owner(current_user, q.get("user"))  # a rep's board is their own calendar
+    q["user"] = str(owner) if owner else ""  # as the template's links carry it
+    return q
 
 
 def _build_days(first: date, count: int, occurrences: list[appts.Occurrence]) -> list[Day]:
@@ -97,7 +102,7 @@ def board():
     people = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
     open_deals = list(db.session.scalars(select(Opportunity).where(Opportunity.closed.is_(False))
                                          .order_by(Opportunity.id.desc()).limit(300)))
-    preset = request.args.get("opportunity", type=int)
+    preset = q.get("opportunity")
     if preset and preset not in {d.id for d in open_deals}:
         open_deals += list(db.session.scalars(select(Opportunity).where(Opportunity.id == preset,
                                                                         Opportunity.closed.is_(False))))
@@ -138,7 +143,12 @@ def _local(name: str) -> datetime:
         value = datetime.fromisoformat(raw)
     except ValueError:
         raise ValidationFailed(f"Give the {name} as date and time", {name: ["Use YYYY-MM-DDTHH:MM."]})
-    return value.replace(tzinfo=_zone()) if value.tzinfo is None else value
+    value = value.replace(tzinfo=_zone()) if value.tzinfo is None else value
+    try:
+        sane_date(value)
+    except ValidationError as exc:
+        raise refused({name: exc.messages}) from None
+    return value
 
 
 def _rrule(form) -> str | None:
@@ -151,8 +161,18 @@ def _rrule(form) -> str | None:
     return f"FREQ={freq}" + (f";COUNT={count}" if count else "")
 
 
-def _ids(name: str) -> list[int]:
-    return [int(v) for v in request.form.getlist(name) if v.isdigit()]
+class BookingForm(Schema):
+    """The board's booking and memorize forms (the API's bounds on the ids)."""
+
+    title = fields.String(load_default="", validate=validate.Length(max=200))
+    opportunity_id = fields.Integer(load_default=None, validate=ID)
+    attendees = fields.List(fields.Integer(validate=ID), load_default=list)
+    users = fields.List(fields.Integer(validate=ID), load_default=list)
+    location = fields.String(load_default="", validate=validate.Length(max=300))
+
+
+def _booking(*names: str) -> dict:
+    return load_form(BookingForm(), list(names), multi=("attendees", "users"))
 
 
 def _flash_error(exc: SomFlowError) -> None:
@@ -166,10 +186,8 @@ def create():
     form = request.form
     try:
         start = _local("start")
-        data = {"title": (form.get("title") or "").strip(), "start": start, "end": _local("end"),
-                "opportunity_id": form.get("opportunity_id", type=int) or None, "attendees": _ids("attendees"),
-                "location": (form.get("location") or "").strip(), "rrule": _rrule(form),
-                "timezone": current_user.timezone or "UTC"}
+        data = {**_booking("title", "opportunity_id", "attendees", "location"), "start": start,
+                "end": _local("end"), "rrule": _rrule(form), "timezone": current_user.timezone or "UTC"}
         if not data["title"]:
             raise ValidationFailed("Give the appointment a title", {"title": ["Required."]})
         appt = appts.create_appointment(current_user, data)
@@ -189,12 +207,11 @@ def move(appt_id: int):
     try:
         appt = appts.get_appointment(appt_id)
         new_start = _local("start")
-        shown = datetime.fromisoformat(request.form.get("occurrence") or appt.start_at.isoformat())
-        shown = shown if shown.tzinfo else shown.replace(tzinfo=_zone())
+        shown = _local("occurrence") if request.form.get("occurrence") else appt.start_at
         delta = new_start - shown
         appts.update_appointment(current_user, appt_id, {"start": appt.start_at + delta, "end": appt.end_at + delta})
-    except (SomFlowError, ValueError) as exc:
-        _flash_error(exc if isinstance(exc, SomFlowError) else ValidationFailed(str(exc)))
+    except SomFlowError as exc:
+        _flash_error(exc)
         return redirect(_back())
     flash(f"Moved {appt.title} to {new_start.astimezone(_zone()):%a %d %b %H:%M}.", "ok")
     return redirect(_back(date=new_start.date().isoformat()))
@@ -215,7 +232,7 @@ def complete(appt_id: int):
 def memorize(appt_id: int):
     _require(*BOOKERS)
     try:
-        users = _ids("users")
+        users = _booking("users")["users"]
         if not users:
             raise ValidationFailed("Pick whom to memorize it for", {"users": ["Pick at least one person."]})
         copies = appts.memorize(current_user, appt_id, users)

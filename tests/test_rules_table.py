@@ -1,0 +1,128 @@
+"""README's "Who may do what", copied here as data: for each action and role, the API and a page both allow or
+both refuse, as the table says. The copy is checked against the README, so a change to either shows here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from som_flow.extensions import db
+from som_flow.models import Opportunity
+from tests.helpers import Api, make_customer, make_user
+
+PASSWORD = "secret-password"  # noqa: S105 - test users only
+ROLES = ("admin", "manager", "csr", "rep", "scheduler")
+ALL, OWN, NONE = "✓", "own", ""
+
+# an independent copy of the README's rows (columns in ROLES order); OWN stands for the rep's "own ... only"
+TABLE = {
+    "edit / move / win / lose / hold an opportunity": (ALL, ALL, ALL, OWN, NONE),
+    "reopen a won or lost opportunity": (ALL, ALL, NONE, OWN, NONE),
+    "assign an opportunity or a task to someone": (ALL, ALL, ALL, NONE, NONE),
+    "see colleagues' appointments and reminders (`?user=`, the board, the calendar feed)": (ALL, ALL, ALL, OWN, ALL),
+}
+README_CELLS = {ALL: "✓", NONE: "", OWN: ("own deals only", "own only")}
+
+
+def test_the_copy_agrees_with_the_readme():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    rows = {cells[0]: cells[1:] for cells in ([c.strip() for c in line.strip().strip("|").split("|")]
+                                               for line in readme.splitlines() if line.startswith("| "))}
+    for action, cells in TABLE.items():
+        assert action in rows, f"README has no row {action!r}"
+        for role, ours, theirs in zip(ROLES, cells, rows[action], strict=True):
+            assert theirs in ((README_CELLS[ours],) if ours != OWN else README_CELLS[OWN]), (action, role, theirs)
+
+
+@pytest.fixture
+def world(app):
+    app.config["LOGIN_ATTEMPTS_PER_MINUTE"] = 1000
+    people = {role: make_user(f"{role}@x.test", role) for role in ROLES}
+    people["colleague"] = make_user("colleague@x.test", "rep")
+    people["customer"] = make_customer("Northwind Traders")
+    return people
+
+
+def _deal(app, world, owner: str, closed: bool = False) -> int:
+    api = Api(app.test_client(), "manager@x.test")
+    r = api.post("/opportunities", {"title": "CRM licenses", "customer_id": world["customer"].id,
+                                    "kind": "standard-sale", "sales_rep": world[owner].id})
+    assert r.status_code == 201, r.json
+    if closed:
+        assert api.post(f"/opportunities/{r.json['id']}/lose", {"reason": "price"}).status_code == 200
+    return r.json["id"]
+
+
+def _page_client(app, role: str):
+    client = app.test_client()
+    assert client.post("/login", data={"email": f"{role}@x.test", "password": PASSWORD}).status_code == 302
+    return client
+
+
+def _opportunity(opp_id: int) -> Opportunity:
+    db.session.expire_all()
+    return db.session.get(Opportunity, opp_id)
+
+
+def _status_allowed(response) -> bool:
+    assert response.status_code in (200, 403), response.get_data(as_text=True)
+    return response.status_code == 200
+
+
+def hold(app, world, role, owner) -> tuple[bool, bool]:
+    by_api = _deal(app, world, owner)
+    api = _status_allowed(Api(app.test_client(), f"{role}@x.test").post(f"/opportunities/{by_api}/hold"))
+    by_page = _deal(app, world, owner)
+    _page_client(app, role).post(f"/opportunities/{by_page}/hold")
+    return api, _opportunity(by_page).status == "on_hold"
+
+
+def reopen(app, world, role, owner) -> tuple[bool, bool]:
+    by_api = _deal(app, world, owner, closed=True)
+    api = _status_allowed(Api(app.test_client(), f"{role}@x.test").post(f"/opportunities/{by_api}/reopen"))
+    by_page = _deal(app, world, owner, closed=True)
+    _page_client(app, role).post(f"/opportunities/{by_page}/reopen")
+    return api, not _opportunity(by_page).closed
+
+
+def assign(app, world, role, owner) -> tuple[bool, bool]:
+    to = world["manager"].id
+    by_api = _deal(app, world, owner)
+    api = _status_allowed(Api(app.test_client(), f"{role}@x.test").post(f"/opportunities/{by_api}/assign",
+                                                                          {"user_id": to}))
+    by_page = _deal(app, world, owner)
+    _page_client(app, role).post(f"/opportunities/{by_page}/assign", data={"user_id": str(to)})
+    return api, _opportunity(by_page).sales_rep_id == to
+
+
+def see_calendar(app, world, role, owner) -> tuple[bool, bool]:
+    whose = world[owner].id
+    api_client = Api(app.test_client(), f"{role}@x.test")
+    api = _status_allowed(api_client.get(f"/appointments?user={whose}"))
+    # the reminder list and the calendar feed answer as the appointment list does
+    assert _status_allowed(api_client.get(f"/reminders?user={whose}")) == api
+    assert _status_allowed(app.test_client().get(f"/api/v1/calendar/{whose}.ics", headers=api_client.headers)) == api
+    return api, _status_allowed(_page_client(app, role).get(f"/schedule?user={whose}"))
+
+
+CHECKS = dict(zip(TABLE, (hold, reopen, assign, see_calendar), strict=True))
+CASES = [(action, role, owner) for action, cells in TABLE.items() for role, cell in zip(ROLES, cells, strict=True)
+         # a rep's "own only" is tried on their own and on a colleague's; everyone else on a colleague's
+         for owner in (("rep", "colleague") if cell == OWN else ("colleague",))]
+
+
+@pytest.mark.parametrize(("action", "role", "owner"), CASES,
+                         ids=[f"{a.split(' ')[0]}-{r}-{o}" for a, r, o in CASES])
+def test_the_api_and_the_pages_follow_the_readme_table(app, world, action, role, owner):
+    cell = TABLE[action][ROLES.index(role)]
+    expected = cell == ALL or (cell == OWN and owner == role)
+    by_api, by_page = CHECKS[action](app, world, role, owner)
+    assert (by_api, by_page) == (expected, expected)
+
+
+def test_the_reopen_button_is_shown_to_those_who_may_reopen(app, world):
+    closed = _deal(app, world, "rep", closed=True)
+    shown = {role: "Reopen</button>" in _page_client(app, role).get(f"/opportunities/{closed}").get_data(as_text=True)
+             for role in ("manager", "csr", "rep")}
+    assert shown == {"manager": True, "csr": False, "rep": True}
