@@ -118,6 +118,7 @@ def bench_engine_only(rounds: int) -> float:
 def bench_service(rounds: int) -> dict:
     from som_flow.models import WorkflowState
     from som_flow.services import catalogs, customers, kinds, opportunities, users
+    from som_flow.services.history import history
 
     config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
     config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite"
@@ -172,7 +173,7 @@ def bench_service(rounds: int) -> dict:
             for stage in STAGES[1:]:
                 timed_move(opp_id, stage, custom_history)
             opportunities.move_to_stage(manager, opp_id, "lead")  # back, untimed
-        events = len(opportunities.history(opportunities.get_opportunity(opp_id)))
+        events = len(history(opportunities.get_opportunity(opp_id)))
     return {"standard_ms": _ms(standard), "custom_fresh_ms": _ms(custom_fresh),
             "custom_history_ms": _ms(custom_history), "fresh_state_kb": fresh_state / 1024,
             "history_state_kb": history_state / 1024, "events": events}

@@ -72,14 +72,14 @@ def overlap(app, db_url, monkeypatch):
         if not db_url.startswith("postgresql"):
             return False
         loaded = threading.Barrier(2, timeout=30)
-        real_load = opportunities._load
+        real_load = opportunities.load_run
 
         def load_then_wait(opp):
             run = real_load(opp)
             loaded.wait()
             return run
 
-        monkeypatch.setattr(opportunities, "_load", load_then_wait)
+        monkeypatch.setattr(opportunities, "load_run", load_then_wait)
         return True
 
     return hold_movers_after_load

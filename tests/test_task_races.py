@@ -134,7 +134,7 @@ def _booked(opp_id: int) -> tuple[list[Appointment], list[Reminder]]:
 
 def test_eight_racing_completions_of_a_booking_task_book_one_appointment(app, deal, hold_winner):
     task_id, headers = deal["Book an appointment"], token_headers("rep@x.test")
-    hold_winner(opportunities, "_load", 8)
+    hold_winner(opportunities, "load_run", 8)
 
     responses = _race(app, [("POST", f"/api/v1/tasks/{task_id}/complete", {"data": BOOKING}, headers)] * 8)
 
@@ -158,7 +158,7 @@ def test_eight_racing_completions_of_a_booking_task_book_one_appointment(app, de
 def test_two_tasks_of_one_deal_completed_at_once_are_both_kept(app, deal, hold_winner):
     """The office assigns the rep while the rep books the visit: neither completion is lost from the deal's
     workflow (each would otherwise save a workflow state without the other's)."""
-    hold_winner(opportunities, "_load", 2)
+    hold_winner(opportunities, "load_run", 2)
 
     responses = _race(app, [
         ("POST", f"/api/v1/tasks/{deal['Assign a sales rep']}/complete", {}, token_headers("office0@x.test")),
@@ -177,7 +177,7 @@ def test_two_tasks_of_one_deal_completed_at_once_are_both_kept(app, deal, hold_w
 def test_a_client_retrying_with_its_idempotency_key_gets_the_one_completion(app, deal, hold_winner):
     task_id, rep = deal["Book an appointment"], token_headers("rep@x.test")
     path = f"/api/v1/tasks/{task_id}/complete"
-    hold_winner(opportunities, "_load", 8)
+    hold_winner(opportunities, "load_run", 8)
 
     # a client that retries on a timeout: eight sends of one completion, all with its key
     responses = _race(app, [("POST", path, {"data": BOOKING}, {**rep, "Idempotency-Key": "booking-1"})] * 8)
@@ -238,7 +238,7 @@ def test_a_double_submitted_task_form_completes_the_task_once(app, deal, hold_wi
     # the write lock
     db.session.commit()
     task_id = deal["Book an appointment"]
-    hold_winner(opportunities, "_load", 2)
+    hold_winner(opportunities, "load_run", 2)
 
     start = threading.Barrier(2, timeout=30)
     answers: list = [None, None]

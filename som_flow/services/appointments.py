@@ -16,9 +16,12 @@ from sqlalchemy import or_, select
 from som_flow.errors import NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import Appointment, Opportunity, Task, User, appointment_attendee
+from som_flow.services.guards import get_opportunity
+from som_flow.services.history import record_event
 from som_flow.services.permissions import require_role
 from som_flow.services.reminders import sync_appointment
 from som_flow.services.unit_of_work import now, service
+from som_flow.services.users import check_timezone
 
 BOOKERS = ("manager", "csr", "rep", "scheduler")
 MAX_OCCURRENCES = 500
@@ -71,8 +74,6 @@ def _check_rrule(rule: str | None, start: datetime) -> None:
 def _check_timezone(name: str | None) -> None:
     if name is None:
         return
-    from som_flow.services.users import check_timezone
-
     check_timezone(name)
 
 
@@ -130,9 +131,7 @@ def create_appointment(actor: User, data: dict) -> Appointment:
     db.session.flush()
     sync_appointment(appt)
     if opp is not None:
-        from som_flow.services.opportunities import _event
-
-        _event(opp, actor, "appointment_booked", appointment_id=appt.id, title=appt.title,
+        record_event(opp, actor, "appointment_booked", appointment_id=appt.id, title=appt.title,
                start=start.isoformat())
     return appt
 
@@ -243,9 +242,7 @@ def set_status(actor: User, appt_id: int, status: str) -> Appointment:
     appt.status = status
     sync_appointment(appt)
     if appt.opportunity_id:
-        from som_flow.services.opportunities import _event, get_opportunity
-
-        _event(get_opportunity(appt.opportunity_id), actor, f"appointment_{status}", appointment_id=appt.id)
+        record_event(get_opportunity(appt.opportunity_id), actor, f"appointment_{status}", appointment_id=appt.id)
     return appt
 
 

@@ -11,6 +11,8 @@ from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import ContactLogEntry, Opportunity, User
 from som_flow.services.customers import get_customer
+from som_flow.services.history import record_event
+from som_flow.services.opportunities import create_opportunity
 from som_flow.services.permissions import require_role
 from som_flow.services.unit_of_work import now, service
 
@@ -79,8 +81,6 @@ def create_opportunity_from_entry(actor: User, customer_id: int, entry_id: int, 
     `data` takes the fields of a new opportunity (`kind` required); title and description default to the
     entry's. Raises NotFound, Conflict (the entry already has an opportunity), ValidationFailed, Forbidden.
     """
-    from som_flow.services.opportunities import _event, create_opportunity
-
     require_role(actor, *WRITERS)
     entry = get_entry(customer_id, entry_id)
     if entry.opportunity_id is not None:
@@ -90,7 +90,7 @@ def create_opportunity_from_entry(actor: User, customer_id: int, entry_id: int, 
     values["customer_id"] = entry.customer_id
     opp = create_opportunity(actor, values)
     entry.opportunity_id = opp.id
-    _event(opp, actor, "created_from_interaction", entry_id=entry.id, channel=entry.channel,
+    record_event(opp, actor, "created_from_interaction", entry_id=entry.id, channel=entry.channel,
            at=entry.at.isoformat(), user_id=entry.user_id)
     log.info("%s created from contact log entry %s", opp.number, entry.id)
     return opp

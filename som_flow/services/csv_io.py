@@ -24,6 +24,7 @@ from som_flow.models import Customer, Opportunity, OpportunityKind, User
 from som_flow.models.opportunities import PRIORITIES, STATUSES
 from som_flow.services import customers as customer_service
 from som_flow.services import opportunities as opp_service
+from som_flow.services.history import record_event
 from som_flow.services.limits import sane_date
 from som_flow.services.permissions import SALES_ADMINS, require_role
 from som_flow.services.unit_of_work import transaction
@@ -334,7 +335,7 @@ def _import_opportunity(actor: User, row: dict, names: _Names, line: int) -> Non
         raise
     opp.opened_on = data.get("opened_on") or opp.opened_on
     opp.job_id = job_id
-    opp_service._event(opp, actor, "imported", line=line)
+    record_event(opp, actor, "imported", line=line)
     if data.get("probability") is not None and data["probability"] != opp.probability \
             and data["status"] in ("in_progress", "on_hold"):
         opp.probability, opp.probability_source = data["probability"], "manual"

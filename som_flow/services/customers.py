@@ -8,7 +8,9 @@ from sqlalchemy import func, or_, select
 from som_flow.errors import NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import Appointment, Contact, Customer, Estimate, Opportunity, Party, User
-from som_flow.services.permissions import require_role
+from som_flow.services.guards import get_opportunity, require_open
+from som_flow.services.history import record_event
+from som_flow.services.permissions import require_change, require_role
 from som_flow.services.unit_of_work import now, service
 
 
@@ -98,9 +100,7 @@ def create_job_for(opp: Opportunity, actor: User, name: str | None = None) -> Cu
         appt.customer_id = job.id
     if customer.status == "prospect":
         customer.status = "active"
-    from som_flow.services.opportunities import _event
-
-    _event(opp, actor, "job_created", job_id=job.id, name=job.name)
+    record_event(opp, actor, "job_created", job_id=job.id, name=job.name)
     return job
 
 
@@ -138,12 +138,10 @@ PARTY_ROLES = ("partner", "contact")
 @service
 def add_party(actor: User, opp_id: int, data: dict) -> Party:
     """A partner (a customer record) or a contact person joins the deal; named from the record if not given."""
-    from som_flow.services.opportunities import _event, _require_open, get_opportunity
-    from som_flow.services.permissions import require_change
 
     opp = get_opportunity(opp_id)
     require_change(actor, opp)
-    _require_open(opp, "add parties to")
+    require_open(opp, "add parties to")
     if data["role"] not in PARTY_ROLES:
         raise ValidationFailed("Unknown party role", {"role": [f"Use one of {', '.join(PARTY_ROLES)}."]})
     name = (data.get("name") or "").strip()
@@ -163,19 +161,17 @@ def add_party(actor: User, opp_id: int, data: dict) -> Party:
                   contact_id=contact.id if contact else None, name=name[:200])
     db.session.add(party)
     db.session.flush()
-    _event(opp, actor, "party_added", party_id=party.id, role=party.role, name=party.name)
+    record_event(opp, actor, "party_added", party_id=party.id, role=party.role, name=party.name)
     return party
 
 
 @service
 def remove_party(actor: User, opp_id: int, party_id: int) -> None:
-    from som_flow.services.opportunities import _event, get_opportunity
-    from som_flow.services.permissions import require_change
 
     opp = get_opportunity(opp_id)
     require_change(actor, opp)
     party = db.session.get(Party, party_id)
     if party is None or party.opportunity_id != opp.id:
         raise NotFound(f"No party {party_id} on {opp.number}")
-    _event(opp, actor, "party_removed", party_id=party.id, role=party.role, name=party.name)
+    record_event(opp, actor, "party_removed", party_id=party.id, role=party.role, name=party.name)
     db.session.delete(party)

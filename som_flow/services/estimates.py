@@ -10,7 +10,8 @@ from som_flow.errors import NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import DemandLine, Estimate, EstimateLine, User
 from som_flow.services import catalogs
-from som_flow.services.opportunities import _event, _require_open, get_opportunity
+from som_flow.services.guards import get_opportunity, require_open
+from som_flow.services.history import record_event
 from som_flow.services.permissions import require_change
 from som_flow.services.unit_of_work import service
 
@@ -27,7 +28,7 @@ def create_estimate(actor: User, opp_id: int, lines: list[dict]) -> Estimate:
     """A numbered estimate with lines; a closed opportunity takes none (Conflict)."""
     opp = get_opportunity(opp_id)
     require_change(actor, opp)
-    _require_open(opp, "add estimates to")
+    require_open(opp, "add estimates to")
     if not lines:
         raise ValidationFailed("An estimate needs at least one line", {"lines": ["Add a line."]})
     for i, line in enumerate(lines):
@@ -41,7 +42,7 @@ def create_estimate(actor: User, opp_id: int, lines: list[dict]) -> Estimate:
     db.session.add(estimate)
     db.session.flush()
     estimate.number = f"EST-{estimate.id:05d}"
-    _event(opp, actor, "estimate_created", estimate=estimate.number, total=str(estimate.total))
+    record_event(opp, actor, "estimate_created", estimate=estimate.number, total=str(estimate.total))
     return estimate
 
 
@@ -53,12 +54,12 @@ def select_estimate(actor: User, estimate_id: int) -> Estimate:
         raise NotFound(f"No estimate {estimate_id}")
     opp = get_opportunity(estimate.opportunity_id)
     require_change(actor, opp)
-    _require_open(opp, "change the estimate of")
+    require_open(opp, "change the estimate of")
     old = opp.amount
     opp.selected_estimate_id = estimate.id
     opp.amount, opp.currency = estimate.total, estimate.currency
-    _event(opp, actor, "estimate_selected", estimate=estimate.number)
-    _event(opp, actor, "field_changed", field="amount", old=str(old), new=str(estimate.total))
+    record_event(opp, actor, "estimate_selected", estimate=estimate.number)
+    record_event(opp, actor, "field_changed", field="amount", old=str(old), new=str(estimate.total))
     return estimate
 
 
@@ -66,11 +67,11 @@ def select_estimate(actor: User, estimate_id: int) -> Estimate:
 def add_demand(actor: User, opp_id: int, data: dict) -> DemandLine:
     opp = get_opportunity(opp_id)
     require_change(actor, opp)
-    _require_open(opp, "add demand to")
+    require_open(opp, "add demand to")
     if data.get("product") is not None:
         catalogs.require_entry("products", data["product"], "product")
     line = DemandLine(opportunity_id=opp.id, **data)
     db.session.add(line)
     db.session.flush()
-    _event(opp, actor, "demand_added", description=line.description, amount=str(line.amount))
+    record_event(opp, actor, "demand_added", description=line.description, amount=str(line.amount))
     return line

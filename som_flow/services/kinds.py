@@ -5,32 +5,20 @@ from __future__ import annotations
 import logging
 from importlib.resources import files
 
-from flask import current_app
 from sqlalchemy import select
 
-from som_flow.engine import Engine, ProcessDefinition, storable
+from som_flow.engine import storable
 from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import KindVersion, Opportunity, OpportunityKind, Stage, User, WorkflowState
-from som_flow.processes import OPERATIONS, SHIPPED, build_kind_bpmn, validate_bpmn
+from som_flow.processes import SHIPPED, build_kind_bpmn, validate_bpmn
+from som_flow.services.process_run import restart_process
 from som_flow.services.unit_of_work import now, service
 
 log = logging.getLogger(__name__)
 # bpmn/ is the source; the package reaches it through the som_flow/shipped_bpmn link, and the wheel carries the
 # files themselves (package data), so an installed som-flow finds its kinds without the source tree
 SHIPPED_DIR = files("som_flow") / "shipped_bpmn"
-
-
-def engine() -> Engine:
-    """The app's engine: one per process, holding the parsed-spec cache."""
-    eng = current_app.extensions.get("som_engine")
-    if eng is None:
-        eng = current_app.extensions["som_engine"] = Engine(operations=OPERATIONS)
-    return eng
-
-
-def definition_for(version: KindVersion) -> ProcessDefinition:
-    return engine().definition(version.id, version.bpmn_xml)
 
 
 def get_kind(key: str) -> OpportunityKind:
@@ -175,8 +163,6 @@ def install_shipped_kinds() -> list[str]:
 @service
 def migrate_opportunities(key: str) -> tuple[list[int], dict[int, str]]:
     """Move open opportunities of `key` to the current version where their stage exists there."""
-    from som_flow.services.opportunities import restart_process
-
     kind = get_kind(key)
     current = kind.current_version
     if current is None:

@@ -1,6 +1,8 @@
-"""Opportunities: create, edit, move through stages, win, lose, hold, assign — each one transaction.
+"""Opportunities: search, create, edit, move through stages, win, lose, hold, assign, complete their tasks — each
+use case one transaction.
 
-Every process operation is load → act → step → project → save under the opportunity's version column.
+The services decide what the data allows (fields, catalogs, required fields, who may); the process run
+(`process_run`) lets the engine decide what the process allows and projects the result onto rows.
 """
 
 from __future__ import annotations
@@ -10,31 +12,31 @@ import uuid
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-import isodate
+from flask import current_app
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm.attributes import flag_modified
 
-from som_flow.engine import Run, Snapshot
-from som_flow.errors import Conflict, NotFound, SomFlowError, StaleVersion, ValidationFailed
+from som_flow.errors import Conflict, NotFound, SomFlowError, ValidationFailed
 from som_flow.extensions import db
-from som_flow.models import (
-    Customer,
-    Event,
-    KindVersion,
-    Notification,
-    Opportunity,
-    OpportunityKind,
-    StageStay,
-    Task,
-    User,
-    WorkflowState,
-)
+from som_flow.models import Customer, Opportunity, OpportunityKind, Task, User
 from som_flow.services import catalogs
-from som_flow.services.kinds import definition_for, engine
+from som_flow.services.appointments import book_from_task
+from som_flow.services.customers import create_job_for
+from som_flow.services.fields import check_answers, check_custom_values, check_required_on_create
+from som_flow.services.guards import bump_version, get_opportunity, guard_version, lock_opportunity, require_open
+from som_flow.services.history import record_event
 from som_flow.services.limits import MAX_AMOUNT
 from som_flow.services.permissions import require_assign, require_change, require_reopen, require_role, require_task
+from som_flow.services.process_run import (
+    definition_for,
+    engine,
+    load_run,
+    process_data,
+    project,
+    restart_process,
+)
+from som_flow.services.reminder_schedule import sync_reminders
 from som_flow.services.tasks import lock_task, require_task_open
-from som_flow.services.unit_of_work import now, service, transaction
+from som_flow.services.unit_of_work import now, service
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +57,6 @@ EDITABLE = (
 
 
 # -- reading ---------------------------------------------------------------------------------------
-def get_opportunity(opp_id: int) -> Opportunity:
-    opp = db.session.get(Opportunity, opp_id)
-    if opp is None:
-        raise NotFound(f"No opportunity {opp_id}")
-    return opp
-
-
 def open_tasks(opp: Opportunity) -> list[Task]:
     return list(db.session.scalars(
         select(Task).where(Task.opportunity_id == opp.id, Task.status == "open").order_by(Task.created_at)))
@@ -73,11 +68,6 @@ def allowed_stages(opp: Opportunity) -> list[str]:
         return []
     # the same walk of the parsed spec the engine's snapshot uses; no state restore on a read path
     return list(engine().allowed_stages(definition_for(opp.kind_version), opp.stage))
-
-
-def history(opp: Opportunity) -> list[Event]:
-    return list(db.session.scalars(
-        select(Event).where(Event.opportunity_id == opp.id).order_by(Event.at, Event.id)))
 
 
 def search_opportunities(*, user: User, q=None, stage=None, status=None, kind=None, assignee=None,
@@ -112,183 +102,6 @@ def search_opportunities(*, user: User, q=None, stage=None, status=None, kind=No
     return items, total
 
 
-# -- the process round trip ------------------------------------------------------------------------
-def _load(opp: Opportunity) -> Run:
-    state = db.session.get(WorkflowState, opp.id)
-    if state is None:
-        raise Conflict(f"Opportunity {opp.number} has no process state")
-    return engine().restore(definition_for(db.session.get(KindVersion, state.kind_version_id)), state.state)
-
-
-def _process_data(opp: Opportunity) -> dict:
-    """The opportunity fields conditions may read (plain JSON values)."""
-    return {
-        "amount": float(opp.amount or 0),
-        "currency": opp.currency,
-        "priority": opp.priority,
-        "product": opp.product,
-        "probability": opp.probability,
-        "qualified": qualified(opp)[0],
-        "custom": dict(opp.custom or {}),
-    }
-
-
-def _event(opp: Opportunity, actor: User | None, type_: str, **data) -> Event:
-    ev = Event(opportunity_id=opp.id, actor_id=actor.id if actor else None, at=now(), type=type_, data=data)
-    db.session.add(ev)
-    return ev
-
-
-def _stage_probability(version: KindVersion, stage_key: str | None) -> int | None:
-    for stage in version.stages:
-        if stage["key"] == stage_key and stage.get("probability") is not None:
-            return int(stage["probability"])
-    row = catalogs.stage_by_key(stage_key) if stage_key else None
-    return row.default_probability if row else None
-
-
-def _task_due(raw: str | None, opp: Opportunity, assignee: User | None) -> datetime | None:
-    if not raw:
-        return None
-    if raw.startswith("P"):
-        try:
-            return now() + isodate.parse_duration(raw)
-        except (isodate.ISO8601Error, ValueError):
-            log.warning("bad som.due %r on %s", raw, opp.number)
-            return None
-    value = getattr(opp, raw, None)
-    if isinstance(value, date):
-        from som_flow.services.reminders import local_hour_utc
-
-        return local_hour_utc(value, assignee.timezone if assignee else "UTC")
-    return None
-
-
-def _track_stay(opp: Opportunity, version: KindVersion, at: datetime) -> None:
-    """Keep StageStay in step with the deal: close the open stay when the stage changes or the deal closes
-    (saying how it left and for how long), open one for the stage it is in now. The deal's stays are read in
-    one query; the first visit to a stage carries whether the deal ever left that stage forward."""
-    stays = list(db.session.scalars(select(StageStay).where(StageStay.opportunity_id == opp.id)
-                                    .order_by(StageStay.entered_at, StageStay.id)))
-    stay = next((s for s in stays if s.left_at is None), None)
-    if stay is not None and (opp.closed or stay.stage != opp.stage):
-        position = {s["key"]: i for i, s in enumerate(version.stages)}
-        stay.left_at = at
-        stay.days = (at - stay.entered_at).total_seconds() / 86400
-        if opp.closed:
-            stay.outcome = opp.status
-        else:
-            stay.outcome = "advanced" if position.get(opp.stage, -1) > position.get(stay.stage, -1) else "back"
-        if stay.outcome in ("advanced", "won"):
-            first = next(s for s in stays if s.stage == stay.stage)
-            first.advanced = True
-        stay = None
-    if stay is None and not opp.closed and opp.stage:
-        first_visit = not any(s.stage == opp.stage for s in stays)
-        db.session.add(StageStay(opportunity_id=opp.id, stage=opp.stage, entered_at=at, first_visit=first_visit))
-
-
-def _project(opp: Opportunity, run: Run, version: KindVersion, actor: User | None) -> Snapshot:
-    """Mirror the workflow onto rows: stage, outcome, tasks, timers; then save the state."""
-    eng = engine()
-    snap = eng.snapshot(run)
-    at = now()
-    before = (opp.stage, opp.closed)
-    if snap.stage != opp.stage and not snap.outcome:
-        _event(opp, actor, "stage_changed", **{"from": opp.stage, "to": snap.stage})
-        opp.stage = snap.stage
-        opp.stage_entered_at = at
-        probability = _stage_probability(version, snap.stage)
-        if probability is not None and opp.probability_source != "manual":
-            if probability != opp.probability:
-                _event(opp, actor, "field_changed", field="probability", old=opp.probability, new=probability)
-            opp.probability = probability
-            opp.probability_source = "stage_default"
-    if snap.outcome and opp.status not in ("won", "lost"):
-        opp.status = snap.outcome
-        opp.closed = True
-        opp.probability = 100 if snap.outcome == "won" else 0
-        opp.probability_source = "outcome"
-        opp.resolved_date = opp.resolved_date or at.date()
-    if (opp.stage, opp.closed) != before:  # a task completed in place leaves the stay as it is: no query
-        _track_stay(opp, version, at)
-    _apply_effects(opp, eng.take_effects(run), actor)
-
-    current = {t.id: t for t in db.session.scalars(
-        select(Task).where(Task.opportunity_id == opp.id, Task.status == "open"))}
-    ready = {t.id: t for t in snap.ready_tasks if not t.gate}
-    for task_id, ready_task in ready.items():
-        if task_id in current or db.session.get(Task, task_id) is not None:
-            continue
-        assignee_id = opp.sales_rep_id if ready_task.role == "rep" else None
-        assignee = db.session.get(User, assignee_id) if assignee_id else None
-        db.session.add(Task(
-            id=task_id, opportunity_id=opp.id, spec_name=ready_task.spec_name, title=ready_task.title,
-            instructions=ready_task.instructions, role=ready_task.role, stage=ready_task.stage,
-            gate=False, required=ready_task.required, action=ready_task.action, assignee_id=assignee_id,
-            due_at=_task_due(ready_task.due, opp, assignee), form=list(ready_task.form), data={},
-        ))
-    for task_id, row in current.items():
-        if task_id not in ready:
-            row.status = "cancelled"
-            _event(opp, actor, "task_cancelled", task=row.title)
-
-    state = db.session.get(WorkflowState, opp.id)
-    if state is None:
-        state = WorkflowState(opportunity_id=opp.id)
-        db.session.add(state)
-    state.kind_version_id = version.id
-    state.serializer_version = "3.2"
-    state.state = eng.dump(run)
-    state.next_timer_at = min((t.due_at for t in snap.timers), default=None)
-    db.session.flush()
-    from som_flow.services.reminders import sync_process_timers, sync_reminders
-
-    sync_process_timers(opp, snap.timers)
-    sync_reminders(opp)
-    return snap
-
-
-def _apply_effects(opp: Opportunity, effects: tuple[dict, ...], actor: User | None) -> None:
-    """Perform what the process's service tasks asked for (processes/operations.py), each once."""
-    for effect in effects:
-        if effect["effect"] == "set_probability":
-            if effect["percent"] != opp.probability:
-                _event(opp, actor, "field_changed", field="probability", old=opp.probability, new=effect["percent"],
-                       by=effect["element"])
-            opp.probability, opp.probability_source = effect["percent"], "process"
-        elif effect["effect"] == "notify":
-            if effect["to"] == "rep":
-                people = [opp.sales_rep] if opp.sales_rep_id else []
-            else:
-                people = db.session.scalars(select(User).where(User.active.is_(True),
-                                                               User.roles_csv.contains(effect["to"])))
-            for person in people:
-                if person.has_role(effect["to"]) or effect["to"] == "rep":
-                    db.session.add(Notification(user_id=person.id, opportunity_id=opp.id, created_at=now(),
-                                                title=f"{opp.number} {opp.title}"[:200], body=effect["message"]))
-            _event(opp, actor, "process_notified", to=effect["to"], message=effect["message"], by=effect["element"])
-
-
-def _guard(opp: Opportunity, expected_version: int | None) -> None:
-    if expected_version is not None and expected_version != opp.version:
-        raise StaleVersion(
-            f"{opp.number} has changed since you loaded it (version {expected_version}, now {opp.version}); "
-            "reload and try again.")
-
-
-def _bump_version(opp: Opportunity) -> None:
-    """The stored workflow changed, even if no column did: move the version, so a writer holding the old one
-    (an If-Match, a move that read the deal before) gets a 409 instead of saving over this change."""
-    opp.updated_at = now()
-    flag_modified(opp, "updated_at")  # an UPDATE even when the clock has not moved (the version rides on it)
-
-
-def _require_open(opp: Opportunity, what: str = "change") -> None:
-    if opp.closed:
-        raise Conflict(f"{opp.number} is closed ({opp.status}); reopen it to {what} it.")
-
-
 # -- validation of fields --------------------------------------------------------------------------
 def _check_fields(data: dict) -> None:
     for field, catalog in CATALOG_FIELDS.items():
@@ -299,12 +112,8 @@ def _check_fields(data: dict) -> None:
     if data.get("amount") is not None:
         data["amount"] = _money(data["amount"])
     if "custom" in data and data["custom"] is not None:
-        from som_flow.services.fields import check_custom_values
-
         data["custom"] = check_custom_values(data["custom"])
     if "answers" in data and data["answers"] is not None:
-        from som_flow.services.fields import check_answers
-
         data["answers"] = check_answers(data["answers"])
 
 
@@ -334,13 +143,6 @@ def _rep(user_id: int | None) -> User | None:
     return user
 
 
-def qualified(opp: Opportunity) -> tuple[bool, list[str]]:
-    """(qualified, why): every required qualification question answered yes."""
-    from som_flow.services.fields import qualification
-
-    return qualification(opp)
-
-
 # -- use cases -------------------------------------------------------------------------------------
 @service
 def create_opportunity(actor: User, data: dict, *, start_stage: str | None = None) -> Opportunity:
@@ -359,8 +161,6 @@ def create_opportunity(actor: User, data: dict, *, start_stage: str | None = Non
     if not kind.allowed:
         raise ValidationFailed(f"The kind {kind.name} is not allowed for new opportunities",
                                {"kind": ["This kind is not allowed for new opportunities."]})
-    from som_flow.services.fields import check_required_on_create
-
     check_required_on_create(data)
     _check_fields(data)
     rep = _rep(data.pop("sales_rep", None))
@@ -381,9 +181,9 @@ def create_opportunity(actor: User, data: dict, *, start_stage: str | None = Non
     db.session.add(opp)
     db.session.flush()
     opp.number = f"OPP-{opp.id:05d}"
-    _event(opp, actor, "created", title=opp.title, kind=kind.key, version=version.number)
+    record_event(opp, actor, "created", title=opp.title, kind=kind.key, version=version.number)
     if rep:
-        _event(opp, actor, "assigned", old=None, new=rep.id, name=rep.name)
+        record_event(opp, actor, "assigned", old=None, new=rep.id, name=rep.name)
     if probability is not None:
         opp.probability = probability
         opp.probability_source = "manual"
@@ -391,16 +191,14 @@ def create_opportunity(actor: User, data: dict, *, start_stage: str | None = Non
         raise ValidationFailed(f"{kind.name} has no stage {start_stage!r}",
                                {"stage": [f"Choose one of {', '.join(s['key'] for s in version.stages)}."]})
     defn = definition_for(version)
-    run = engine().start(defn, _process_data(opp), start_stage=start_stage)
-    _project(opp, run, version, actor)
+    run = engine().start(defn, process_data(opp), start_stage=start_stage)
+    project(opp, run, version, actor)
     if customer.credit_hold:
-        _event(opp, actor, "warning", message=f"{customer.name} is on credit hold")
+        record_event(opp, actor, "warning", message=f"{customer.name} is on credit hold")
     return opp
 
 
 def _default_currency() -> str:
-    from flask import current_app
-
     return current_app.config["DEFAULT_CURRENCY"]
 
 
@@ -408,10 +206,10 @@ def _default_currency() -> str:
 def update_opportunity(actor: User, opp_id: int, data: dict, expected_version: int | None = None) -> Opportunity:
     """Change editable fields; each change is an Event. Raises StaleVersion, Conflict, ValidationFailed."""
     opp = get_opportunity(opp_id)
-    _guard(opp, expected_version)
+    guard_version(opp, expected_version)
     require_change(actor, opp)
     if opp.closed and set(data) - {"explanation", "external_reference"}:
-        _require_open(opp)
+        require_open(opp)
     data = dict(data)
     _check_fields(data)
     if "sales_rep" in data:
@@ -423,12 +221,12 @@ def update_opportunity(actor: User, opp_id: int, data: dict, expected_version: i
         if old == value:
             continue
         setattr(opp, field, value)
-        _event(opp, actor, "field_changed", field=field, old=_jsonable(old), new=_jsonable(value))
+        record_event(opp, actor, "field_changed", field=field, old=_jsonable(old), new=_jsonable(value))
         if field == "probability":
             opp.probability_source = "manual"
-    run = _load(opp)
-    engine().set_data(run, _process_data(opp))
-    _project(opp, run, opp.kind_version, actor)
+    run = load_run(opp)
+    engine().set_data(run, process_data(opp))
+    project(opp, run, opp.kind_version, actor)
     return opp
 
 
@@ -464,18 +262,18 @@ def move_to_stage(actor: User, opp_id: int, target: str, expected_version: int |
     or tasks), StaleVersion (409) when someone else changed the opportunity first.
     """
     opp = get_opportunity(opp_id)
-    _guard(opp, expected_version)
+    guard_version(opp, expected_version)
     require_change(actor, opp)
-    _require_open(opp, "move")
+    require_open(opp, "move")
     if opp.status == "on_hold":
         raise Conflict(f"{opp.number} is on hold; resume it first.")
     if target != opp.stage:
         _check_required_fields(opp)
-    run = _load(opp)
+    run = load_run(opp)
     # a refused move raises and this transaction rolls back, so the run may be moved in place
-    new_run = engine().move_to_stage(run, target, _process_data(opp), keep_original=False)
-    _project(opp, new_run, opp.kind_version, actor)
-    _bump_version(opp)
+    new_run = engine().move_to_stage(run, target, process_data(opp), keep_original=False)
+    project(opp, new_run, opp.kind_version, actor)
+    bump_version(opp)
     return opp
 
 
@@ -485,23 +283,21 @@ def win(actor: User, opp_id: int, *, reason: str | None = None, explanation: str
         expected_version: int | None = None) -> Opportunity:
     """Mark won (probability 100, closed). Raises Conflict if closed or the kind forbids an early win."""
     opp = get_opportunity(opp_id)
-    _guard(opp, expected_version)
+    guard_version(opp, expected_version)
     require_change(actor, opp)
-    _require_open(opp, "win")
+    require_open(opp, "win")
     catalogs.require_entry("won_reasons", reason, "reason")
-    run = _load(opp)
+    run = load_run(opp)
     engine().win(run, {"reason": reason, "explanation": explanation})
     opp.reason, opp.explanation = reason, explanation
     opp.resolved_date = resolved_date or now().date()
     from_stage = opp.stage
-    _project(opp, run, opp.kind_version, actor)
+    project(opp, run, opp.kind_version, actor)
     if opp.status != "won":
         raise Conflict(f"The process of {opp.number} did not end as won.")
-    _event(opp, actor, "won", stage=from_stage, reason=reason, explanation=explanation,
+    record_event(opp, actor, "won", stage=from_stage, reason=reason, explanation=explanation,
            amount=str(opp.amount), currency=opp.currency)
     if create_job:
-        from som_flow.services.customers import create_job_for
-
         create_job_for(opp, actor, job_name)
     return opp
 
@@ -511,21 +307,21 @@ def lose(actor: User, opp_id: int, *, reason: str, explanation: str = "", resolv
          expected_version: int | None = None) -> Opportunity:
     """Mark lost with a catalog reason (probability 0, closed). Raises ValidationFailed, Conflict."""
     opp = get_opportunity(opp_id)
-    _guard(opp, expected_version)
+    guard_version(opp, expected_version)
     require_change(actor, opp)
-    _require_open(opp, "lose")
+    require_open(opp, "lose")
     catalogs.require_entry("lost_reasons", reason, "reason")
     if reason is None:
         raise ValidationFailed("A reason is required", {"reason": ["Missing."]})
-    run = _load(opp)
+    run = load_run(opp)
     engine().lose(run, {"reason": reason, "explanation": explanation})
     opp.reason, opp.explanation = reason, explanation
     opp.resolved_date = resolved_date or now().date()
     from_stage = opp.stage
-    _project(opp, run, opp.kind_version, actor)
+    project(opp, run, opp.kind_version, actor)
     if opp.status != "lost":
         raise Conflict(f"The process of {opp.number} did not end as lost.")
-    _event(opp, actor, "lost", stage=from_stage, reason=reason, explanation=explanation)
+    record_event(opp, actor, "lost", stage=from_stage, reason=reason, explanation=explanation)
     return opp
 
 
@@ -533,12 +329,10 @@ def lose(actor: User, opp_id: int, *, reason: str, explanation: str = "", resolv
 def hold(actor: User, opp_id: int) -> Opportunity:
     opp = get_opportunity(opp_id)
     require_change(actor, opp)
-    _require_open(opp, "hold")
+    require_open(opp, "hold")
     if opp.status != "on_hold":
         opp.status = "on_hold"
-        _event(opp, actor, "held")
-        from som_flow.services.reminders import sync_reminders
-
+        record_event(opp, actor, "held")
         sync_reminders(opp)
     return opp
 
@@ -549,23 +343,9 @@ def resume(actor: User, opp_id: int) -> Opportunity:
     require_change(actor, opp)
     if opp.status == "on_hold":
         opp.status = "in_progress"
-        _event(opp, actor, "resumed")
-        from som_flow.services.reminders import sync_reminders
-
+        record_event(opp, actor, "resumed")
         sync_reminders(opp)
     return opp
-
-
-def restart_process(opp: Opportunity, version: KindVersion, *, start_stage: str | None, actor: User | None,
-                    reason: str) -> None:
-    """Start a fresh run (reopen, kind migration); the old run's history stays in Events."""
-    defn = definition_for(version)
-    run = engine().start(defn, _process_data(opp), start_stage=start_stage)
-    if opp.kind_version_id != version.id:
-        _event(opp, actor, reason, old_version=opp.kind_version.number, new_version=version.number)
-        opp.kind_version_id = version.id
-        opp.kind_version = version
-    _project(opp, run, version, actor)
 
 
 @service
@@ -578,7 +358,7 @@ def reopen(actor: User, opp_id: int) -> Opportunity:
     old_status = opp.status
     opp.status, opp.closed, opp.resolved_date, opp.reason, opp.explanation = "in_progress", False, None, None, ""
     opp.probability_source = "stage_default"
-    _event(opp, actor, "reopened", old_status=old_status, stage=opp.stage)
+    record_event(opp, actor, "reopened", old_status=old_status, stage=opp.stage)
     stage = opp.stage if any(s["key"] == opp.stage for s in opp.kind_version.stages) else None
     opp.stage = None  # the restart re-enters the stage: logged, probability back to its default
     restart_process(opp, opp.kind_version, start_stage=stage, actor=actor, reason="reopened")
@@ -590,14 +370,12 @@ def _assign(opp: Opportunity, rep: User | None, actor: User) -> None:
     if old == (rep.id if rep else None):
         return
     opp.sales_rep_id = rep.id if rep else None
-    _event(opp, actor, "assigned" if rep else "unassigned", old=old, new=rep.id if rep else None,
+    record_event(opp, actor, "assigned" if rep else "unassigned", old=old, new=rep.id if rep else None,
            name=rep.name if rep else None)
     # rep-lane tasks follow the deal's rep
     for task in db.session.scalars(select(Task).where(
             Task.opportunity_id == opp.id, Task.status == "open", Task.role == "rep")):
         task.assignee_id = opp.sales_rep_id
-    from som_flow.services.reminders import sync_reminders
-
     sync_reminders(opp)
 
 
@@ -605,7 +383,7 @@ def _assign(opp: Opportunity, rep: User | None, actor: User) -> None:
 def assign(actor: User, opp_id: int, user_id: int) -> Opportunity:
     opp = get_opportunity(opp_id)
     require_assign(actor)
-    _require_open(opp, "assign")
+    require_open(opp, "assign")
     _assign(opp, _rep(user_id), actor)
     return opp
 
@@ -614,7 +392,7 @@ def assign(actor: User, opp_id: int, user_id: int) -> Opportunity:
 def claim(actor: User, opp_id: int) -> Opportunity:
     opp = get_opportunity(opp_id)
     require_role(actor, "rep", "manager")
-    _require_open(opp, "claim")
+    require_open(opp, "claim")
     if opp.sales_rep_id not in (None, actor.id):
         raise Conflict(f"{opp.number} is already assigned to {opp.sales_rep.name}.")
     _assign(opp, actor, actor)
@@ -671,50 +449,26 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
     if opp_id is None:
         raise NotFound(f"No task {task_id}")
     # The deal first, then the task: a move's UPDATE locks the deal before its tasks, so one order, no deadlock.
-    opp = _lock_opportunity(opp_id)
+    opp = lock_opportunity(opp_id)
     task = lock_task(task_id)
     require_task(actor, task)
     if (idempotency_key is not None and task.status == "done" and task.completion_key == idempotency_key
             and task.completed_by_id == actor.id):
         return task
     require_task_open(task)
-    _require_open(opp, "work on")
+    require_open(opp, "work on")
     data = dict(data or {})
     # the form's own check is the engine's (it reads som.form); a refusal there rolls the booking back too
     if task.action == "schedule_appointment" and "appointment" in data:
-        from som_flow.services.appointments import book_from_task
-
         data["appointment_id"] = book_from_task(actor, task, data.pop("appointment"))
-    run = _load(opp)
+    run = load_run(opp)
     engine().complete_task(run, task_id, data)
     task.status, task.completed_by_id, task.completed_at, task.data = "done", actor.id, now(), data
     task.completion_key = idempotency_key
-    _event(opp, actor, "task_completed", task=task.title, task_id=task.id)
+    record_event(opp, actor, "task_completed", task=task.title, task_id=task.id)
     db.session.flush()
-    _project(opp, run, opp.kind_version, actor)
-    _bump_version(opp)
+    project(opp, run, opp.kind_version, actor)
+    bump_version(opp)
     return task
 
 
-def _lock_opportunity(opp_id: int) -> Opportunity:
-    """Load the deal and lock its row until the transaction ends (PostgreSQL; SQLite's writers queue anyway).
-
-    Whoever rewrites the stored workflow without moving the stage (a task completion, a timer) holds this lock,
-    or two of them at once would each save a state without the other's step.
-    """
-    opp = db.session.get(Opportunity, opp_id, with_for_update={"key_share": True}, populate_existing=True)
-    if opp is None:
-        raise NotFound(f"No opportunity {opp_id}")
-    return opp
-
-
-def wake_due_timers(opp_id: int) -> None:
-    """Wake one workflow whose timer is due (called by the scheduler); the deal is locked as a completion does."""
-    with transaction():
-        opp = _lock_opportunity(opp_id)
-        if opp.closed:
-            return
-        run = _load(opp)
-        engine().wake_timers(run)
-        _project(opp, run, opp.kind_version, None)
-        _bump_version(opp)

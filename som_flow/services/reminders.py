@@ -1,4 +1,4 @@
-"""Reminders: recomputed from their sources, claimed with a lease and delivered exactly once.
+"""Reminders: claimed with a lease and delivered exactly once (the rows come from `reminder_schedule`).
 
 The rows are the one schedule; APScheduler only wakes `fire_due_reminders`. Exactly once comes from
 three things: a claim that only one process can win (compare-and-set under BEGIN IMMEDIATE on SQLite,
@@ -12,9 +12,7 @@ import hashlib
 import logging
 import os
 import socket
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, insert, or_, select, update
@@ -23,165 +21,16 @@ from sqlalchemy.orm import joinedload
 
 from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
-from som_flow.models import Appointment, Delivery, Notification, Opportunity, Reminder, Task, User
+from som_flow.models import Appointment, Delivery, Notification, Opportunity, Reminder, User
+from som_flow.services.notify import post_webhook, send_pending_email
 from som_flow.services.permissions import calendar_owner
+from som_flow.services.process_run import wake_due_timers
+from som_flow.services.reminder_schedule import sync_appointment
 from som_flow.services.unit_of_work import now, service, transaction
 
 log = logging.getLogger(__name__)
 BATCH = 200  # rows per claim, delivered in one transaction
-PEOPLE_KINDS = ("follow_up", "close_date", "close_overdue", "task_due", "appointment")
 
-
-@dataclass(frozen=True)
-class Wanted:
-    kind: str
-    key: str
-    due_at: datetime
-    user_id: int | None
-    source_id: str | None
-    title: str
-    once: str = ""  # the key prefix shared by every version of this reminder (user, timezone, ...)
-
-
-def local_hour_utc(day: date, tz_name: str, hour: int | None = None) -> datetime:
-    """`day` at the configured local hour in `tz_name`, as UTC (zoneinfo makes this right across DST)."""
-    hour = current_app.config["REMINDER_LOCAL_HOUR"] if hour is None else hour
-    return datetime.combine(day, time(hour), tzinfo=ZoneInfo(tz_name)).astimezone(ZoneInfo("UTC"))
-
-
-def _wanted_for(opp: Opportunity) -> list[Wanted]:
-    if opp.closed or opp.status == "on_hold":
-        return []
-    rep: User | None = opp.sales_rep
-    wanted: list[Wanted] = []
-    if rep is not None:
-        tz = rep.timezone
-        if opp.follow_up_date:
-            once = f"follow_up:{opp.id}:{opp.follow_up_date}:"
-            wanted.append(Wanted("follow_up", f"{once}{rep.id}:{tz}",
-                                 local_hour_utc(opp.follow_up_date, tz), rep.id, None,
-                                 f"Follow up: {opp.title}", once))
-        if opp.anticipated_close_date:
-            days = current_app.config["CLOSE_DATE_REMINDER_DAYS"]
-            before = opp.anticipated_close_date - timedelta(days=days)
-            once = f"close_date:{opp.id}:{opp.anticipated_close_date}:"
-            wanted.append(Wanted("close_date", f"{once}{rep.id}:{tz}",
-                                 local_hour_utc(before, tz), rep.id, None,
-                                 f"Closes on {opp.anticipated_close_date}: {opp.title}", once))
-            after = opp.anticipated_close_date + timedelta(days=1)
-            once = f"close_overdue:{opp.id}:{opp.anticipated_close_date}:"
-            wanted.append(Wanted("close_overdue", f"{once}{rep.id}:{tz}",
-                                 local_hour_utc(after, tz), rep.id, None,
-                                 f"Close date passed: {opp.title}", once))
-    for task in db.session.scalars(select(Task).where(
-            Task.opportunity_id == opp.id, Task.status == "open", Task.due_at.is_not(None),
-            Task.assignee_id.is_not(None))):
-        once = f"task_due:{opp.id}:{task.id}:{task.due_at.isoformat()}:"
-        wanted.append(Wanted("task_due", f"{once}{task.assignee_id}",
-                             task.due_at, task.assignee_id, task.id, f"Task due: {task.title}", once))
-    for appt in db.session.scalars(select(Appointment).where(
-            Appointment.opportunity_id == opp.id, Appointment.status == "scheduled")):
-        wanted.extend(appointment_reminders(appt))
-    return wanted
-
-
-def appointment_reminders(appt: Appointment) -> list[Wanted]:
-    """N minutes (each attendee's preference) before the next start (the next two, for a repeating one)."""
-    out = []
-    for start in _next_starts(appt):
-        for user in appt.attendees:
-            due = start - timedelta(minutes=user.appointment_reminder_minutes)
-            at = start.astimezone(ZoneInfo(user.timezone or "UTC"))
-            out.append(Wanted("appointment", f"appointment:{appt.id}:{start.isoformat()}:{user.id}",
-                              due, user.id, str(appt.id), f"Appointment at {at:%H:%M} {at:%Z}: {appt.title}"))
-    return out
-
-
-def _next_starts(appt: Appointment, count: int = 2) -> list[datetime]:
-    if not appt.rrule:
-        return [appt.start_at]
-    from dateutil.rrule import rrulestr
-
-    zone = ZoneInfo(appt.timezone or "UTC")
-    rule = rrulestr(appt.rrule, dtstart=appt.start_at.astimezone(zone))
-    skipped = set(appt.exdates or [])
-    out: list[datetime] = []
-    for when in rule.xafter(max(now(), appt.start_at).astimezone(zone), inc=True):
-        utc = when.astimezone(ZoneInfo("UTC"))
-        if utc.isoformat() not in skipped:
-            out.append(utc)
-        if len(out) >= count:
-            break
-    return out
-
-
-SETTLED = ("claimed", "delivered", "dead")
-
-
-def _done_before(w: Wanted) -> bool:
-    same = Reminder.idempotency_key == w.key
-    if w.once:
-        same = or_(same, Reminder.idempotency_key.startswith(w.once, autoescape=True))
-    return db.session.scalar(select(Reminder.id).where(same, Reminder.state.in_(SETTLED)).limit(1)) is not None
-
-
-def _apply(opp_id: int | None, kinds: tuple[str, ...], wanted: list[Wanted], source_id: str | None = None) -> None:
-    """Make the pending rows match `wanted`. The source's reminders (an opportunity's, or one appointment's) are
-    read in one query and compared in memory — a stage move re-applies a handful of unchanged reminders; only
-    a key new to them is looked up across the table before it is inserted (keys are unique, and a reminder
-    delivered once never comes back)."""
-    if source_id is not None:  # one appointment's reminders, whichever deal it belongs to now
-        rows = list(db.session.scalars(select(Reminder).where(Reminder.source_id == source_id,
-                                                              Reminder.kind.in_(kinds))))
-    elif opp_id is not None:
-        rows = list(db.session.scalars(select(Reminder).where(Reminder.opportunity_id == opp_id)))
-    else:
-        rows = []
-    mine = [r for r in rows if r.kind in kinds]
-    existing = {r.idempotency_key: r for r in mine if r.state in ("pending", "cancelled")}
-    known = {r.idempotency_key for r in rows}
-    settled = [r.idempotency_key for r in rows if r.state in SETTLED]
-    wanted_keys = {w.key for w in wanted}
-    for key, row in existing.items():
-        if key not in wanted_keys and row.state == "pending":
-            row.state = "cancelled"
-    for w in wanted:
-        row = existing.get(w.key)
-        if w.key in settled or (w.once and any(k.startswith(w.once) for k in settled)):
-            # delivered (or being delivered) once, perhaps for another zone or rep: never again
-            if row is not None and row.state == "pending":
-                row.state = "cancelled"
-            continue
-        if row is not None:
-            row.state, row.due_at, row.title = "pending", w.due_at, w.title[:200]
-            continue
-        if w.key in known or _done_before(w) or db.session.scalar(
-                select(Reminder.id).where(Reminder.idempotency_key == w.key)):
-            continue
-        db.session.add(Reminder(kind=w.kind, opportunity_id=opp_id, user_id=w.user_id, source_id=w.source_id,
-                                due_at=w.due_at, state="pending", idempotency_key=w.key, title=w.title[:200]))
-    db.session.flush()
-
-
-def sync_reminders(opp: Opportunity) -> None:
-    """Recompute the people reminders of one opportunity (inside the caller's transaction)."""
-    db.session.flush()
-    _apply(opp.id, PEOPLE_KINDS, _wanted_for(opp))
-
-
-def sync_appointment(appt: Appointment) -> None:
-    wanted = [] if appt.status != "scheduled" else appointment_reminders(appt)
-    _apply(appt.opportunity_id, ("appointment",), wanted, source_id=str(appt.id))
-
-
-def sync_process_timers(opp: Opportunity, timers) -> None:
-    wanted = [] if opp.closed else [
-        Wanted("process_timer", f"process_timer:{opp.id}:{t.id}:{t.due_at.isoformat()}", t.due_at, None, t.id,
-               f"Process timer {t.spec_name}") for t in timers]
-    _apply(opp.id, ("process_timer",), wanted)
-
-
-# -- delivery --------------------------------------------------------------------------------------
 # the lease owner column's width: every claim writes the owner's name there
 OWNER_LENGTH = Reminder.__table__.c.lease_owner.type.length
 
@@ -268,8 +117,6 @@ def _mark_delivered(session, ids: list[int], owner: str, at: datetime) -> None:
 def _after_delivery(hooks: list[dict], appointment_ids: list[int]) -> None:
     """After the commit: the in-app notification stands whatever a webhook receiver does."""
     if hooks and current_app.config.get("WEBHOOK_URL"):
-        from som_flow.services.notify import post_webhook
-
         for hook in hooks:
             post_webhook(hook)
     for appt_id in appointment_ids:
@@ -278,8 +125,6 @@ def _after_delivery(hooks: list[dict], appointment_ids: list[int]) -> None:
 
 def _deliver(reminder_id: int, owner: str) -> bool:
     """Deliver one claimed row in one transaction; False when the lease was lost or it was done before."""
-    from som_flow.services.opportunities import wake_due_timers
-
     hooks = []
     with transaction() as session:
         row = session.get(Reminder, reminder_id)
@@ -422,8 +267,6 @@ def fire_due_reminders(at: datetime | None = None, owner: str | None = None,
         if len(claimed) < BATCH:
             break
     if fired:
-        from som_flow.services.notify import send_pending_email
-
         try:
             send_pending_email()
         except Exception:  # noqa: BLE001 - the reminders are delivered in-app; mail is retried next time

@@ -9,7 +9,9 @@ from sqlalchemy import func, or_, select
 from som_flow.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import Task, User
+from som_flow.services.history import record_event
 from som_flow.services.permissions import require_assign, require_task
+from som_flow.services.reminder_schedule import sync_reminders
 from som_flow.services.unit_of_work import now, service
 
 ROLE_POOLS = {"csr": ("csr", "office"), "rep": ("rep",), "manager": ("manager",), "scheduler": ("scheduler",),
@@ -79,9 +81,7 @@ def require_task_open(task: Task) -> None:
 
 
 def _log(task: Task, actor: User, type_: str, **data) -> None:
-    from som_flow.services.opportunities import _event
-
-    _event(task.opportunity, actor, type_, task=task.title, task_id=task.id, **data)
+    record_event(task.opportunity, actor, type_, task=task.title, task_id=task.id, **data)
 
 
 @service
@@ -120,8 +120,6 @@ def assign_task(actor: User, task_id: str, user_id: int) -> Task:
         raise ValidationFailed("Unknown user", {"user_id": ["No such user."]})
     old, task.assignee_id = task.assignee_id, user.id
     _log(task, actor, "task_assigned", old=old, new=user.id)
-    from som_flow.services.reminders import sync_reminders
-
     sync_reminders(task.opportunity)
     return task
 

@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from som_flow.errors import NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import ROLES, ApiToken, Opportunity, User, UserSession
+from som_flow.services.reminder_schedule import sync_reminders
 from som_flow.services.unit_of_work import now, service
 
 MIN_PASSWORD_LENGTH = 12
@@ -166,8 +167,6 @@ def _end_sessions_of(user_id: int) -> None:
 
 def _resync_reminders_of(user: User) -> None:
     """Follow-up and close-date reminders fire at a local hour: move them with the rep's new timezone."""
-    from som_flow.services.reminders import sync_reminders
-
     for opp in db.session.scalars(select(Opportunity).where(Opportunity.sales_rep_id == user.id,
                                                             Opportunity.closed.is_(False))):
         sync_reminders(opp)

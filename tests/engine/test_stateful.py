@@ -25,6 +25,7 @@ from som_flow.extensions import db
 from som_flow.models import Event, Opportunity, Reminder, Task, User, WorkflowState
 from som_flow.services import kinds as kind_services
 from som_flow.services import opportunities as opps
+from som_flow.services import process_run
 from tests.helpers import make_customer, make_user
 
 STAGES = ["lead", "qualification", "proposal", "negotiation"]
@@ -277,10 +278,10 @@ class OpportunityWalk(RuleBasedStateMachine):
     @invariant()
     def rows_agree_with_the_engine_and_the_model(self):
         opp = self._opp()
-        eng = kind_services.engine()
+        eng = process_run.engine()
         state = db.session.get(WorkflowState, self.opp_id)
         assert state.kind_version_id == opp.kind_version_id
-        snap = eng.snapshot(eng.restore(kind_services.definition_for(opp.kind_version), state.state))
+        snap = eng.snapshot(eng.restore(process_run.definition_for(opp.kind_version), state.state))
         assert opp.status == self.status
         assert opp.stage == self.stage, "the stored stage is the model's"
         if self.closed:

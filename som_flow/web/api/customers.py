@@ -8,6 +8,7 @@ from som_flow.schemas import ID, MONEY, OpportunityPatchSchema, OpportunitySchem
 from som_flow.services import contact_log
 from som_flow.services import customers as customer_service
 from som_flow.services import estimates as estimate_service
+from som_flow.services.guards import get_opportunity
 from som_flow.web.api.common import Blueprint, paged
 from som_flow.web.api.opportunities import view as opportunity_view
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
@@ -106,8 +107,6 @@ class EstimateSchema(Schema):
 
 
 def _selected_id(estimate):
-    from som_flow.services.opportunities import get_opportunity
-
     return get_opportunity(estimate.opportunity_id).selected_estimate_id
 
 
@@ -273,8 +272,6 @@ class PartySchema(Schema):
 @blp.response(200, PartySchema(many=True))
 def list_parties(opp_id):
     """List the partners and contacts involved in an opportunity."""
-    from som_flow.services.opportunities import get_opportunity
-
     return get_opportunity(opp_id).parties
 
 

@@ -17,6 +17,8 @@ from som_flow.schemas import (
     page_schema,
 )
 from som_flow.services import opportunities as opps
+from som_flow.services.fields import qualification
+from som_flow.services.history import history
 from som_flow.services.permissions import REOPENERS
 from som_flow.web.api.common import IF_MATCH, Blueprint, if_match, paged
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
@@ -29,7 +31,7 @@ def view(opp):
     """Attach the process-derived fields the contract promises (plain attributes, not columns)."""
     opp.allowed_stages = opps.allowed_stages(opp)
     opp.open_tasks = opps.open_tasks(opp)
-    opp.qualified, opp.qualified_why = opps.qualified(opp)
+    opp.qualified, opp.qualified_why = qualification(opp)
     return opp
 
 
@@ -141,7 +143,7 @@ def assign_opportunity(data, opp_id):
 @blp.response(200, EventSchema(many=True))
 def opportunity_history(opp_id):
     """The opportunity's history: stage moves, edits, tasks, as events."""
-    return opps.history(opps.get_opportunity(opp_id))
+    return history(opps.get_opportunity(opp_id))
 
 
 @blp.route("/opportunities/bulk", methods=["POST"])

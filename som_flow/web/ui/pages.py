@@ -26,7 +26,19 @@ from som_flow.schemas import (
     StageMoveSchema,
     WinSchema,
 )
-from som_flow.services import appointments, catalogs, estimates, forecast, kinds, notify, opportunities, reports, tasks
+from som_flow.services import (
+    appointments,
+    catalogs,
+    estimates,
+    forecast,
+    kinds,
+    notify,
+    opportunities,
+    reports,
+    tasks,
+)
+from som_flow.services import history as history_service
+from som_flow.services.fields import qualification
 from som_flow.services.permissions import can_reopen
 from som_flow.services.unit_of_work import now
 from som_flow.web.forms import load_args, load_form
@@ -79,8 +91,8 @@ bp.add_url_rule("/opportunities", endpoint="opportunities", view_func=opportunit
 def opportunity_page(opp_id: int):
     """The seed-000 tabs: Info, Profile, Opportunity, Tasks, Appointments, Estimates, History, User defined."""
     opp = opportunities.get_opportunity(opp_id)
-    ok, why = opportunities.qualified(opp)
-    history = opportunities.history(opp)
+    ok, why = qualification(opp)
+    history = history_service.history(opp)
     stages = {s.key: s for s in catalogs.list_stages()}
     questions = catalogs.list_questions(opp.kind.key if opp.kind else None)
     all_tasks = list(db.session.scalars(select(Task).where(Task.opportunity_id == opp.id)

@@ -1,0 +1,52 @@
+"""Finding an opportunity, and what a use case checks and locks before it changes one."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm.attributes import flag_modified
+
+from som_flow.errors import Conflict, NotFound, StaleVersion
+from som_flow.extensions import db
+from som_flow.models import Opportunity
+from som_flow.services.unit_of_work import now
+
+
+def get_opportunity(opp_id: int) -> Opportunity:
+    """The opportunity with this id. Raises NotFound."""
+    opp = db.session.get(Opportunity, opp_id)
+    if opp is None:
+        raise NotFound(f"No opportunity {opp_id}")
+    return opp
+
+
+def lock_opportunity(opp_id: int) -> Opportunity:
+    """Load the deal and lock its row until the transaction ends (PostgreSQL; SQLite's writers queue anyway).
+
+    Whoever rewrites the stored workflow without moving the stage (a task completion, a timer) holds this lock,
+    or two of them at once would each save a state without the other's step.
+    """
+    opp = db.session.get(Opportunity, opp_id, with_for_update={"key_share": True}, populate_existing=True)
+    if opp is None:
+        raise NotFound(f"No opportunity {opp_id}")
+    return opp
+
+
+def guard_version(opp: Opportunity, expected_version: int | None) -> None:
+    """Raises StaleVersion when the caller loaded another version (an If-Match) than the one stored."""
+    if expected_version is not None and expected_version != opp.version:
+        raise StaleVersion(
+            f"{opp.number} has changed since you loaded it (version {expected_version}, now {opp.version}); "
+            "reload and try again.")
+
+
+def bump_version(opp: Opportunity) -> None:
+    """The stored workflow changed, even if no column did: move the version, so a writer holding the old one
+    (an If-Match, a move that read the deal before) gets a 409 instead of saving over this change."""
+    opp.updated_at = now()
+    flag_modified(opp, "updated_at")  # an UPDATE even when the clock has not moved (the version rides on it)
+
+
+def require_open(opp: Opportunity, what: str = "change") -> None:
+    """Raises Conflict when the deal is closed (won or lost)."""
+    if opp.closed:
+        raise Conflict(f"{opp.number} is closed ({opp.status}); reopen it to {what} it.")
+

@@ -1,0 +1,240 @@
+"""The process run of one opportunity: load it, let the engine act, project the result onto rows, save it.
+
+Every process operation is load → act → step → project → save, in the caller's transaction and under the
+opportunity's version column. The projection mirrors the workflow: the stage (with its stay and default
+probability), the outcome, the ready tasks, the effects of service tasks, the stored state, the timers and the
+people's reminders.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+import isodate
+from flask import current_app
+from sqlalchemy import select
+
+from som_flow.engine import Engine, ProcessDefinition, Run, Snapshot
+from som_flow.errors import Conflict
+from som_flow.extensions import db
+from som_flow.models import KindVersion, Notification, Opportunity, StageStay, Task, User, WorkflowState
+from som_flow.processes import OPERATIONS
+from som_flow.services import catalogs
+from som_flow.services.fields import qualification
+from som_flow.services.guards import bump_version, lock_opportunity
+from som_flow.services.history import record_event
+from som_flow.services.reminder_schedule import local_hour_utc, sync_process_timers, sync_reminders
+from som_flow.services.unit_of_work import now, transaction
+
+log = logging.getLogger(__name__)
+
+
+def engine() -> Engine:
+    """The app's engine: one per process, holding the parsed-spec cache."""
+    eng = current_app.extensions.get("som_engine")
+    if eng is None:
+        eng = current_app.extensions["som_engine"] = Engine(operations=OPERATIONS)
+    return eng
+
+
+def definition_for(version: KindVersion) -> ProcessDefinition:
+    """The parsed process of a kind version (parsed once per process). Raises InvalidProcess."""
+    return engine().definition(version.id, version.bpmn_xml)
+
+
+def load_run(opp: Opportunity) -> Run:
+    """The deal's stored workflow, restored on its kind version's definition. Raises Conflict."""
+    state = db.session.get(WorkflowState, opp.id)
+    if state is None:
+        raise Conflict(f"Opportunity {opp.number} has no process state")
+    return engine().restore(definition_for(db.session.get(KindVersion, state.kind_version_id)), state.state)
+
+
+def process_data(opp: Opportunity) -> dict:
+    """The opportunity fields conditions may read (plain JSON values)."""
+    return {
+        "amount": float(opp.amount or 0),
+        "currency": opp.currency,
+        "priority": opp.priority,
+        "product": opp.product,
+        "probability": opp.probability,
+        "qualified": qualification(opp)[0],
+        "custom": dict(opp.custom or {}),
+    }
+
+
+def _stage_probability(version: KindVersion, stage_key: str | None) -> int | None:
+    for stage in version.stages:
+        if stage["key"] == stage_key and stage.get("probability") is not None:
+            return int(stage["probability"])
+    row = catalogs.stage_by_key(stage_key) if stage_key else None
+    return row.default_probability if row else None
+
+
+def _task_due(raw: str | None, opp: Opportunity, assignee: User | None) -> datetime | None:
+    if not raw:
+        return None
+    if raw.startswith("P"):
+        try:
+            return now() + isodate.parse_duration(raw)
+        except (isodate.ISO8601Error, ValueError):
+            log.warning("bad som.due %r on %s", raw, opp.number)
+            return None
+    value = getattr(opp, raw, None)
+    if isinstance(value, date):
+        return local_hour_utc(value, assignee.timezone if assignee else "UTC")
+    return None
+
+
+def _track_stay(opp: Opportunity, version: KindVersion, at: datetime) -> None:
+    """Keep StageStay in step with the deal: close the open stay when the stage changes or the deal closes
+    (saying how it left and for how long), open one for the stage it is in now. The deal's stays are read in
+    one query; the first visit to a stage carries whether the deal ever left that stage forward."""
+    stays = list(db.session.scalars(select(StageStay).where(StageStay.opportunity_id == opp.id)
+                                    .order_by(StageStay.entered_at, StageStay.id)))
+    stay = next((s for s in stays if s.left_at is None), None)
+    if stay is not None and (opp.closed or stay.stage != opp.stage):
+        position = {s["key"]: i for i, s in enumerate(version.stages)}
+        stay.left_at = at
+        stay.days = (at - stay.entered_at).total_seconds() / 86400
+        if opp.closed:
+            stay.outcome = opp.status
+        else:
+            stay.outcome = "advanced" if position.get(opp.stage, -1) > position.get(stay.stage, -1) else "back"
+        if stay.outcome in ("advanced", "won"):
+            first = next(s for s in stays if s.stage == stay.stage)
+            first.advanced = True
+        stay = None
+    if stay is None and not opp.closed and opp.stage:
+        first_visit = not any(s.stage == opp.stage for s in stays)
+        db.session.add(StageStay(opportunity_id=opp.id, stage=opp.stage, entered_at=at, first_visit=first_visit))
+
+
+def project(opp: Opportunity, run: Run, version: KindVersion, actor: User | None) -> Snapshot:
+    """Mirror the run onto rows after the engine acted, in this order: the stage (with its stay and default
+    probability) and the outcome, the effects of service tasks, the ready tasks, the stored state, then the
+    timers and the people's reminders (which read the rows written before them). Returns the snapshot."""
+    snap = engine().snapshot(run)
+    at = now()
+    before = (opp.stage, opp.closed)
+    _project_stage(opp, snap, version, actor, at)
+    _project_outcome(opp, snap, at)
+    if (opp.stage, opp.closed) != before:  # a task completed in place leaves the stay as it is: no query
+        _track_stay(opp, version, at)
+    _apply_effects(opp, engine().take_effects(run), actor)
+    _project_tasks(opp, snap, actor)
+    _save_state(opp, run, snap, version)
+    sync_process_timers(opp, snap.timers)
+    sync_reminders(opp)
+    return snap
+
+
+def _project_stage(opp: Opportunity, snap: Snapshot, version: KindVersion, actor: User | None, at: datetime) -> None:
+    """A new stage is logged and brings its default probability, unless a person set the probability by hand."""
+    if snap.stage == opp.stage or snap.outcome:
+        return
+    record_event(opp, actor, "stage_changed", **{"from": opp.stage, "to": snap.stage})
+    opp.stage = snap.stage
+    opp.stage_entered_at = at
+    probability = _stage_probability(version, snap.stage)
+    if probability is not None and opp.probability_source != "manual":
+        if probability != opp.probability:
+            record_event(opp, actor, "field_changed", field="probability", old=opp.probability, new=probability)
+        opp.probability = probability
+        opp.probability_source = "stage_default"
+
+
+def _project_outcome(opp: Opportunity, snap: Snapshot, at: datetime) -> None:
+    """The process ended won or lost: the deal is closed at 100 % or 0 %."""
+    if snap.outcome and opp.status not in ("won", "lost"):
+        opp.status = snap.outcome
+        opp.closed = True
+        opp.probability = 100 if snap.outcome == "won" else 0
+        opp.probability_source = "outcome"
+        opp.resolved_date = opp.resolved_date or at.date()
+
+
+def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> None:
+    """READY user tasks (not gates) become Task rows (rep lane: the deal's rep); open rows no longer ready are
+    cancelled."""
+    current = {t.id: t for t in db.session.scalars(
+        select(Task).where(Task.opportunity_id == opp.id, Task.status == "open"))}
+    ready = {t.id: t for t in snap.ready_tasks if not t.gate}
+    for task_id, ready_task in ready.items():
+        if task_id in current or db.session.get(Task, task_id) is not None:
+            continue
+        assignee_id = opp.sales_rep_id if ready_task.role == "rep" else None
+        assignee = db.session.get(User, assignee_id) if assignee_id else None
+        db.session.add(Task(
+            id=task_id, opportunity_id=opp.id, spec_name=ready_task.spec_name, title=ready_task.title,
+            instructions=ready_task.instructions, role=ready_task.role, stage=ready_task.stage,
+            gate=False, required=ready_task.required, action=ready_task.action, assignee_id=assignee_id,
+            due_at=_task_due(ready_task.due, opp, assignee), form=list(ready_task.form), data={},
+        ))
+    for task_id, row in current.items():
+        if task_id not in ready:
+            row.status = "cancelled"
+            record_event(opp, actor, "task_cancelled", task=row.title)
+
+
+def _save_state(opp: Opportunity, run: Run, snap: Snapshot, version: KindVersion) -> None:
+    """The run's serialized state and its next timer, one row per deal."""
+    state = db.session.get(WorkflowState, opp.id)
+    if state is None:
+        state = WorkflowState(opportunity_id=opp.id)
+        db.session.add(state)
+    state.kind_version_id = version.id
+    state.serializer_version = "3.2"
+    state.state = engine().dump(run)
+    state.next_timer_at = min((t.due_at for t in snap.timers), default=None)
+    db.session.flush()
+
+
+def _apply_effects(opp: Opportunity, effects: tuple[dict, ...], actor: User | None) -> None:
+    """Perform what the process's service tasks asked for (processes/operations.py), each once."""
+    for effect in effects:
+        if effect["effect"] == "set_probability":
+            if effect["percent"] != opp.probability:
+                record_event(opp, actor, "field_changed", field="probability", old=opp.probability,
+                             new=effect["percent"], by=effect["element"])
+            opp.probability, opp.probability_source = effect["percent"], "process"
+        elif effect["effect"] == "notify":
+            for person in _notify_targets(opp, effect["to"]):
+                db.session.add(Notification(user_id=person.id, opportunity_id=opp.id, created_at=now(),
+                                            title=f"{opp.number} {opp.title}"[:200], body=effect["message"]))
+            record_event(opp, actor, "process_notified", to=effect["to"], message=effect["message"],
+                         by=effect["element"])
+
+
+def _notify_targets(opp: Opportunity, to: str) -> list[User]:
+    """The deal's rep, or every active user with the role `to`."""
+    if to == "rep":
+        return [opp.sales_rep] if opp.sales_rep_id else []
+    candidates = db.session.scalars(select(User).where(User.active.is_(True), User.roles_csv.contains(to)))
+    return [user for user in candidates if user.has_role(to)]
+
+
+def restart_process(opp: Opportunity, version: KindVersion, *, start_stage: str | None, actor: User | None,
+                    reason: str) -> None:
+    """Start a fresh run (reopen, kind migration); the old run's history stays in Events."""
+    defn = definition_for(version)
+    run = engine().start(defn, process_data(opp), start_stage=start_stage)
+    if opp.kind_version_id != version.id:
+        record_event(opp, actor, reason, old_version=opp.kind_version.number, new_version=version.number)
+        opp.kind_version_id = version.id
+        opp.kind_version = version
+    project(opp, run, version, actor)
+
+
+def wake_due_timers(opp_id: int) -> None:
+    """Wake one workflow whose timer is due (called by the scheduler); the deal is locked as a completion does."""
+    with transaction():
+        opp = lock_opportunity(opp_id)
+        if opp.closed:
+            return
+        run = load_run(opp)
+        engine().wake_timers(run)
+        project(opp, run, opp.kind_version, None)
+        bump_version(opp)
+

@@ -1,0 +1,173 @@
+"""The reminder schedule: the rows each source wants (a deal's follow-up and close dates, its tasks' due times,
+appointments, process timers), recomputed inside the transaction that changed the source.
+
+A reminder delivered once never comes back (its idempotency key, or the key prefix shared by every version of
+it, is settled); delivery is `services/reminders.py`'s.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+from flask import current_app
+from sqlalchemy import or_, select
+
+from som_flow.extensions import db
+from som_flow.models import Appointment, Opportunity, Reminder, Task, User
+from som_flow.services.unit_of_work import now
+
+log = logging.getLogger(__name__)
+PEOPLE_KINDS = ("follow_up", "close_date", "close_overdue", "task_due", "appointment")
+
+
+@dataclass(frozen=True)
+class Wanted:
+    kind: str
+    key: str
+    due_at: datetime
+    user_id: int | None
+    source_id: str | None
+    title: str
+    once: str = ""  # the key prefix shared by every version of this reminder (user, timezone, ...)
+
+
+def local_hour_utc(day: date, tz_name: str, hour: int | None = None) -> datetime:
+    """`day` at the configured local hour in `tz_name`, as UTC (zoneinfo makes this right across DST)."""
+    hour = current_app.config["REMINDER_LOCAL_HOUR"] if hour is None else hour
+    return datetime.combine(day, time(hour), tzinfo=ZoneInfo(tz_name)).astimezone(ZoneInfo("UTC"))
+
+
+def _wanted_for(opp: Opportunity) -> list[Wanted]:
+    if opp.closed or opp.status == "on_hold":
+        return []
+    rep: User | None = opp.sales_rep
+    wanted: list[Wanted] = []
+    if rep is not None:
+        tz = rep.timezone
+        if opp.follow_up_date:
+            once = f"follow_up:{opp.id}:{opp.follow_up_date}:"
+            wanted.append(Wanted("follow_up", f"{once}{rep.id}:{tz}",
+                                 local_hour_utc(opp.follow_up_date, tz), rep.id, None,
+                                 f"Follow up: {opp.title}", once))
+        if opp.anticipated_close_date:
+            days = current_app.config["CLOSE_DATE_REMINDER_DAYS"]
+            before = opp.anticipated_close_date - timedelta(days=days)
+            once = f"close_date:{opp.id}:{opp.anticipated_close_date}:"
+            wanted.append(Wanted("close_date", f"{once}{rep.id}:{tz}",
+                                 local_hour_utc(before, tz), rep.id, None,
+                                 f"Closes on {opp.anticipated_close_date}: {opp.title}", once))
+            after = opp.anticipated_close_date + timedelta(days=1)
+            once = f"close_overdue:{opp.id}:{opp.anticipated_close_date}:"
+            wanted.append(Wanted("close_overdue", f"{once}{rep.id}:{tz}",
+                                 local_hour_utc(after, tz), rep.id, None,
+                                 f"Close date passed: {opp.title}", once))
+    for task in db.session.scalars(select(Task).where(
+            Task.opportunity_id == opp.id, Task.status == "open", Task.due_at.is_not(None),
+            Task.assignee_id.is_not(None))):
+        once = f"task_due:{opp.id}:{task.id}:{task.due_at.isoformat()}:"
+        wanted.append(Wanted("task_due", f"{once}{task.assignee_id}",
+                             task.due_at, task.assignee_id, task.id, f"Task due: {task.title}", once))
+    for appt in db.session.scalars(select(Appointment).where(
+            Appointment.opportunity_id == opp.id, Appointment.status == "scheduled")):
+        wanted.extend(appointment_reminders(appt))
+    return wanted
+
+
+def appointment_reminders(appt: Appointment) -> list[Wanted]:
+    """N minutes (each attendee's preference) before the next start (the next two, for a repeating one)."""
+    out = []
+    for start in _next_starts(appt):
+        for user in appt.attendees:
+            due = start - timedelta(minutes=user.appointment_reminder_minutes)
+            at = start.astimezone(ZoneInfo(user.timezone or "UTC"))
+            out.append(Wanted("appointment", f"appointment:{appt.id}:{start.isoformat()}:{user.id}",
+                              due, user.id, str(appt.id), f"Appointment at {at:%H:%M} {at:%Z}: {appt.title}"))
+    return out
+
+
+def _next_starts(appt: Appointment, count: int = 2) -> list[datetime]:
+    if not appt.rrule:
+        return [appt.start_at]
+    zone = ZoneInfo(appt.timezone or "UTC")
+    rule = rrulestr(appt.rrule, dtstart=appt.start_at.astimezone(zone))
+    skipped = set(appt.exdates or [])
+    out: list[datetime] = []
+    for when in rule.xafter(max(now(), appt.start_at).astimezone(zone), inc=True):
+        utc = when.astimezone(ZoneInfo("UTC"))
+        if utc.isoformat() not in skipped:
+            out.append(utc)
+        if len(out) >= count:
+            break
+    return out
+
+
+SETTLED = ("claimed", "delivered", "dead")
+
+
+def _done_before(w: Wanted) -> bool:
+    same = Reminder.idempotency_key == w.key
+    if w.once:
+        same = or_(same, Reminder.idempotency_key.startswith(w.once, autoescape=True))
+    return db.session.scalar(select(Reminder.id).where(same, Reminder.state.in_(SETTLED)).limit(1)) is not None
+
+
+def _apply(opp_id: int | None, kinds: tuple[str, ...], wanted: list[Wanted], source_id: str | None = None) -> None:
+    """Make the pending rows match `wanted`. The source's reminders (an opportunity's, or one appointment's) are
+    read in one query and compared in memory — a stage move re-applies a handful of unchanged reminders; only
+    a key new to them is looked up across the table before it is inserted (keys are unique, and a reminder
+    delivered once never comes back)."""
+    if source_id is not None:  # one appointment's reminders, whichever deal it belongs to now
+        rows = list(db.session.scalars(select(Reminder).where(Reminder.source_id == source_id,
+                                                              Reminder.kind.in_(kinds))))
+    elif opp_id is not None:
+        rows = list(db.session.scalars(select(Reminder).where(Reminder.opportunity_id == opp_id)))
+    else:
+        rows = []
+    mine = [r for r in rows if r.kind in kinds]
+    existing = {r.idempotency_key: r for r in mine if r.state in ("pending", "cancelled")}
+    known = {r.idempotency_key for r in rows}
+    settled = [r.idempotency_key for r in rows if r.state in SETTLED]
+    wanted_keys = {w.key for w in wanted}
+    for key, row in existing.items():
+        if key not in wanted_keys and row.state == "pending":
+            row.state = "cancelled"
+    for w in wanted:
+        row = existing.get(w.key)
+        if w.key in settled or (w.once and any(k.startswith(w.once) for k in settled)):
+            # delivered (or being delivered) once, perhaps for another zone or rep: never again
+            if row is not None and row.state == "pending":
+                row.state = "cancelled"
+            continue
+        if row is not None:
+            row.state, row.due_at, row.title = "pending", w.due_at, w.title[:200]
+            continue
+        if w.key in known or _done_before(w) or db.session.scalar(
+                select(Reminder.id).where(Reminder.idempotency_key == w.key)):
+            continue
+        db.session.add(Reminder(kind=w.kind, opportunity_id=opp_id, user_id=w.user_id, source_id=w.source_id,
+                                due_at=w.due_at, state="pending", idempotency_key=w.key, title=w.title[:200]))
+    db.session.flush()
+
+
+def sync_reminders(opp: Opportunity) -> None:
+    """Recompute the people reminders of one opportunity (inside the caller's transaction)."""
+    db.session.flush()
+    _apply(opp.id, PEOPLE_KINDS, _wanted_for(opp))
+
+
+def sync_appointment(appt: Appointment) -> None:
+    wanted = [] if appt.status != "scheduled" else appointment_reminders(appt)
+    _apply(appt.opportunity_id, ("appointment",), wanted, source_id=str(appt.id))
+
+
+def sync_process_timers(opp: Opportunity, timers) -> None:
+    wanted = [] if opp.closed else [
+        Wanted("process_timer", f"process_timer:{opp.id}:{t.id}:{t.due_at.isoformat()}", t.due_at, None, t.id,
+               f"Process timer {t.spec_name}") for t in timers]
+    _apply(opp.id, ("process_timer",), wanted)
+
+
