@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from som_flow.errors import Conflict, StaleVersion
 from som_flow.extensions import db
 from som_flow.models import Event, Opportunity, Task, User, WorkflowState
-from som_flow.services import kinds, opportunities
+from som_flow.services import opportunities, process_run
 from tests.helpers import make_customer, make_user
 
 
@@ -94,8 +94,8 @@ def _assert_not_torn(opp_id: int, stage: str) -> None:
                                                         Event.type == "stage_changed").order_by(Event.id)))
     assert [(e.data["from"], e.data["to"]) for e in moves] == [(None, "lead"), ("lead", stage)]
     state = db.session.get(WorkflowState, opp_id)
-    engine = kinds.engine()
-    snap = engine.snapshot(engine.restore(kinds.definition_for(opp.kind_version), state.state))
+    engine = process_run.engine()
+    snap = engine.snapshot(engine.restore(process_run.definition_for(opp.kind_version), state.state))
     assert snap.stage == stage, "the saved workflow is the winner's"
     open_tasks = {t.id: t.title for t in db.session.scalars(select(Task).where(
         Task.opportunity_id == opp_id, Task.status == "open"))}

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from som_flow.extensions import db
 from som_flow.models import Event, Opportunity, Task, WorkflowState
-from som_flow.services import kinds, opportunities
+from som_flow.services import kinds, opportunities, process_run
 from tests.helpers import make_customer, make_user
 
 DESIGN = {"key": "field-sale", "name": "Field sale", "type": "custom", "allow_skip": True,
@@ -35,8 +35,8 @@ def _stored_stage(opp: Opportunity) -> str | None:
     """The stage the saved workflow is in, read back through the engine with the version it was saved with."""
     state = db.session.get(WorkflowState, opp.id)
     version = next(v for v in opp.kind.versions if v.id == state.kind_version_id)
-    engine = kinds.engine()
-    return engine.snapshot(engine.restore(kinds.definition_for(version), state.state)).stage
+    engine = process_run.engine()
+    return engine.snapshot(engine.restore(process_run.definition_for(version), state.state)).stage
 
 
 def test_migrate_moves_open_deals_and_reports_the_rest(app, runner):

@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 
 from som_flow.extensions import db
 from som_flow.models import Appointment, Event, Opportunity, Reminder, Task, User, WorkflowState
-from som_flow.services import kinds, opportunities
+from som_flow.services import opportunities, process_run
 from som_flow.services import tasks as task_service
 from tests.helpers import make_customer, make_user, token_headers
 from tests.test_admin_pages import login
@@ -116,8 +116,8 @@ def _assert_rows_match_the_stored_workflow(opp_id: int) -> None:
     """The saved workflow, the task rows and the events tell one story: each completed task is completed once."""
     db.session.expire_all()
     opp = db.session.get(Opportunity, opp_id)
-    engine = kinds.engine()
-    snap = engine.snapshot(engine.restore(kinds.definition_for(opp.kind_version),
+    engine = process_run.engine()
+    snap = engine.snapshot(engine.restore(process_run.definition_for(opp.kind_version),
                                           db.session.get(WorkflowState, opp_id).state))
     rows = list(db.session.scalars(select(Task).where(Task.opportunity_id == opp_id)))
     assert {t.id for t in rows if t.status == "open"} == {t.id for t in snap.ready_tasks if not t.gate}
