@@ -10,9 +10,15 @@ def make_user(email: str, *roles: str, timezone: str = "UTC", password: str | No
                              timezone=timezone)
 
 
-def page_login(client, user, password: str = "secret-password"):
-    """Log in through the login form as a browser does (a session is a row; only failed log-ins are throttled)."""
-    r = client.post("/login", data={"email": user.email, "password": password})
+PASSWORD = "secret-password"  # every test user's (make_user)
+
+
+def login(client, who, password: str = PASSWORD):
+    """Log `who` (a User or an e-mail) in through the login form as a browser does; returns the client.
+
+    The one way tests log in to pages: a session is a row the form creates, so a hand-written cookie is refused."""
+    email = who if isinstance(who, str) else who.email
+    r = client.post("/login", data={"email": email, "password": password})
     assert r.status_code == 302, r.get_data(as_text=True)[:500]
     return client
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from som_flow.extensions import db
 from som_flow.models import CatalogEntry, CustomField, ExchangeRate, KindVersion, OpportunityKind, Question, Stage, User
 from som_flow.services import kinds, users
-from tests.helpers import make_user, page_login
+from tests.helpers import login, make_user
 
 ADMIN_PAGES = ["/admin/kinds", "/admin/kinds/standard-sale", "/admin/kinds/new", "/admin/kinds/standard-sale/design",
                "/admin/stages", "/admin/stages/lead", "/admin/catalogs/lost_reasons", "/admin/fields",
@@ -24,10 +24,6 @@ ADMIN_PAGES = ["/admin/kinds", "/admin/kinds/standard-sale", "/admin/kinds/new",
 def people(app):
     return {"admin": make_user("admin@x.test", "admin"), "rep": make_user("rep@x.test", "rep"),
             "manager": make_user("manager@x.test", "manager")}
-
-
-def login(client, user: User) -> None:
-    page_login(client, user)
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ from sqlalchemy import func, select
 from som_flow.extensions import db
 from som_flow.models import Appointment, Event, Opportunity, Reminder
 from som_flow.services.reminders import fire_due_reminders
-from tests.helpers import Api, make_customer, make_user
-
-PASSWORD = "secret-password"  # noqa: S105 - test users only
+from tests.helpers import Api, login, make_customer, make_user
 
 
 @pytest.fixture
@@ -30,10 +28,6 @@ def deal(client, people) -> dict:
     return r.json
 
 
-def login(client, email: str = "manager@x.test") -> None:
-    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
-
-
 def counts() -> tuple[int, int]:
     return (db.session.scalar(select(func.count()).select_from(Opportunity)),
             db.session.scalar(select(func.count()).select_from(Event)))
@@ -41,7 +35,7 @@ def counts() -> tuple[int, int]:
 
 def test_a_non_numeric_customer_on_the_new_opportunity_form_is_named_and_the_form_keeps_what_was_typed(
         client, people):
-    login(client)
+    login(client, "manager@x.test")
     before = counts()
     r = client.post("/opportunities/new", data={"title": "Boat sensors", "customer_id": "abc",
                                                "kind": "standard-sale", "amount": "12.50"})
@@ -57,7 +51,7 @@ def test_a_non_numeric_customer_on_the_new_opportunity_form_is_named_and_the_for
 ])
 def test_a_non_numeric_id_in_an_opportunity_form_is_named_and_nothing_changes(client, people, deal, action, form,
                                                                               field):
-    login(client)
+    login(client, "manager@x.test")
     before = counts()
     r = client.post(f"/opportunities/{deal['id']}/{action}", data=form, follow_redirects=True)
     assert r.status_code == 200  # back on the deal, with the reason
@@ -67,7 +61,7 @@ def test_a_non_numeric_id_in_an_opportunity_form_is_named_and_nothing_changes(cl
 
 
 def test_a_bulk_action_with_a_non_numeric_user_is_named_and_nothing_changes(client, people, deal):
-    login(client)
+    login(client, "manager@x.test")
     before = counts()
     r = client.post("/opportunities", data={"ids": [str(deal["id"])], "action": "assign", "user_id": "abc"})
     assert "Check user id: Not a valid integer." in r.text
@@ -82,7 +76,7 @@ def test_a_bulk_action_with_a_non_numeric_user_is_named_and_nothing_changes(clie
     ("/opportunities?close_to=9999-12-31", "close to"),
 ])
 def test_page_query_strings_out_of_range_are_a_422_naming_the_parameter(client, people, path, param):
-    login(client)
+    login(client, "manager@x.test")
     r = client.get(path)
     assert r.status_code == 422
     assert f"Check {param}:" in r.text

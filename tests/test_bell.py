@@ -10,11 +10,7 @@ from sqlalchemy import func, select
 
 from som_flow.extensions import db
 from som_flow.models import Notification
-from tests.helpers import Api, make_customer, make_user, page_login
-
-
-def login(client, user) -> None:
-    page_login(client, user)
+from tests.helpers import Api, login, make_customer, make_user
 
 
 @pytest.fixture

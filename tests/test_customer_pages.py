@@ -7,18 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from som_flow.services import contact_log, customers, opportunities
-from tests.helpers import make_customer, make_user, page_login
-
-
-def _login(client, user):
-    return page_login(client, user)
+from tests.helpers import login, make_customer, make_user
 
 
 @pytest.fixture
 def office(app):
     """A logged-in CSR (Chicago time) and the page client."""
     user = make_user("csr@x.test", "csr", timezone="America/Chicago")
-    return user, _login(app.test_client(), user)
+    return user, login(app.test_client(), user)
 
 
 def _html(response) -> str:
@@ -113,7 +109,7 @@ def test_a_bad_log_entry_is_refused_with_the_reason(office):
 
 def test_a_scheduler_reads_customers_but_writes_nothing(app):
     scheduler = make_user("sched@x.test", "scheduler")
-    client = _login(app.test_client(), scheduler)
+    client = login(app.test_client(), scheduler)
     acme = make_customer()
     page = _html(client.get(f"/customers/{acme.id}"))
     assert 'id="log-form"' not in page and 'id="new-customer"' not in _html(client.get("/customers"))

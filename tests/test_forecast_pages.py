@@ -10,9 +10,7 @@ from decimal import Decimal
 import pytest
 
 from som_flow.services import catalogs
-from tests.helpers import Api, make_customer, make_user
-
-PASSWORD = "secret-password"  # noqa: S105 - test users only
+from tests.helpers import Api, login, make_customer, make_user
 
 
 @pytest.fixture
@@ -31,11 +29,6 @@ def deals(app, client):
         assert r.status_code == 201, r.json
         made.append(r.json)
     return made
-
-
-def login(client, email: str) -> None:
-    r = client.post("/login", data={"email": email, "password": PASSWORD})
-    assert r.status_code == 302
 
 
 def test_a_manager_reads_the_forecast_in_one_currency_with_chart_and_report(client, deals):

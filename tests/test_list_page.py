@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import Api, make_customer, make_user
-
-PASSWORD = "secret-password"  # noqa: S105 - test users only
+from tests.helpers import Api, login, make_customer, make_user
 
 
 @pytest.fixture
@@ -27,16 +25,12 @@ def deals(app, client):
     return {"rep": rep, **made}
 
 
-def login(client, email="csr@x.test"):
-    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
-
-
 def rows(html: str) -> list[str]:
     return [t for t in ("CRM licenses", "Boat sensors", "Support plan") if f">{t}</a>" in html]
 
 
 def test_the_list_filters_by_text_customer_close_date_and_sorts(client, deals):
-    login(client)
+    login(client, "csr@x.test")
     assert rows(client.get("/opportunities?q=fjord").get_data(as_text=True)) == ["Boat sensors"]
     html = client.get("/opportunities?close_from=2026-04-15&sort=anticipated_close_date").get_data(as_text=True)
     assert rows(html) == ["Boat sensors", "Support plan"] and "2 found" in html
@@ -47,7 +41,7 @@ def test_the_list_filters_by_text_customer_close_date_and_sorts(client, deals):
 
 
 def test_bulk_assign_and_stage_report_each_row(client, deals):
-    login(client)
+    login(client, "csr@x.test")
     ids = [deals[t]["id"] for t in ("CRM licenses", "Boat sensors")]
     r = client.post("/opportunities", data={"ids": [str(i) for i in ids], "action": "assign",
                                             "user_id": str(deals["rep"].id)})

@@ -16,7 +16,7 @@ from som_flow.extensions import db
 from som_flow.models import Delivery, Notification, Reminder
 from som_flow.services import users
 from som_flow.services.reminders import fire_due_reminders
-from tests.helpers import Api, make_customer, make_user
+from tests.helpers import Api, login, make_customer, make_user
 
 OSLO, CHICAGO = ZoneInfo("Europe/Oslo"), ZoneInfo("America/Chicago")
 
@@ -330,7 +330,7 @@ def test_a_row_that_keeps_failing_goes_dead_and_the_others_still_go_out(client, 
     # the admin sees it on the dead-letter page and, the relay mended, tries it again: delivered once
     monkeypatch.setattr(service, "_message", real)
     users.set_password(people["admin"].id, "secret-password")
-    assert client.post("/login", data={"email": "admin@x.test", "password": "secret-password"}).status_code == 302
+    login(client, "admin@x.test")
     page = client.get("/admin/reminders").get_data(as_text=True)
     assert "mail relay on fire" in page
     assert client.post(f"/admin/reminders/{row.id}/retry").status_code == 302

@@ -9,9 +9,8 @@ import pytest
 
 from som_flow.extensions import db
 from som_flow.models import Opportunity
-from tests.helpers import Api, make_customer, make_user
+from tests.helpers import Api, login, make_customer, make_user
 
-PASSWORD = "secret-password"  # noqa: S105 - test users only
 ROLES = ("admin", "manager", "csr", "rep", "scheduler")
 ALL, OWN, NONE = "✓", "own", ""
 
@@ -56,7 +55,7 @@ def _deal(app, world, owner: str, closed: bool = False) -> int:
 
 def _page_client(app, role: str):
     client = app.test_client()
-    assert client.post("/login", data={"email": f"{role}@x.test", "password": PASSWORD}).status_code == 302
+    login(client, f"{role}@x.test")
     return client
 
 

@@ -10,9 +10,7 @@ from sqlalchemy import func, select
 
 from som_flow.extensions import db
 from som_flow.models import Appointment, Notification
-from tests.helpers import Api, make_customer, make_user
-
-PASSWORD = "secret-password"  # noqa: S105 - test users only
+from tests.helpers import Api, login, make_customer, make_user
 
 
 @pytest.fixture(autouse=True)
@@ -38,11 +36,6 @@ def deal(client, people) -> dict:
         "amount": "5000.00", "sales_rep": people["rep"].id})
     assert r.status_code == 201, r.json
     return r.json
-
-
-def login(client, email: str) -> None:
-    r = client.post("/login", data={"email": email, "password": PASSWORD})
-    assert r.status_code == 302, r.text
 
 
 def book_weekly_check_in(client, people, deal) -> dict:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.helpers import Api, make_customer, make_user
+from tests.helpers import Api, login, make_customer, make_user
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_a_task_with_a_follow_up_date_is_hidden_until_then(client, clock, rep_ta
     assert "Contact the prospect" not in titles(client)
     assert "Book an appointment" in titles(client, "?assignee=me")
     assert "Contact the prospect" in titles(client, "?assignee=me&include_hidden=true")
-    assert client.post("/login", data={"email": "rep@x.test", "password": "secret-password"}).status_code == 302
+    login(client, "rep@x.test")
     assert page_shows(client, "Book an appointment")
     assert not page_shows(client, "Contact the prospect")
 
@@ -120,7 +120,7 @@ def test_the_task_page_groups_overdue_today_and_upcoming_and_can_show_the_hidden
     db.session.get(Task, contact["id"]).due_at = clock.now() - timedelta(hours=1)
     db.session.get(Task, book["id"]).due_at = clock.now() + timedelta(hours=2)
     db.session.commit()
-    assert client.post("/login", data={"email": "rep@x.test", "password": "secret-password"}).status_code == 302
+    login(client, "rep@x.test")
     html = client.get("/tasks").get_data(as_text=True)
     overdue = html[html.index('id="tasks-overdue"'):html.index('id="tasks-today"')]
     today = html[html.index('id="tasks-today"'):html.index('id="tasks-upcoming"')]

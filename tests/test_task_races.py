@@ -22,8 +22,7 @@ from som_flow.extensions import db
 from som_flow.models import Appointment, Event, Opportunity, Reminder, Task, User, WorkflowState
 from som_flow.services import opportunities, process_run
 from som_flow.services import tasks as task_service
-from tests.helpers import make_customer, make_user, token_headers
-from tests.test_admin_pages import login
+from tests.helpers import login, make_customer, make_user, token_headers
 
 BOOKING = {"appointment": {"start": "2026-03-04T15:00:00+00:00", "end": "2026-03-04T16:00:00+00:00",
                            "location": "On site"}}
