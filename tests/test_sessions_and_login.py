@@ -19,7 +19,7 @@ from som_flow.services import users
 from som_flow.services.demo import DEMO_PASSWORD
 from som_flow.web.redirects import safe_next
 from tests.conftest import _config
-from tests.helpers import Api, make_customer, make_user, page_login
+from tests.helpers import Api, login, make_customer, make_user
 
 PASSWORD = "secret-password"
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -49,7 +49,7 @@ def test_a_cookie_kept_from_before_logout_no_longer_reads_pages_or_runs_bulk_act
     make_user("csr@x.test", "csr")
     deal = Api(client, "csr@x.test").post("/opportunities", {
         "title": "Boat sensors", "customer_id": make_customer().id, "kind": "standard-sale", "sales_rep": rep.id}).json
-    page_login(client, rep)
+    login(client, rep)
     thief = copy_of(client, app)
     assert signed_in(thief)
 
@@ -64,7 +64,7 @@ def test_a_cookie_kept_from_before_logout_no_longer_reads_pages_or_runs_bulk_act
 
 def test_a_password_change_ends_every_session_of_that_user_and_no_one_elses(app, client, runner):
     rep, csr = make_user("rep@x.test", "rep"), make_user("csr@x.test", "csr")
-    laptop, phone, office = page_login(client, rep), page_login(app.test_client(), rep), page_login(
+    laptop, phone, office = login(client, rep), login(app.test_client(), rep), login(
         app.test_client(), csr)
     assert signed_in(laptop) and signed_in(phone)
 
@@ -73,11 +73,11 @@ def test_a_password_change_ends_every_session_of_that_user_and_no_one_elses(app,
     assert signed_in(office)
 
     # the same through the CLI and update_user: every path that sets a password
-    laptop = page_login(laptop, rep, "a-new-secret-password")
+    laptop = login(laptop, rep, "a-new-secret-password")
     result = runner.invoke(args=["users", "password", "rep@x.test", "--password", "third-secret-password"])
     assert result.exit_code == 0, result.output
     assert not signed_in(laptop)
-    laptop = page_login(laptop, rep, "third-secret-password")
+    laptop = login(laptop, rep, "third-secret-password")
     users.update_user(rep.id, password="fourth-secret-password")
     assert not signed_in(laptop)
     assert signed_in(office)
@@ -85,7 +85,7 @@ def test_a_password_change_ends_every_session_of_that_user_and_no_one_elses(app,
 
 def test_deactivating_a_user_ends_their_sessions(app, client):
     rep = make_user("rep@x.test", "rep")
-    page_login(client, rep)
+    login(client, rep)
     users.update_user(rep.id, active=False)
     assert session_rows() == 0 and not signed_in(client)
 
@@ -102,12 +102,12 @@ def test_a_session_made_up_without_logging_in_is_refused(app, client):
 @SQLITE_ONLY
 def test_sessions_end_after_their_lifetime_and_old_rows_go_at_the_next_login(app, client, clock):
     rep, csr = make_user("rep@x.test", "rep"), make_user("csr@x.test", "csr")
-    page_login(client, rep)
-    page_login(client, rep)  # logging in again from the same browser replaces its session
+    login(client, rep)
+    login(client, rep)  # logging in again from the same browser replaces its session
     assert session_rows() == 1
     clock.advance(days=app.config["PERMANENT_SESSION_LIFETIME"].days, seconds=1)
     assert not signed_in(client)
-    page_login(app.test_client(), csr)
+    login(app.test_client(), csr)
     assert db.session.scalars(select(UserSession.user_id)).all() == [csr.id]
 
 
@@ -120,9 +120,9 @@ def test_without_a_configured_key_restarts_and_other_processes_share_the_one_in_
     key_file = Path(first.instance_path) / "secret_key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     with first.app_context():
-        page_login_client = first.test_client()
-        page_login(page_login_client, make_user("rep@x.test", "rep"))
-        cookie = page_login_client.get_cookie("session").value
+        login_client = first.test_client()
+        login(login_client, make_user("rep@x.test", "rep"))
+        cookie = login_client.get_cookie("session").value
         db.session.remove()
     second = create_app(config, clock=clock)  # a restart, or a second web process
     assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"] == key_file.read_text().strip()
@@ -200,7 +200,7 @@ def test_the_cli_refuses_a_one_character_password(app, runner):
 @SQLITE_ONLY
 def test_a_weak_new_password_changes_nothing(app, client):
     rep = make_user("rep@x.test", "rep")
-    page_login(client, rep)
+    login(client, rep)
     with pytest.raises(users.ValidationFailed) as refused:
         users.set_password(rep.id, "rep@x.test")
     assert list(refused.value.errors) == ["password"]
@@ -243,7 +243,7 @@ def test_login_and_mark_read_only_go_back_to_pages_of_this_site(app, client):
 
 @SQLITE_ONLY
 def test_the_referer_never_decides_where_a_form_goes_back_to(app, client):
-    page_login(client, make_user("manager@x.test", "manager"))
+    login(client, make_user("manager@x.test", "manager"))
     r = Api(client, "manager@x.test").post("/opportunities", {
         "title": "Boat sensors", "customer_id": make_customer().id, "kind": "standard-sale", "amount": "1000.00",
         "anticipated_close_date": "2026-05-01"})

@@ -34,6 +34,13 @@ class Occurrence:
     end: datetime
 
 
+def appointments_of(opp_id: int) -> list[Appointment]:
+    """The deal's appointments that are not cancelled, by start."""
+    return list(db.session.scalars(select(Appointment).where(Appointment.opportunity_id == opp_id,
+                                                             Appointment.status != "cancelled")
+                                   .order_by(Appointment.start_at)))
+
+
 def get_appointment(appt_id: int) -> Appointment:
     appt = db.session.get(Appointment, appt_id)
     if appt is None:

@@ -227,6 +227,16 @@ def create_custom_field(key: str, label: str, type: str, choices: list | None = 
     return row
 
 
+def entry_names() -> dict[tuple[str, str], str]:
+    """(catalog, key) -> name, so pages show names rather than catalog keys."""
+    return {(e.catalog, e.key): e.name for e in db.session.scalars(select(CatalogEntry))}
+
+
+def list_all_questions() -> list[Question]:
+    """Every question, whichever kind it belongs to (list_questions filters by kind)."""
+    return list(db.session.scalars(select(Question).order_by(Question.section, Question.position, Question.id)))
+
+
 def list_questions(kind_key: str | None = None) -> list[Question]:
     query = select(Question).order_by(Question.section, Question.position, Question.id)
     rows = list(db.session.scalars(query))

@@ -14,6 +14,16 @@ from som_flow.services.permissions import require_change, require_role
 from som_flow.services.unit_of_work import now, service
 
 
+def list_top_level_customers() -> list[Customer]:
+    """Customers that are not jobs, by name."""
+    return list(db.session.scalars(select(Customer).where(Customer.parent_id.is_(None)).order_by(Customer.name)))
+
+
+def find_customer(customer_id: int) -> Customer | None:
+    """The customer with this id, or None."""
+    return db.session.get(Customer, customer_id)
+
+
 def get_customer(customer_id: int) -> Customer:
     customer = db.session.get(Customer, customer_id)
     if customer is None:

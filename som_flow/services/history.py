@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from som_flow.extensions import db
-from som_flow.models import Event, Opportunity, User
+from som_flow.models import Event, Opportunity, StageStay, User
 from som_flow.services.unit_of_work import now
 
 
@@ -21,3 +21,9 @@ def history(opp: Opportunity) -> list[Event]:
     return list(db.session.scalars(
         select(Event).where(Event.opportunity_id == opp.id).order_by(Event.at, Event.id)))
 
+
+
+def stage_stays(opp: Opportunity) -> list[StageStay]:
+    """Each visit of the deal to a stage, first first (what the reports read)."""
+    return list(db.session.scalars(select(StageStay).where(StageStay.opportunity_id == opp.id)
+                                   .order_by(StageStay.entered_at, StageStay.id)))

@@ -21,6 +21,11 @@ log = logging.getLogger(__name__)
 SHIPPED_DIR = files("som_flow") / "shipped_bpmn"
 
 
+def find_kind(key: str) -> OpportunityKind | None:
+    """The kind with this key, or None."""
+    return db.session.scalar(select(OpportunityKind).where(OpportunityKind.key == key))
+
+
 def get_kind(key: str) -> OpportunityKind:
     kind = db.session.scalar(select(OpportunityKind).where(OpportunityKind.key == key))
     if kind is None:

@@ -62,6 +62,34 @@ def open_tasks(opp: Opportunity) -> list[Task]:
         select(Task).where(Task.opportunity_id == opp.id, Task.status == "open").order_by(Task.created_at)))
 
 
+def tasks_of(opp: Opportunity) -> list[Task]:
+    """Every task of the deal, open ones first, then by creation."""
+    return list(db.session.scalars(select(Task).where(Task.opportunity_id == opp.id)
+                                   .order_by(Task.status.desc(), Task.created_at)))
+
+
+def get_many(ids: list[int]) -> list[Opportunity]:
+    """The deals with these ids, in the order given (unknown ids left out)."""
+    if not ids:
+        return []
+    rows = {o.id: o for o in db.session.scalars(select(Opportunity).where(Opportunity.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]
+
+
+def open_deals(*, kind_id: int | None = None, limit: int | None = None, newest_first: bool = False,
+               including: int | None = None) -> list[Opportunity]:
+    """Open deals (of one kind), oldest or newest first, at most `limit`; `including` an open deal is always in."""
+    query = select(Opportunity).where(Opportunity.closed.is_(False))
+    if kind_id is not None:
+        query = query.where(Opportunity.kind_id == kind_id)
+    query = query.order_by(Opportunity.id.desc() if newest_first else Opportunity.id)
+    rows = list(db.session.scalars(query.limit(limit) if limit else query))
+    if including and including not in {o.id for o in rows}:
+        rows += list(db.session.scalars(select(Opportunity).where(Opportunity.id == including,
+                                                                  Opportunity.closed.is_(False))))
+    return rows
+
+
 def allowed_stages(opp: Opportunity) -> list[str]:
     """Stages the process lets this opportunity move to now (computed by the engine, never hard-coded)."""
     if opp.closed or opp.stage is None:

@@ -92,6 +92,22 @@ def list_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.name)))
 
 
+def list_active_users() -> list[User]:
+    """People who can sign in, by name (pickers: attendees, a contact's owner)."""
+    return list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+
+
+def list_reps() -> list[User]:
+    """Active people a deal can be assigned to: reps and managers, by name."""
+    return [u for u in list_active_users() if u.has_role("rep", "manager")]
+
+
+def user_name(user_id: int | None) -> str | None:
+    """The name of user `user_id`, None for none or an unknown id."""
+    user = db.session.get(User, user_id) if user_id else None
+    return user.name if user else None
+
+
 @service
 def create_token(email: str, name: str = "cli") -> str:
     """Return a new API token for the user; only its hash is stored."""

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from som_flow.errors import SomFlowError
-from som_flow.web.redirects import safe_next
+from som_flow.web.redirects import RETURN_TO, back
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,13 @@ def _nul_fields(value, path: str = "") -> list[str]:
     return []
 
 
+def _refusal(exc: SomFlowError) -> str:
+    """The refusal in plain words, with the fields' messages unless the sentence already gives them."""
+    messages = [f"{name}: {' '.join(msgs)}" for name, msgs in (exc.errors or {}).items()
+                if not any(m in exc.detail for m in msgs)]
+    return exc.detail + (f" ({'; '.join(messages)})" if messages else "")
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.before_request
     def _refuse_nul_characters():
@@ -99,10 +106,11 @@ def register_error_handlers(app: Flask) -> None:
             return response
         if exc.status in (401,):
             return redirect("/login")
-        if request.method == "POST" and exc.status in (409, 412, 422, 400):
-            flash(exc.detail, "error")
-            # back to the form's page as its hidden `next` says; the Referer header is not trusted
-            return redirect(safe_next(request.form.get("next"), "/"))
+        knows_the_way_back = bool(request.form.get("next")) or RETURN_TO in request.environ
+        if request.method == "POST" and (exc.status in (409, 412, 422, 400) or knows_the_way_back):
+            # the one place a page's refused action is told: flashed, and back to the form's page
+            flash(_refusal(exc), "error")
+            return redirect(back())
         return render_template("error.html", status=exc.status, title=exc.title, detail=exc.detail), exc.status
 
     @app.errorhandler(HTTPException)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
+from flask import request
+
 
 def _suspicious(text: str) -> bool:
     # browsers drop tabs and newlines and read "\" as "/" in URLs, so "/\t/evil" and "/\evil" reach evil
@@ -21,3 +23,18 @@ def safe_next(target: str | None, fallback: str) -> str:
             or path.startswith("//") or _suspicious(path)):
         return fallback
     return target
+
+
+RETURN_TO = "som_flow.return_to"
+
+
+def return_to(url: str) -> None:
+    """Where a refused form of this request goes back to when it carries no `next` (the edge handler reads it).
+    Kept in the request's environ, not `g`: an app context may outlive one request (tests, embedded use)."""
+    request.environ[RETURN_TO] = url
+
+
+def back(fallback: str = "/") -> str:
+    """The page a form goes back to: its hidden `next` (checked), else the view's `return_to`, else `fallback`.
+    The Referer header is never trusted."""
+    return safe_next(request.form.get("next"), request.environ.get(RETURN_TO) or fallback)

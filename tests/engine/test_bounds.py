@@ -17,7 +17,7 @@ from som_flow.extensions import db
 from som_flow.models import KindVersion, OpportunityKind
 from som_flow.processes import OPERATIONS, shipped_bpmn, validate_bpmn
 from tests.engine.hostile import STANDARD, refused, swap
-from tests.helpers import Api, make_customer, make_user, page_login
+from tests.helpers import Api, login, make_customer, make_user
 
 CONTRACT = shipped_bpmn("service-contract")
 SLA = '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"P14D"</bpmn:timeDuration>'
@@ -224,7 +224,7 @@ def test_a_clean_upload_is_stored_as_sent_and_the_admin_page_serves_it_as_a_down
     admin = Api(client, "admin@x.test")
     assert admin.put("/kinds/clean/bpmn", CONTRACT.encode()).status_code == 201
     assert admin.get("/kinds/clean/bpmn").get_data(as_text=True) == CONTRACT
-    page_login(client, user)
+    login(client, user)
     page = client.get("/admin/kinds/clean/bpmn")
     assert page.status_code == 200 and page.headers["Content-Disposition"].startswith("attachment;")
     assert page.headers["X-Content-Type-Options"] == "nosniff"

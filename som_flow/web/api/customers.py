@@ -9,6 +9,7 @@ from som_flow.services import contact_log
 from som_flow.services import customers as customer_service
 from som_flow.services import estimates as estimate_service
 from som_flow.services.guards import get_opportunity
+from som_flow.services.users import user_name
 from som_flow.web.api.common import Blueprint, paged
 from som_flow.web.api.opportunities import view as opportunity_view
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
@@ -211,11 +212,7 @@ class ContactLogEntrySchema(Schema):
 
 
 def _user_name(user_id):
-    from som_flow.extensions import db
-    from som_flow.models import User
-
-    user = db.session.get(User, user_id) if user_id else None
-    return user.name if user else None
+    return user_name(user_id)
 
 
 class ContactLogCreateSchema(Schema):

@@ -13,11 +13,9 @@ from collections.abc import Callable
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy import select
 
 from som_flow.errors import Forbidden, InvalidProcess, NotFound, SomFlowError, ValidationFailed
-from som_flow.extensions import db
-from som_flow.models import CATALOGS, ROLES, ExchangeRate, KindVersion, OpportunityKind, Question
+from som_flow.models import CATALOGS, ROLES, KindVersion, OpportunityKind
 from som_flow.processes import KIND_TYPES
 from som_flow.schemas import (
     CURRENCY,
@@ -176,7 +174,7 @@ def upload_bpmn():
     """A BPMN file as a new version of a kind (new or existing). Refused files store nothing and show the
     validator's findings against the element ids they name."""
     key = request.form.get("key", "").strip()
-    existing = db.session.scalar(select(OpportunityKind).where(OpportunityKind.key == key)) if key else None
+    existing = kinds.find_kind(key) if key else None
 
     def again(errors=None, form=None) -> str:
         return _kind_page(existing, existing.current_version, errors, form) if existing else _kinds_page(errors, form)
@@ -438,7 +436,7 @@ def fields_page():
 @bp.route("/questions", methods=["GET", "POST"])
 def questions_page():
     def page(errors=None, form=None) -> str:
-        return render_template("admin/questions.html", rows=_all_questions(), kinds=kinds.list_kinds(),
+        return render_template("admin/questions.html", rows=catalogs.list_all_questions(), kinds=kinds.list_kinds(),
                                errors=errors or {}, form=form or {})
 
     if request.method == "GET":
@@ -446,11 +444,6 @@ def questions_page():
     return _submit(lambda: catalogs.create_question(**_load(
         QuestionCreateSchema(), ["key", "section", "text", "answer_type", "required", "kind_key", "choices"],
         lists=("choices",), flags=("required",))), "Question added.", url_for("admin.questions_page"), page)
-
-
-def _all_questions() -> list[Question]:
-    """Every question, whichever kind it belongs to (catalogs.list_questions filters by kind)."""
-    return list(db.session.scalars(select(Question).order_by(Question.section, Question.position, Question.id)))
 
 
 # users ---------------------------------------------------------------------------------------------
@@ -493,9 +486,7 @@ def users_page():
 @bp.route("/rates", methods=["GET", "POST"])
 def rates_page():
     def page(errors=None, form=None) -> str:
-        rows = db.session.scalars(select(ExchangeRate).order_by(ExchangeRate.currency, ExchangeRate.base,
-                                                                ExchangeRate.valid_from.desc()))
-        return render_template("admin/rates.html", rows=list(rows), today=now().date().isoformat(),
+        return render_template("admin/rates.html", rows=catalogs.list_exchange_rates(), today=now().date().isoformat(),
                                currencies=catalogs.list_entries("currencies", active_only=True),
                                errors=errors or {}, form=form or {})
 

@@ -8,14 +8,12 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import Schema, ValidationError, fields
-from sqlalchemy import select
 
 from som_flow.errors import SomFlowError, ValidationFailed
-from som_flow.extensions import db
-from som_flow.models import User
 from som_flow.schemas import ID, sane_date
 from som_flow.services import contact_log, kinds
 from som_flow.services import customers as customer_service
+from som_flow.services import users as user_service
 from som_flow.web.forms import load_form, refused
 
 bp = Blueprint("customer_pages", __name__)
@@ -75,7 +73,7 @@ def create_customer():
 @bp.route("/customers/<int:customer_id>")
 def customer_page(customer_id: int):
     customer = customer_service.get_customer(customer_id)
-    users = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+    users = user_service.list_active_users()
     # standard kinds first: the one most interactions turn into
     allowed = sorted((k for k in kinds.list_kinds() if k.allowed), key=lambda k: k.type != "standard")
     return render_template(

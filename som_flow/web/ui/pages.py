@@ -11,11 +11,9 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import Schema, ValidationError, fields
-from sqlalchemy import select
 
 from som_flow.errors import SomFlowError, ValidationFailed
-from som_flow.extensions import db
-from som_flow.models import Appointment, CatalogEntry, Customer, Event, Opportunity, StageStay, Task, User
+from som_flow.models import Appointment, Event, Opportunity
 from som_flow.schemas import (
     ID,
     AssignSchema,
@@ -36,13 +34,15 @@ from som_flow.services import (
     opportunities,
     reports,
     tasks,
+    users,
 )
+from som_flow.services import customers as customer_service
 from som_flow.services import history as history_service
 from som_flow.services.fields import qualification
 from som_flow.services.permissions import can_reopen
 from som_flow.services.unit_of_work import now
 from som_flow.web.forms import load_args, load_form
-from som_flow.web.redirects import safe_next
+from som_flow.web.redirects import back, return_to
 
 bp = Blueprint("pages", __name__)
 
@@ -80,7 +80,7 @@ def opportunities_page():
     items, total = opportunities.search_opportunities(user=current_user, **_list_filters())
     return render_template("opportunities.html", items=items, total=total, stages=catalogs.list_stages(),
                            args=args, sorts=SORTS, bulk_actions=BULK_ACTIONS, kinds=kinds.list_kinds(),
-                           reps=_reps(), lost_reasons=catalogs.list_entries("lost_reasons"), results=results,
+                           reps=users.list_reps(), lost_reasons=catalogs.list_entries("lost_reasons"), results=results,
                            can_bulk=current_user.has_role("admin", "manager", "csr", "rep"))
 
 
@@ -95,8 +95,7 @@ def opportunity_page(opp_id: int):
     history = history_service.history(opp)
     stages = {s.key: s for s in catalogs.list_stages()}
     questions = catalogs.list_questions(opp.kind.key if opp.kind else None)
-    all_tasks = list(db.session.scalars(select(Task).where(Task.opportunity_id == opp.id)
-                                        .order_by(Task.status.desc(), Task.created_at)))
+    all_tasks = opportunities.tasks_of(opp)
     return render_template(
         "opportunity.html", opp=opp, allowed=opportunities.allowed_stages(opp), tasks=all_tasks,
         history=[(e, _describe(e, stages)) for e in history], stage_history=_stage_history(opp, history, stages),
@@ -104,7 +103,7 @@ def opportunity_page(opp_id: int):
         qualification=[q for q in questions if q.section == "qualification"],
         appointments=_appointments(opp), estimates=estimates.list_estimates(opp.id),
         custom_fields=catalogs.list_custom_fields(), lost_reasons=catalogs.list_entries("lost_reasons"),
-        names=_catalog_names(), users=_reps(), local=_local_time,
+        names=catalogs.entry_names(), users=users.list_reps(), local=_local_time,
         suggestion=reports.suggested_probability(opp) if not opp.closed else None,
         can_claim=current_user.has_role("admin", "manager", "rep") and opp.sales_rep_id in (None, current_user.id),
         can_assign=current_user.has_role("admin", "manager", "csr"),
@@ -117,11 +116,6 @@ def opportunity_page(opp_id: int):
 def _local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
     """A stored UTC time in the viewer's own timezone."""
     return value.astimezone(ZoneInfo(current_user.timezone or "UTC")).strftime(fmt) if value else ""
-
-
-def _catalog_names() -> dict[tuple[str, str], str]:
-    """(catalog, key) -> name, so the tabs show names rather than catalog keys."""
-    return {(e.catalog, e.key): e.name for e in db.session.scalars(select(CatalogEntry))}
 
 
 def _duration(span: timedelta) -> str:
@@ -137,8 +131,7 @@ def _stage_history(opp: Opportunity, events: list[Event], stages: dict) -> list[
     """Each visit to a stage (the StageStay rows the reports read), who moved it there and how long it stayed."""
     moves = [e for e in events if e.type == "stage_changed"]
     rows = []
-    for stay in db.session.scalars(select(StageStay).where(StageStay.opportunity_id == opp.id)
-                                   .order_by(StageStay.entered_at, StageStay.id)):
+    for stay in history_service.stage_stays(opp):
         # the move that opened the stay is logged in the same transaction, a moment before
         mover = next((e for e in reversed(moves) if e.data.get("to") == stay.stage
                       and e.at <= stay.entered_at + timedelta(seconds=5)), None)
@@ -174,19 +167,11 @@ def _describe(e: Event, stages: dict) -> str:
 
 def _appointments(opp: Opportunity) -> list[tuple[Appointment, datetime | None]]:
     """The deal's appointments with the next time each one happens (none when it is over)."""
-    rows = db.session.scalars(select(Appointment).where(Appointment.opportunity_id == opp.id,
-                                                        Appointment.status != "cancelled")
-                              .order_by(Appointment.start_at))
     out = []
-    for appt in rows:
+    for appt in appointments.appointments_of(opp.id):
         upcoming = appointments.occurrences(appt, now(), now() + timedelta(days=400))[:1]
         out.append((appt, upcoming[0].start if upcoming else None))
     return out
-
-
-def _reps() -> list[User]:
-    return [u for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
-            if u.has_role("rep", "manager")]
 
 
 class NewOpportunityQuery(Schema):
@@ -217,14 +202,13 @@ def new_opportunity():
             if opp.customer.credit_hold:
                 flash(f"{opp.customer.name} is on credit hold.", "error")
             return redirect(url_for("pages.opportunity_page", opp_id=opp.id))
-    customers = list(db.session.scalars(select(Customer).where(Customer.parent_id.is_(None))
-                                        .order_by(Customer.name)))
+    customers = customer_service.list_top_level_customers()
     # from a customer's page: that customer (or job) is chosen, and a credit hold is shown before saving
     chosen_id = _id_or_none(form.get("customer_id")) if form else load_args(NewOpportunityQuery()).get("customer_id")
-    chosen = db.session.get(Customer, chosen_id) if chosen_id else None
+    chosen = customer_service.find_customer(chosen_id) if chosen_id else None
     if chosen is not None and chosen not in customers:
         customers.append(chosen)
-    return render_template("new_opportunity.html", customers=customers, reps=_reps(), chosen=chosen,
+    return render_template("new_opportunity.html", customers=customers, reps=users.list_reps(), chosen=chosen,
                            kinds=[k for k in kinds.list_kinds() if k.allowed], errors=errors,
                            form=form), 422 if errors else 200
 
@@ -250,12 +234,10 @@ def opportunity_action(opp_id: int, action: str):
     }
     if action not in actions:
         abort(404)
-    try:
-        schema, names = ACTION_FORMS.get(action, (Schema, []))
-        actions[action](load_form(schema(), names))
-        flash("Saved.", "ok")
-    except SomFlowError as exc:
-        flash(exc.detail, "error")
+    return_to(url_for("pages.opportunity_page", opp_id=opp_id))  # a refusal is flashed there (web/errors.py)
+    schema, names = ACTION_FORMS.get(action, (Schema, []))
+    actions[action](load_form(schema(), names))
+    flash("Saved.", "ok")
     return redirect(url_for("pages.opportunity_page", opp_id=opp_id))
 
 
@@ -268,10 +250,8 @@ def pipeline():
     currency = (request.args.get("currency") or current_app.config["DEFAULT_CURRENCY"]).upper()
     columns, rate_error = [], None
     if kind is not None:
-        rows = db.session.scalars(select(Opportunity).where(
-            Opportunity.kind_id == kind.id, Opportunity.closed.is_(False)).order_by(Opportunity.id))
         by_stage = defaultdict(list)
-        for opp in rows:
+        for opp in opportunities.open_deals(kind_id=kind.id):
             by_stage[opp.stage].append(opp)
         rates = forecast.Rates(now().date())
         for stage in kinds.kind_stages(kind):
@@ -310,21 +290,17 @@ def my_tasks():
 def complete_task(task_id: str):
     data = {k: v for k, v in request.form.items() if k not in ("csrf_token", "idempotency_key", "next")}
     key = request.form.get("idempotency_key", "")[:64] or None  # only ever compared, so a cut is harmless
-    try:
-        opportunities.complete_task(current_user, task_id, data, idempotency_key=key)
-        flash("Task done.", "ok")
-    except SomFlowError as exc:
-        flash(exc.detail, "error")
-    return redirect(safe_next(request.form.get("next"), url_for("pages.my_tasks")))
+    return_to(url_for("pages.my_tasks"))
+    opportunities.complete_task(current_user, task_id, data, idempotency_key=key)
+    flash("Task done.", "ok")
+    return redirect(back())
 
 
 @bp.route("/tasks/<task_id>/claim", methods=["POST"])
 def claim_task(task_id: str):
-    try:
-        tasks.claim_task(current_user, task_id)
-    except SomFlowError as exc:
-        flash(exc.detail, "error")
-    return redirect(url_for("pages.my_tasks"))
+    return_to(url_for("pages.my_tasks"))
+    tasks.claim_task(current_user, task_id)
+    return redirect(back())
 
 
 @bp.route("/notifications")
@@ -335,20 +311,15 @@ def notifications():
 
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
 def read_notification(notification_id: int):
-    try:
-        notify.mark_read(current_user, notification_id)
-    except SomFlowError as exc:
-        flash(exc.detail, "error")
-    return redirect(_back("pages.notifications"))
+    return_to(url_for("pages.notifications"))
+    notify.mark_read(current_user, notification_id)
+    return redirect(back())
 
 
 @bp.route("/notifications/read", methods=["POST"])
 def read_all_notifications():
     notify.mark_read(current_user)
     flash("All notifications marked read.", "ok")
-    return redirect(_back("pages.notifications"))
+    return redirect(back(url_for("pages.notifications")))
 
 
-def _back(endpoint: str) -> str:
-    """Where the form was (only a path on this site), so the bell works from any page."""
-    return safe_next(request.form.get("next"), url_for(endpoint))

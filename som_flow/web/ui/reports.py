@@ -5,13 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from som_flow.errors import Forbidden, SomFlowError
-from som_flow.extensions import db
 from som_flow.models import Opportunity
 from som_flow.schemas import ID, sane_date
-from som_flow.services import catalogs, csv_io, forecast, kinds, reports, users
+from som_flow.services import catalogs, csv_io, forecast, kinds, opportunities, reports, users
 from som_flow.web.forms import load_args
 
 bp = Blueprint("reports", __name__)
@@ -73,11 +71,7 @@ def _tables(choice: dict, wanted: tuple[str, ...] = TABLES) -> dict:
 
 def _deals(ids: list[int], limit: int | None = 200) -> list[Opportunity]:
     """The deals behind a list of ids, in that order (the page shows the first `limit`; a CSV all)."""
-    ids = ids[:limit] if limit else ids
-    if not ids:
-        return []
-    rows = {o.id: o for o in db.session.scalars(select(Opportunity).where(Opportunity.id.in_(ids)))}
-    return [rows[i] for i in ids if i in rows]
+    return opportunities.get_many(ids[:limit] if limit else ids)
 
 
 def _chart(groups: list[dict]) -> list[dict]:

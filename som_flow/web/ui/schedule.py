@@ -10,17 +10,16 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy import select
 
-from som_flow.errors import Forbidden, SomFlowError, ValidationFailed
-from som_flow.extensions import db
-from som_flow.models import Opportunity, User
+from som_flow.errors import Forbidden, ValidationFailed
 from som_flow.schemas import ID, sane_date
 from som_flow.services import appointments as appts
+from som_flow.services import opportunities, users
 from som_flow.services.permissions import calendar_owner
 from som_flow.services.reminders import fire_due_reminders
 from som_flow.services.unit_of_work import now
 from som_flow.web.forms import load_args, load_form, refused
+from som_flow.web.redirects import return_to
 
 bp = Blueprint("schedule", __name__)
 
@@ -99,16 +98,10 @@ def board():
     start = datetime.combine(first, time(0), tzinfo=zone)
     end = datetime.combine(first + timedelta(days=count), time(0), tzinfo=zone)
     occurrences = appts.find_appointments(start, end, int(q["user"]) if q["user"] else None)
-    people = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
-    open_deals = list(db.session.scalars(select(Opportunity).where(Opportunity.closed.is_(False))
-                                         .order_by(Opportunity.id.desc()).limit(300)))
-    preset = q.get("opportunity")
-    if preset and preset not in {d.id for d in open_deals}:
-        open_deals += list(db.session.scalars(select(Opportunity).where(Opportunity.id == preset,
-                                                                        Opportunity.closed.is_(False))))
-    deal_ids = {o.appointment.opportunity_id for o in occurrences} - {None}
-    deal_names = {o.id: f"{o.number} · {o.title}" for o in db.session.scalars(
-        select(Opportunity).where(Opportunity.id.in_(deal_ids)))} if deal_ids else {}
+    people = users.list_active_users()
+    open_deals = opportunities.open_deals(limit=300, newest_first=True, including=q.get("opportunity"))
+    deal_ids = sorted({o.appointment.opportunity_id for o in occurrences} - {None})
+    deal_names = {o.id: f"{o.number} · {o.title}" for o in opportunities.get_many(deal_ids)}
     step = timedelta(days=count)
     default_start = _next_hour(q["date"], zone)
     return render_template(
@@ -116,7 +109,7 @@ def board():
         deal_names=deal_names, zone=zone, people=people, deals=open_deals, can_book=current_user.has_role(*BOOKERS),
         can_fire=current_user.has_role(*FIRERS), prev_date=(first - step).isoformat(),
         next_date=(first + step).isoformat(), today=now().astimezone(zone).date().isoformat(),
-        preset_opportunity=preset, default_start=default_start,
+        preset_opportunity=q.get("opportunity"), default_start=default_start,
         default_end=default_start + timedelta(minutes=30))
 
 
@@ -175,25 +168,17 @@ def _booking(*names: str) -> dict:
     return load_form(BookingForm(), list(names), multi=("attendees", "users"))
 
 
-def _flash_error(exc: SomFlowError) -> None:
-    details = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.errors.items())
-    flash(f"{exc.detail}" + (f" ({details})" if details else ""), "error")
-
-
 @bp.route("/schedule/appointments", methods=["POST"])
 def create():
     _require(*BOOKERS)
     form = request.form
-    try:
-        start = _local("start")
-        data = {**_booking("title", "opportunity_id", "attendees", "location"), "start": start,
-                "end": _local("end"), "rrule": _rrule(form), "timezone": current_user.timezone or "UTC"}
-        if not data["title"]:
-            raise ValidationFailed("Give the appointment a title", {"title": ["Required."]})
-        appt = appts.create_appointment(current_user, data)
-    except SomFlowError as exc:
-        _flash_error(exc)
-        return redirect(_back())
+    return_to(_back())  # a refusal is flashed on the board it came from (web/errors.py)
+    start = _local("start")
+    data = {**_booking("title", "opportunity_id", "attendees", "location"), "start": start,
+            "end": _local("end"), "rrule": _rrule(form), "timezone": current_user.timezone or "UTC"}
+    if not data["title"]:
+        raise ValidationFailed("Give the appointment a title", {"title": ["Required."]})
+    appt = appts.create_appointment(current_user, data)
     flash(f"Booked {appt.title}.", "ok")
     for other in appts.overlaps(appt):
         flash(f"Double booking: {other.title} overlaps.", "warning")
@@ -204,15 +189,12 @@ def create():
 def move(appt_id: int):
     """Move the occurrence shown at `occurrence` to `start`; a repeating series moves by the same amount."""
     _require(*BOOKERS)
-    try:
-        appt = appts.get_appointment(appt_id)
-        new_start = _local("start")
-        shown = _local("occurrence") if request.form.get("occurrence") else appt.start_at
-        delta = new_start - shown
-        appts.update_appointment(current_user, appt_id, {"start": appt.start_at + delta, "end": appt.end_at + delta})
-    except SomFlowError as exc:
-        _flash_error(exc)
-        return redirect(_back())
+    return_to(_back())
+    appt = appts.get_appointment(appt_id)
+    new_start = _local("start")
+    shown = _local("occurrence") if request.form.get("occurrence") else appt.start_at
+    delta = new_start - shown
+    appts.update_appointment(current_user, appt_id, {"start": appt.start_at + delta, "end": appt.end_at + delta})
     flash(f"Moved {appt.title} to {new_start.astimezone(_zone()):%a %d %b %H:%M}.", "ok")
     return redirect(_back(date=new_start.date().isoformat()))
 
@@ -220,25 +202,21 @@ def move(appt_id: int):
 @bp.route("/schedule/appointments/<int:appt_id>/complete", methods=["POST"])
 def complete(appt_id: int):
     _require(*BOOKERS)
-    try:
-        appt = appts.set_status(current_user, appt_id, "completed")
-        flash(f"{appt.title} is done.", "ok")
-    except SomFlowError as exc:
-        _flash_error(exc)
+    return_to(_back())
+    appt = appts.set_status(current_user, appt_id, "completed")
+    flash(f"{appt.title} is done.", "ok")
     return redirect(_back())
 
 
 @bp.route("/schedule/appointments/<int:appt_id>/memorize", methods=["POST"])
 def memorize(appt_id: int):
     _require(*BOOKERS)
-    try:
-        users = _booking("users")["users"]
-        if not users:
-            raise ValidationFailed("Pick whom to memorize it for", {"users": ["Pick at least one person."]})
-        copies = appts.memorize(current_user, appt_id, users)
-        flash(f"Memorized for {', '.join(c.attendees[0].name for c in copies)}.", "ok")
-    except SomFlowError as exc:
-        _flash_error(exc)
+    return_to(_back())
+    people = _booking("users")["users"]
+    if not people:
+        raise ValidationFailed("Pick whom to memorize it for", {"users": ["Pick at least one person."]})
+    copies = appts.memorize(current_user, appt_id, people)
+    flash(f"Memorized for {', '.join(c.attendees[0].name for c in copies)}.", "ok")
     return redirect(_back())
 
 
