@@ -138,7 +138,6 @@ class ProcessDefinition:
     next_stages: dict[str, tuple[str, ...]] = field(repr=False)
     required_tasks: frozenset[str] = field(repr=False, default=frozenset())
     timer_stages: dict[str, str] = field(repr=False, default_factory=dict)  # boundary timer id -> stage key
-    digest: str = field(repr=False, default="")
 
     def is_required(self, bpmn_id: str | None) -> bool:
         return bpmn_id in self.required_tasks
@@ -394,7 +393,6 @@ def parse_definition(
     version_id: int,
     xml: str | bytes,
     operations: Iterable[str],
-    digest: str = "",
     root: etree._Element | None = None,
 ) -> ProcessDefinition:
     """Parse and validate one kind version. Raises InvalidProcess with errors keyed by element id."""
@@ -424,7 +422,7 @@ def parse_definition(
         raise InvalidProcess(f"Invalid BPMN: {exc}", errors={"document": [str(exc)]}) from None
     except SpiffWorkflowException as exc:
         raise InvalidProcess(f"Invalid BPMN: {exc}", errors={"document": [str(exc)]}) from None
-    return _profile(version_id, process_id, spec, subprocess_specs, root, digest)
+    return _profile(version_id, process_id, spec, subprocess_specs, root)
 
 
 def _properties(task_spec: Any) -> dict[str, str]:
@@ -459,7 +457,6 @@ def _profile(
     spec: Any,
     subprocess_specs: dict[str, Any],
     root: etree._Element,
-    digest: str,
 ) -> ProcessDefinition:
     errors = _Errors()
     all_specs = {process_id: spec, **subprocess_specs}
@@ -542,7 +539,6 @@ def _profile(
         next_stages={key: tuple(k for k in order if k in _next(stage_specs, key)) for key in order},
         required_tasks=_required_tasks(all_specs),
         timer_stages=timer_stages,
-        digest=digest,
     )
 
 

@@ -3,12 +3,12 @@
 `Engine` is shared by the whole process (its definition cache, serializer and script engine are
 thread-safe); a `Run` is one loaded workflow and belongs to one request. Every operation is
 load → act → step → snapshot → dump, and the caller saves the dump in its own transaction.
-Moves are tried on a copy restored from the dumped state, so a refused move leaves the run untouched.
+A move is tried on a copy of the run by default, so a refused move leaves the caller's run untouched; a caller
+that throws its run away on a refusal (a service whose transaction rolls back) may move it in place.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -111,31 +111,28 @@ class Engine:
         self.operations: dict[str, Operation] = dict(operations or {})
         self._script_engine = SafeScriptEngine(self.operations)
         self._serializer = StateSerializer()
-        self._definitions: dict[int, ProcessDefinition] = {}
+        self._definitions: dict[int, tuple[str | bytes, ProcessDefinition]] = {}
         self._lock = threading.Lock()
 
     # -- definitions ---------------------------------------------------------------------------
 
     def definition(self, version_id: int, bpmn_xml: str) -> ProcessDefinition:
-        """The parsed, validated process of a kind version, parsed once. Raises InvalidProcess."""
-        digest = hashlib.sha256(
-            bpmn_xml.encode("utf-8") if isinstance(bpmn_xml, str) else bpmn_xml
-        ).hexdigest()
-        with self._lock:
-            cached = self._definitions.get(version_id)
-        if cached is not None and cached.digest == digest:
-            return cached
-        parsed = parse_definition(version_id, bpmn_xml, self.operations, digest=digest)
-        with self._lock:
-            cached = self._definitions.get(version_id)
-            if cached is not None and cached.digest == digest:
-                return cached  # another thread won the race: everyone shares its object
-            self._definitions[version_id] = parsed
-        return parsed
+        """The parsed, validated process of a kind version, parsed once. Raises InvalidProcess.
 
-    def validate(self, bpmn_xml: str | bytes) -> ProcessDefinition:
-        """Parse and validate without caching (uploads). Raises InvalidProcess."""
-        return parse_definition(0, bpmn_xml, self.operations)
+        Cached by version id beside the text it was parsed from: a version's BPMN never changes, so the text
+        check (a length compare, then memcmp: microseconds) only guards a reused id, without hashing the
+        document on every call as a digest key would."""
+        with self._lock:
+            cached = self._definitions.get(version_id)
+        if cached is not None and cached[0] == bpmn_xml:
+            return cached[1]
+        parsed = parse_definition(version_id, bpmn_xml, self.operations)
+        with self._lock:
+            cached = self._definitions.get(version_id)
+            if cached is not None and cached[0] == bpmn_xml:
+                return cached[1]  # another thread won the race: everyone shares its object
+            self._definitions[version_id] = (bpmn_xml, parsed)
+        return parsed
 
     # -- lifecycle -------------------------------------------------------------------------------
 

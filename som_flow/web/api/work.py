@@ -8,7 +8,6 @@ from flask import Response, request
 from marshmallow import Schema, fields, validate
 
 from som_flow.errors import Unauthorized, ValidationFailed
-from som_flow.models import Task
 from som_flow.schemas import (
     FiredSchema,
     FireSchema,
@@ -36,12 +35,6 @@ from som_flow.web.auth import ANY_ROLE, api_user, roles_required
 blp = Blueprint("work", __name__, description="Tasks, appointments, reminders and notifications")
 CALENDAR_TOKEN = {"in": "query", "name": "token", "required": False, "schema": {"type": "string"},
                   "description": "An API token (`som-flow tokens create`), for calendar apps that cannot send headers"}
-
-
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValidationFailed("Datetimes need an offset", {"datetime": ["Add an offset such as +00:00."]})
-    return value
 
 
 class AwareDateTime(fields.AwareDateTime):
@@ -310,5 +303,3 @@ def read_notification(notification_id):
     """Mark a notification as read."""
     return notify.mark_read(api_user(), notification_id)
 
-
-__all__ = ["blp", "Task", "_aware"]

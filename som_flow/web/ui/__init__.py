@@ -10,7 +10,6 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 
-from som_flow.errors import SomFlowError
 from som_flow.services.users import end_session, normalise_email, start_session, user_for_password
 from som_flow.web.auth import PAGE_SESSION_FIELD
 from som_flow.web.redirects import safe_next
@@ -119,5 +118,3 @@ def register_ui(app: Flask) -> None:
         items, total = notify.list_notifications(current_user, unread=True, per_page=8)
         return {"unread_count": total, "bell_items": items}
 
-
-__all__ = ["bp", "register_ui", "SomFlowError"]
