@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from som_flow.extensions import UTCDateTime, db
 from som_flow.models.base import Timestamped
 
+CUSTOMER_KINDS = ("individual", "organization")
+CUSTOMER_STATUSES = ("prospect", "active", "inactive")
 
 class Customer(Timestamped, db.Model):
     __tablename__ = "customer"

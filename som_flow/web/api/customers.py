@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from som_flow.schemas import ID, MONEY, OpportunityPatchSchema, OpportunitySchema, PageQuery, page_schema, sane_date
+from som_flow.schemas import ID, MONEY, OpportunityPatchSchema, OpportunitySchema, page_schema, sane_date
+from som_flow.schemas.customers import (
+    ContactSchema,
+    CustomerCreateSchema,
+    CustomerPatchSchema,
+    CustomerQuery,
+    CustomerSchema,
+)
 from som_flow.services import contact_log
 from som_flow.services import customers as customer_service
 from som_flow.services import estimates as estimate_service
@@ -15,72 +22,6 @@ from som_flow.web.api.opportunities import view as opportunity_view
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
 
 blp = Blueprint("customers", __name__, description="Customers, jobs, contacts, estimates and demand")
-
-
-class AddressSchema(Schema):
-    street = fields.String(validate=validate.Length(max=200))
-    city = fields.String(validate=validate.Length(max=100))
-    zip = fields.String(validate=validate.Length(max=20))
-    state = fields.String(validate=validate.Length(max=100))
-    country = fields.String(validate=validate.Length(max=100))
-
-
-class ContactSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    role = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
-    email = fields.Email(load_default=None, allow_none=True)
-    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50))
-
-
-class JobSchema(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    full_name = fields.String()
-    status = fields.String()
-
-
-class CustomerSchema(Schema):
-    id = fields.Integer()
-    kind = fields.String()
-    name = fields.String()
-    full_name = fields.String()
-    status = fields.String()
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-    bill_to = fields.Dict()
-    work_address = fields.Dict()
-    parent_id = fields.Integer(allow_none=True)
-    credit_hold = fields.Boolean()
-    popup_notes = fields.String()
-    jobs = fields.List(fields.Nested(JobSchema))
-    contacts = fields.List(fields.Nested(ContactSchema))
-
-
-_CUSTOMER_FIELDS = dict(
-    kind=fields.String(validate=validate.OneOf(["individual", "organization"])),
-    name=fields.String(validate=validate.Length(min=1, max=200)),
-    status=fields.String(validate=validate.OneOf(["prospect", "active", "inactive"])),
-    email=fields.Email(allow_none=True),
-    phone=fields.String(allow_none=True, validate=validate.Length(max=50)),
-    bill_to=fields.Nested(AddressSchema),
-    work_address=fields.Nested(AddressSchema),
-    parent_id=fields.Integer(allow_none=True, validate=ID),
-    credit_hold=fields.Boolean(),
-    popup_notes=fields.String(validate=validate.Length(max=5000)),
-    popup_on_open=fields.Boolean(),
-)
-CustomerPatchSchema = Schema.from_dict(dict(_CUSTOMER_FIELDS), name="CustomerPatchSchema")
-CustomerCreateSchema = Schema.from_dict({
-    **_CUSTOMER_FIELDS,
-    "kind": fields.String(required=True, validate=validate.OneOf(["individual", "organization"])),
-    "name": fields.String(required=True, validate=validate.Length(min=1, max=200)),
-}, name="CustomerCreateSchema")
-
-
-class CustomerQuery(PageQuery):
-    q = fields.String(load_default=None, validate=validate.Length(max=200))
-    status = fields.String(load_default=None, validate=validate.OneOf(["prospect", "active", "inactive"]))
 
 
 class EstimateLineSchema(Schema):

@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
 
-from som_flow.errors import Forbidden, InvalidProcess, NotFound, SomFlowError, ValidationFailed
+from som_flow.errors import Forbidden, InvalidProcess, NotFound, ValidationFailed
 from som_flow.models import CATALOGS, ROLES, KindVersion, OpportunityKind
 from som_flow.processes import KIND_TYPES
 from som_flow.schemas import (
@@ -34,6 +34,7 @@ from som_flow.services.unit_of_work import now
 from som_flow.web.downloads import bpmn_file
 from som_flow.web.errors import flatten_messages
 from som_flow.web.forms import load_args, load_form
+from som_flow.web.redirects import return_to
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -506,9 +507,7 @@ def dead_reminders_page():
 
 @bp.route("/reminders/<int:reminder_id>/retry", methods=["POST"])
 def retry_reminder(reminder_id: int):
-    try:
-        row = reminders.retry_reminder(reminder_id)
-        flash(f"Reminder {row.id} will be tried again on the next scheduler tick.", "ok")
-    except SomFlowError as exc:
-        flash(exc.detail, "error")
+    return_to(url_for("admin.dead_reminders_page"))
+    row = reminders.retry_reminder(reminder_id)
+    flash(f"Reminder {row.id} will be tried again on the next scheduler tick.", "ok")
     return redirect(url_for("admin.dead_reminders_page"))

@@ -9,15 +9,17 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import Schema, ValidationError, fields
 
-from som_flow.errors import SomFlowError, ValidationFailed
+from som_flow.errors import ValidationFailed
+from som_flow.models.customers import CUSTOMER_STATUSES
 from som_flow.schemas import ID, sane_date
+from som_flow.schemas.customers import CustomerCreateSchema
 from som_flow.services import contact_log, kinds
 from som_flow.services import customers as customer_service
 from som_flow.services import users as user_service
 from som_flow.web.forms import load_form, refused
+from som_flow.web.redirects import return_to
 
 bp = Blueprint("customer_pages", __name__)
-STATUSES = ("prospect", "active", "inactive")
 
 
 @bp.before_request
@@ -41,31 +43,20 @@ def _local(at: datetime) -> str:
     return at.astimezone(_zone()).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _flash_error(exc: SomFlowError) -> None:
-    details = "; ".join(f"{field}: {', '.join(messages)}" for field, messages in exc.errors.items())
-    flash(f"{exc.detail}{' — ' + details if details else ''}", "error")
-
-
 @bp.route("/customers")
 def customers_page():
     q, status = (request.args.get("q") or "").strip(), request.args.get("status") or ""
-    items, total = customer_service.search_customers(q or None, status if status in STATUSES else None,
+    items, total = customer_service.search_customers(q or None, status if status in CUSTOMER_STATUSES else None,
                                                      per_page=200)
     return render_template("customers.html", items=sorted(items, key=customer_service.path), total=total, q=q,
-                           status=status, statuses=STATUSES, can_write=_can_write())
+                           status=status, statuses=CUSTOMER_STATUSES, can_write=_can_write())
 
 
 @bp.route("/customers", methods=["POST"])
 def create_customer():
-    form = request.form
-    data = {"name": form.get("name", "").strip(), "kind": form.get("kind", ""), "status": form.get("status", "")}
-    try:
-        if not data["name"] or data["kind"] not in ("individual", "organization") or data["status"] not in STATUSES:
-            raise ValidationFailed("Give the customer a name, a kind and a status", {"name": ["Required."]})
-        customer = customer_service.create_customer(current_user, data)
-    except SomFlowError as exc:
-        _flash_error(exc)
-        return redirect(url_for("customer_pages.customers_page"))
+    return_to(url_for("customer_pages.customers_page"))  # a refusal is flashed there (web/errors.py)
+    data = load_form(CustomerCreateSchema(), ["name", "kind", "status"])
+    customer = customer_service.create_customer(current_user, data)
     flash(f"{customer.name} added.", "ok")
     return redirect(url_for("customer_pages.customer_page", customer_id=customer.id))
 
@@ -113,25 +104,21 @@ def _when(raw: str) -> datetime | None:
 @bp.route("/customers/<int:customer_id>/contact-log", methods=["POST"])
 def log_contact(customer_id: int):
     form = request.form
-    try:
-        contact_log.log_contact(current_user, customer_id, channel=form.get("channel", ""),
-                                summary=form.get("summary", ""), at=_when(form.get("at", "")),
-                                user_id=load_form(ContactUserForm(), ["user_id"]).get("user_id"))
-        flash("Logged.", "ok")
-    except SomFlowError as exc:
-        _flash_error(exc)
-    return redirect(url_for("customer_pages.customer_page", customer_id=customer_id) + "#contact-log")
+    back_to_log = url_for("customer_pages.customer_page", customer_id=customer_id) + "#contact-log"
+    return_to(back_to_log)
+    contact_log.log_contact(current_user, customer_id, channel=form.get("channel", ""),
+                            summary=form.get("summary", ""), at=_when(form.get("at", "")),
+                            user_id=load_form(ContactUserForm(), ["user_id"]).get("user_id"))
+    flash("Logged.", "ok")
+    return redirect(back_to_log)
 
 
 @bp.route("/customers/<int:customer_id>/contact-log/<int:entry_id>/opportunity", methods=["POST"])
 def opportunity_from_entry(customer_id: int, entry_id: int):
     form = request.form
     data = {"kind": form.get("kind", ""), "title": form.get("title", "").strip() or None}
-    try:
-        opp = contact_log.create_opportunity_from_entry(current_user, customer_id, entry_id, data)
-    except SomFlowError as exc:
-        _flash_error(exc)
-        return redirect(url_for("customer_pages.customer_page", customer_id=customer_id) + "#contact-log")
+    return_to(url_for("customer_pages.customer_page", customer_id=customer_id) + "#contact-log")
+    opp = contact_log.create_opportunity_from_entry(current_user, customer_id, entry_id, data)
     flash(f"{opp.number} created from the interaction.", "ok")
     if opp.customer.credit_hold:
         flash(f"{opp.customer.name} is on credit hold.", "error")
