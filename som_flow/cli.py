@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from som_flow.errors import SomFlowError
+from som_flow.processes import KIND_TYPES
 
 
 def _create_app() -> Flask:
@@ -197,7 +198,7 @@ def kinds_group() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--key", required=True)
 @click.option("--name", default=None)
-@click.option("--type", "kind_type", default="custom", type=click.Choice(["standard", "custom", "stageless"]))
+@click.option("--type", "kind_type", default="custom", type=click.Choice(KIND_TYPES))
 @with_appcontext
 def kinds_import(file: Path, key: str, name: str | None, kind_type: str) -> None:
     """Store FILE.bpmn as a new version of kind KEY (creating the kind if needed)."""

@@ -2,7 +2,7 @@
 
 from som_flow.models.catalogs import CATALOGS, CatalogEntry, CustomField, ExchangeRate, Question, Stage
 from som_flow.models.customers import Contact, ContactLogEntry, Customer
-from som_flow.models.kinds import KIND_TYPES, KindVersion, OpportunityKind
+from som_flow.models.kinds import KindVersion, OpportunityKind
 from som_flow.models.opportunities import (
     DemandLine,
     Estimate,
@@ -18,7 +18,7 @@ from som_flow.models.users import ROLES, ApiToken, User, UserSession
 from som_flow.models.work import Appointment, Delivery, Notification, Reminder, Task, appointment_attendee
 
 __all__ = [
-    "CATALOGS", "KIND_TYPES", "ROLES",
+    "CATALOGS", "ROLES",
     "ApiToken", "Appointment", "CatalogEntry", "Contact", "ContactLogEntry", "CustomField", "Customer",
     "Delivery", "DemandLine", "Estimate", "EstimateLine", "Event", "ExchangeRate", "ForecastSnapshot",
     "KindVersion", "Notification", "Opportunity", "OpportunityKind", "Party", "Question", "Reminder",

@@ -10,8 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from som_flow.extensions import UTCDateTime, db
 from som_flow.models.base import Timestamped
 
-KIND_TYPES = ("standard", "custom", "stageless")
-
 
 class OpportunityKind(Timestamped, db.Model):
     __tablename__ = "opportunity_kind"

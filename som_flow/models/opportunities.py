@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from som_flow.extensions import Money, UTCDateTime, db
 from som_flow.models.base import Timestamped
 
-STATUSES = ("in_progress", "on_hold", "won", "lost")
+OPPORTUNITY_STATUSES = ("in_progress", "on_hold", "won", "lost")
 PRIORITIES = ("low", "medium", "high")
 PROBABILITY_SOURCES = ("stage_default", "manual", "outcome")
 

@@ -39,6 +39,18 @@ NSMAP = {
 }
 KIND_TYPES = ("standard", "custom", "stageless")
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_KIND_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+def kind_identity_errors(key: str | None, type: str | None) -> dict[str, list[str]]:
+    """What is wrong with a kind's key and type, by field (empty when both are fine): the one check the
+    designer, the BPMN upload (API, page, CLI) and the builder share."""
+    errors: dict[str, list[str]] = {}
+    if not _KIND_KEY.match(key or ""):
+        errors["key"] = ["Use lower-case letters, digits, '-' or '_', starting with a letter (at most 40)."]
+    if type not in KIND_TYPES:
+        errors["type"] = [f"Choose one of {', '.join(KIND_TYPES)}."]
+    return errors
 _DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
 
 # Layout constants (pixels). Rows: required tasks on ROW1, optional tasks on ROW2.
@@ -149,11 +161,7 @@ def _check_inputs(
     stage_sla: dict[str, str],
     required_fields: dict[str, list[str]],
 ) -> None:
-    errors: dict[str, list[str]] = {}
-    if not re.match(r"^[a-z][a-z0-9_-]{0,39}$", key or ""):
-        errors.setdefault("key", []).append("lower-case letters, digits, '-' or '_' (max 40)")
-    if type not in KIND_TYPES:
-        errors.setdefault("type", []).append(f"one of {', '.join(KIND_TYPES)}")
+    errors = kind_identity_errors(key, type)
     keys = [s.get("key", "") for s in stages]
     if type != "stageless" and not stages:
         errors.setdefault("stages", []).append("at least one stage")

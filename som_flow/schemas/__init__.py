@@ -6,8 +6,9 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from som_flow.models import CATALOGS, KIND_TYPES, ROLES
-from som_flow.models.opportunities import PRIORITIES, STATUSES
+from som_flow.models import CATALOGS, ROLES
+from som_flow.models.opportunities import OPPORTUNITY_STATUSES, PRIORITIES
+from som_flow.processes import KIND_TYPES
 from som_flow.services.limits import MAX_AMOUNT, MAX_ID, sane_date
 
 KEY = validate.Regexp(r"^[a-z][a-z0-9_\-]{0,63}$", error="Use lower-case letters, digits, '_' or '-'.")
@@ -206,7 +207,7 @@ OpportunityCreateSchema = Schema.from_dict({
 class OpportunityQuery(PageQuery):
     q = fields.String(load_default=None, validate=validate.Length(max=200))
     stage = fields.String(load_default=None)
-    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    status = fields.String(load_default=None, validate=validate.OneOf(OPPORTUNITY_STATUSES))
     kind = fields.String(load_default=None)
     assignee = fields.String(load_default=None, validate=validate.Regexp(r"^(me|none|\d+)$"))
     close_from = fields.Date(load_default=None, validate=sane_date)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from som_flow.schemas import CURRENCY, sane_date
-from som_flow.services.forecast import GROUP_BY, STATUSES
+from som_flow.services.forecast import FORECAST_STATUSES, GROUP_BY
 
 AMOUNT = dict(as_string=True, places=2)
 
@@ -18,7 +18,7 @@ class ForecastQuery(Schema):
     stage = fields.String()
     rep = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     kind = fields.String()
-    status = fields.String(load_default="open", validate=validate.OneOf(STATUSES))
+    status = fields.String(load_default="open", validate=validate.OneOf(FORECAST_STATUSES))
 
 
 class ForecastGroupSchema(Schema):

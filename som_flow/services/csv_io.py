@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from som_flow.errors import SomFlowError, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import Customer, Opportunity, OpportunityKind, User
-from som_flow.models.opportunities import PRIORITIES, STATUSES
+from som_flow.models.opportunities import OPPORTUNITY_STATUSES, PRIORITIES
 from som_flow.services import customers as customer_service
 from som_flow.services import opportunities as opp_service
 from som_flow.services.history import record_event
@@ -89,7 +89,7 @@ class OpportunityRowSchema(Schema):
     job = _text(2000)
     kind = fields.String(required=True, validate=validate.Length(min=1, max=64))
     stage = _text(64)
-    status = fields.String(load_default="in_progress", validate=validate.OneOf(STATUSES))
+    status = fields.String(load_default="in_progress", validate=validate.OneOf(OPPORTUNITY_STATUSES))
     sales_rep = _text(254)
     amount = _text(40)  # text on purpose: create_opportunity turns it into a Decimal, or names `amount`
     currency = _text(3)

@@ -22,7 +22,7 @@ from som_flow.services.unit_of_work import now, service
 
 CENT = Decimal("0.01")
 GROUP_BY = ("month", "quarter", "stage", "rep", "kind")
-STATUSES = ("open", "won", "lost", "all")
+FORECAST_STATUSES = ("open", "won", "lost", "all")  # which deals a forecast reads
 SNAPSHOT_MONTHS = 12
 
 

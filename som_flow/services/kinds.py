@@ -11,7 +11,7 @@ from som_flow.engine import storable
 from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import KindVersion, Opportunity, OpportunityKind, Stage, User, WorkflowState
-from som_flow.processes import SHIPPED, build_kind_bpmn, validate_bpmn
+from som_flow.processes import SHIPPED, build_kind_bpmn, kind_identity_errors, validate_bpmn
 from som_flow.services.process_run import restart_process
 from som_flow.services.unit_of_work import now, service
 
@@ -125,6 +125,9 @@ def import_kind_bpmn(key: str, xml: bytes | str, *, name: str | None = None, kin
             raise ValidationFailed("The BPMN file is not UTF-8 text",
                                    {"bpmn": [f"Byte {exc.start} is not UTF-8; save the file as UTF-8."]}) from exc
     kind = db.session.scalar(select(OpportunityKind).where(OpportunityKind.key == key))
+    errors = kind_identity_errors(key, kind.type if kind else kind_type)
+    if errors:
+        raise ValidationFailed("Check the kind's " + " and ".join(errors), errors)
     if kind is None:
         kind = OpportunityKind(key=key, name=name or key.replace("-", " ").title(), type=kind_type)
         db.session.add(kind)

@@ -16,7 +16,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from som_flow.errors import Forbidden, InvalidProcess, NotFound, ValidationFailed
 from som_flow.models import CATALOGS, ROLES, KindVersion, OpportunityKind
-from som_flow.processes import KIND_TYPES
+from som_flow.processes import KIND_TYPES, kind_identity_errors
 from som_flow.schemas import (
     CURRENCY,
     KEY,
@@ -181,14 +181,10 @@ def upload_bpmn():
         return _kind_page(existing, existing.current_version, errors, form) if existing else _kinds_page(errors, form)
 
     upload = request.files.get("file")
-    errors: dict[str, list[str]] = {}
-    if not key or not KEY.regex.match(key):
-        errors["key"] = ["Use lower-case letters, digits, '_' or '-'."]
+    kind_type = request.form.get("type") or (existing.type if existing else "custom")
+    errors = kind_identity_errors(key, existing.type if existing else kind_type)  # the service's own check
     if upload is None or not upload.filename:
         errors["file"] = ["Choose a .bpmn file."]
-    kind_type = request.form.get("type") or (existing.type if existing else "custom")
-    if kind_type not in KIND_TYPES:
-        errors["type"] = [f"Choose one of {', '.join(KIND_TYPES)}."]
     if errors:
         flash("Check the fields marked below.", "error")
         return again(errors=errors, form=request.form), 422
