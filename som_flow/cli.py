@@ -27,7 +27,21 @@ def _fail(exc: SomFlowError) -> None:
     sys.exit(1)
 
 
-@click.command("init")
+class _Command(click.Command):
+    """A command whose refusal (a SomFlowError) is a clear message and exit status 1: the CLI's one edge."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SomFlowError as exc:
+            _fail(exc)
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+
+@click.command("init", cls=_Command)
 @with_appcontext
 def init_command() -> None:
     """Create or upgrade the database to the newest schema, with default catalogs and kinds."""
@@ -44,7 +58,7 @@ def init_command() -> None:
         click.echo(f"installed kinds: {', '.join(installed)}")
 
 
-@click.command("demo")
+@click.command("demo", cls=_Command)
 @with_appcontext
 def demo_command() -> None:
     """Load realistic demo data (idempotent)."""
@@ -56,7 +70,7 @@ def demo_command() -> None:
         click.echo(f"  {email:32} {', '.join(roles)}")
 
 
-@click.command("serve")
+@click.command("serve", cls=_Command)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
@@ -91,7 +105,7 @@ def _scheduler_name(ctx, param, value: str | None) -> str | None:
         raise click.BadParameter(exc.errors["name"][0]) from None
 
 
-@click.command("scheduler")
+@click.command("scheduler", cls=_Command)
 @click.option("--name", default=None, callback=_scheduler_name, help="Lease owner name (default host:pid).")
 @with_appcontext
 def scheduler_command(name: str | None) -> None:
@@ -101,7 +115,7 @@ def scheduler_command(name: str | None) -> None:
     run_blocking_scheduler(current_app._get_current_object(), name=name)
 
 
-@click.group("reminders")
+@click.group("reminders", cls=_Group)
 def reminders_group() -> None:
     """Reminders."""
 
@@ -121,14 +135,11 @@ def reminders_fire(at: str | None) -> None:
             raise click.BadParameter("use an ISO 8601 time with an offset, e.g. 2026-03-02T08:00:00+01:00")
         if when.tzinfo is None:
             raise click.BadParameter("give the time with an offset, e.g. 2026-03-02T08:00:00+01:00")
-    try:
-        fired = fire_due_reminders(at=when)  # default owner host:pid, so concurrent runs hold distinct leases
-    except SomFlowError as exc:
-        _fail(exc)
+    fired = fire_due_reminders(at=when)  # default owner host:pid, so concurrent runs hold distinct leases
     click.echo(f"fired {fired}")
 
 
-@click.group("users")
+@click.group("users", cls=_Group)
 def users_group() -> None:
     """Users."""
 
@@ -146,11 +157,8 @@ def users_create(email: str, roles: tuple[str, ...], name: str | None, password:
     from som_flow.services.users import create_user
 
     all_roles = [r.strip() for value in roles for r in value.split(",") if r.strip()]
-    try:
-        user = create_user(email, name or email.split("@")[0].title(), all_roles, password=password,
-                           timezone=timezone)
-    except SomFlowError as exc:
-        _fail(exc)
+    user = create_user(email, name or email.split("@")[0].title(), all_roles, password=password,
+                       timezone=timezone)
     click.echo(f"created user {user.id} {user.email} ({', '.join(user.roles)})")
 
 
@@ -162,14 +170,11 @@ def users_password(email: str, password: str) -> None:
     """Set a user's password; their page sessions end."""
     from som_flow.services.users import find_user_by_email, set_password
 
-    try:
-        set_password(find_user_by_email(email).id, password)
-    except SomFlowError as exc:
-        _fail(exc)
+    set_password(find_user_by_email(email).id, password)
     click.echo(f"password changed for {email}; their page sessions are ended")
 
 
-@click.group("tokens")
+@click.group("tokens", cls=_Group)
 def tokens_group() -> None:
     """API tokens."""
 
@@ -182,14 +187,11 @@ def tokens_create(email: str, name: str) -> None:
     """Print a new API token for EMAIL (only its hash is stored)."""
     from som_flow.services.users import create_token
 
-    try:
-        token = create_token(email, name)
-    except SomFlowError as exc:
-        _fail(exc)
+    token = create_token(email, name)
     click.echo(f"token for {email}: {token}")
 
 
-@click.group("kinds")
+@click.group("kinds", cls=_Group)
 def kinds_group() -> None:
     """Opportunity kinds."""
 
@@ -204,10 +206,7 @@ def kinds_import(file: Path, key: str, name: str | None, kind_type: str) -> None
     """Store FILE.bpmn as a new version of kind KEY (creating the kind if needed)."""
     from som_flow.services.kinds import import_kind_bpmn
 
-    try:
-        version = import_kind_bpmn(key, file.read_bytes(), name=name, kind_type=kind_type)
-    except SomFlowError as exc:
-        _fail(exc)
+    version = import_kind_bpmn(key, file.read_bytes(), name=name, kind_type=kind_type)
     click.echo(f"kind {key} version {version.number} stored")
 
 
@@ -218,16 +217,13 @@ def kinds_migrate(key: str) -> None:
     """Move open opportunities of KEY to its current version where their stage exists there."""
     from som_flow.services.kinds import migrate_opportunities
 
-    try:
-        moved, left = migrate_opportunities(key)
-    except SomFlowError as exc:
-        _fail(exc)
+    moved, left = migrate_opportunities(key)
     click.echo(f"moved {len(moved)} opportunities to the current version")
     for opp_id, why in left.items():
         click.echo(f"  left {opp_id}: {why}")
 
 
-@click.group("forecast")
+@click.group("forecast", cls=_Group)
 def forecast_group() -> None:
     """The forecast's weekly snapshots."""
 
@@ -240,10 +236,7 @@ def forecast_snapshot(currency: str | None, force: bool) -> None:
     """Copy the next twelve months' forecast (the scheduler does this weekly)."""
     from som_flow.services.forecast import take_snapshot
 
-    try:
-        snapshot = take_snapshot(currency.upper() if currency else None, force=force)
-    except SomFlowError as exc:
-        _fail(exc)
+    snapshot = take_snapshot(currency.upper() if currency else None, force=force)
     if snapshot is None:
         click.echo("this week's snapshot exists already (use --force for another)")
     else:
@@ -251,7 +244,7 @@ def forecast_snapshot(currency: str | None, force: bool) -> None:
                    f"for {snapshot.period_start}..{snapshot.period_end}")
 
 
-@click.group("import")
+@click.group("import", cls=_Group)
 def import_group() -> None:
     """CSV imports (all or nothing)."""
 
@@ -264,10 +257,7 @@ def import_customers(file: Path, dry_run: bool) -> None:
     """Create the customers and jobs of FILE (CSV with a header row, as /customers.csv exports)."""
     from som_flow.services.csv_io import decode, import_customers
 
-    try:
-        report = import_customers(None, decode(file.read_bytes()), dry_run=dry_run)
-    except SomFlowError as exc:
-        _fail(exc)
+    report = import_customers(None, decode(file.read_bytes()), dry_run=dry_run)
     failed = [r for r in report["rows"] if not r["ok"]]
     for row in failed:
         for field, messages in row["errors"].items():
