@@ -13,7 +13,7 @@ from icalendar import Calendar
 from icalendar import Event as IcsEvent
 from sqlalchemy import or_, select
 
-from som_flow.errors import NotFound, ValidationFailed
+from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import Appointment, Opportunity, Task, User, appointment_attendee
 from som_flow.services.guards import get_opportunity
@@ -117,8 +117,6 @@ def create_appointment(actor: User, data: dict) -> Appointment:
         if opp is None:
             raise ValidationFailed("Unknown opportunity", {"opportunity_id": ["No such opportunity."]})
         if opp.closed:
-            from som_flow.errors import Conflict
-
             raise Conflict(f"{opp.number} is closed ({opp.status}); it takes no new appointments.")
     start, end = data.pop("start"), data.pop("end")
     if end <= start:
