@@ -6,10 +6,14 @@ whose `errors` are keyed by field (forms that are shown again put each message b
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from flask import request
 from marshmallow import EXCLUDE, Schema, ValidationError
 
 from som_flow.errors import ValidationFailed
+from som_flow.schemas import sane_date
 from som_flow.web.errors import flatten_messages
 
 
@@ -51,3 +55,23 @@ def load_args(schema: Schema) -> dict:
     """The query string through `schema` (blank parameters are absent, unknown ones ignored).
     Raises ValidationFailed naming the parameters."""
     return _load(schema, {k: v for k, v in request.args.items() if v.strip()})
+
+
+def local_datetime(name: str, zone: ZoneInfo, label: str | None = None) -> datetime | None:
+    """The posted datetime-local field `name` (called `label` in messages) read in `zone` (the viewer's), None
+    when blank. Raises ValidationFailed naming the field for text that is no date and time or a date outside
+    the sane range."""
+    raw = (request.form.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed(f"Give the {label or name.replace('_', ' ')} as date and time",
+                               {name: ["Use YYYY-MM-DD HH:MM."]}) from None
+    value = value.replace(tzinfo=zone) if value.tzinfo is None else value
+    try:
+        sane_date(value)
+    except ValidationError as exc:
+        raise refused({name: exc.messages}) from None
+    return value

@@ -7,16 +7,15 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, fields
 
-from som_flow.errors import ValidationFailed
 from som_flow.models.customers import CUSTOMER_STATUSES
-from som_flow.schemas import ID, sane_date
+from som_flow.schemas import ID
 from som_flow.schemas.customers import CustomerCreateSchema
 from som_flow.services import contact_log, kinds
 from som_flow.services import customers as customer_service
 from som_flow.services import users as user_service
-from som_flow.web.forms import load_form, refused
+from som_flow.web.forms import load_form, local_datetime
 from som_flow.web.redirects import return_to
 
 bp = Blueprint("customer_pages", __name__)
@@ -37,6 +36,10 @@ def _zone() -> ZoneInfo:
         return ZoneInfo(current_user.timezone or "UTC")
     except (KeyError, ValueError):
         return ZoneInfo("UTC")
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    return at.astimezone(UTC) if at else None
 
 
 def _local(at: datetime) -> str:
@@ -85,29 +88,13 @@ class ContactUserForm(Schema):
     user_id = fields.Integer(validate=ID)
 
 
-def _when(raw: str) -> datetime | None:
-    """A datetime-local field, read in the user's time zone."""
-    if not raw:
-        return None
-    try:
-        naive = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed("The time is not a date and time", {"at": ["Use YYYY-MM-DD HH:MM."]})
-    aware = naive.replace(tzinfo=_zone()) if naive.tzinfo is None else naive
-    try:
-        sane_date(aware)
-    except ValidationError as exc:
-        raise refused({"at": exc.messages}) from None
-    return aware.astimezone(UTC)
-
-
 @bp.route("/customers/<int:customer_id>/contact-log", methods=["POST"])
 def log_contact(customer_id: int):
     form = request.form
     back_to_log = url_for("customer_pages.customer_page", customer_id=customer_id) + "#contact-log"
     return_to(back_to_log)
     contact_log.log_contact(current_user, customer_id, channel=form.get("channel", ""),
-                            summary=form.get("summary", ""), at=_when(form.get("at", "")),
+                            summary=form.get("summary", ""), at=_utc(local_datetime("at", _zone(), "time")),
                             user_id=load_form(ContactUserForm(), ["user_id"]).get("user_id"))
     flash("Logged.", "ok")
     return redirect(back_to_log)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from som_flow.errors import Forbidden, ValidationFailed
 from som_flow.schemas import ID, sane_date
@@ -18,7 +18,7 @@ from som_flow.services import opportunities, users
 from som_flow.services.permissions import calendar_owner
 from som_flow.services.reminders import fire_due_reminders
 from som_flow.services.unit_of_work import now
-from som_flow.web.forms import load_args, load_form, refused
+from som_flow.web.forms import load_args, load_form, local_datetime
 from som_flow.web.redirects import return_to
 
 bp = Blueprint("schedule", __name__)
@@ -130,17 +130,10 @@ def _back(**extra) -> str:
 
 
 def _local(name: str) -> datetime:
-    """A datetime-local form value, read in the viewer's timezone."""
-    raw = (request.form.get(name) or "").strip()
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed(f"Give the {name} as date and time", {name: ["Use YYYY-MM-DDTHH:MM."]})
-    value = value.replace(tzinfo=_zone()) if value.tzinfo is None else value
-    try:
-        sane_date(value)
-    except ValidationError as exc:
-        raise refused({name: exc.messages}) from None
+    """A required datetime-local form value, read in the viewer's timezone."""
+    value = local_datetime(name, _zone())
+    if value is None:
+        raise ValidationFailed(f"Give the {name} as date and time", {name: ["Use YYYY-MM-DD HH:MM."]})
     return value
 
 
