@@ -13,6 +13,7 @@ from som_flow.services.history import record_event
 from som_flow.services.permissions import require_assign, require_task
 from som_flow.services.reminder_schedule import sync_reminders
 from som_flow.services.unit_of_work import now, service
+from som_flow.services.users import user_name
 
 ROLE_POOLS = {"csr": ("csr", "office"), "rep": ("rep",), "manager": ("manager",), "scheduler": ("scheduler",),
               "admin": ("csr", "office", "rep", "manager", "scheduler")}
@@ -67,8 +68,7 @@ def lock_task(task_id: str) -> Task:
 
 
 def _name(user_id: int | None) -> str:
-    user = db.session.get(User, user_id) if user_id is not None else None
-    return user.name if user else "someone"
+    return user_name(user_id) or "someone"
 
 
 def require_task_open(task: Task) -> None:

@@ -148,12 +148,8 @@ class ContactLogEntrySchema(Schema):
     channel = fields.String()
     summary = fields.String()
     user_id = fields.Integer(allow_none=True)
-    user = fields.Function(lambda e: _user_name(e.user_id))
+    user = fields.Function(lambda e: user_name(e.user_id))
     opportunity_id = fields.Integer(allow_none=True)
-
-
-def _user_name(user_id):
-    return user_name(user_id)
 
 
 class ContactLogCreateSchema(Schema):
