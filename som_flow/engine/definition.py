@@ -138,6 +138,8 @@ class ProcessDefinition:
     next_stages: dict[str, tuple[str, ...]] = field(repr=False)
     required_tasks: frozenset[str] = field(repr=False, default=frozenset())
     timer_stages: dict[str, str] = field(repr=False, default_factory=dict)  # boundary timer id -> stage key
+    # whether any service task runs an operation: a run of a process without one has no effects to hand out
+    has_service_tasks: bool = field(repr=False, default=False)
 
     def is_required(self, bpmn_id: str | None) -> bool:
         return bpmn_id in self.required_tasks
@@ -539,6 +541,7 @@ def _profile(
         next_stages={key: tuple(k for k in order if k in _next(stage_specs, key)) for key in order},
         required_tasks=_required_tasks(all_specs),
         timer_stages=timer_stages,
+        has_service_tasks=next(root.iter(f"{{{p.BPMN_NS}}}serviceTask"), None) is not None,
     )
 
 

@@ -293,6 +293,8 @@ class Engine:
     def take_effects(self, run: Run) -> tuple[dict, ...]:
         """The effects (`{"effect": ..., ...}`, processes/operations.py) of service tasks completed since the
         last call, in completion order; the run remembers them, so each is handed out once."""
+        if not run.definition.has_service_tasks:  # the common case: no walk of the task tree on every step
+            return ()
         taken = list(run.workflow.data.get(EFFECTS_TAKEN) or [])
         seen = set(taken)
         effects = []
