@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from som_flow.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from som_flow.extensions import db
-from som_flow.models import Activity, Opportunity, User
+from som_flow.models import Activity, Event, Opportunity, User
 from som_flow.services.customers import get_customer
 from som_flow.services.guards import get_opportunity
 from som_flow.services.permissions import require_change, require_role
@@ -63,6 +63,16 @@ def activities_of_customer(customer_id: int, page: int = 1, per_page: int = 50,
 def all_activities_of_opportunity(opp: Opportunity) -> list[Activity]:
     """Every activity of the deal (the timeline merges them with its events)."""
     return list(db.session.scalars(select(Activity).where(Activity.opportunity_id == opp.id)))
+
+
+def deals_started_by(items: list[Activity]) -> set[int]:
+    """Which of `items` a deal was created from (the contact log's "Create opportunity"), not logged on it."""
+    deal_ids = {a.opportunity_id for a in items if a.opportunity_id}
+    if not deal_ids:
+        return set()
+    events = db.session.scalars(select(Event).where(Event.type == "created_from_interaction",
+                                                    Event.opportunity_id.in_(deal_ids)))
+    return {e.data.get("entry_id") for e in events}
 
 
 def require_log(actor: User, activity_or_none: Activity | None = None, *, opp: Opportunity | None = None) -> None:

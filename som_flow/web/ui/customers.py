@@ -17,6 +17,7 @@ from som_flow.services import customers as customer_service
 from som_flow.services import users as user_service
 from som_flow.web.forms import load_form, local_datetime
 from som_flow.web.redirects import return_to
+from som_flow.web.ui.activities import customer_context
 
 bp = Blueprint("customer_pages", __name__)
 
@@ -73,7 +74,8 @@ def customer_page(customer_id: int):
     return render_template(
         "customer.html", customer=customer, entries=contact_log.list_entries(customer_id),
         opportunities=customer_service.opportunities_of(customer), channels=contact_log.CHANNEL_NAMES,
-        kinds=allowed, users=users, can_write=_can_write(), local=_local, ancestors=_ancestors(customer))
+        kinds=allowed, users=users, can_write=_can_write(), local=_local, ancestors=_ancestors(customer),
+        **customer_context(customer_id))
 
 
 def _ancestors(customer) -> list:

@@ -43,6 +43,7 @@ from som_flow.services.permissions import can_reopen
 from som_flow.services.unit_of_work import now
 from som_flow.web.forms import load_args, load_form
 from som_flow.web.redirects import back, return_to
+from som_flow.web.ui.activities import timeline_context
 
 bp = Blueprint("pages", __name__)
 
@@ -110,7 +111,8 @@ def opportunity_page(opp_id: int):
         can_reopen=can_reopen(current_user, opp),
         # the note greets whoever opens the deal, not every return to it after pressing a button on it
         show_popup=bool(opp.customer.popup_on_open and opp.customer.popup_notes
-                        and urlsplit(request.referrer or "").path != request.path))
+                        and urlsplit(request.referrer or "").path != request.path),
+        **timeline_context(opp))
 
 
 def _local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
