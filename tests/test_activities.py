@@ -183,3 +183,81 @@ def test_the_timeline_merges_changes_and_activities_newest_first_with_sentences(
     # the history stays as it was: oldest first, events only
     history = office.get(f"/opportunities/{opp_id}/history").json
     assert history[0]["type"] == "created" and all("kind" not in e for e in history)
+
+
+# -- the pages: the same rules and services ----------------------------------------------------------
+def _page(client, path: str) -> str:
+    r = client.get(path)
+    assert r.status_code == 200, r.data[:300]
+    return r.get_data(as_text=True)
+
+
+def test_a_rep_logs_a_call_from_the_deal_page_and_finds_it_on_the_timeline(app, people, deal):
+    from tests.helpers import login
+
+    client = login(app.test_client(), people["rep"])
+    logged = client.post(f"/opportunities/{deal['id']}/activities", data={
+        "type": "call", "at": "2026-03-02T08:30", "outcome": "Wants a quote", "text": "Furnace is 20 years old",
+        "user_id": str(people["rep"].id)})
+    assert logged.status_code == 302 and logged.headers["Location"].endswith(f"/opportunities/{deal['id']}#history")
+    page = _page(client, f"/opportunities/{deal['id']}")
+    assert "Logged." in page and "Furnace is 20 years old" in page and "(Wants a quote)" in page
+    assert "2026-03-02 08:30 UTC" in page and "Started in Lead" in page
+    calls_only = _page(client, f"/opportunities/{deal['id']}?type=activities")
+    assert "Furnace is 20 years old" in calls_only and "Started in Lead" not in calls_only
+    stage_only = _page(client, f"/opportunities/{deal['id']}?type=stage")
+    assert "Furnace is 20 years old" not in stage_only and "Started in Lead" in stage_only
+    assert "Started in Lead" in _page(client, f"/opportunities/{deal['id']}?type=nonsense")
+    # the customer's page shows it too
+    assert "Furnace is 20 years old" in _page(client, f"/customers/{deal['customer_id']}")
+
+
+def test_a_refused_activity_comes_back_as_typed_with_the_reason_beside_the_field(app, people, deal):
+    from tests.helpers import login
+
+    client = login(app.test_client(), people["rep"])
+    refused = client.post(f"/opportunities/{deal['id']}/activities", data={
+        "type": "meeting", "at": "2026-03-09T10:00", "outcome": "Signed", "text": "Met at the site"})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert 'id="err-at"' in page and "That is in the future" in page
+    assert '<option value="meeting" selected>' in page and 'value="Signed"' in page
+    assert "Met at the site</textarea>" in page
+    assert 'value="2026-03-09T10:00"' in page
+    empty = client.post(f"/opportunities/{deal['id']}/activities", data={"type": "note", "text": " "})
+    assert empty.status_code == 422 and "Say what was talked about." in empty.get_data(as_text=True)
+    assert Api(client, "rep@x.test").get(f"/opportunities/{deal['id']}/activities").json["total"] == 0
+
+
+def test_the_log_form_is_shown_to_those_who_may_log_and_others_are_refused(app, people, deal):
+    from tests.helpers import login
+
+    other = login(app.test_client(), people["other_rep"])
+    assert "Log activity</button>" not in _page(other, f"/opportunities/{deal['id']}")
+    assert other.post(f"/opportunities/{deal['id']}/activities",
+                      data={"type": "note", "text": "x"}).status_code in (302, 403)
+    assert Api(app.test_client(), "rep@x.test").get(f"/opportunities/{deal['id']}/activities").json["total"] == 0
+    owner = login(app.test_client(), people["rep"])
+    assert "Log activity</button>" in _page(owner, f"/opportunities/{deal['id']}")
+
+
+def test_on_the_customer_page_the_office_logs_edits_and_later_adds_to_a_note(app, people, clock):
+    from tests.helpers import login
+
+    customer = make_customer("Fjord Fisheries")
+    client = login(app.test_client(), people["csr"])
+    assert client.post(f"/customers/{customer.id}/activities", data={"type": "note",
+                                                                     "text": "Gate code 1234"}).status_code == 302
+    [note] = Api(client, "csr@x.test").get(f"/customers/{customer.id}/activities").json["items"]
+    page = _page(client, f"/customers/{customer.id}")
+    assert "Gate code 1234" in page and "Edit</summary>" in page
+    assert client.post(f"/activities/{note['id']}/edit", data={"type": "note", "text": "Gate code 4321",
+                                                               "outcome": ""}).status_code == 302
+    clock.advance(minutes=20)
+    page = _page(client, f"/customers/{customer.id}")
+    assert "Gate code 4321" in page and "Edit</summary>" not in page and "Add to it</summary>" in page
+    late = client.post(f"/activities/{note['id']}/edit", data={"type": "note", "text": "x"}, follow_redirects=True)
+    assert "add to it instead" in late.get_data(as_text=True)
+    assert client.post(f"/activities/{note['id']}/append", data={"text": "Changed again in May"}).status_code == 302
+    page = _page(client, f"/customers/{customer.id}")
+    assert "Gate code 4321" in page and "Changed again in May" in page and "by Csr" in page
