@@ -88,6 +88,7 @@ class _Words:
         self.stages = {s.key: s.name for s in catalogs.list_stages()}
         self.entries = catalogs.entry_names()
         self.local = local
+        self._labels: dict[str, dict[str, str]] | None = None
         self._users: dict[int, str] = {}
 
     def stage(self, key: str | None) -> str:
@@ -103,6 +104,13 @@ class _Words:
             user = db.session.get(User, user_id)
             self._users[user_id] = user.name if user else f"user {user_id}"
         return self._users[user_id]
+
+    def sub_label(self, field_name: str, key: str) -> str:
+        """A custom field's label or a profile question's text, for the keys inside `custom` and `answers`."""
+        if self._labels is None:
+            self._labels = {"custom": {f.key: f.label for f in catalogs.list_custom_fields()},
+                            "answers": {q.key: q.text for q in catalogs.list_all_questions()}}
+        return self._labels.get(field_name, {}).get(key, key.replace("_", " ").capitalize())
 
     def when(self, iso: str | None) -> str:
         try:
@@ -129,6 +137,13 @@ def describe(e: Event, words: _Words) -> str:
         return "Resumed"
     if t == "field_changed":
         name = d.get("field") or ""
+        old, new = d.get("old"), d.get("new")
+        if isinstance(old or {}, dict) and isinstance(new or {}, dict) and (old or new):
+            # user-defined fields and profile answers: each value that changed, by its label
+            old, new = old or {}, new or {}
+            changed = [k for k in {**old, **new} if old.get(k) != new.get(k)]
+            return "; ".join(f"{words.sub_label(name, k)}: {_value(old.get(k))} → {_value(new.get(k))}"
+                             for k in changed) or FIELD_LABELS.get(name, name) + " saved unchanged"
         label = FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
         return f"{label}: {_value(d.get('old'))} → {_value(d.get('new'))}"
     if t == "assigned":
