@@ -261,3 +261,15 @@ def test_on_the_customer_page_the_office_logs_edits_and_later_adds_to_a_note(app
     assert client.post(f"/activities/{note['id']}/append", data={"text": "Changed again in May"}).status_code == 302
     page = _page(client, f"/customers/{customer.id}")
     assert "Gate code 4321" in page and "Changed again in May" in page and "by Csr" in page
+
+
+def test_timeline_sentences_name_user_defined_fields_and_questions_by_their_labels(client, people, deal):
+    from som_flow.services import catalogs
+
+    catalogs.create_custom_field("roof_type", "Roof type", "text")
+    catalogs.create_question("budget", "qualification", "Is the budget confirmed?")
+    rep = Api(client, "rep@x.test")
+    changed = rep.patch(f"/opportunities/{deal['id']}", {"custom": {"roof_type": "Slate"}, "answers": {"budget": True}})
+    assert changed.status_code == 200, changed.json
+    texts = [i["text"] for i in rep.get(f"/opportunities/{deal['id']}/timeline?type=fields").json["items"]]
+    assert "Roof type: empty → Slate" in texts and "Is the budget confirmed?: empty → yes" in texts
