@@ -2,6 +2,7 @@
 
 from som_flow.models.catalogs import CATALOGS, CatalogEntry, CustomField, ExchangeRate, Question, Stage
 from som_flow.models.customers import Contact, ContactLogEntry, Customer
+from som_flow.models.jobs import FollowOnVersion, JobWork
 from som_flow.models.kinds import KindVersion, OpportunityKind
 from som_flow.models.opportunities import (
     DemandLine,
@@ -24,3 +25,4 @@ __all__ = [
     "KindVersion", "Notification", "Opportunity", "OpportunityKind", "Party", "Question", "Reminder",
     "Stage", "StageStay", "Task", "User", "UserSession", "WorkflowState", "appointment_attendee",
 ]
+__all__ += ["FollowOnVersion", "JobWork"]
