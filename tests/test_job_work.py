@@ -82,9 +82,11 @@ def test_winning_with_a_job_gives_the_office_the_jobs_ordering_and_scheduling(pe
     # the rep does not work the office's tasks
     assert rep.post(f"/tasks/{order['id']}/complete", {"data": {}}).status_code == 403
 
+    clock.advance(hours=2)
     assert office.post(f"/tasks/{order['id']}/complete", {"data": {}}).status_code == 200
     schedule = _pool(office, deal["id"])["Schedule the work"]
     assert schedule["action"] == "schedule_appointment"
+    clock.advance(hours=2)
     booked = office.post(f"/tasks/{schedule['id']}/complete", {"data": {"appointment": {
         "start": "2026-03-10T13:00:00+00:00", "end": "2026-03-10T17:00:00+00:00", "location": "On site"}}})
     assert booked.status_code == 200, booked.json
@@ -92,6 +94,7 @@ def test_winning_with_a_job_gives_the_office_the_jobs_ordering_and_scheduling(pe
     assert [(v["title"], v["opportunity_id"]) for v in visits] == [("Schedule the work: Furnace install", None)]
 
     confirm = _pool(office, deal["id"])["Confirm with the customer"]
+    clock.advance(hours=2)
     assert office.post(f"/tasks/{confirm['id']}/complete", {"data": {}}).status_code == 200
     [work] = _work(office, deal["id"])
     assert work["status"] == "done" and work["finished_at"] is not None
@@ -117,10 +120,11 @@ def test_editing_a_won_deal_leaves_the_jobs_tasks_open(people):
     assert list(_pool(office, deal["id"])) == ["Order the materials"]
 
 
-def test_reopening_a_won_deal_cancels_the_jobs_open_work(people):
+def test_reopening_a_won_deal_cancels_the_jobs_open_work(people, clock):
     office, manager, deal = people["office"], people["manager"], people["deal"]
     assert people["rep"].post(f"/opportunities/{deal['id']}/win", {"create_job": True}).status_code == 200
     order = _pool(office, deal["id"])["Order the materials"]
+    clock.advance(hours=2)
     assert office.post(f"/tasks/{order['id']}/complete", {"data": {}}).status_code == 200
     schedule = _pool(office, deal["id"])["Schedule the work"]
 
