@@ -201,3 +201,45 @@ def test_only_an_admin_attaches_a_follow_on_and_a_kind_without_one_has_no_file(p
     bad = people["admin"].client.put("/api/v1/kinds/standard-sale/follow-on", data=ONE_TASK,
                                      headers={**people["admin"].headers, "Content-Type": "text/plain"})
     assert bad.status_code == 415
+
+
+# -- pages -------------------------------------------------------------------------------------------------------
+def test_an_admin_attaches_a_follow_on_on_the_kind_page_and_a_refused_file_is_explained(app, client, people):
+    from io import BytesIO
+
+    from tests.helpers import login
+
+    login(client, "admin@x.test")
+    page = client.get("/admin/kinds/standard-sale").get_data(as_text=True)
+    assert "The job's work after a win" in page and "Order and schedule the job" in page
+
+    bad = ONE_TASK.replace('<spiffworkflow:property name="som.role" value="csr"/>',
+                           '<spiffworkflow:property name="som.gate" value="true"/>')
+    refused = client.post("/admin/kinds/standard-sale/follow-on",
+                          data={"follow_on_file": (BytesIO(bad.encode()), "permit.bpmn")})
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert "nothing was stored" in text and "file_permit" in text and "stage gates belong to the sale" in text
+    none_chosen = client.post("/admin/kinds/standard-sale/follow-on", data={})
+    assert none_chosen.status_code == 422 and "Choose a .bpmn file." in none_chosen.get_data(as_text=True)
+
+    stored = client.post("/admin/kinds/standard-sale/follow-on",
+                         data={"follow_on_file": (BytesIO(ONE_TASK.encode()), "permit.bpmn")})
+    assert stored.status_code == 302
+    page = client.get("/admin/kinds/standard-sale").get_data(as_text=True)
+    assert "Get the permit" in page and "version 2" in page
+    download = client.get("/admin/kinds/standard-sale/follow-on.bpmn")
+    assert b"File the building permit" in download.data and "attachment" in download.headers["Content-Disposition"]
+
+
+def test_the_jobs_page_shows_its_work_and_who_is_on_it(app, client, people):
+    from tests.helpers import login
+
+    deal = people["deal"]
+    job_id = people["rep"].post(f"/opportunities/{deal['id']}/win", {"create_job": True,
+                                                                     "job_name": "Furnace install"}).json["job_id"]
+    login(client, "csr@x.test")
+    page = client.get(f"/customers/{job_id}").get_data(as_text=True)
+    assert "The job's work" in page and "In progress" in page
+    assert "Order the materials" in page and "work on it in My tasks" in page
+    assert "Schedule the work" not in page  # not handed out yet

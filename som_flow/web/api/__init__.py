@@ -81,8 +81,18 @@ class ProblemApi(Api):
 
 
 def register_api(app: Flask) -> None:
-    from som_flow.web.api import catalogs, customers, docs, forecast, imports, kinds, opportunities, users, work
-    from som_flow.web.api import job_work
+    from som_flow.web.api import (
+        catalogs,
+        customers,
+        docs,
+        forecast,
+        imports,
+        job_work,
+        kinds,
+        opportunities,
+        users,
+        work,
+    )
 
     app.url_map.converters["int"] = IdConverter  # before any blueprint adds its rules
     api = ProblemApi(app, spec_kwargs={
