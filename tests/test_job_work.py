@@ -243,3 +243,22 @@ def test_the_jobs_page_shows_its_work_and_who_is_on_it(app, client, people):
     assert "The job's work" in page and "In progress" in page
     assert "Order the materials" in page and "work on it in My tasks" in page
     assert "Schedule the work" not in page  # not handed out yet
+
+
+def test_a_stored_follow_on_the_engine_now_refuses_does_not_block_the_win(app, people, clock):
+    from som_flow.extensions import db
+    from som_flow.models import FollowOnVersion
+    from som_flow.services.kinds import get_kind
+
+    kind = get_kind("standard-sale")
+    db.session.add(FollowOnVersion(kind_id=kind.id, number=2, name="Broken", created_at=clock.now(),
+                                   bpmn_xml=ONE_TASK.replace("som.role", "som.stage")))
+    db.session.commit()
+    deal = people["deal"]
+    won = people["rep"].post(f"/opportunities/{deal['id']}/win", {"create_job": True})
+    assert won.status_code == 200, won.json
+    assert won.json["status"] == "won" and won.json["job_id"] is not None
+    assert _work(people["office"], deal["id"]) == []
+    warnings = [e["data"]["message"] for e in people["office"].get(f"/opportunities/{deal['id']}/history").json
+                if e["type"] == "warning"]
+    assert any("The job's work did not start" in w for w in warnings)

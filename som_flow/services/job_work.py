@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from som_flow.engine import ProcessDefinition, Run
-from som_flow.errors import Conflict, ValidationFailed
+from som_flow.errors import Conflict, InvalidProcess, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import Customer, FollowOnVersion, JobWork, Opportunity, Task, User
 from som_flow.services.appointments import create_appointment
@@ -56,12 +56,19 @@ def tasks_of(work: JobWork) -> list[Task]:
 
 # -- use cases (each inside its caller's transaction: the win, the completion, the reopen) ---------------------
 def start_job_work(opp: Opportunity, job: Customer, actor: User | None) -> JobWork | None:
-    """Start the kind's current follow-on process on the job a win just made; None when the kind has none.
-    Raises InvalidProcess (a stored follow-on the engine now refuses), ProcessError."""
+    """Start the kind's current follow-on process on the job a win just made; None when the kind has none, or when
+    the stored follow-on no longer passes the engine's check (the sale is decided all the same: a warning on the
+    deal says the office's work did not start). Raises ProcessError."""
     version = current_follow_on(opp.kind)
     if version is None:
         return None
-    run = engine().start(_definition(version), dict(process_data(opp), job=job.name))
+    try:
+        definition = _definition(version)
+    except InvalidProcess as exc:
+        log.warning("follow-on %s v%s of %s refused: %s", version.name, version.number, opp.kind.key, exc.detail)
+        record_event(opp, actor, "warning", message=f"The job's work did not start: {exc.detail}")
+        return None
+    run = engine().start(definition, dict(process_data(opp), job=job.name))
     work = JobWork(opportunity_id=opp.id, job_id=job.id, follow_on_version_id=version.id, status="running",
                    state="", started_at=now())
     work.follow_on_version = version

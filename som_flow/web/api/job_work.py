@@ -25,8 +25,9 @@ blp = Blueprint("job_work", __name__, description="The job's own work: a kind's 
 @blp.arguments(BpmnQuery, location="query")
 @blp.response(200, text_schema("BPMN 2.0 XML"), content_type="application/xml", description="The BPMN document")
 def get_follow_on(query, key):
-    """Download the BPMN of a kind's follow-on process (the current version unless `version` is given); 404 if the
-    kind has none."""
+    """Download the BPMN of a kind's follow-on process (the current one unless `version` is given).
+
+    404 when the kind has no follow-on process."""
     kind = kind_service.get_kind(key)
     return bpmn_file(f"{kind.key}-follow-on", kind_service.follow_on_version(kind, query["version"]))
 
@@ -37,9 +38,11 @@ def get_follow_on(query, key):
 @blp.doc(requestBody={"required": True, "content": {
     media_type: {"schema": text_schema("BPMN 2.0 XML, UTF-8")} for media_type in BPMN_MEDIA_TYPES}})
 def put_follow_on(key):
-    """Attach or replace the kind's follow-on process: the job's own work that starts when a deal of this kind is
-    won with a job. Checked like a kind's BPMN (safe XML, no scripts) but with no stages, timers or service tasks;
-    422 names the elements that make it unusable, and stores nothing. Jobs already running keep their version."""
+    """Attach or replace the kind's follow-on process, the job's work after a win with a job.
+
+    It starts when a deal of this kind is won with a job. Checked like a kind's BPMN (safe XML, no scripts) but with
+    no stages, timers or service tasks; 422 names the elements that make it unusable, and stores nothing. Jobs
+    already running keep their version."""
     require_media_type(*BPMN_MEDIA_TYPES)
     return kind_service.attach_follow_on(key, request.get_data(cache=False), actor=api_user())
 
@@ -48,8 +51,8 @@ def put_follow_on(key):
 @roles_required(*ANY_ROLE)
 @blp.response(200, JobWorkSchema(many=True))
 def list_job_work(opp_id):
-    """The job's own work the deal started (one run per win with a job, newest first), with its tasks."""
-    runs = job_work.work_of_deal(get_opportunity(opp_id))
-    for run in runs:
-        run.tasks = job_work.tasks_of(run)
-    return runs
+    """List the job's work the deal started (one run per win with a job, newest first), with its tasks."""
+    works = job_work.work_of_deal(get_opportunity(opp_id))
+    for work in works:
+        work.tasks = job_work.tasks_of(work)  # a plain attribute for the schema, as opportunities' view() does
+    return works
