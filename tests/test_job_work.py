@@ -262,3 +262,43 @@ def test_a_stored_follow_on_the_engine_now_refuses_does_not_block_the_win(app, p
     warnings = [e["data"]["message"] for e in people["office"].get(f"/opportunities/{deal['id']}/history").json
                 if e["type"] == "warning"]
     assert any("The job's work did not start" in w for w in warnings)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_two_office_people_completing_the_same_job_task_at_once_one_wins(app, people):
+    import threading
+
+    from som_flow.errors import Conflict
+    from som_flow.extensions import db
+    from som_flow.models import User
+    from som_flow.services import opportunities
+
+    office, deal = people["office"], people["deal"]
+    assert people["rep"].post(f"/opportunities/{deal['id']}/win", {"create_job": True}).status_code == 200
+    order = _pool(office, deal["id"])["Order the materials"]
+    clerks = [make_user(f"clerk{i}@x.test", "csr").id for i in (1, 2)]
+    db.session.remove()
+    start = threading.Barrier(2, timeout=30)
+    outcomes: dict[int, object] = {}
+
+    def complete(user_id: int) -> None:
+        with app.app_context():
+            try:
+                start.wait()
+                opportunities.complete_task(db.session.get(User, user_id), order["id"], {})
+                outcomes[user_id] = "done"
+            except Exception as exc:  # noqa: BLE001 - the outcome is what the test checks
+                outcomes[user_id] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=complete, args=(user_id,)) for user_id in clerks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    results = sorted(outcomes.values(), key=str)
+    assert results[-1] == "done" and isinstance(results[0], Conflict), outcomes
+    [work] = _work(office, deal["id"])  # the run stepped once: one next task, not two
+    assert sorted((t["title"], t["status"]) for t in work["tasks"]) == [("Order the materials", "done"),
+                                                                        ("Schedule the work", "open")]
