@@ -65,3 +65,30 @@ def test_the_office_works_the_jobs_tasks_after_a_win_with_a_job(sessions, live_s
     page.goto(f"/opportunities/{deal_id}")
     expect(page.locator("#panel-tasks li.done", has_text="Confirm with the customer")).to_have_count(1)
     office.assert_no_console_errors()
+
+
+def test_an_admin_replaces_the_jobs_process_on_the_kind_page(sessions, tmp_path):
+    from tests.test_job_work import ONE_TASK
+
+    good, bad = tmp_path / "permit.bpmn", tmp_path / "broken.bpmn"
+    good.write_text(ONE_TASK, encoding="utf-8")
+    bad.write_text(ONE_TASK.replace("som.role", "som.stage"), encoding="utf-8")
+    admin = sessions.new()
+    page = admin.login("admin@x.test")
+    page.goto("/admin/kinds/standard-sale")
+    section = page.locator("#follow-on")
+    expect(section.locator("#follow-on-current")).to_contain_text("Order and schedule the job")
+
+    section.get_by_label("Replace it with a BPMN file").set_input_files(str(bad))
+    section.get_by_role("button", name="Upload the job's process").click()
+    expect(page.locator(".flash.error")).to_contain_text("nothing was stored")
+    expect(page.locator("#follow-on-errors")).to_contain_text("file_permit")
+    expect(page.locator("#follow-on-errors")).to_contain_text("stages belong to the sale")
+    expect(page.locator("#follow-on-current")).to_contain_text("Order and schedule the job")
+
+    page.locator("#follow-on").get_by_label("Replace it with a BPMN file").set_input_files(str(good))
+    page.locator("#follow-on").get_by_role("button", name="Upload the job's process").click()
+    expect(page.locator(".flash")).to_contain_text("Version 2 of the job's process of Standard sale stored.")
+    expect(page.locator("#follow-on-current")).to_contain_text("Get the permit")
+    # the refused upload answers 422; the browser reports that status, nothing else may go wrong
+    admin.assert_no_console_errors(r"status of 422 .* at \S+/admin/kinds/standard-sale/follow-on$")
