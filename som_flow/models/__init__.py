@@ -3,6 +3,7 @@
 from som_flow.models.activities import Activity
 from som_flow.models.catalogs import CATALOGS, CatalogEntry, CustomField, ExchangeRate, Question, Stage
 from som_flow.models.customers import Contact, Customer
+from som_flow.models.jobs import FollowOnVersion, JobWork
 from som_flow.models.kinds import KindVersion, OpportunityKind
 from som_flow.models.opportunities import (
     DemandLine,
@@ -27,3 +28,4 @@ __all__ = [
 ]
 
 ContactLogEntry = Activity  # the contact log's name for the same rows
+__all__ += ["FollowOnVersion", "JobWork"]

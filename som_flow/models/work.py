@@ -51,6 +51,8 @@ class Task(Timestamped, db.Model):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     # the client's Idempotency-Key of the completion: a retry with the same key gets the completed task back
     completion_key: Mapped[str | None] = mapped_column(String(64))
+    # a task of the job's own work (JobWork, a follow-on process) rather than of the deal's sales process
+    job_work_id: Mapped[int | None] = mapped_column(ForeignKey("job_work.id"), index=True)
 
     opportunity = relationship("Opportunity")
     assignee = relationship("User", foreign_keys=[assignee_id])

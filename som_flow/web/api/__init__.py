@@ -88,6 +88,7 @@ def register_api(app: Flask) -> None:
         docs,
         forecast,
         imports,
+        job_work,
         kinds,
         opportunities,
         users,
@@ -101,7 +102,7 @@ def register_api(app: Flask) -> None:
         "security": [{"bearer": []}],
     })
     api.ma_plugin.converter.add_attribute_function(decimal_as_string)
-    for module in (users, catalogs, kinds, customers, opportunities, work, forecast, imports, activities):
+    for module in (users, catalogs, kinds, customers, opportunities, work, forecast, imports, activities, job_work):
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.extensions["som_api"] = api
