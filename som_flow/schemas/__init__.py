@@ -191,11 +191,21 @@ _EDITABLE = dict(
     financing_activity=fields.String(allow_none=True, validate=validate.Length(max=64)),
     external_reference=fields.String(allow_none=True, validate=validate.Length(max=100)),
     address_choice=fields.String(validate=validate.OneOf(["bill_to", "work"])),
-    custom=fields.Dict(keys=fields.String()),
-    answers=fields.Dict(keys=fields.String()),
+    # JSON merge patches (RFC 7396): named keys change, a key set to null is removed, the others stay
+    custom=fields.Dict(keys=fields.String(), metadata={"description": "Merged into the stored values; null removes."}),
+    answers=fields.Dict(keys=fields.String(), metadata={"description": "Merged into the stored answers; null removes."}),
+    date=fields.Date(attribute="opened_on", validate=sane_date),
+    employee_lead=fields.Integer(allow_none=True, validate=ID),
+    job_id=fields.Integer(allow_none=True, validate=ID),
+    terms_of_sale=fields.String(allow_none=True, validate=validate.Length(max=200)),
+    probability_level=fields.String(allow_none=True, validate=validate.Length(max=64)),
+    # only "stage_default": the probability follows the stage again (a number given sets it by hand)
+    probability_source=fields.String(validate=validate.OneOf(["stage_default"])),
 )
 
-OpportunityPatchSchema = Schema.from_dict(dict(_EDITABLE), name="OpportunityPatchSchema")
+OpportunityPatchSchema = Schema.from_dict({
+    **_EDITABLE, "customer_id": fields.Integer(validate=ID),
+}, name="OpportunityPatchSchema")
 OpportunityCreateSchema = Schema.from_dict({
     **_EDITABLE,
     "title": fields.String(required=True, validate=validate.Length(min=1, max=200)),
@@ -260,6 +270,9 @@ class OpportunitySchema(Schema):
     timeframe = fields.String(allow_none=True)
     financing_activity = fields.String(allow_none=True)
     external_reference = fields.String(allow_none=True)
+    terms_of_sale = fields.String(allow_none=True)
+    probability_level = fields.String(allow_none=True)
+    employee_lead = fields.Integer(attribute="employee_lead_id", allow_none=True)
     address_choice = fields.String()
     custom = fields.Dict()
     answers = fields.Dict()
