@@ -298,7 +298,8 @@ def update_opportunity(actor: User, opp_id: int, data: dict, expected_version: i
         lead = _employee(data.pop("employee_lead"))
         data["employee_lead_id"] = lead.id if lead else None
     to_stage_default = data.pop("probability_source", None) == "stage_default"
-    if data.get("probability_level") and "probability" not in data and not to_stage_default:
+    if (data.get("probability_level") and data["probability_level"] != opp.probability_level
+            and "probability" not in data and not to_stage_default):
         data["probability"] = _level_percent(data["probability_level"])
     for field, value in data.items():
         old = getattr(opp, field)

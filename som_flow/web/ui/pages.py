@@ -90,6 +90,11 @@ bp.add_url_rule("/opportunities", endpoint="opportunities", view_func=opportunit
 @bp.route("/opportunities/<int:opp_id>")
 def opportunity_page(opp_id: int):
     """The seed-000 tabs: Info, Profile, Opportunity, Tasks, Appointments, Estimates, History, User defined."""
+    return render_deal(opp_id)
+
+
+def render_deal(opp_id: int, *, edit_form=None, edit_errors=None, editing: str | None = None, status: int = 200):
+    """The deal page; a refused edit form (deal_edit) passes what was typed, the errors and the tab it was on."""
     opp = opportunities.get_opportunity(opp_id)
     ok, why = qualification(opp)
     history = history_service.history(opp)
@@ -110,7 +115,8 @@ def opportunity_page(opp_id: int):
         can_reopen=can_reopen(current_user, opp),
         # the note greets whoever opens the deal, not every return to it after pressing a button on it
         show_popup=bool(opp.customer.popup_on_open and opp.customer.popup_notes
-                        and urlsplit(request.referrer or "").path != request.path))
+                        and urlsplit(request.referrer or "").path != request.path and editing is None),
+        edit_form=edit_form or {}, edit_errors=edit_errors or {}, editing=editing), status
 
 
 def _local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
