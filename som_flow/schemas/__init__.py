@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from som_flow.models import CATALOGS, ROLES
 from som_flow.models.opportunities import OPPORTUNITY_STATUSES, PRIORITIES
 from som_flow.processes import KIND_TYPES
+from som_flow.services.fields import REQUIRABLE_FIELDS
 from som_flow.services.limits import MAX_AMOUNT, MAX_ID, sane_date
 
 KEY = validate.Regexp(r"^[a-z][a-z0-9_\-]{0,63}$", error="Use lower-case letters, digits, '_' or '-'.")
@@ -87,6 +88,12 @@ class CatalogEntryCreateSchema(Schema):
     percent = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100))
     price = fields.Decimal(load_default=None, allow_none=True, **MONEY)
     extra = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+
+
+class RequiredFieldsSchema(Schema):
+    """The office's required fields on every new deal (an admin preference)."""
+
+    fields = fields.List(fields.String(validate=validate.OneOf(REQUIRABLE_FIELDS)), required=True)
 
 
 class CatalogPath(Schema):
@@ -173,6 +180,7 @@ class BpmnQuery(Schema):
 
 
 # opportunities -----------------------------------------------------------------------------------
+MERGED = "A JSON merge patch (RFC 7396) of the stored map: the keys given change, a key set to null is removed."
 _EDITABLE = dict(
     title=fields.String(validate=validate.Length(min=1, max=200)),
     description=fields.String(validate=validate.Length(max=10000)),
@@ -192,8 +200,8 @@ _EDITABLE = dict(
     external_reference=fields.String(allow_none=True, validate=validate.Length(max=100)),
     address_choice=fields.String(validate=validate.OneOf(["bill_to", "work"])),
     # JSON merge patches (RFC 7396): named keys change, a key set to null is removed, the others stay
-    custom=fields.Dict(keys=fields.String(), metadata={"description": "Merged into the stored values; null removes."}),
-    answers=fields.Dict(keys=fields.String(), metadata={"description": "Merged into the stored answers; null removes."}),
+    custom=fields.Dict(keys=fields.String(), metadata={"description": MERGED}),
+    answers=fields.Dict(keys=fields.String(), metadata={"description": MERGED}),
     date=fields.Date(attribute="opened_on", validate=sane_date),
     employee_lead=fields.Integer(allow_none=True, validate=ID),
     job_id=fields.Integer(allow_none=True, validate=ID),

@@ -8,21 +8,17 @@ words, and the edited tab open.
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
 from flask_login import current_user, login_required
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from som_flow.errors import ValidationFailed
 from som_flow.schemas import ID, OpportunityPatchSchema
-from som_flow.services import catalogs, users
-from som_flow.services import customers as customer_service
-from som_flow.services import opportunities
-from som_flow.services.fields import REQUIRABLE_FIELDS, VALUE_TYPES, required_on_create
-from som_flow.services.permissions import can_change_opportunity
+from som_flow.services import catalogs, opportunities
 from som_flow.web.errors import flatten_messages
+from som_flow.web.ui.deal_forms import edit_options, plain_errors
 from som_flow.web.ui.pages import render_deal
+from som_flow.web.ui.picker import pick, picker_label, suggestions
 
 bp = Blueprint("deal_edit", __name__)
 
@@ -35,11 +31,6 @@ GROUPS = {
     "profile": [],
     "custom": [],
 }
-CATALOG_SELECTS = {
-    "department": "departments", "marketing_channel": "marketing_channels", "marketing_source": "marketing_sources",
-    "financing_activity": "financing_activities", "timeframe": "timeframes", "product": "products",
-    "priority": "priorities", "currency": "currencies", "probability_level": "probability_levels",
-}
 
 
 @bp.before_request
@@ -50,34 +41,6 @@ def _require_login():
 
 class VersionField(Schema):
     version = fields.Integer(load_default=None, validate=ID)
-
-
-# marshmallow's words → what a person reads beside the field
-_PLAIN = [
-    (re.compile(r"^(Missing data for required field|Field may not be null|Shorter than minimum length 1)\.$"),
-     "Required."),
-    (re.compile(r"^Not a valid integer\.$"), "Enter a whole number."),
-    (re.compile(r"^Not a valid (number|decimal)\.$"), "Enter a number."),
-    (re.compile(r"^Not a valid date\.$"), "Enter a date (YYYY-MM-DD)."),
-    (re.compile(r"^Longer than maximum length (\d+)\.$"), r"At most \1 characters."),
-    (re.compile(r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"),
-     r"Enter a value from \1 to \2."),
-    (re.compile(r"^Must be one of: .*$"), "Choose one of the listed values."),
-    (re.compile(r"^Unknown value; choose from .*$"), "Choose one of the listed values."),
-]
-
-
-def plain(message: str) -> str:
-    for pattern, words in _PLAIN:
-        if pattern.match(message):
-            return pattern.sub(words, message)
-    return message
-
-
-def _plain_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
-    # the patch schema's names → the form's ("customer_id" is typed into "customer")
-    rename = {"customer_id": "customer", "job_id": "job", "opened_on": "date"}
-    return {rename.get(name, name): [plain(m) for m in msgs] for name, msgs in errors.items()}
 
 
 def _raw(names: list[str]) -> dict:
@@ -101,48 +64,11 @@ def _load(raw: dict) -> dict:
         raise ValidationFailed("Check the highlighted fields.", flatten_messages(exc.messages)) from None
 
 
-# -- the customer/job picker -----------------------------------------------------------------------
-_PICKED = re.compile(r"#(\d{1,9})\s*$")
-
-
-def picker_label(customer) -> str:
-    """How the picker shows a customer or job, and reads it back: its name and number."""
-    return f"{customer.full_name} · #{customer.id}"
-
-
-def _pick(text: str, field: str, among=None):
-    """The customer (or job, `among` the customer's jobs) typed into the picker: its "#id", else the one whose
-    name matches. Raises ValidationFailed naming `field` when none or several match."""
-    found = _PICKED.search(text)
-    if found:
-        chosen = customer_service.find_customer(int(found.group(1)))
-        candidates = [chosen] if chosen is not None else []
-    elif among is not None:
-        candidates = [c for c in among if text.lower() in (c.name.lower(), c.full_name.lower())]
-    else:
-        items, _ = customer_service.search_customers(q=text, per_page=20)
-        exact = [c for c in items if text.lower() in (c.name.lower(), c.full_name.lower())]
-        candidates = exact or items
-    if among is not None:
-        candidates = [c for c in candidates if c in among]
-    if len(candidates) != 1:
-        what = "a job of the customer" if among is not None else "a customer"
-        raise ValidationFailed("Check the highlighted fields.",
-                               {field: [f"Choose {what} from the list ({'none' if not candidates else 'several'} "
-                                        f"match \u201c{text}\u201d)."]})
-    return candidates[0]
-
-
+# -- the customer/job picker ----------------------------------------------------------------------
 @bp.route("/lookup/customers")
 def lookup_customers():
     """The picker's suggestions: customers whose name has `q`, or the jobs of customer `parent`."""
-    parent = request.args.get("parent", "")
-    if parent.isdigit():
-        customer = customer_service.find_customer(int(parent))
-        rows = list(customer.jobs) if customer else []
-    else:
-        rows, _ = customer_service.search_customers(q=request.args.get("q", "")[:200], per_page=20)
-    return jsonify([{"id": c.id, "label": picker_label(c)} for c in rows])
+    return jsonify(suggestions(request.args.get("q", ""), request.args.get("parent", "")))
 
 
 # -- saving a tab ----------------------------------------------------------------------------------
@@ -177,13 +103,13 @@ def _customer_and_job(opp, data: dict) -> None:
     if not text:
         raise ValidationFailed("Check the highlighted fields.", {"customer": ["Required."]})
     if text != picker_label(opp.customer):
-        customer = _pick(text, "customer")
+        customer = pick(text, "customer")
         data["customer_id"] = customer.id
     job_text = request.form.get("job", "").strip()
     if not job_text:
         data["job_id"] = None
     elif not (opp.job and job_text == picker_label(opp.job) and customer.id == opp.customer_id):
-        data["job_id"] = _pick(job_text, "job", among=list(customer.jobs)).id
+        data["job_id"] = pick(job_text, "job", among=list(customer.jobs)).id
 
 
 def _typed(kind: str, raw: str, choices: list):
@@ -237,35 +163,11 @@ def edit_deal(opp_id: int, group: str):
                 else _answers_and_custom(opp, group))
         opportunities.update_opportunity(current_user, opp_id, data, expected_version=version)
     except ValidationFailed as exc:
-        errors = _plain_errors(exc.errors)
+        errors = plain_errors(exc.errors)
         flash("Not saved: " + ("check the fields marked below." if errors else exc.detail), "error")
         return render_deal(opp_id, edit_form=request.form, edit_errors=errors, editing=group, status=422)
     flash("Saved.", "ok")
     return redirect(url_for("pages.opportunity_page", opp_id=opp_id, _anchor=group))
-
-
-# -- what the forms offer --------------------------------------------------------------------------
-def edit_options(opp) -> dict:
-    """The choices and required marks of the deal page's edit forms."""
-    version = opp.kind_version
-    stage = next((s for s in version.stages if s["key"] == opp.stage), None) if version else None
-    return {
-        "catalog": {field: [(e.key, e.name) for e in catalogs.list_entries(name)
-                            if e.active or e.key == getattr(opp, field, None)]
-                    for field, name in CATALOG_SELECTS.items()},
-        "levels": {e.key: e.percent for e in catalogs.list_entries("probability_levels")},
-        "reps": [(u.id, u.name) for u in users.list_reps()],
-        "people": [(u.id, u.name) for u in users.list_active_users()],
-        "office_required": set(required_on_create()),
-        "stage_required": set(stage.get("required_fields") or []) if stage else set(),
-        "stage_name": stage["name"] if stage else "",
-        "can_assign": current_user.has_role("admin", "manager", "csr"),
-        "can_edit": can_change_opportunity(current_user, opp) and not opp.closed,
-        "value_types": VALUE_TYPES,
-        "labels": REQUIRABLE_FIELDS,
-        "picker_label": picker_label,
-        "versioned": opp.version,
-    }
 
 
 @bp.app_context_processor
