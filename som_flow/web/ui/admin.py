@@ -31,7 +31,7 @@ from som_flow.schemas import (
     sane_date,
 )
 from som_flow.services import catalogs, kinds, reminders, users
-from som_flow.services.fields import REQUIRABLE_FIELDS, required_on_create, set_required_on_create
+from som_flow.services.fields import REQUIRABLE_FIELDS, VALUE_TYPES, required_on_create, set_required_on_create
 from som_flow.services.unit_of_work import now
 from som_flow.web.downloads import bpmn_file
 from som_flow.web.errors import flatten_messages
@@ -65,7 +65,7 @@ class QuestionCreateSchema(Schema):
     key = fields.String(required=True, validate=KEY)
     section = fields.String(required=True, validate=validate.OneOf(["profile", "qualification"]))
     text = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    answer_type = fields.String(load_default="bool", validate=validate.OneOf(["bool", "text", "choice", "number", "date"]))
+    answer_type = fields.String(load_default="bool", validate=validate.OneOf(list(VALUE_TYPES)))
     required = fields.Boolean(load_default=False)
     kind_key = fields.String(load_default=None, allow_none=True)
     choices = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
