@@ -160,7 +160,7 @@ def _describe(e: Event, stages: dict) -> str:
     if e.type == "stage_changed":
         return f"stage {d.get('from') or 'start'} → {d.get('to')}"
     if e.type == "field_changed":
-        return f"{d.get('field')}: {d.get('old')} → {d.get('new')}"
+        return f"{d.get('label') or d.get('field')}: {d.get('old')} → {d.get('new')}"
     if e.type in ("assigned", "unassigned"):
         return f"{e.type} {d.get('name') or ''}".strip()
     if e.type in ("won", "lost"):
