@@ -34,6 +34,12 @@ REQUIRABLE_FIELDS = {
     "external_reference": "External reference",
     "terms_of_sale": "Terms of sales",
 }
+# every editable field of a deal as people name it (the history says "Terms of sales", not terms_of_sale)
+FIELD_LABELS = {
+    **REQUIRABLE_FIELDS, "title": "Title", "opened_on": "Date", "customer_id": "Customer", "job_id": "Job",
+    "address_choice": "Address", "employee_lead_id": "Employee lead", "priority": "Priority", "currency": "Currency",
+    "probability": "Probability", "probability_level": "Probability level",
+}
 REQUIRED_ON_CREATE = "required_fields_on_create"
 
 

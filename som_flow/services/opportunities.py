@@ -22,6 +22,7 @@ from som_flow.services import catalogs
 from som_flow.services.appointments import book_from_task
 from som_flow.services.customers import create_job_for
 from som_flow.services.fields import (
+    FIELD_LABELS,
     check_answers,
     check_custom_values,
     check_required_kept,
@@ -309,7 +310,8 @@ def update_opportunity(actor: User, opp_id: int, data: dict, expected_version: i
         if field in ("answers", "custom"):
             _record_keys(opp, actor, field, old or {}, value)
             continue
-        record_event(opp, actor, "field_changed", field=field, old=_jsonable(old), new=_jsonable(value))
+        record_event(opp, actor, "field_changed", field=field, label=FIELD_LABELS.get(field, field), old=_jsonable(old),
+                     new=_jsonable(value))
         if field == "probability":
             opp.probability_source = "manual"
     if to_stage_default:
@@ -332,7 +334,8 @@ def _back_to_stage_default(opp: Opportunity, actor: User) -> None:
         raise ValidationFailed(f"{opp.number} has no stage with a default probability",
                                {"probability_source": ["This deal has no stage default to go back to."]})
     if default != opp.probability:
-        record_event(opp, actor, "field_changed", field="probability", old=opp.probability, new=default)
+        record_event(opp, actor, "field_changed", field="probability", label="Probability", old=opp.probability,
+                     new=default)
     opp.probability, opp.probability_source = default, "stage_default"
 
 
