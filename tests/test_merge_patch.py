@@ -82,6 +82,7 @@ def test_each_changed_answer_is_its_own_entry_in_the_history(deal):
 
 @pytest.mark.parametrize(("answers", "field", "words"), [
     ({"size": "big"}, "answers.size", "Enter a number."),
+    ({"size": float("nan")}, "answers.size", "Enter a number."),
     ({"visit": "last spring"}, "answers.visit", "Enter a date (YYYY-MM-DD)."),
     ({"heating": "wood"}, "answers.heating", "Choose one of gas, oil, heat pump."),
     ({"budget": "yes"}, "answers.budget", "Answer yes or no."),

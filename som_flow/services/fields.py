@@ -3,6 +3,7 @@ required fields (an admin preference kept in the database)."""
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from flask import current_app
@@ -61,7 +62,9 @@ def _type_error(kind: str, value, choices: list) -> str | None:
     if kind == "text":
         return None if isinstance(value, str) and len(value) <= 2000 else "Enter text of at most 2000 characters."
     if kind == "number":
-        return None if isinstance(value, int | float) and not isinstance(value, bool) else "Enter a number."
+        ok = (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float)
+                                                                         and math.isfinite(value))
+        return None if ok else "Enter a number."
     if kind == "bool":
         return None if isinstance(value, bool) else "Answer yes or no."
     if kind == "choice":

@@ -8,7 +8,9 @@ words, and the edited tab open.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
+import math
+
+from flask import Blueprint, abort, flash, g, jsonify, redirect, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
@@ -112,7 +114,7 @@ def _customer_and_job(opp, data: dict) -> None:
         data["job_id"] = pick(job_text, "job", among=list(customer.jobs)).id
 
 
-def _typed(kind: str, raw: str, choices: list):
+def _typed(kind: str, raw: str):
     """A typed input's text as its value (None when blank); ValueError for a number that is none."""
     raw = raw.strip()
     if raw == "":
@@ -121,18 +123,21 @@ def _typed(kind: str, raw: str, choices: list):
         return {"yes": True, "no": False}.get(raw, raw)
     if kind == "number":
         number = float(raw)
+        if not math.isfinite(number):
+            raise ValueError(raw)
         return int(number) if number.is_integer() and "." not in raw else number
     return raw
 
 
-def _typed_values(prefix: str, definitions: list[tuple[str, str, list]]) -> dict:
+def _typed_values(prefix: str, definitions: list[tuple[str, str]]) -> dict:
+    """The posted `<prefix>.<key>` inputs as typed values (a blank one is None: removed by the merge)."""
     values, errors = {}, {}
-    for key, kind, choices in definitions:
+    for key, kind in definitions:
         name = f"{prefix}.{key}"
         if name not in request.form:
             continue
         try:
-            values[key] = _typed(kind, request.form.get(name, ""), choices)
+            values[key] = _typed(kind, request.form.get(name, ""))
         except ValueError:
             errors[name] = ["Enter a number."]
     if errors:
@@ -143,8 +148,8 @@ def _typed_values(prefix: str, definitions: list[tuple[str, str, list]]) -> dict
 def _answers_and_custom(opp, group: str) -> dict:
     if group == "profile":
         questions = catalogs.list_questions(opp.kind.key if opp.kind else None)
-        return {"answers": _typed_values("answers", [(q.key, q.answer_type, q.choices) for q in questions])}
-    return {"custom": _typed_values("custom", [(f.key, f.type, f.choices) for f in catalogs.list_custom_fields()])}
+        return {"answers": _typed_values("answers", [(q.key, q.answer_type) for q in questions])}
+    return {"custom": _typed_values("custom", [(f.key, f.type) for f in catalogs.list_custom_fields()])}
 
 
 @bp.route("/opportunities/<int:opp_id>/edit/<group>", methods=["GET", "POST"])
@@ -170,6 +175,15 @@ def edit_deal(opp_id: int, group: str):
     return redirect(url_for("pages.opportunity_page", opp_id=opp_id, _anchor=group))
 
 
+def _options_once(opp=None) -> dict:
+    """edit_options, worked out once per page (four tabs ask for them)."""
+    cache = g.setdefault("deal_edit_options", {})
+    key = opp.id if opp is not None else None
+    if key not in cache:
+        cache[key] = edit_options(opp)
+    return cache[key]
+
+
 @bp.app_context_processor
 def _edit_helpers():
-    return {"deal_edit_options": edit_options}
+    return {"deal_edit_options": _options_once}
