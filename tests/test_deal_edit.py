@@ -250,3 +250,17 @@ def test_a_deal_page_marks_the_fields_the_office_requires_and_an_edit_cannot_emp
     assert re.search(r'Department <abbr class="req"[^>]*>\*</abbr> <select name="department" required', page)
     r = client.post(f"/opportunities/{deal_id}/edit/info", data=_info_form(deal_id, department=""))
     assert r.status_code == 422 and error_beside(r, "department") == "Required by the office."
+
+
+def test_the_fields_the_stage_needs_before_the_deal_leaves_it_are_marked(office):
+    client = office["client"]
+    admin = Api(client, "admin@x.test")
+    r = admin.post("/kinds", {"key": "rq", "name": "Roofing", "type": "standard", "stages": ["lead", "proposal"],
+                              "required_fields": {"lead": ["anticipated_close_date", "roof"]}})
+    assert r.status_code == 201, r.json
+    deal = opps.create_opportunity(office["csr"], {"title": "Roof", "customer_id": office["customer"].id,
+                                                   "kind": "rq"})
+    login(client, "csr@x.test")
+    page = text(_page(client, deal.id))
+    assert "Anticipated close date (needed to leave Lead)" in page
+    assert "Roof type (needed to leave Lead)" in page
