@@ -141,7 +141,7 @@ def test_the_new_opportunity_form_warns_when_the_customer_is_on_credit_hold(offi
     held = make_customer("Late Payer Ltd", credit_hold=True)
     fine = make_customer("Good Payer Ltd")
     form = _html(client.get(f"/opportunities/new?customer_id={held.id}"))
-    assert 'id="credit-hold"' in form and f'value="{held.id}" selected' in form
+    assert 'id="credit-hold"' in form and f'#{held.id}"' in form  # the customer picker holds it
     assert "Late Payer Ltd (credit hold)" in form
     assert 'id="credit-hold"' not in _html(client.get(f"/opportunities/new?customer_id={fine.id}"))
     created = client.post("/opportunities/new", data={"title": "Boiler", "customer_id": str(held.id),

@@ -16,6 +16,7 @@ from som_flow.models.opportunities import (
     StageStay,
     WorkflowState,
 )
+from som_flow.models.preferences import Preference
 from som_flow.models.users import ROLES, ApiToken, User, UserSession
 from som_flow.models.work import Appointment, Delivery, Notification, Reminder, Task, appointment_attendee
 
@@ -23,7 +24,7 @@ __all__ = [
     "CATALOGS", "ROLES",
     "Activity", "ApiToken", "Appointment", "CatalogEntry", "Contact", "ContactLogEntry", "CustomField", "Customer",
     "Delivery", "DemandLine", "Estimate", "EstimateLine", "Event", "ExchangeRate", "ForecastSnapshot",
-    "KindVersion", "Notification", "Opportunity", "OpportunityKind", "Party", "Question", "Reminder",
+    "KindVersion", "Notification", "Opportunity", "OpportunityKind", "Party", "Preference", "Question", "Reminder",
     "Stage", "StageStay", "Task", "User", "UserSession", "WorkflowState", "appointment_attendee",
 ]
 

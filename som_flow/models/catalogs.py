@@ -84,7 +84,7 @@ class Question(Timestamped, db.Model):
     key: Mapped[str] = mapped_column(String(64), unique=True)
     section: Mapped[str] = mapped_column(String(20))  # profile | qualification
     text: Mapped[str] = mapped_column(String(300))
-    answer_type: Mapped[str] = mapped_column(String(10), default="bool")  # bool | text | choice | number
+    answer_type: Mapped[str] = mapped_column(String(10), default="bool")  # bool | text | choice | number | date
     choices: Mapped[list] = mapped_column(JSON, default=list)
     required: Mapped[bool] = mapped_column(default=False)
     kind_key: Mapped[str | None] = mapped_column(String(64))  # None: every kind

@@ -60,6 +60,8 @@ class Opportunity(Timestamped, db.Model):
     reason: Mapped[str | None] = mapped_column(String(64))  # won or lost reason catalog key
     explanation: Mapped[str] = mapped_column(Text, default="")
     external_reference: Mapped[str | None] = mapped_column(String(100))
+    terms_of_sale: Mapped[str | None] = mapped_column(String(200))  # seed 002: the deal's terms of sales
+    probability_level: Mapped[str | None] = mapped_column(String(64))  # probability_levels catalog key
     selected_estimate_id: Mapped[int | None] = mapped_column(
         ForeignKey("estimate.id", use_alter=True, name="fk_opportunity_selected_estimate")
     )

@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from som_flow.models import CATALOGS, ROLES
 from som_flow.models.opportunities import OPPORTUNITY_STATUSES, PRIORITIES
 from som_flow.processes import KIND_TYPES
+from som_flow.services.fields import REQUIRABLE_FIELDS
 from som_flow.services.limits import MAX_AMOUNT, MAX_ID, sane_date
 
 KEY = validate.Regexp(r"^[a-z][a-z0-9_\-]{0,63}$", error="Use lower-case letters, digits, '_' or '-'.")
@@ -87,6 +88,12 @@ class CatalogEntryCreateSchema(Schema):
     percent = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100))
     price = fields.Decimal(load_default=None, allow_none=True, **MONEY)
     extra = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+
+
+class RequiredFieldsSchema(Schema):
+    """The office's required fields on every new deal (an admin preference)."""
+
+    fields = fields.List(fields.String(validate=validate.OneOf(REQUIRABLE_FIELDS)), required=True)
 
 
 class CatalogPath(Schema):
@@ -182,6 +189,7 @@ class BpmnQuery(Schema):
 
 
 # opportunities -----------------------------------------------------------------------------------
+MERGED = "A JSON merge patch (RFC 7396) of the stored map: the keys given change, a key set to null is removed."
 _EDITABLE = dict(
     title=fields.String(validate=validate.Length(min=1, max=200)),
     description=fields.String(validate=validate.Length(max=10000)),
@@ -200,11 +208,21 @@ _EDITABLE = dict(
     financing_activity=fields.String(allow_none=True, validate=validate.Length(max=64)),
     external_reference=fields.String(allow_none=True, validate=validate.Length(max=100)),
     address_choice=fields.String(validate=validate.OneOf(["bill_to", "work"])),
-    custom=fields.Dict(keys=fields.String()),
-    answers=fields.Dict(keys=fields.String()),
+    # JSON merge patches (RFC 7396): named keys change, a key set to null is removed, the others stay
+    custom=fields.Dict(keys=fields.String(), metadata={"description": MERGED}),
+    answers=fields.Dict(keys=fields.String(), metadata={"description": MERGED}),
+    date=fields.Date(attribute="opened_on", validate=sane_date),
+    employee_lead=fields.Integer(allow_none=True, validate=ID),
+    job_id=fields.Integer(allow_none=True, validate=ID),
+    terms_of_sale=fields.String(allow_none=True, validate=validate.Length(max=200)),
+    probability_level=fields.String(allow_none=True, validate=validate.Length(max=64)),
+    # only "stage_default": the probability follows the stage again (a number given sets it by hand)
+    probability_source=fields.String(validate=validate.OneOf(["stage_default"])),
 )
 
-OpportunityPatchSchema = Schema.from_dict(dict(_EDITABLE), name="OpportunityPatchSchema")
+OpportunityPatchSchema = Schema.from_dict({
+    **_EDITABLE, "customer_id": fields.Integer(validate=ID),
+}, name="OpportunityPatchSchema")
 OpportunityCreateSchema = Schema.from_dict({
     **_EDITABLE,
     "title": fields.String(required=True, validate=validate.Length(min=1, max=200)),
@@ -269,6 +287,9 @@ class OpportunitySchema(Schema):
     timeframe = fields.String(allow_none=True)
     financing_activity = fields.String(allow_none=True)
     external_reference = fields.String(allow_none=True)
+    terms_of_sale = fields.String(allow_none=True)
+    probability_level = fields.String(allow_none=True)
+    employee_lead = fields.Integer(attribute="employee_lead_id", allow_none=True)
     address_choice = fields.String()
     custom = fields.Dict()
     answers = fields.Dict()

@@ -1,45 +1,77 @@
-"""User-defined fields, profile/qualification answers and the office's required fields."""
+"""User-defined fields, profile/qualification answers (typed, merged as JSON merge patches) and the office's
+required fields (an admin preference kept in the database)."""
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from flask import current_app
+from sqlalchemy import select
 
 from som_flow.errors import ValidationFailed
-from som_flow.models import Opportunity
-from som_flow.services.catalogs import list_custom_fields, list_questions
+from som_flow.extensions import db
+from som_flow.models import CustomField, Opportunity, Preference
+from som_flow.services.catalogs import list_all_questions, list_custom_fields, list_questions
+from som_flow.services.unit_of_work import service
+
+# the value types of questions and custom fields; the deal page shows an input of the same kind
+VALUE_TYPES = {"bool": "yes/no", "number": "number", "date": "date", "choice": "choice", "text": "text"}
+
+# the deal's own fields the office may require on every new deal, with the words the pages use
+REQUIRABLE_FIELDS = {
+    "description": "Description",
+    "sales_rep": "Sales rep",
+    "employee_lead": "Employee lead",
+    "department": "Department",
+    "marketing_channel": "Marketing channel",
+    "marketing_source": "Marketing source",
+    "product": "Product",
+    "timeframe": "Timeframe",
+    "financing_activity": "Financing activity",
+    "follow_up_date": "Follow-up date",
+    "anticipated_close_date": "Anticipated close date",
+    "amount": "Amount",
+    "external_reference": "External reference",
+    "terms_of_sale": "Terms of sales",
+}
+# every editable field of a deal as people name it (the history says "Terms of sales", not terms_of_sale)
+FIELD_LABELS = {
+    **REQUIRABLE_FIELDS, "title": "Title", "opened_on": "Date", "customer_id": "Customer", "job_id": "Job",
+    "address_choice": "Address", "employee_lead_id": "Employee lead", "priority": "Priority", "currency": "Currency",
+    "probability": "Probability", "probability_level": "Probability level",
+}
+REQUIRED_ON_CREATE = "required_fields_on_create"
 
 
-def check_custom_values(values: dict) -> dict:
-    """Validate user-defined values against their definitions; returns JSON-ready values."""
-    defs = {f.key: f for f in list_custom_fields()}
-    errors: dict[str, list[str]] = {}
-    clean: dict = {}
-    for key, value in values.items():
-        field = defs.get(key)
-        if field is None:
-            errors[f"custom.{key}"] = ["Unknown field."]
-            continue
-        if value in (None, ""):
-            clean[key] = None
-            continue
-        ok = {
-            "text": lambda v: isinstance(v, str) and len(v) <= 2000,
-            "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-            "bool": lambda v: isinstance(v, bool),
-            "choice": lambda v, f=field: v in f.choices,
-            "date": _is_iso_date,
-        }[field.type](value)
-        if not ok:
-            errors[f"custom.{key}"] = [f"Not a valid {field.type}."]
-        clean[key] = value
-    for key, field in defs.items():
-        if field.required and clean.get(key, values.get(key)) in (None, ""):
-            errors.setdefault(f"custom.{key}", ["Required."])
-    if errors:
-        raise ValidationFailed("Invalid user-defined fields", errors)
-    return clean
+# -- merge patch -----------------------------------------------------------------------------------
+def merge_patch(current: dict | None, patch: dict) -> dict:
+    """RFC 7396 on a flat map: keys in `patch` replace, a key set to None is removed, others stay."""
+    merged = dict(current or {})
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+# -- typed values ----------------------------------------------------------------------------------
+def _type_error(kind: str, value, choices: list) -> str | None:
+    """Why `value` is not a value of `kind`, in plain words; None when it is one."""
+    if kind == "text":
+        return None if isinstance(value, str) and len(value) <= 2000 else "Enter text of at most 2000 characters."
+    if kind == "number":
+        ok = (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float)
+                                                                         and math.isfinite(value))
+        return None if ok else "Enter a number."
+    if kind == "bool":
+        return None if isinstance(value, bool) else "Answer yes or no."
+    if kind == "choice":
+        return None if value in choices else f"Choose one of {', '.join(choices)}."
+    if kind == "date":
+        return None if _is_iso_date(value) else "Enter a date (YYYY-MM-DD)."
+    return None
 
 
 def _is_iso_date(value) -> bool:
@@ -50,18 +82,53 @@ def _is_iso_date(value) -> bool:
     return True
 
 
-def check_answers(answers: dict) -> dict:
-    questions = {q.key: q for q in list_questions()}
-    errors = {f"answers.{k}": ["Unknown question."] for k in answers if k not in questions}
+def check_custom_values(values: dict, current: dict | None = None) -> dict:
+    """The stored user-defined values with `values` merged in (None or "" removes a value), each checked
+    against its field's type, and every required field filled. Raises ValidationFailed naming `custom.<key>`."""
+    defs = {f.key: f for f in list_custom_fields()}
+    errors: dict[str, list[str]] = {}
+    patch: dict = {}
+    for key, value in values.items():
+        field = defs.get(key)
+        if field is None:
+            errors[f"custom.{key}"] = ["There is no such field."]
+            continue
+        if value in (None, ""):
+            patch[key] = None
+            continue
+        problem = _type_error(field.type, value, field.choices)
+        if problem:
+            errors[f"custom.{key}"] = [problem]
+        patch[key] = value
+    merged = merge_patch(current, patch)
+    for key, field in defs.items():
+        if field.required and merged.get(key) in (None, ""):
+            errors.setdefault(f"custom.{key}", ["Required."])
+    if errors:
+        raise ValidationFailed("Check the user-defined fields", errors)
+    return merged
+
+
+def check_answers(answers: dict, current: dict | None = None) -> dict:
+    """The stored answers with `answers` merged in (None removes an answer), each checked against its
+    question's type. Raises ValidationFailed naming `answers.<key>`."""
+    questions = {q.key: q for q in list_all_questions()}
+    errors: dict[str, list[str]] = {}
     for key, value in answers.items():
         q = questions.get(key)
-        if q and q.answer_type == "bool" and value is not None and not isinstance(value, bool):
-            errors[f"answers.{key}"] = ["Answer yes (true) or no (false)."]
-        if q and q.answer_type == "choice" and value is not None and value not in q.choices:
-            errors[f"answers.{key}"] = [f"Choose from {', '.join(q.choices)}."]
+        if q is None:
+            errors[f"answers.{key}"] = ["There is no such question."]
+        elif value is not None:
+            problem = _type_error(q.answer_type, value, q.choices)
+            if problem:
+                errors[f"answers.{key}"] = [problem]
     if errors:
-        raise ValidationFailed("Invalid answers", errors)
-    return answers
+        raise ValidationFailed("Check the answers", errors)
+    return merge_patch(current, answers)
+
+
+def custom_field(key: str) -> CustomField | None:
+    return db.session.scalar(select(CustomField).where(CustomField.key == key))
 
 
 def qualification(opp: Opportunity) -> tuple[bool, list[str]]:
@@ -81,10 +148,47 @@ def qualification(opp: Opportunity) -> tuple[bool, list[str]]:
     return ok, why
 
 
+# -- the office's required fields ------------------------------------------------------------------
+def required_on_create() -> list[str]:
+    """The fields every new deal must have: the admin's preference, else (never saved yet) SOM_FLOW_REQUIRED_FIELDS."""
+    row = db.session.get(Preference, REQUIRED_ON_CREATE)
+    if row is not None:
+        return list(row.value)
+    return [f for f in current_app.config.get("REQUIRED_FIELDS_ON_CREATE") or [] if f in REQUIRABLE_FIELDS]
+
+
+@service
+def set_required_on_create(fields: list[str]) -> list[str]:
+    """Save the office's required fields. Raises ValidationFailed naming `fields` for a field that cannot be
+    required."""
+    unknown = [f for f in fields if f not in REQUIRABLE_FIELDS]
+    if unknown:
+        raise ValidationFailed(f"These fields cannot be required: {', '.join(unknown)}",
+                               {"fields": ["Choose from the listed fields."]})
+    chosen = [f for f in REQUIRABLE_FIELDS if f in fields]  # the page's order, no repeats
+    row = db.session.get(Preference, REQUIRED_ON_CREATE)
+    if row is None:
+        db.session.add(Preference(key=REQUIRED_ON_CREATE, value=chosen))
+    else:
+        row.value = chosen
+    return chosen
+
+
+def _blank(field: str, value) -> bool:
+    return value in (None, "") or (field == "amount" and value == 0)
+
+
 def check_required_on_create(data: dict) -> None:
-    """The office's required fields (preferences: SOM_FLOW_REQUIRED_FIELDS)."""
-    required = current_app.config.get("REQUIRED_FIELDS_ON_CREATE") or []
-    missing = [f for f in required if data.get(f) in (None, "")]
+    """The office's required fields are given. Raises ValidationFailed naming each missing one."""
+    missing = [f for f in required_on_create() if _blank(f, data.get(f))]
     if missing:
-        raise ValidationFailed(f"Fill {', '.join(missing)}", {f: ["Required by the office's preferences."]
-                                                              for f in missing})
+        raise ValidationFailed(f"Fill {', '.join(REQUIRABLE_FIELDS[f].lower() for f in missing)}",
+                               {f: ["Required by the office."] for f in missing})
+
+
+def check_required_kept(data: dict) -> None:
+    """An edit does not empty a field the office requires. Raises ValidationFailed naming it."""
+    emptied = [f for f in required_on_create() if f in data and _blank(f, data[f])]
+    if emptied:
+        raise ValidationFailed(f"The office requires {', '.join(REQUIRABLE_FIELDS[f].lower() for f in emptied)}",
+                               {f: ["Required by the office."] for f in emptied})

@@ -21,7 +21,14 @@ from som_flow.models import Customer, Opportunity, OpportunityKind, Task, User
 from som_flow.services import catalogs
 from som_flow.services.appointments import book_from_task
 from som_flow.services.customers import create_job_for
-from som_flow.services.fields import check_answers, check_custom_values, check_required_on_create
+from som_flow.services.fields import (
+    FIELD_LABELS,
+    check_answers,
+    check_custom_values,
+    check_required_kept,
+    check_required_on_create,
+    custom_field,
+)
 from som_flow.services.guards import bump_version, get_opportunity, guard_version, lock_opportunity, require_open
 from som_flow.services.history import record_event
 from som_flow.services.job_work import cancel_job_work, complete_job_task, start_job_work
@@ -34,6 +41,7 @@ from som_flow.services.process_run import (
     process_data,
     project,
     restart_process,
+    stage_probability,
 )
 from som_flow.services.reminder_schedule import sync_reminders
 from som_flow.services.tasks import lock_task, require_task_open
@@ -49,10 +57,12 @@ CATALOG_FIELDS = {
     "department": "departments",
     "timeframe": "timeframes",
     "financing_activity": "financing_activities",
+    "probability_level": "probability_levels",
 }
 EDITABLE = (
-    "title", "description", "amount", "currency", "probability", "follow_up_date", "anticipated_close_date",
-    "priority", "external_reference", "address_choice", "custom", "answers", "sales_rep",
+    "title", "opened_on", "description", "amount", "currency", "probability", "probability_source",
+    "follow_up_date", "anticipated_close_date", "priority", "external_reference", "terms_of_sale",
+    "address_choice", "custom", "answers", "sales_rep", "employee_lead", "customer_id", "job_id",
     *CATALOG_FIELDS,
 )
 
@@ -132,7 +142,9 @@ def search_opportunities(*, user: User, q=None, stage=None, status=None, kind=No
 
 
 # -- validation of fields --------------------------------------------------------------------------
-def _check_fields(data: dict) -> None:
+def _check_fields(data: dict, opp: Opportunity | None = None) -> None:
+    """Catalog keys, money, typed answers and user-defined values; answers and custom are merged into `opp`'s
+    (RFC 7396: a key set to null is removed, keys not named stay)."""
     for field, catalog in CATALOG_FIELDS.items():
         if data.get(field) is not None:
             catalogs.require_entry(catalog, data[field], field)
@@ -141,9 +153,9 @@ def _check_fields(data: dict) -> None:
     if data.get("amount") is not None:
         data["amount"] = _money(data["amount"])
     if "custom" in data and data["custom"] is not None:
-        data["custom"] = check_custom_values(data["custom"])
+        data["custom"] = check_custom_values(data["custom"], opp.custom if opp else None)
     if "answers" in data and data["answers"] is not None:
-        data["answers"] = check_answers(data["answers"])
+        data["answers"] = check_answers(data["answers"], opp.answers if opp else None)
 
 
 def _money(value) -> Decimal:
@@ -159,6 +171,32 @@ def _money(value) -> Decimal:
     if amount > MAX_AMOUNT:
         raise ValidationFailed("Amount is too large", {"amount": [f"Must be at most {MAX_AMOUNT}."]})
     return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _employee(user_id: int | None) -> User | None:
+    if user_id is None:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        raise ValidationFailed(f"No active user {user_id}", {"employee_lead": ["No such person."]})
+    return user
+
+
+def _customer_and_job(data: dict, customer_id: int | None, job_id: int | None) -> None:
+    """Check the customer and the job named in `data` (a job is a sub-customer of the deal's customer);
+    a new customer whose job is not named drops the old customer's job. Raises ValidationFailed."""
+    if "customer_id" in data:
+        customer = db.session.get(Customer, data["customer_id"])
+        if customer is None:
+            raise ValidationFailed("Unknown customer", {"customer_id": ["No such customer."]})
+        if customer.id != customer_id and "job_id" not in data and job_id is not None:
+            data["job_id"] = None
+        customer_id = customer.id
+    if data.get("job_id") is not None:
+        job = db.session.get(Customer, data["job_id"])
+        if job is None or job.parent_id != customer_id:
+            raise ValidationFailed("That job is not one of the customer's",
+                                   {"job_id": ["Choose a job of the deal's customer."]})
 
 
 def _rep(user_id: int | None) -> User | None:
@@ -190,10 +228,19 @@ def create_opportunity(actor: User, data: dict, *, start_stage: str | None = Non
     if not kind.allowed:
         raise ValidationFailed(f"The kind {kind.name} is not allowed for new opportunities",
                                {"kind": ["This kind is not allowed for new opportunities."]})
-    check_required_on_create(data)
+    only_rep = actor.has_role("rep") and not actor.has_role("admin", "manager", "csr")
+    # a rep's own lead is theirs (below), so the office's "sales rep required" is met by them
+    check_required_on_create({**data, "sales_rep": data.get("sales_rep") or (actor.id if only_rep else None)})
     _check_fields(data)
+    _customer_and_job(data, customer.id, None)
+    data.pop("probability_source", None)  # a new deal starts at its stage's default unless given a number
+    if "employee_lead" in data:
+        lead = _employee(data.pop("employee_lead"))
+        data["employee_lead_id"] = lead.id if lead else None
+    if data.get("probability_level") and data.get("probability") is None:
+        data["probability"] = _level_percent(data["probability_level"])
     rep = _rep(data.pop("sales_rep", None))
-    if rep is None and actor.has_role("rep") and not actor.has_role("admin", "manager", "csr"):
+    if rep is None and only_rep:
         rep = actor  # a rep entering a lead works it
     probability = data.pop("probability", None)
     version = kind.current_version
@@ -233,30 +280,78 @@ def _default_currency() -> str:
 
 @service
 def update_opportunity(actor: User, opp_id: int, data: dict, expected_version: int | None = None) -> Opportunity:
-    """Change editable fields; each change is an Event. Raises StaleVersion, Conflict, ValidationFailed."""
+    """Change editable fields; each change is an Event. `answers` and `custom` are merged (RFC 7396);
+    `probability_source: stage_default` puts the probability back to the stage's default.
+    Raises StaleVersion, Conflict, ValidationFailed."""
     opp = get_opportunity(opp_id)
     guard_version(opp, expected_version)
     require_change(actor, opp)
     if opp.closed and set(data) - {"explanation", "external_reference"}:
         require_open(opp)
     data = dict(data)
-    _check_fields(data)
+    check_required_kept(data)
+    _check_fields(data, opp)
+    _customer_and_job(data, opp.customer_id, opp.job_id)
     if "sales_rep" in data:
         if not (actor.has_role("rep") and data["sales_rep"] == actor.id):  # a rep may take a deal himself
             require_assign(actor)
         _assign(opp, _rep(data.pop("sales_rep")), actor)
+    if "employee_lead" in data:
+        lead = _employee(data.pop("employee_lead"))
+        data["employee_lead_id"] = lead.id if lead else None
+    to_stage_default = data.pop("probability_source", None) == "stage_default"
+    if (data.get("probability_level") and data["probability_level"] != opp.probability_level
+            and "probability" not in data and not to_stage_default):
+        data["probability"] = _level_percent(data["probability_level"])
     for field, value in data.items():
         old = getattr(opp, field)
         if old == value:
             continue
         setattr(opp, field, value)
-        record_event(opp, actor, "field_changed", field=field, old=_jsonable(old), new=_jsonable(value))
+        if field in ("answers", "custom"):
+            _record_keys(opp, actor, field, old or {}, value)
+            continue
+        record_event(opp, actor, "field_changed", field=field, label=FIELD_LABELS.get(field, field), old=_jsonable(old),
+                     new=_jsonable(value))
         if field == "probability":
             opp.probability_source = "manual"
+    if to_stage_default:
+        _back_to_stage_default(opp, actor)
     run = load_run(opp)
     engine().set_data(run, process_data(opp))
     project(opp, run, opp.kind_version, actor)
     return opp
+
+
+def _level_percent(level: str) -> int | None:
+    row = catalogs.entry("probability_levels", level)
+    return row.percent if row else None
+
+
+def _back_to_stage_default(opp: Opportunity, actor: User) -> None:
+    """The probability follows the stage again (set by hand no more); logged when the number changes."""
+    default = stage_probability(opp.kind_version, opp.stage)
+    if default is None:
+        raise ValidationFailed(f"{opp.number} has no stage with a default probability",
+                               {"probability_source": ["This deal has no stage default to go back to."]})
+    if default != opp.probability:
+        record_event(opp, actor, "field_changed", field="probability", label="Probability", old=opp.probability,
+                     new=default)
+    opp.probability, opp.probability_source = default, "stage_default"
+
+
+def _record_keys(opp: Opportunity, actor: User, field: str, old: dict, new: dict) -> None:
+    """One field_changed per answer or user-defined value that changed, named as people read it."""
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) == new.get(key):
+            continue
+        if field == "custom":
+            definition = custom_field(key)
+            label = definition.label if definition else key
+        else:
+            label = next((q.text for q in catalogs.list_all_questions() if q.key == key), key)
+        record_event(opp, actor, "field_changed", field=f"{field}.{key}", label=label,
+                     old=_jsonable(old.get(key)), new=_jsonable(new.get(key)))
 
 
 def _jsonable(value):

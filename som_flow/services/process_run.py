@@ -64,7 +64,8 @@ def process_data(opp: Opportunity) -> dict:
     }
 
 
-def _stage_probability(version: KindVersion, stage_key: str | None) -> int | None:
+def stage_probability(version: KindVersion, stage_key: str | None) -> int | None:
+    """The win probability a deal in `stage_key` has by default: the kind's for the stage, else the catalog's."""
     for stage in version.stages:
         if stage["key"] == stage_key and stage.get("probability") is not None:
             return int(stage["probability"])
@@ -142,7 +143,7 @@ def _project_stage(opp: Opportunity, snap: Snapshot, version: KindVersion, actor
     record_event(opp, actor, "stage_changed", **{"from": opp.stage, "to": snap.stage})
     opp.stage = snap.stage
     opp.stage_entered_at = at
-    probability = _stage_probability(version, snap.stage)
+    probability = stage_probability(version, snap.stage)
     if probability is not None and opp.probability_source != "manual":
         if probability != opp.probability:
             record_event(opp, actor, "field_changed", field="probability", old=opp.probability, new=probability)

@@ -59,7 +59,7 @@ def test_the_office_enters_a_deal_and_the_rep_works_it_to_qualification_on_the_b
     page.get_by_role("link", name="New opportunity").click()
     expect(page.get_by_role("heading", name="New opportunity")).to_be_visible()
     page.get_by_label("Title").fill("Boiler replacement")
-    page.get_by_label("Customer").select_option(label="Northwind Traders")
+    page.get_by_label("Customer").fill("Northwind Traders")  # the customer picker: a typed name is enough
     page.get_by_label("Kind").select_option(label="Standard sale")
     page.get_by_label("Sales rep").select_option(label="Rep")
     page.get_by_label("Amount").fill("12500")

@@ -1,4 +1,4 @@
-"""/stages, /catalogs/{name}, /custom-fields: admins configure, everyone reads."""
+"""/stages, /catalogs/{name}, /custom-fields, /preferences: admins configure, everyone reads."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from som_flow.schemas import (
     CatalogEntrySchema,
     CustomFieldCreateSchema,
     CustomFieldSchema,
+    RequiredFieldsSchema,
     StageCreateSchema,
     StageSchema,
 )
 from som_flow.services import catalogs
+from som_flow.services.fields import required_on_create, set_required_on_create
 from som_flow.web.api.common import Blueprint
 from som_flow.web.auth import ANY_ROLE, roles_required
 
@@ -66,3 +68,20 @@ def list_custom_fields():
 def create_custom_field(data):
     """Define a custom field."""
     return catalogs.create_custom_field(**data)
+
+
+@blp.route("/preferences/required-fields")
+@roles_required(*ANY_ROLE)
+@blp.response(200, RequiredFieldsSchema)
+def get_required_fields():
+    """The office's required fields on every new opportunity (an admin preference)."""
+    return {"fields": required_on_create()}
+
+
+@blp.route("/preferences/required-fields", methods=["PUT"])
+@roles_required()
+@blp.arguments(RequiredFieldsSchema)
+@blp.response(200, RequiredFieldsSchema)
+def set_required_fields(data):
+    """Set the office's required fields on every new opportunity."""
+    return {"fields": set_required_on_create(data["fields"])}

@@ -24,12 +24,14 @@ from som_flow.schemas import (
     CatalogEntryCreateSchema,
     CustomFieldCreateSchema,
     KindCreateSchema,
+    RequiredFieldsSchema,
     StageCreateSchema,
     StageTaskSchema,
     UserCreateSchema,
     sane_date,
 )
 from som_flow.services import catalogs, kinds, reminders, users
+from som_flow.services.fields import REQUIRABLE_FIELDS, VALUE_TYPES, required_on_create, set_required_on_create
 from som_flow.services.unit_of_work import now
 from som_flow.web.downloads import bpmn_file
 from som_flow.web.errors import flatten_messages
@@ -63,7 +65,7 @@ class QuestionCreateSchema(Schema):
     key = fields.String(required=True, validate=KEY)
     section = fields.String(required=True, validate=validate.OneOf(["profile", "qualification"]))
     text = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    answer_type = fields.String(load_default="bool", validate=validate.OneOf(["bool", "text", "choice", "number"]))
+    answer_type = fields.String(load_default="bool", validate=validate.OneOf(list(VALUE_TYPES)))
     required = fields.Boolean(load_default=False)
     kind_key = fields.String(load_default=None, allow_none=True)
     choices = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
@@ -474,6 +476,20 @@ def questions_page():
     return _submit(lambda: catalogs.create_question(**_load(
         QuestionCreateSchema(), ["key", "section", "text", "answer_type", "required", "kind_key", "choices"],
         lists=("choices",), flags=("required",))), "Question added.", url_for("admin.questions_page"), page)
+
+
+# the office's required fields (seed 001: "You establish Required Fields in Preferences") -------------
+@bp.route("/required-fields", methods=["GET", "POST"])
+def required_fields_page():
+    def page(errors=None, form=None) -> str:
+        chosen = set(form.getlist("fields")) if form else set(required_on_create())
+        return render_template("admin/required_fields.html", labels=REQUIRABLE_FIELDS, chosen=chosen,
+                               errors=errors or {})
+
+    if request.method == "GET":
+        return page()
+    return _submit(lambda: set_required_on_create(**load_form(RequiredFieldsSchema(), ["fields"], multi=("fields",))),
+                   "Required fields saved.", url_for("admin.required_fields_page"), page)
 
 
 # users ---------------------------------------------------------------------------------------------

@@ -38,12 +38,14 @@ from som_flow.services import (
 )
 from som_flow.services import customers as customer_service
 from som_flow.services import history as history_service
-from som_flow.services.fields import qualification
+from som_flow.services.fields import qualification, required_on_create
 from som_flow.services.permissions import can_reopen
 from som_flow.services.unit_of_work import now
-from som_flow.web.forms import load_args, load_form
+from som_flow.web.forms import load_args, load_form, refused
 from som_flow.web.redirects import back, return_to
 from som_flow.web.ui.activities import timeline_context
+from som_flow.web.ui.deal_forms import edit_options, plain_errors
+from som_flow.web.ui.picker import pick, picker_label
 
 bp = Blueprint("pages", __name__)
 
@@ -91,6 +93,11 @@ bp.add_url_rule("/opportunities", endpoint="opportunities", view_func=opportunit
 @bp.route("/opportunities/<int:opp_id>")
 def opportunity_page(opp_id: int):
     """The seed-000 tabs: Info, Profile, Opportunity, Tasks, Appointments, Estimates, History, User defined."""
+    return render_deal(opp_id)
+
+
+def render_deal(opp_id: int, *, edit_form=None, edit_errors=None, editing: str | None = None, status: int = 200):
+    """The deal page; a refused edit form (deal_edit) passes what was typed, the errors and the tab it was on."""
     opp = opportunities.get_opportunity(opp_id)
     ok, why = qualification(opp)
     history = history_service.history(opp)
@@ -111,8 +118,8 @@ def opportunity_page(opp_id: int):
         can_reopen=can_reopen(current_user, opp),
         # the note greets whoever opens the deal, not every return to it after pressing a button on it
         show_popup=bool(opp.customer.popup_on_open and opp.customer.popup_notes
-                        and urlsplit(request.referrer or "").path != request.path),
-        **timeline_context(opp))
+                        and urlsplit(request.referrer or "").path != request.path and editing is None),
+        **timeline_context(opp), edit_form=edit_form or {}, edit_errors=edit_errors or {}, editing=editing), status
 
 
 def _local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
@@ -154,7 +161,7 @@ def _describe(e: Event, stages: dict) -> str:
     if e.type == "stage_changed":
         return f"stage {d.get('from') or 'start'} → {d.get('to')}"
     if e.type == "field_changed":
-        return f"{d.get('field')}: {d.get('old')} → {d.get('new')}"
+        return f"{d.get('label') or d.get('field')}: {d.get('old')} → {d.get('new')}"
     if e.type in ("assigned", "unassigned"):
         return f"{e.type} {d.get('name') or ''}".strip()
     if e.type in ("won", "lost"):
@@ -188,31 +195,50 @@ def _id_or_none(raw: str | None) -> int | None:
         return None
 
 
+def _create_form() -> dict:
+    """The new-deal form through the API's create schema, with the office's required fields; the customer is the
+    picker's (or a `customer_id`). Raises ValidationFailed naming every refused field at once."""
+    text = request.form.get("customer", "").strip()
+    names = ["title", "kind", "sales_rep", "amount", *required_on_create()] + ([] if text else ["customer_id"])
+    errors, data = {}, {}
+    if text:
+        try:
+            data["customer_id"] = pick(text, "customer").id
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    try:
+        data = {**load_form(OpportunityCreateSchema(partial=("customer_id",) if text else ()), names), **data}
+    except ValidationFailed as exc:
+        if not errors:
+            raise
+        errors.update(exc.errors)
+    if errors:
+        raise refused(errors)
+    return data
+
+
 @bp.route("/opportunities/new", methods=["GET", "POST"])
 def new_opportunity():
     errors, form = {}, {}
     if request.method == "POST":
         try:
-            data = load_form(OpportunityCreateSchema(), ["title", "kind", "customer_id", "sales_rep", "amount"])
-            opp = opportunities.create_opportunity(current_user, data)
+            opp = opportunities.create_opportunity(current_user, _create_form())
         except SomFlowError as exc:
-            # shown again as it was typed, each message beside its field
+            # shown again as it was typed, each message beside its field in plain words
             flash(exc.detail, "error")
-            errors, form = exc.errors, request.form
+            errors, form = plain_errors(exc.errors), request.form
         else:
             flash(f"{opp.number} created.", "ok")
             if opp.customer.credit_hold:
                 flash(f"{opp.customer.name} is on credit hold.", "error")
             return redirect(url_for("pages.opportunity_page", opp_id=opp.id))
-    customers = customer_service.list_top_level_customers()
     # from a customer's page: that customer (or job) is chosen, and a credit hold is shown before saving
     chosen_id = _id_or_none(form.get("customer_id")) if form else load_args(NewOpportunityQuery()).get("customer_id")
     chosen = customer_service.find_customer(chosen_id) if chosen_id else None
-    if chosen is not None and chosen not in customers:
-        customers.append(chosen)
-    return render_template("new_opportunity.html", customers=customers, reps=users.list_reps(), chosen=chosen,
-                           kinds=[k for k in kinds.list_kinds() if k.allowed], errors=errors,
-                           form=form), 422 if errors else 200
+    return render_template("new_opportunity.html", reps=users.list_reps(), chosen=chosen,
+                           kinds=[k for k in kinds.list_kinds() if k.allowed], errors=errors, form=form,
+                           o=edit_options(), picker_label=picker_label, edit_form=form, edit_errors=errors
+                           ), 422 if errors else 200
 
 
 # each action's form, read by the API's schema for the same action

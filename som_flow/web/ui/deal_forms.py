@@ -1,0 +1,72 @@
+"""What the deal forms (the deal page's edit tabs and the new-deal form) offer and how they word a refusal:
+choices, required marks, and marshmallow's messages in plain words."""
+
+from __future__ import annotations
+
+import re
+
+from flask_login import current_user
+
+from som_flow.services import catalogs, users
+from som_flow.services.fields import REQUIRABLE_FIELDS, required_on_create
+from som_flow.services.permissions import can_change_opportunity
+from som_flow.web.ui.picker import picker_label
+
+CATALOG_SELECTS = {
+    "department": "departments", "marketing_channel": "marketing_channels", "marketing_source": "marketing_sources",
+    "financing_activity": "financing_activities", "timeframe": "timeframes", "product": "products",
+    "priority": "priorities", "currency": "currencies", "probability_level": "probability_levels",
+}
+
+
+# marshmallow's words → what a person reads beside the field
+_PLAIN = [
+    (re.compile(r"^(Missing data for required field|Field may not be null|Shorter than minimum length 1)\.$"),
+     "Required."),
+    (re.compile(r"^Not a valid integer\.$"), "Enter a whole number."),
+    (re.compile(r"^Not a valid (number|decimal)\.$"), "Enter a number."),
+    (re.compile(r"^Not a valid date\.$"), "Enter a date (YYYY-MM-DD)."),
+    (re.compile(r"^Longer than maximum length (\d+)\.$"), r"At most \1 characters."),
+    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), r"Enter \1 to \2 characters."),
+    (re.compile(r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"),
+     r"Enter a value from \1 to \2."),
+    (re.compile(r"^Must be one of: .*$"), "Choose one of the listed values."),
+    (re.compile(r"^Unknown value; choose from .*$"), "Choose one of the listed values."),
+]
+
+
+def plain(message: str) -> str:
+    """A schema's message as a person reads it beside the field ("Not a valid integer." → "Enter a whole number.")."""
+    for pattern, words in _PLAIN:
+        if pattern.match(message):
+            return pattern.sub(words, message)
+    return message
+
+
+def plain_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    # the patch schema's names → the form's ("customer_id" is typed into "customer")
+    rename = {"customer_id": "customer", "job_id": "job", "opened_on": "date"}
+    return {rename.get(name, name): [plain(m) for m in msgs] for name, msgs in errors.items()}
+
+
+# -- what the forms offer --------------------------------------------------------------------------
+def edit_options(opp=None) -> dict:
+    """The choices and required marks of the deal forms (the deal page's tabs; the new-deal form: no `opp`)."""
+    version = opp.kind_version if opp else None
+    stage = next((s for s in version.stages if s["key"] == opp.stage), None) if version else None
+    return {
+        "catalog": {field: [(e.key, e.name) for e in catalogs.list_entries(name)
+                            if e.active or (opp is not None and e.key == getattr(opp, field, None))]
+                    for field, name in CATALOG_SELECTS.items()},
+        "reps": [(u.id, u.name) for u in users.list_reps()],
+        "people": [(u.id, u.name) for u in users.list_active_users()],
+        "office_required": set(required_on_create()),
+        "stage_required": set(stage.get("required_fields") or []) if stage else set(),
+        "stage_name": stage["name"] if stage else "",
+        "can_assign": current_user.has_role("admin", "manager", "csr"),
+        "can_edit": opp is not None and can_change_opportunity(current_user, opp) and not opp.closed,
+        "labels": REQUIRABLE_FIELDS,
+        "picker_label": picker_label,
+    }
+
+
