@@ -54,34 +54,86 @@ def _require_login():
 
 
 SORTS = {"-id": "Newest", "anticipated_close_date": "Close date", "-amount": "Amount (largest)",
-         "-probability": "Probability", "title": "Title"}
+         "amount": "Amount (smallest)", "-probability": "Probability", "title": "Title"}
 BULK_ACTIONS = {"stage": "Move to stage", "assign": "Assign to", "lose": "Mark lost", "hold": "Put on hold"}
+PER_PAGE = (25, 50, 100, 200)
+# "all matching this filter" acts on at most as many deals as the API's bulk takes ids: each deal is its own
+# transaction, so a larger run would keep the request open for minutes
+BULK_CAP = BulkSchema().fields["ids"].validate.max
 
 
 def _list_filters() -> dict:
-    """The list's filters from the query string, read by the API's schema: a bad value is a 422 naming it."""
-    return {**load_args(OpportunityQuery()), "page": 1, "per_page": 100}
+    """The list's filters, sort and page from the query string, read by the API's schema: a bad value is a 422
+    naming it."""
+    return load_args(OpportunityQuery())
+
+
+def _lands_on_my_deals() -> bool:
+    """A rep opening the bare list sees their own open deals; the office and managers see every deal."""
+    return not request.args and current_user.has_role("rep") and not current_user.has_role("admin", "manager", "csr")
+
+
+def _list_url(**changes) -> str:
+    """This list's URL with some parameters changed (None drops one): filters, sort and page stay in the URL."""
+    args = {k: v for k, v in request.args.items() if v.strip()}
+    args.update(changes)
+    return url_for("pages.opportunities", **{k: v for k, v in args.items() if v is not None})
+
+
+def _bulk(filters: dict) -> dict | None:
+    """The bulk form: on the ticked rows, or on every deal the list's filters select (up to BULK_CAP)."""
+    whole_filter = request.form.get("scope") == "filter"
+    try:
+        data = load_form(BulkSchema(partial=("ids",) if whole_filter else ()),
+                         ["ids", "action", "stage", "user_id", "reason"], multi=("ids",))
+    except ValidationFailed as exc:
+        flash("Tick at least one row, or choose all matching this filter." if "ids" in exc.errors else exc.detail,
+              "error")
+        return None
+    if whole_filter:
+        query = {k: v for k, v in filters.items() if k not in ("page", "per_page")}
+        data["ids"], matching = opportunities.matching_ids(user=current_user, limit=BULK_CAP, **query)
+        if matching > BULK_CAP:
+            flash(f"{matching} deals match this filter; a bulk action takes at most {BULK_CAP}. Narrow the filter.",
+                  "error")
+            return None
+    ids, action = data.pop("ids"), data.pop("action")
+    done, failed = opportunities.bulk(current_user, ids, action, data)
+    flash(f"{BULK_ACTIONS[action]}: {len(done)} done, {len(failed)} refused.", "ok" if not failed else "error")
+    refused = {int(k): v["detail"] for k, v in failed.items()}
+    return {"done": set(done), "failed": refused, "refused_deals": opportunities.get_many(list(refused))}
+
+
+def _next_stage(opp: Opportunity, stages: dict) -> tuple[str, str] | None:
+    """The first stage after the deal's own, in its kind's order, that its process allows now (key, name)."""
+    allowed = opportunities.allowed_stages(opp)
+    order = [s["key"] for s in (opp.kind_version.stages or [])]
+    later = order[order.index(opp.stage) + 1:] if opp.stage in order else []
+    key = next((k for k in later if k in allowed), None)
+    return (key, stages[key].name if key in stages else key) if key else None
 
 
 @bp.route("/opportunities", methods=["GET", "POST"])
 def opportunities_page():
-    results = None
-    if request.method == "POST":  # bulk: each deal in its own transaction, a result per row
-        try:
-            data = load_form(BulkSchema(), ["ids", "action", "stage", "user_id", "reason"], multi=("ids",))
-        except ValidationFailed as exc:
-            flash(exc.detail, "error")
-        else:
-            ids, action = data.pop("ids"), data.pop("action")
-            done, failed = opportunities.bulk(current_user, ids, action, data)
-            results = {"done": set(done), "failed": {int(k): v["detail"] for k, v in failed.items()}}
-            flash(f"{BULK_ACTIONS[action]}: {len(done)} done, {len(failed)} refused.", "ok" if not failed else "error")
-    args = request.args
-    items, total = opportunities.search_opportunities(user=current_user, **_list_filters())
-    return render_template("opportunities.html", items=items, total=total, stages=catalogs.list_stages(),
-                           args=args, sorts=SORTS, bulk_actions=BULK_ACTIONS, kinds=kinds.list_kinds(),
-                           reps=users.list_reps(), lost_reasons=catalogs.list_entries("lost_reasons"), results=results,
-                           can_bulk=current_user.has_role("admin", "manager", "csr", "rep"))
+    if request.method == "GET" and _lands_on_my_deals():
+        return redirect(url_for("pages.opportunities", assignee="me", status="open"))
+    filters = _list_filters()
+    results = _bulk(filters) if request.method == "POST" else None
+    items, total = opportunities.search_opportunities(user=current_user, **filters)
+    stages = catalogs.list_stages()
+    by_key = {s.key: s for s in stages}
+    pages = max(1, -(-total // filters["per_page"]))
+    can_change = current_user.has_role("admin", "manager", "csr", "rep")
+    return render_template(
+        "opportunities.html", items=items, total=total, stages=stages, args=request.args, sorts=SORTS,
+        bulk_actions=BULK_ACTIONS, kinds=kinds.list_kinds(), reps=users.list_reps(),
+        lost_reasons=catalogs.list_entries("lost_reasons"), results=results, can_bulk=can_change,
+        page=filters["page"], pages=pages, per_page=filters["per_page"], per_page_choices=PER_PAGE,
+        list_url=_list_url, bulk_cap=BULK_CAP, currency=current_app.config["DEFAULT_CURRENCY"],
+        my_deals=request.args.get("assignee") == "me" and request.args.get("status") == "open",
+        next_stages={o.id: _next_stage(o, by_key) for o in items if can_change and not o.closed},
+        can_claim=current_user.has_role("admin", "manager", "rep"),
+        can_assign=current_user.has_role("admin", "manager", "csr"))
 
 
 bp.add_url_rule("/opportunities", endpoint="opportunities", view_func=opportunities_page)
@@ -238,7 +290,7 @@ def opportunity_action(opp_id: int, action: str):
     schema, names = ACTION_FORMS.get(action, (Schema, []))
     actions[action](load_form(schema(), names))
     flash("Saved.", "ok")
-    return redirect(url_for("pages.opportunity_page", opp_id=opp_id))
+    return redirect(back())  # the deal page, or the list whose row menu was used (its `next`)
 
 
 @bp.route("/pipeline")
