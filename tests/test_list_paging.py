@@ -142,21 +142,29 @@ def test_bulk_over_a_filter_is_capped_and_says_so(office, monkeypatch):
 
 def test_the_row_menu_offers_the_quick_actions_and_comes_back_to_the_list(office):
     [deal] = _deals(office, 1, "Boat")
-    client = login(office["client"], "csr@x.test")
-    html = _page(client, "/opportunities?q=boat")
-    menu = html[html.index('<details class="row-menu">'):html.index("</details>", html.index('class="row-menu"'))]
-    for item in ("Open", "Move to Qualification", "Assign to me", "Hold", "Mark lost"):
-        assert f">{item}<" in menu, item
+    client = login(office["client"], "rep@x.test")
 
+    def menu(html: str) -> str:
+        start = html.index('<details class="row-menu">')
+        return html[start:html.index("</details>", start)]
+
+    offered = menu(_page(client, "/opportunities?q=boat"))
+    for item in ("Open", "Move to Qualification", "Assign to me", "Hold", "Mark lost"):
+        assert f">{item}<" in offered, item
+    # "assign to me" on a free deal is a claim; each action comes back to the list it was chosen on
+    claimed = client.post(f"/opportunities/{deal}/claim", data={"next": "/opportunities?q=boat"})
+    assert claimed.status_code == 302 and claimed.headers["Location"] == "/opportunities?q=boat"
     held = client.post(f"/opportunities/{deal}/hold", data={"next": "/opportunities?q=boat"})
-    assert held.status_code == 302 and held.headers["Location"] == "/opportunities?q=boat"
-    assigned = client.post(f"/opportunities/{deal}/assign", data={"user_id": str(office["csr"].id),
-                                                                  "next": "/opportunities?q=boat"})
-    assert assigned.headers["Location"] == "/opportunities?q=boat"
+    assert held.headers["Location"] == "/opportunities?q=boat"
     opp = opportunities.get_opportunity(deal)
-    assert opp.status == "on_hold" and opp.sales_rep_id == office["csr"].id
-    # a scheduler reads the list but is offered no actions
+    assert opp.status == "on_hold" and opp.sales_rep_id == office["rep"].id
+    after = menu(_page(client, "/opportunities?q=boat"))
+    assert ">Assign to me<" not in after and ">Hold<" not in after and ">Mark lost<" in after
+
+    # the office is no sales rep: nothing to assign to itself; a scheduler reads the list but acts on nothing
+    csr = login(office["client"].application.test_client(), "csr@x.test")
+    assert ">Assign to me<" not in menu(_page(csr, "/opportunities?q=boat"))
     make_user("sched@x.test", "scheduler")
     sched = login(office["client"].application.test_client(), "sched@x.test")
-    menu = _page(sched, "/opportunities?q=boat")
-    assert ">Open<" in menu and ">Hold<" not in menu
+    seen = menu(_page(sched, "/opportunities?q=boat"))
+    assert ">Open<" in seen and ">Mark lost<" not in seen

@@ -15,6 +15,9 @@ from som_flow.services.permissions import require_change, require_role
 from som_flow.services.unit_of_work import now, service
 
 
+WRITERS = ("manager", "csr", "rep")  # who adds and edits customers, jobs and contacts (admin always may)
+
+
 def list_top_level_customers() -> list[Customer]:
     """Customers that are not jobs, by name."""
     return list(db.session.scalars(select(Customer).where(Customer.parent_id.is_(None)).order_by(Customer.name)))
@@ -83,7 +86,7 @@ def customers_named(name: str, *, parent_id: int | None = None) -> list[Customer
 @service
 def create_customer(actor: User | None, data: dict) -> Customer:
     if actor is not None:
-        require_role(actor, "manager", "csr", "rep")
+        require_role(actor, *WRITERS)
     data = dict(data)
     parent_id = data.pop("parent_id", None)
     if parent_id is not None:
@@ -96,7 +99,7 @@ def create_customer(actor: User | None, data: dict) -> Customer:
 
 @service
 def update_customer(actor: User, customer_id: int, data: dict) -> Customer:
-    require_role(actor, "manager", "csr", "rep")
+    require_role(actor, *WRITERS)
     customer = get_customer(customer_id)
     if "parent_id" in data and data["parent_id"] is not None:
         if data["parent_id"] == customer.id:
@@ -109,7 +112,7 @@ def update_customer(actor: User, customer_id: int, data: dict) -> Customer:
 
 @service
 def add_contact(actor: User, customer_id: int, data: dict) -> Contact:
-    require_role(actor, "manager", "csr", "rep")
+    require_role(actor, *WRITERS)
     contact = Contact(customer_id=get_customer(customer_id).id, **data)
     db.session.add(contact)
     db.session.flush()
@@ -126,7 +129,7 @@ def _contact_of(customer_id: int, contact_id: int) -> Contact:
 @service
 def update_contact(actor: User, customer_id: int, contact_id: int, data: dict) -> Contact:
     """Change a contact person's name, role, e-mail or phone. Raises NotFound, Forbidden."""
-    require_role(actor, "manager", "csr", "rep")
+    require_role(actor, *WRITERS)
     contact = _contact_of(customer_id, contact_id)
     for key, value in data.items():
         setattr(contact, key, value)
@@ -136,7 +139,7 @@ def update_contact(actor: User, customer_id: int, contact_id: int, data: dict) -
 @service
 def remove_contact(actor: User, customer_id: int, contact_id: int) -> None:
     """Remove a contact person; a deal that named them as a party keeps the party's name. Raises NotFound, Forbidden."""
-    require_role(actor, "manager", "csr", "rep")
+    require_role(actor, *WRITERS)
     contact = _contact_of(customer_id, contact_id)
     for party in db.session.scalars(select(Party).where(Party.contact_id == contact.id)):
         party.contact_id = None

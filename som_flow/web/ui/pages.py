@@ -85,7 +85,7 @@ def _bulk(filters: dict) -> dict | None:
     whole_filter = request.form.get("scope") == "filter"
     try:
         data = load_form(BulkSchema(partial=("ids",) if whole_filter else ()),
-                         ["ids", "action", "stage", "user_id", "reason"], multi=("ids",))
+                         ["action", "stage", "user_id", "reason", *(() if whole_filter else ("ids",))], multi=("ids",))
     except ValidationFailed as exc:
         flash("Tick at least one row, or choose all matching this filter." if "ids" in exc.errors else exc.detail,
               "error")
@@ -132,8 +132,9 @@ def opportunities_page():
         list_url=_list_url, bulk_cap=BULK_CAP, currency=current_app.config["DEFAULT_CURRENCY"],
         my_deals=request.args.get("assignee") == "me" and request.args.get("status") == "open",
         next_stages={o.id: _next_stage(o, by_key) for o in items if can_change and not o.closed},
-        can_claim=current_user.has_role("admin", "manager", "rep"),
-        can_assign=current_user.has_role("admin", "manager", "csr"))
+        # "assign to me" only for those a deal can be assigned to (reps and managers): a claim when the deal is
+        # free, else an assignment by those who may assign
+        can_take=current_user.has_role("manager", "rep"), can_assign=current_user.has_role("admin", "manager", "csr"))
 
 
 bp.add_url_rule("/opportunities", endpoint="opportunities", view_func=opportunities_page)
