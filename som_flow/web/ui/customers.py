@@ -58,6 +58,7 @@ def _local(at: datetime) -> str:
 PLAIN_WORDS = {  # marshmallow's phrasing, said the way the office says it
     "Missing data for required field.": "Fill this in.",
     "Shorter than minimum length 1.": "Fill this in.",
+    "Length must be between 1 and 200.": "Fill this in (at most 200 characters).",
     "Field may not be null.": "Fill this in.",
     "Not a valid email address.": "Give an e-mail address like name@example.com.",
 }
