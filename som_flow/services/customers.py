@@ -14,7 +14,6 @@ from som_flow.services.history import record_event
 from som_flow.services.permissions import require_change, require_role
 from som_flow.services.unit_of_work import now, service
 
-
 WRITERS = ("manager", "csr", "rep")  # who adds and edits customers, jobs and contacts (admin always may)
 
 
