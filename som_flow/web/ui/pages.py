@@ -39,7 +39,7 @@ from som_flow.services import (
 from som_flow.services import customers as customer_service
 from som_flow.services import history as history_service
 from som_flow.services.fields import qualification
-from som_flow.services.permissions import can_reopen
+from som_flow.services.permissions import can_change_opportunity, can_reopen
 from som_flow.services.unit_of_work import now
 from som_flow.web.forms import load_args, load_form
 from som_flow.web.redirects import back, return_to
@@ -93,6 +93,9 @@ def _bulk(filters: dict) -> dict | None:
     if whole_filter:
         query = {k: v for k, v in filters.items() if k not in ("page", "per_page")}
         data["ids"], matching = opportunities.matching_ids(user=current_user, limit=BULK_CAP, **query)
+        if not matching:
+            flash("No deals match this filter.", "error")
+            return None
         if matching > BULK_CAP:
             flash(f"{matching} deals match this filter; a bulk action takes at most {BULK_CAP}. Narrow the filter.",
                   "error")
@@ -104,13 +107,19 @@ def _bulk(filters: dict) -> dict | None:
     return {"done": set(done), "failed": refused, "refused_deals": opportunities.get_many(list(refused))}
 
 
-def _next_stage(opp: Opportunity, stages: dict) -> tuple[str, str] | None:
-    """The first stage after the deal's own, in its kind's order, that its process allows now (key, name)."""
-    allowed = opportunities.allowed_stages(opp)
-    order = [s["key"] for s in (opp.kind_version.stages or [])]
-    later = order[order.index(opp.stage) + 1:] if opp.stage in order else []
-    key = next((k for k in later if k in allowed), None)
-    return (key, stages[key].name if key in stages else key) if key else None
+def _next_stages(items: list[Opportunity], stages: dict) -> dict[int, tuple[str, str] | None]:
+    """Per open deal, the first stage after its own, in its kind's order, that its process allows now (key, name);
+    asked once per (kind version, stage), as a page of deals mostly shares a few."""
+    memo: dict[tuple[int, str | None], tuple[str, str] | None] = {}
+    for opp in items:
+        if (opp.kind_version_id, opp.stage) in memo:
+            continue
+        allowed = opportunities.allowed_stages(opp)
+        order = [s["key"] for s in (opp.kind_version.stages or [])]
+        later = order[order.index(opp.stage) + 1:] if opp.stage in order else []
+        key = next((k for k in later if k in allowed), None)
+        memo[(opp.kind_version_id, opp.stage)] = (key, stages[key].name if key in stages else key) if key else None
+    return {opp.id: memo[(opp.kind_version_id, opp.stage)] for opp in items}
 
 
 @bp.route("/opportunities", methods=["GET", "POST"])
@@ -131,7 +140,9 @@ def opportunities_page():
         page=filters["page"], pages=pages, per_page=filters["per_page"], per_page_choices=PER_PAGE,
         list_url=_list_url, bulk_cap=BULK_CAP, currency=current_app.config["DEFAULT_CURRENCY"],
         my_deals=request.args.get("assignee") == "me" and request.args.get("status") == "open",
-        next_stages={o.id: _next_stage(o, by_key) for o in items if can_change and not o.closed},
+        # the row menu offers only what the viewer may do to that deal (a rep: their own deals)
+        changeable={o.id for o in items if not o.closed and can_change_opportunity(current_user, o)},
+        next_stages=_next_stages([o for o in items if not o.closed], by_key) if can_change else {},
         # "assign to me" only for those a deal can be assigned to (reps and managers): a claim when the deal is
         # free, else an assignment by those who may assign
         can_take=current_user.has_role("manager", "rep"), can_assign=current_user.has_role("admin", "manager", "csr"))
