@@ -133,10 +133,13 @@ def test_bulk_over_a_filter_is_capped_and_says_so(office, monkeypatch):
     ids = _deals(office, 6, "Boat")
     client = login(office["client"], "csr@x.test")
     refused = client.post("/opportunities?q=boat", data={"scope": "filter", "action": "hold"})
+    assert refused.status_code == 422
     assert "6 deals match this filter; a bulk action takes at most 5. Narrow the filter." in refused.text
     assert "at most 5 at a time" in refused.text
     nothing_ticked = client.post("/opportunities", data={"scope": "ticked", "action": "hold"})
-    assert "Tick at least one row" in nothing_ticked.text
+    assert nothing_ticked.status_code == 422 and "Tick at least one row" in nothing_ticked.text
+    no_number = client.post("/opportunities", data={"ids": [str(ids[0])], "action": "assign", "user_id": "abc"})
+    assert no_number.status_code == 422 and "user id: Not a valid integer." in no_number.text
     assert {opportunities.get_opportunity(i).status for i in ids} == {"in_progress"}
 
 

@@ -11,9 +11,15 @@ from tests.browser.test_journeys import _deal
 pytestmark = pytest.mark.browser
 
 
-def test_a_rep_pages_to_the_second_page_of_150_deals_and_holds_one_from_its_menu(sessions, live_server, tmp_path):
+SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_rep_pages_to_the_second_page_of_150_deals_and_holds_one_from_its_menu(sessions, live_server, tmp_path,
+                                                                                size):
     ids = [_deal(live_server, f"Deal {n:03d}") for n in range(150)]
     rep = sessions.new()
+    rep.page.set_viewport_size(SIZES[size])
     page = rep.login("rep@x.test")
     page.goto("/opportunities")
     expect(page.get_by_role("heading", name="My open deals")).to_be_visible()
@@ -30,11 +36,14 @@ def test_a_rep_pages_to_the_second_page_of_150_deals_and_holds_one_from_its_menu
     expect(rows.first).to_contain_text("Deal 099")
     expect(rows.last).to_contain_text("Deal 050")
     assert "page=2" in page.url and "assignee=me" in page.url and "status=open" in page.url
-    page.screenshot(path=str(tmp_path / "list-page-2.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / f"list-page-2-{size}.png"), full_page=True)
 
-    # a right-click on a row opens its quick actions; holding comes back to this same page
+    # a right-click on a row (on a phone: its "⋯") opens its quick actions; holding comes back to this same page
     row = page.locator(f'tr[data-id="{ids[80]}"]')
-    row.locator("td").nth(3).click(button="right")
+    if size == "phone":
+        row.get_by_label(f"Actions for {row.locator('td').nth(1).inner_text()}").click()
+    else:
+        row.locator("td").nth(3).click(button="right")
     menu = row.locator("details.row-menu .menu")
     expect(menu).to_be_visible()
     expect(menu.get_by_role("button", name="Move to Qualification")).to_be_visible()

@@ -80,8 +80,9 @@ def _list_url(**changes) -> str:
     return url_for("pages.opportunities", **{k: v for k, v in args.items() if v is not None})
 
 
-def _bulk(filters: dict) -> dict | None:
-    """The bulk form: on the ticked rows, or on every deal the list's filters select (up to BULK_CAP)."""
+def _bulk(filters: dict) -> dict:
+    """The bulk form: on the ticked rows, or on every deal the list's filters select (up to BULK_CAP). A result per
+    deal, or {"refused": True} when the form itself is refused (the page answers 422)."""
     whole_filter = request.form.get("scope") == "filter"
     try:
         data = load_form(BulkSchema(partial=("ids",) if whole_filter else ()),
@@ -89,17 +90,17 @@ def _bulk(filters: dict) -> dict | None:
     except ValidationFailed as exc:
         flash("Tick at least one row, or choose all matching this filter." if "ids" in exc.errors else exc.detail,
               "error")
-        return None
+        return {"refused": True}
     if whole_filter:
         query = {k: v for k, v in filters.items() if k not in ("page", "per_page")}
         data["ids"], matching = opportunities.matching_ids(user=current_user, limit=BULK_CAP, **query)
         if not matching:
             flash("No deals match this filter.", "error")
-            return None
+            return {"refused": True}
         if matching > BULK_CAP:
             flash(f"{matching} deals match this filter; a bulk action takes at most {BULK_CAP}. Narrow the filter.",
                   "error")
-            return None
+            return {"refused": True}
     ids, action = data.pop("ids"), data.pop("action")
     done, failed = opportunities.bulk(current_user, ids, action, data)
     flash(f"{BULK_ACTIONS[action]}: {len(done)} done, {len(failed)} refused.", "ok" if not failed else "error")
@@ -133,10 +134,11 @@ def opportunities_page():
     by_key = {s.key: s for s in stages}
     pages = max(1, -(-total // filters["per_page"]))
     can_change = current_user.has_role("admin", "manager", "csr", "rep")
+    refused = bool(results and results.get("refused"))
     return render_template(
         "opportunities.html", items=items, total=total, stages=stages, args=request.args, sorts=SORTS,
         bulk_actions=BULK_ACTIONS, kinds=kinds.list_kinds(), reps=users.list_reps(),
-        lost_reasons=catalogs.list_entries("lost_reasons"), results=results, can_bulk=can_change,
+        lost_reasons=catalogs.list_entries("lost_reasons"), results=None if refused else results, can_bulk=can_change,
         page=filters["page"], pages=pages, per_page=filters["per_page"], per_page_choices=PER_PAGE,
         list_url=_list_url, bulk_cap=BULK_CAP, currency=current_app.config["DEFAULT_CURRENCY"],
         my_deals=request.args.get("assignee") == "me" and request.args.get("status") == "open",
@@ -145,7 +147,8 @@ def opportunities_page():
         next_stages=_next_stages([o for o in items if not o.closed], by_key) if can_change else {},
         # "assign to me" only for those a deal can be assigned to (reps and managers): a claim when the deal is
         # free, else an assignment by those who may assign
-        can_take=current_user.has_role("manager", "rep"), can_assign=current_user.has_role("admin", "manager", "csr"))
+        can_take=current_user.has_role("manager", "rep"),
+        can_assign=current_user.has_role("admin", "manager", "csr")), 422 if refused else 200
 
 
 bp.add_url_rule("/opportunities", endpoint="opportunities", view_func=opportunities_page)
