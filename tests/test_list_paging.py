@@ -81,10 +81,12 @@ def test_a_rep_lands_on_my_open_deals_and_can_see_everyone_s(office):
     others = _deals(office, 2, "Theirs")
     client = login(office["client"], "rep@x.test")
 
-    landed = client.get("/opportunities")
-    assert landed.status_code == 302 and landed.headers["Location"].endswith("/opportunities?assignee=me&status=open")
-    html = _page(client, landed.headers["Location"])
+    html = _page(client, "/opportunities")
     assert "My open deals" in html and sorted(_rows(html)) == sorted(mine)
+    # the landing is a filter like any other: its links carry it on
+    assert '<option value="me" selected>' in html and '<option value="open" selected>' in html
+    assert 'href="/opportunities?assignee=me&amp;status=open&amp;stage=lead"' in html
+    assert sorted(_rows(_page(client, "/opportunities?assignee=me&status=open"))) == sorted(mine)
     everyone = _page(client, "/opportunities?all=1")
     assert sorted(_rows(everyone)) == sorted(mine + [won] + others)
 

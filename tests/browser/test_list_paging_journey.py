@@ -23,7 +23,6 @@ def test_a_rep_pages_to_the_second_page_of_150_deals_and_holds_one_from_its_menu
     page = rep.login("rep@x.test")
     page.goto("/opportunities")
     expect(page.get_by_role("heading", name="My open deals")).to_be_visible()
-    assert "assignee=me" in page.url and "status=open" in page.url
     rows = page.locator("#opportunity-list tbody tr")
     expect(rows).to_have_count(50)
     expect(page.locator("#page-of")).to_have_text("Page 1 of 3")

@@ -62,22 +62,33 @@ PER_PAGE = (25, 50, 100, 200)
 BULK_CAP = BulkSchema().fields["ids"].validate.max
 
 
-def _list_filters() -> dict:
-    """The list's filters, sort and page from the query string, read by the API's schema: a bad value is a 422
-    naming it."""
-    return load_args(OpportunityQuery())
+MY_OPEN_DEALS = {"assignee": "me", "status": "open"}
 
 
-def _lands_on_my_deals() -> bool:
-    """A rep opening the bare list sees their own open deals; the office and managers see every deal."""
-    return not request.args and current_user.has_role("rep") and not current_user.has_role("admin", "manager", "csr")
-
-
-def _list_url(**changes) -> str:
-    """This list's URL with some parameters changed (None drops one): filters, sort and page stay in the URL."""
+def _list_args() -> dict:
+    """The list's query string; a rep (without an office or manager role) opening the bare list gets their own open
+    deals, as if they had asked for them, so its links and forms carry that filter on."""
     args = {k: v for k, v in request.args.items() if v.strip()}
-    args.update(changes)
-    return url_for("pages.opportunities", **{k: v for k, v in args.items() if v is not None})
+    if not request.args and current_user.has_role("rep") and not current_user.has_role("admin", "manager", "csr"):
+        return dict(MY_OPEN_DEALS)
+    return args
+
+
+def _list_filters(args: dict) -> dict:
+    """The list's filters, sort and page, read by the API's schema (a bad value is a 422 naming it), plus a
+    landing's own filter."""
+    filters = load_args(OpportunityQuery())
+    if not request.args:
+        filters.update(args)
+    return filters
+
+
+def _list_url(args: dict):
+    def url(**changes) -> str:
+        """This list's URL with some parameters changed (None drops one): filters, sort and page stay in it."""
+        merged = {**args, **changes}
+        return url_for("pages.opportunities", **{k: v for k, v in merged.items() if v is not None})
+    return url
 
 
 def _bulk(filters: dict) -> dict:
@@ -125,9 +136,8 @@ def _next_stages(items: list[Opportunity], stages: dict) -> dict[int, tuple[str,
 
 @bp.route("/opportunities", methods=["GET", "POST"])
 def opportunities_page():
-    if request.method == "GET" and _lands_on_my_deals():
-        return redirect(url_for("pages.opportunities", assignee="me", status="open"))
-    filters = _list_filters()
+    args = _list_args()
+    filters = _list_filters(args)
     results = _bulk(filters) if request.method == "POST" else None
     items, total = opportunities.search_opportunities(user=current_user, **filters)
     stages = catalogs.list_stages()
@@ -136,12 +146,12 @@ def opportunities_page():
     can_change = current_user.has_role("admin", "manager", "csr", "rep")
     refused = bool(results and results.get("refused"))
     return render_template(
-        "opportunities.html", items=items, total=total, stages=stages, args=request.args, sorts=SORTS,
+        "opportunities.html", items=items, total=total, stages=stages, args=args, sorts=SORTS,
         bulk_actions=BULK_ACTIONS, kinds=kinds.list_kinds(), reps=users.list_reps(),
         lost_reasons=catalogs.list_entries("lost_reasons"), results=None if refused else results, can_bulk=can_change,
         page=filters["page"], pages=pages, per_page=filters["per_page"], per_page_choices=PER_PAGE,
-        list_url=_list_url, bulk_cap=BULK_CAP, currency=current_app.config["DEFAULT_CURRENCY"],
-        my_deals=request.args.get("assignee") == "me" and request.args.get("status") == "open",
+        list_url=_list_url(args), bulk_cap=BULK_CAP, currency=current_app.config["DEFAULT_CURRENCY"],
+        my_deals=all(args.get(k) == v for k, v in MY_OPEN_DEALS.items()),
         # the row menu offers only what the viewer may do to that deal (a rep: their own deals)
         changeable={o.id for o in items if not o.closed and can_change_opportunity(current_user, o)},
         next_stages=_next_stages([o for o in items if not o.closed], by_key) if can_change else {},
