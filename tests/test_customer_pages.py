@@ -126,9 +126,12 @@ def test_the_office_adds_a_customer_from_the_list(office):
     assert added.status_code == 302
     [globex], _ = customers.search_customers("globex")
     assert globex.status == "active" and added.headers["Location"].endswith(f"/customers/{globex.id}")
-    nameless = client.post("/customers", data={"name": "", "kind": "organization", "status": "active"},
-                           follow_redirects=True)
-    assert "Check name: Missing data for required field." in _html(nameless)  # back on the list, the field named
+    # refused: the form is shown again with what was typed and the reason beside the field
+    nameless = client.post("/customers", data={"name": " ", "kind": "individual", "status": "inactive"})
+    assert nameless.status_code == 422
+    page = nameless.get_data(as_text=True)
+    assert '<span class="field-error" id="err-name">Fill this in' in page
+    assert '<option value="individual" selected>' in page and '<option value="inactive" selected>' in page
 
 
 def test_anonymous_visitors_are_sent_to_log_in(client):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from som_flow.extensions import db
-from som_flow.models import Opportunity
+from som_flow.models import Customer, Opportunity
 from tests.helpers import Api, login, make_customer, make_user
 
 ROLES = ("admin", "manager", "csr", "rep", "scheduler")
@@ -20,6 +20,8 @@ TABLE = {
     "reopen a won or lost opportunity": (ALL, ALL, NONE, OWN, NONE),
     "assign an opportunity or a task to someone": (ALL, ALL, ALL, NONE, NONE),
     "log activities (notes, calls, e-mails, meetings) on a deal or add to them": (ALL, ALL, ALL, OWN, NONE),
+    "bulk-act on every deal a list filter selects (each deal by the row above)": (ALL, ALL, ALL, OWN, NONE),
+    "add and edit customers, jobs and contacts": (ALL, ALL, ALL, ALL, NONE),
     "see colleagues' appointments and reminders (`?user=`, the board, the calendar feed)": (ALL, ALL, ALL, OWN, ALL),
 }
 README_CELLS = {ALL: "✓", NONE: "", OWN: ("own deals only", "own only")}
@@ -96,6 +98,26 @@ def assign(app, world, role, owner) -> tuple[bool, bool]:
     return api, _opportunity(by_page).sales_rep_id == to
 
 
+def bulk_hold(app, world, role, owner) -> tuple[bool, bool]:
+    """The API's bulk on the deal's id; the page's "all matching this filter" on a filter selecting one deal."""
+    by_api = _deal(app, world, owner)
+    r = Api(app.test_client(), f"{role}@x.test").post("/opportunities/bulk", {"ids": [by_api], "action": "hold"})
+    api = _status_allowed(r) and r.json["done"] == [by_api]
+    by_page = _deal(app, world, owner)
+    number = _opportunity(by_page).number
+    _page_client(app, role).post(f"/opportunities?q={number}", data={"scope": "filter", "action": "hold"})
+    return api, _opportunity(by_page).status == "on_hold"
+
+
+def edit_customer(app, world, role, owner) -> tuple[bool, bool]:
+    customer = world["customer"].id
+    api = _status_allowed(Api(app.test_client(), f"{role}@x.test").patch(f"/customers/{customer}",
+                                                                          {"payment_terms": f"API {role}"}))
+    _page_client(app, role).post(f"/customers/{customer}/edit/payment", data={"payment_terms": f"Page {role}"})
+    db.session.expire_all()
+    return api, db.session.get(Customer, customer).payment_terms == f"Page {role}"
+
+
 def see_calendar(app, world, role, owner) -> tuple[bool, bool]:
     whose = world[owner].id
     api_client = Api(app.test_client(), f"{role}@x.test")
@@ -119,7 +141,7 @@ def log_activity(app, world, role, owner) -> tuple[bool, bool]:
     return r.status_code == 201, activities_of_opportunity(by_page)[1] == 1
 
 
-CHECKS = dict(zip(TABLE, (hold, reopen, assign, log_activity, see_calendar), strict=True))
+CHECKS = dict(zip(TABLE, (hold, reopen, assign, log_activity, bulk_hold, edit_customer, see_calendar), strict=True))
 CASES = [(action, role, owner) for action, cells in TABLE.items() for role, cell in zip(ROLES, cells, strict=True)
          # a rep's "own only" is tried on their own and on a colleague's; everyone else on a colleague's
          for owner in (("rep", "colleague") if cell == OWN else ("colleague",))]

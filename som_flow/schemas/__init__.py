@@ -234,7 +234,8 @@ OpportunityCreateSchema = Schema.from_dict({
 class OpportunityQuery(PageQuery):
     q = fields.String(load_default=None, validate=validate.Length(max=200))
     stage = fields.String(load_default=None)
-    status = fields.String(load_default=None, validate=validate.OneOf(OPPORTUNITY_STATUSES))
+    # "open": every deal not won or lost (in progress or on hold)
+    status = fields.String(load_default=None, validate=validate.OneOf((*OPPORTUNITY_STATUSES, "open")))
     kind = fields.String(load_default=None)
     assignee = fields.String(load_default=None, validate=validate.Regexp(r"^(me|none|\d+)$"))
     close_from = fields.Date(load_default=None, validate=sane_date)

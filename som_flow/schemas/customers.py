@@ -44,6 +44,8 @@ class CustomerSchema(Schema):
     parent_id = fields.Integer(allow_none=True)
     credit_hold = fields.Boolean()
     popup_notes = fields.String()
+    popup_on_open = fields.Boolean()
+    payment_terms = fields.String(allow_none=True)
     jobs = fields.List(fields.Nested(JobSchema))
     contacts = fields.List(fields.Nested(ContactSchema))
 
@@ -58,6 +60,7 @@ _CUSTOMER_FIELDS = dict(
     work_address=fields.Nested(AddressSchema),
     parent_id=fields.Integer(allow_none=True, validate=ID),
     credit_hold=fields.Boolean(),
+    payment_terms=fields.String(allow_none=True, validate=validate.Length(max=100)),
     popup_notes=fields.String(validate=validate.Length(max=5000)),
     popup_on_open=fields.Boolean(),
 )
@@ -69,6 +72,17 @@ CustomerCreateSchema = Schema.from_dict({
 }, name="CustomerCreateSchema")
 
 
+class ContactPatchSchema(Schema):
+    """A contact's fields to change: only those given change (no defaults, so nothing is wiped by leaving it out)."""
+
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    role = fields.String(allow_none=True, validate=validate.Length(max=100))
+    email = fields.Email(allow_none=True)
+    phone = fields.String(allow_none=True, validate=validate.Length(max=50))
+
+
 class CustomerQuery(PageQuery):
     q = fields.String(load_default=None, validate=validate.Length(max=200))
+    # the whole name, trimmed and case ignored: "is there a customer called this already?"
+    name = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
     status = fields.String(load_default=None, validate=validate.OneOf(CUSTOMER_STATUSES))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from som_flow.errors import NotFound, ValidationFailed
 from som_flow.extensions import db
@@ -12,6 +13,8 @@ from som_flow.services.guards import get_opportunity, require_open
 from som_flow.services.history import record_event
 from som_flow.services.permissions import require_change, require_role
 from som_flow.services.unit_of_work import now, service
+
+WRITERS = ("manager", "csr", "rep")  # who adds and edits customers, jobs and contacts (admin always may)
 
 
 def list_top_level_customers() -> list[Customer]:
@@ -37,22 +40,52 @@ def _require_parent(parent_id: int) -> None:
         raise ValidationFailed("Unknown parent customer", {"parent_id": [f"No customer {parent_id}."]})
 
 
-def search_customers(q: str | None = None, status: str | None = None, page: int = 1, per_page: int = 50):
+def _in_tree_order(query):
+    """Order a customer query so each customer comes right before its jobs and their sub-jobs (Customer:Job order,
+    three levels deep; deeper jobs follow their grandparent's family). Names first, ids keep same-named apart."""
+    parent, grand = aliased(Customer), aliased(Customer)
+    query = (query.outerjoin(parent, Customer.parent_id == parent.id)
+             .outerjoin(grand, parent.parent_id == grand.id))
+    level2_name = case((grand.id.is_not(None), parent.name), (parent.id.is_not(None), Customer.name), else_="")
+    level2_id = case((grand.id.is_not(None), parent.id), (parent.id.is_not(None), Customer.id), else_=0)
+    return query.order_by(func.lower(func.coalesce(grand.name, parent.name, Customer.name)),
+                          func.coalesce(grand.id, parent.id, Customer.id), func.lower(level2_name), level2_id,
+                          func.lower(case((grand.id.is_not(None), Customer.name), else_="")), Customer.id)
+
+
+def _named(name: str):
+    """The condition "this customer's name is `name`", trimmed and case ignored (ASCII case on SQLite)."""
+    return func.lower(func.trim(Customer.name)) == name.strip().lower()
+
+
+def search_customers(q: str | None = None, status: str | None = None, page: int = 1, per_page: int = 50,
+                     name: str | None = None):
+    """One page of customers and jobs (`q` in the name or e-mail, `name` the whole name, trimmed and case ignored)
+    in Customer:Job order, and how many match in all."""
     query = select(Customer)
     if q:
         like = f"%{q.lower()}%"
         query = query.where(or_(func.lower(Customer.name).like(like), func.lower(Customer.email).like(like)))
+    if name is not None:
+        query = query.where(_named(name))
     if status:
         query = query.where(Customer.status == status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    items = list(db.session.scalars(query.order_by(Customer.name).limit(per_page).offset((page - 1) * per_page)))
+    items = list(db.session.scalars(_in_tree_order(query).limit(per_page).offset((page - 1) * per_page)))
     return items, total
+
+
+def customers_named(name: str, *, parent_id: int | None = None) -> list[Customer]:
+    """Top-level customers (or, with `parent_id`, that customer's jobs) named `name`: what a new one would duplicate."""
+    query = select(Customer).where(_named(name))
+    query = query.where(Customer.parent_id == parent_id if parent_id else Customer.parent_id.is_(None))
+    return list(db.session.scalars(query.order_by(Customer.id)))
 
 
 @service
 def create_customer(actor: User | None, data: dict) -> Customer:
     if actor is not None:
-        require_role(actor, "manager", "csr", "rep")
+        require_role(actor, *WRITERS)
     data = dict(data)
     parent_id = data.pop("parent_id", None)
     if parent_id is not None:
@@ -65,7 +98,7 @@ def create_customer(actor: User | None, data: dict) -> Customer:
 
 @service
 def update_customer(actor: User, customer_id: int, data: dict) -> Customer:
-    require_role(actor, "manager", "csr", "rep")
+    require_role(actor, *WRITERS)
     customer = get_customer(customer_id)
     if "parent_id" in data and data["parent_id"] is not None:
         if data["parent_id"] == customer.id:
@@ -78,11 +111,38 @@ def update_customer(actor: User, customer_id: int, data: dict) -> Customer:
 
 @service
 def add_contact(actor: User, customer_id: int, data: dict) -> Contact:
-    require_role(actor, "manager", "csr", "rep")
+    require_role(actor, *WRITERS)
     contact = Contact(customer_id=get_customer(customer_id).id, **data)
     db.session.add(contact)
     db.session.flush()
     return contact
+
+
+def _contact_of(customer_id: int, contact_id: int) -> Contact:
+    contact = db.session.get(Contact, contact_id)
+    if contact is None or contact.customer_id != get_customer(customer_id).id:
+        raise NotFound(f"No contact {contact_id} of customer {customer_id}")
+    return contact
+
+
+@service
+def update_contact(actor: User, customer_id: int, contact_id: int, data: dict) -> Contact:
+    """Change a contact person's name, role, e-mail or phone. Raises NotFound, Forbidden."""
+    require_role(actor, *WRITERS)
+    contact = _contact_of(customer_id, contact_id)
+    for key, value in data.items():
+        setattr(contact, key, value)
+    return contact
+
+
+@service
+def remove_contact(actor: User, customer_id: int, contact_id: int) -> None:
+    """Remove a contact person; a deal that named them as a party keeps the party's name. Raises NotFound, Forbidden."""
+    require_role(actor, *WRITERS)
+    contact = _contact_of(customer_id, contact_id)
+    for party in db.session.scalars(select(Party).where(Party.contact_id == contact.id)):
+        party.contact_id = None
+    db.session.delete(contact)
 
 
 def job_name(opp: Opportunity) -> str:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import Numeric, case, func, literal, null, or_, select
 
 from som_flow.errors import Conflict, NotFound, SomFlowError, ValidationFailed
 from som_flow.extensions import db
@@ -29,6 +29,7 @@ from som_flow.services.fields import (
     check_required_on_create,
     custom_field,
 )
+from som_flow.services.forecast import Rates
 from som_flow.services.guards import bump_version, get_opportunity, guard_version, lock_opportunity, require_open
 from som_flow.services.history import record_event
 from som_flow.services.job_work import cancel_job_work, complete_job_task, start_job_work
@@ -109,8 +110,9 @@ def allowed_stages(opp: Opportunity) -> list[str]:
     return list(engine().allowed_stages(definition_for(opp.kind_version), opp.stage))
 
 
-def search_opportunities(*, user: User, q=None, stage=None, status=None, kind=None, assignee=None,
-                         close_from=None, close_to=None, sort="-id", page=1, per_page=50):
+def _filtered(*, user: User, q=None, stage=None, status=None, kind=None, assignee=None, close_from=None,
+              close_to=None):
+    """The deals a list's filters select; status "open" is every deal not won or lost (on hold included)."""
     query = select(Opportunity).join(Customer, Opportunity.customer_id == Customer.id)
     if q:
         like = f"%{q.lower()}%"
@@ -119,7 +121,9 @@ def search_opportunities(*, user: User, q=None, stage=None, status=None, kind=No
                                 func.lower(Opportunity.number).like(like)))
     if stage:
         query = query.where(Opportunity.stage == stage)
-    if status:
+    if status == "open":
+        query = query.where(Opportunity.closed.is_(False))
+    elif status:
         query = query.where(Opportunity.status == status)
     if kind:
         query = query.join(OpportunityKind, Opportunity.kind_id == OpportunityKind.id).where(
@@ -134,11 +138,48 @@ def search_opportunities(*, user: User, q=None, stage=None, status=None, kind=No
         query = query.where(Opportunity.anticipated_close_date >= close_from)
     if close_to:
         query = query.where(Opportunity.anticipated_close_date <= close_to)
-    column = getattr(Opportunity, sort.lstrip("-"))
-    query = query.order_by(column.desc() if sort.startswith("-") else column.asc(), Opportunity.id.desc())
+    return query
+
+
+def amount_in_default_currency():
+    """The deal's amount in the default currency with the forecast's rates of today, as an SQL CASE over the
+    currencies in use; NULL for a currency without a rate (such deals cannot be placed among the others)."""
+    rates, target = Rates(now().date()), current_app.config["DEFAULT_CURRENCY"]
+    whens = []
+    for currency in db.session.scalars(select(Opportunity.currency).distinct()):
+        try:
+            rate = rates.rate(currency, target)
+        except ValidationFailed:
+            continue
+        whens.append((Opportunity.currency == currency, Opportunity.amount * literal(rate, Numeric(24, 12))))
+    return case(*whens, else_=null()) if whens else null()
+
+
+def _ordered(query, sort: str):
+    descending, key = sort.startswith("-"), sort.lstrip("-")
+    if key == "amount":
+        # converted, so 89,528 NOK sorts below 10,000 EUR; unconvertible amounts last in either direction
+        converted = amount_in_default_currency()
+        return query.order_by(converted.is_(None), converted.desc() if descending else converted.asc(),
+                              Opportunity.id.desc())
+    column = getattr(Opportunity, key)
+    return query.order_by(column.desc() if descending else column.asc(), Opportunity.id.desc())
+
+
+def search_opportunities(*, user: User, sort="-id", page=1, per_page=50, **filters):
+    """One page of the deals the filters select, in `sort` order, and how many there are in all."""
+    query = _ordered(_filtered(user=user, **filters), sort)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
     return items, total
+
+
+def matching_ids(*, user: User, limit: int, sort="-id", **filters) -> tuple[list[int], int]:
+    """The ids of the deals the filters select (at most `limit`, in list order) and how many match in all."""
+    query = _ordered(_filtered(user=user, **filters), sort)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    ids = list(db.session.scalars(query.with_only_columns(Opportunity.id).limit(limit)))
+    return ids, total
 
 
 # -- validation of fields --------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from som_flow.schemas import ID, MONEY, OpportunityPatchSchema, OpportunitySchema, page_schema, sane_date
 from som_flow.schemas.customers import (
+    ContactPatchSchema,
     ContactSchema,
     CustomerCreateSchema,
     CustomerPatchSchema,
@@ -67,8 +68,9 @@ class DemandSchema(Schema):
 @blp.arguments(CustomerQuery, location="query")
 @blp.response(200, page_schema(CustomerSchema, "CustomerPage"))
 def list_customers(query):
-    """Search customers by name and status, a page at a time."""
-    items, total = customer_service.search_customers(query["q"], query["status"], query["page"], query["per_page"])
+    """Search customers and jobs (in Customer:Job order) by text, exact name and status, a page at a time."""
+    items, total = customer_service.search_customers(query["q"], query["status"], query["page"], query["per_page"],
+                                                     name=query["name"])
     return paged(items, total, query)
 
 
@@ -105,6 +107,23 @@ def patch_customer(data, customer_id):
 def add_contact(data, customer_id):
     """Add a contact person to a customer."""
     return customer_service.add_contact(api_user(), customer_id, data)
+
+
+@blp.route("/customers/<int:customer_id>/contacts/<int:contact_id>", methods=["PATCH"])
+@roles_required("manager", "csr", "rep")
+@blp.arguments(ContactPatchSchema)
+@blp.response(200, ContactSchema)
+def patch_contact(data, customer_id, contact_id):
+    """Change a customer's contact person."""
+    return customer_service.update_contact(api_user(), customer_id, contact_id, data)
+
+
+@blp.route("/customers/<int:customer_id>/contacts/<int:contact_id>", methods=["DELETE"])
+@roles_required("manager", "csr", "rep")
+@blp.response(204)
+def remove_contact(customer_id, contact_id):
+    """Remove a customer's contact person."""
+    customer_service.remove_contact(api_user(), customer_id, contact_id)
 
 
 @blp.route("/opportunities/<int:opp_id>/estimates")

@@ -39,7 +39,7 @@ from som_flow.services import (
 from som_flow.services import customers as customer_service
 from som_flow.services import history as history_service
 from som_flow.services.fields import qualification, required_on_create
-from som_flow.services.permissions import can_reopen
+from som_flow.services.permissions import can_change_opportunity, can_reopen
 from som_flow.services.unit_of_work import now
 from som_flow.web.forms import load_args, load_form, refused
 from som_flow.web.redirects import back, return_to
@@ -57,34 +57,111 @@ def _require_login():
 
 
 SORTS = {"-id": "Newest", "anticipated_close_date": "Close date", "-amount": "Amount (largest)",
-         "-probability": "Probability", "title": "Title"}
+         "amount": "Amount (smallest)", "-probability": "Probability", "title": "Title"}
 BULK_ACTIONS = {"stage": "Move to stage", "assign": "Assign to", "lose": "Mark lost", "hold": "Put on hold"}
+PER_PAGE = (25, 50, 100, 200)
+# "all matching this filter" acts on at most as many deals as the API's bulk takes ids: each deal is its own
+# transaction, so a larger run would keep the request open for minutes
+BULK_CAP = BulkSchema().fields["ids"].validate.max
 
 
-def _list_filters() -> dict:
-    """The list's filters from the query string, read by the API's schema: a bad value is a 422 naming it."""
-    return {**load_args(OpportunityQuery()), "page": 1, "per_page": 100}
+MY_OPEN_DEALS = {"assignee": "me", "status": "open"}
+
+
+def _list_args() -> dict:
+    """The list's query string; a rep (without an office or manager role) opening the bare list gets their own open
+    deals, as if they had asked for them, so its links and forms carry that filter on."""
+    args = {k: v for k, v in request.args.items() if v.strip()}
+    if not request.args and current_user.has_role("rep") and not current_user.has_role("admin", "manager", "csr"):
+        return dict(MY_OPEN_DEALS)
+    return args
+
+
+def _list_filters(args: dict) -> dict:
+    """The list's filters, sort and page, read by the API's schema (a bad value is a 422 naming it), plus a
+    landing's own filter."""
+    filters = load_args(OpportunityQuery())
+    if not request.args:
+        filters.update(args)
+    return filters
+
+
+def _list_url(args: dict):
+    def url(**changes) -> str:
+        """This list's URL with some parameters changed (None drops one): filters, sort and page stay in it."""
+        merged = {**args, **changes}
+        return url_for("pages.opportunities", **{k: v for k, v in merged.items() if v is not None})
+    return url
+
+
+def _bulk(filters: dict) -> dict:
+    """The bulk form: on the ticked rows, or on every deal the list's filters select (up to BULK_CAP). A result per
+    deal, or {"refused": True} when the form itself is refused (the page answers 422)."""
+    whole_filter = request.form.get("scope") == "filter"
+    try:
+        data = load_form(BulkSchema(partial=("ids",) if whole_filter else ()),
+                         ["action", "stage", "user_id", "reason", *(() if whole_filter else ("ids",))], multi=("ids",))
+    except ValidationFailed as exc:
+        flash("Tick at least one row, or choose all matching this filter." if "ids" in exc.errors else exc.detail,
+              "error")
+        return {"refused": True}
+    if whole_filter:
+        query = {k: v for k, v in filters.items() if k not in ("page", "per_page")}
+        data["ids"], matching = opportunities.matching_ids(user=current_user, limit=BULK_CAP, **query)
+        if not matching:
+            flash("No deals match this filter.", "error")
+            return {"refused": True}
+        if matching > BULK_CAP:
+            flash(f"{matching} deals match this filter; a bulk action takes at most {BULK_CAP}. Narrow the filter.",
+                  "error")
+            return {"refused": True}
+    ids, action = data.pop("ids"), data.pop("action")
+    done, failed = opportunities.bulk(current_user, ids, action, data)
+    flash(f"{BULK_ACTIONS[action]}: {len(done)} done, {len(failed)} refused.", "ok" if not failed else "error")
+    refused = {int(k): v["detail"] for k, v in failed.items()}
+    return {"done": set(done), "failed": refused, "refused_deals": opportunities.get_many(list(refused))}
+
+
+def _next_stages(items: list[Opportunity], stages: dict) -> dict[int, tuple[str, str] | None]:
+    """Per open deal, the first stage after its own, in its kind's order, that its process allows now (key, name);
+    asked once per (kind version, stage), as a page of deals mostly shares a few."""
+    memo: dict[tuple[int, str | None], tuple[str, str] | None] = {}
+    for opp in items:
+        if (opp.kind_version_id, opp.stage) in memo:
+            continue
+        allowed = opportunities.allowed_stages(opp)
+        order = [s["key"] for s in (opp.kind_version.stages or [])]
+        later = order[order.index(opp.stage) + 1:] if opp.stage in order else []
+        key = next((k for k in later if k in allowed), None)
+        memo[(opp.kind_version_id, opp.stage)] = (key, stages[key].name if key in stages else key) if key else None
+    return {opp.id: memo[(opp.kind_version_id, opp.stage)] for opp in items}
 
 
 @bp.route("/opportunities", methods=["GET", "POST"])
 def opportunities_page():
-    results = None
-    if request.method == "POST":  # bulk: each deal in its own transaction, a result per row
-        try:
-            data = load_form(BulkSchema(), ["ids", "action", "stage", "user_id", "reason"], multi=("ids",))
-        except ValidationFailed as exc:
-            flash(exc.detail, "error")
-        else:
-            ids, action = data.pop("ids"), data.pop("action")
-            done, failed = opportunities.bulk(current_user, ids, action, data)
-            results = {"done": set(done), "failed": {int(k): v["detail"] for k, v in failed.items()}}
-            flash(f"{BULK_ACTIONS[action]}: {len(done)} done, {len(failed)} refused.", "ok" if not failed else "error")
-    args = request.args
-    items, total = opportunities.search_opportunities(user=current_user, **_list_filters())
-    return render_template("opportunities.html", items=items, total=total, stages=catalogs.list_stages(),
-                           args=args, sorts=SORTS, bulk_actions=BULK_ACTIONS, kinds=kinds.list_kinds(),
-                           reps=users.list_reps(), lost_reasons=catalogs.list_entries("lost_reasons"), results=results,
-                           can_bulk=current_user.has_role("admin", "manager", "csr", "rep"))
+    args = _list_args()
+    filters = _list_filters(args)
+    results = _bulk(filters) if request.method == "POST" else None
+    items, total = opportunities.search_opportunities(user=current_user, **filters)
+    stages = catalogs.list_stages()
+    by_key = {s.key: s for s in stages}
+    pages = max(1, -(-total // filters["per_page"]))
+    can_change = current_user.has_role("admin", "manager", "csr", "rep")
+    refused = bool(results and results.get("refused"))
+    return render_template(
+        "opportunities.html", items=items, total=total, stages=stages, args=args, sorts=SORTS,
+        bulk_actions=BULK_ACTIONS, kinds=kinds.list_kinds(), reps=users.list_reps(),
+        lost_reasons=catalogs.list_entries("lost_reasons"), results=None if refused else results, can_bulk=can_change,
+        page=filters["page"], pages=pages, per_page=filters["per_page"], per_page_choices=PER_PAGE,
+        list_url=_list_url(args), bulk_cap=BULK_CAP, currency=current_app.config["DEFAULT_CURRENCY"],
+        my_deals=all(args.get(k) == v for k, v in MY_OPEN_DEALS.items()),
+        # the row menu offers only what the viewer may do to that deal (a rep: their own deals)
+        changeable={o.id for o in items if not o.closed and can_change_opportunity(current_user, o)},
+        next_stages=_next_stages([o for o in items if not o.closed], by_key) if can_change else {},
+        # "assign to me" only for those a deal can be assigned to (reps and managers): a claim when the deal is
+        # free, else an assignment by those who may assign
+        can_take=current_user.has_role("manager", "rep"),
+        can_assign=current_user.has_role("admin", "manager", "csr")), 422 if refused else 200
 
 
 bp.add_url_rule("/opportunities", endpoint="opportunities", view_func=opportunities_page)
@@ -266,7 +343,7 @@ def opportunity_action(opp_id: int, action: str):
     schema, names = ACTION_FORMS.get(action, (Schema, []))
     actions[action](load_form(schema(), names))
     flash("Saved.", "ok")
-    return redirect(url_for("pages.opportunity_page", opp_id=opp_id))
+    return redirect(back())  # the deal page, or the list whose row menu was used (its `next`)
 
 
 @bp.route("/pipeline")
