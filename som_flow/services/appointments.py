@@ -350,6 +350,11 @@ def _series_occurrence(appt: Appointment, occurrence: datetime) -> datetime:
     return found.astimezone(ZoneInfo("UTC"))
 
 
+def find_occurrence(appt: Appointment, occurrence: datetime) -> datetime:
+    """The start (UTC) of the series' occurrence at `occurrence`; ValidationFailed naming it when there is none."""
+    return _series_occurrence(appt, occurrence)
+
+
 def _skip(appt: Appointment, start: datetime) -> None:
     appt.exdates = [*(appt.exdates or []), _utc_key(start)]  # a new list, so the JSON column is saved
 
