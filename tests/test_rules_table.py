@@ -20,6 +20,7 @@ TABLE = {
     "reopen a won or lost opportunity": (ALL, ALL, NONE, OWN, NONE),
     "assign an opportunity or a task to someone": (ALL, ALL, ALL, NONE, NONE),
     "see colleagues' appointments and reminders (`?user=`, the board, the calendar feed)": (ALL, ALL, ALL, OWN, ALL),
+    "edit, move, complete or delete an appointment": (ALL, ALL, ALL, OWN, ALL),
 }
 README_CELLS = {ALL: "✓", NONE: "", OWN: ("own deals only", "own only")}
 
@@ -105,7 +106,27 @@ def see_calendar(app, world, role, owner) -> tuple[bool, bool]:
     return api, _status_allowed(_page_client(app, role).get(f"/schedule?user={whose}"))
 
 
-CHECKS = dict(zip(TABLE, (hold, reopen, assign, see_calendar), strict=True))
+def change_appointment(app, world, role, owner) -> tuple[bool, bool]:
+    """An appointment `owner` attends: the API's edit, and the appointment page's delete."""
+    from som_flow.models import Appointment
+
+    def book() -> int:
+        r = Api(app.test_client(), "manager@x.test").post("/appointments", {
+            "title": "Site visit", "attendees": [world[owner].id],
+            "start": "2026-03-05T13:00:00+00:00", "end": "2026-03-05T14:00:00+00:00"})
+        assert r.status_code == 201, r.json
+        return r.json["id"]
+
+    by_api = book()
+    api = _status_allowed(Api(app.test_client(), f"{role}@x.test").patch(f"/appointments/{by_api}",
+                                                                           {"title": "Moved"}))
+    by_page = book()
+    _page_client(app, role).post(f"/schedule/appointments/{by_page}/delete")
+    db.session.expire_all()
+    return api, db.session.get(Appointment, by_page) is None
+
+
+CHECKS = dict(zip(TABLE, (hold, reopen, assign, see_calendar, change_appointment), strict=True))
 CASES = [(action, role, owner) for action, cells in TABLE.items() for role, cell in zip(ROLES, cells, strict=True)
          # a rep's "own only" is tried on their own and on a colleague's; everyone else on a colleague's
          for owner in (("rep", "colleague") if cell == OWN else ("colleague",))]
