@@ -229,8 +229,10 @@ def patch_appointment(data, appt_id):
 @blp.arguments(OccurrenceArg, location="query")
 @blp.response(204)
 def delete_appointment(query, appt_id):
-    """Delete an appointment (a series with its detached occurrences), or with `?occurrence=` one occurrence
-    (`scope`: this, the default; following; all)."""
+    """Delete an appointment (a series with its detached occurrences), or with `?occurrence=` one occurrence.
+
+    `scope`: `this` (the default with an occurrence) only that one; `following` it and the later ones (the series
+    ends before it); `all` the whole series."""
     appts.cancel_appointment(api_user(), appt_id, query["occurrence"], query["scope"])
 
 

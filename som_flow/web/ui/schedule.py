@@ -218,7 +218,7 @@ def _booking(*names: str) -> dict:
     return load_form(BookingForm(), list(names), multi=("attendees", "users"))
 
 
-def _appointment_form(*names: str, repeat: bool = True) -> dict:
+def _appointment_form(*names: str, repeat: bool = True, need_attendees: bool = False) -> dict:
     """The appointment form's fields as the services take them; every refusal at once, by field."""
     data, errors = {}, {}
 
@@ -235,12 +235,12 @@ def _appointment_form(*names: str, repeat: bool = True) -> dict:
         data["rrule"] = read(_rrule, request.form)
     if not (request.form.get("title") or "").strip():
         errors["title"] = ["Give the appointment a title."]
-    if "attendees" in names and not data.get("attendees"):
+    if need_attendees and not [v for v in request.form.getlist("attendees") if v.strip()]:
         errors["attendees"] = ["Pick at least one person."]
     if data["start"] and data["end"] and data["end"] <= data["start"]:
         errors["end"] = ["The end must come after the start."]
     if errors:
-        raise ValidationFailed("Check the marked fields", errors)
+        raise refused(errors)  # "Check end: ...; title: ...", shown above the form, each message by its field
     return data
 
 
@@ -256,13 +256,8 @@ def _page_errors(exc: SomFlowError) -> dict:
     errors = dict(exc.errors or {})
     if "rrule" in errors:
         errors["repeat"] = errors.pop("rrule")
-    if not errors or set(errors) - FORM_FIELDS:
-        errors["_form"] = [exc.detail]
+    errors["_form"] = [exc.detail]  # the summary above the form, for a reader who starts at the top
     return errors
-
-
-FORM_FIELDS = {"title", "opportunity_id", "start", "end", "location", "notes", "attendees", "repeat", "count",
-               "until", "scope", "_form"}
 
 
 @bp.route("/schedule/appointments", methods=["POST"])
@@ -380,7 +375,7 @@ def save(appt_id: int):
     occurrence = _occurrence() if appt.rrule else None
     scope = (request.form.get("scope") or "this") if occurrence is not None else None
     try:
-        changes = _appointment_form("title", "attendees", "location", "notes")
+        changes = _appointment_form("title", "attendees", "location", "notes", need_attendees=True)
         for key in ("title", "location", "notes"):
             changes[key] = changes.get(key) or ""
         rule_was = _plain_repeat(appt.rrule)
