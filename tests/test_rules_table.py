@@ -23,6 +23,7 @@ TABLE = {
     "bulk-act on every deal a list filter selects (each deal by the row above)": (ALL, ALL, ALL, OWN, NONE),
     "add and edit customers, jobs and contacts": (ALL, ALL, ALL, ALL, NONE),
     "see colleagues' appointments and reminders (`?user=`, the board, the calendar feed)": (ALL, ALL, ALL, OWN, ALL),
+    "edit, move, complete or delete an appointment": (ALL, ALL, ALL, OWN, ALL),
 }
 README_CELLS = {ALL: "✓", NONE: "", OWN: ("own deals only", "own only")}
 
@@ -141,7 +142,28 @@ def log_activity(app, world, role, owner) -> tuple[bool, bool]:
     return r.status_code == 201, activities_of_opportunity(by_page)[1] == 1
 
 
-CHECKS = dict(zip(TABLE, (hold, reopen, assign, log_activity, bulk_hold, edit_customer, see_calendar), strict=True))
+def change_appointment(app, world, role, owner) -> tuple[bool, bool]:
+    """An appointment `owner` attends: the API's edit, and the appointment page's delete."""
+    from som_flow.models import Appointment
+
+    def book() -> int:
+        r = Api(app.test_client(), "manager@x.test").post("/appointments", {
+            "title": "Site visit", "attendees": [world[owner].id],
+            "start": "2026-03-05T13:00:00+00:00", "end": "2026-03-05T14:00:00+00:00"})
+        assert r.status_code == 201, r.json
+        return r.json["id"]
+
+    by_api = book()
+    api = _status_allowed(Api(app.test_client(), f"{role}@x.test").patch(f"/appointments/{by_api}",
+                                                                           {"title": "Moved"}))
+    by_page = book()
+    _page_client(app, role).post(f"/schedule/appointments/{by_page}/delete")
+    db.session.expire_all()
+    return api, db.session.get(Appointment, by_page) is None
+
+
+CHECKS = dict(zip(TABLE, (hold, reopen, assign, log_activity, bulk_hold, edit_customer, see_calendar,
+                          change_appointment), strict=True))
 CASES = [(action, role, owner) for action, cells in TABLE.items() for role, cell in zip(ROLES, cells, strict=True)
          # a rep's "own only" is tried on their own and on a colleague's; everyone else on a colleague's
          for owner in (("rep", "colleague") if cell == OWN else ("colleague",))]

@@ -106,18 +106,21 @@ def test_a_scheduler_books_a_weekly_appointment_with_the_form(client, people, de
 def test_moving_completing_and_memorizing_from_the_board(client, people, deal):
     appt = book_weekly_check_in(client, people, deal)
     login(client, "scheduler@x.test")
-    # moving the second occurrence an hour later moves the series
+    # moving the second occurrence an hour later moves only that occurrence
     r = client.post(f"/schedule/appointments/{appt['id']}/move", data={
         "occurrence": "2026-03-10T10:00:00+00:00", "start": "2026-03-10T11:00"}, follow_redirects=True)
     assert "Moved Weekly check-in to Tue 10 Mar 11:00." in r.text
+    assert board_items(r.text) == [("2026-03-10T11:00:00+00:00", "Weekly check-in")]
     assert board_items(client.get("/schedule?view=week&date=2026-03-02").text) == [
-        ("2026-03-03T11:00:00+00:00", "Weekly check-in")]
+        ("2026-03-03T10:00:00+00:00", "Weekly check-in")]
+    assert board_items(client.get("/schedule?view=week&date=2026-03-16").text) == [
+        ("2026-03-17T10:00:00+00:00", "Weekly check-in")]
 
     r = client.post(f"/schedule/appointments/{appt['id']}/memorize", data={"users": [people["csr"].id]},
                     follow_redirects=True)
     assert "Memorized for Csr." in r.text
     assert board_items(client.get(f"/schedule?view=week&date=2026-03-02&user={people['csr'].id}").text) == [
-        ("2026-03-03T11:00:00+00:00", "Weekly check-in")]
+        ("2026-03-03T10:00:00+00:00", "Weekly check-in")]
 
     r = client.post(f"/schedule/appointments/{appt['id']}/complete", follow_redirects=True)
     assert "Weekly check-in is done." in r.text

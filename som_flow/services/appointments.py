@@ -18,7 +18,7 @@ from som_flow.extensions import db
 from som_flow.models import Appointment, Opportunity, Task, User, appointment_attendee
 from som_flow.services.guards import get_opportunity
 from som_flow.services.history import record_event
-from som_flow.services.permissions import require_role
+from som_flow.services.permissions import require_change_appointment, require_role
 from som_flow.services.reminders import sync_appointment
 from som_flow.services.unit_of_work import now, service
 from som_flow.services.users import check_timezone
@@ -119,8 +119,7 @@ def create_appointment(actor: User, data: dict) -> Appointment:
         if opp.closed:
             raise Conflict(f"{opp.number} is closed ({opp.status}); it takes no new appointments.")
     start, end = data.pop("start"), data.pop("end")
-    if end <= start:
-        raise ValidationFailed("The end must come after the start", {"end": ["Must be after start."]})
+    _check_times(start, end)
     _check_rrule(data.get("rrule"), start)
     _check_timezone(data.get("timezone"))
     attendees = _users(data.pop("attendees", []) or [actor.id])
@@ -157,23 +156,178 @@ def book_from_task(actor: User, task: Task, data: dict) -> int:
     return create_appointment(actor, data).id
 
 
+SCOPES = ("this", "following", "all")
+# what a change may set on an appointment besides its times and attendees
+FIELDS = ("title", "location", "notes", "rrule", "timezone")
+
+
+def _scope(appt: Appointment, occurrence: datetime | None, scope: str | None) -> str:
+    """Which part of a series a change means: one occurrence by default when one is named, else all of it."""
+    if scope is not None and scope not in SCOPES:
+        raise ValidationFailed("Choose this, following or all", {"scope": ["Choose this, following or all."]})
+    if occurrence is None:
+        if scope in ("this", "following") and appt.rrule:
+            raise ValidationFailed("Name the occurrence", {"occurrence": ["Give the start of the occurrence."]})
+        return "all"
+    return scope or "this"
+
+
+def _rule_parts(rule: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in rule.removeprefix("RRULE:").split(";") if "=" in part)
+
+
+def _rule_text(parts: dict[str, str]) -> str:
+    return ";".join(f"{k}={v}" for k, v in parts.items())
+
+
+def _starts_before(appt: Appointment, occurrence: datetime) -> int:
+    """How many of the series' rule dates (skipped ones included, as COUNT counts them) come before `occurrence`."""
+    zone = ZoneInfo(appt.timezone or "UTC")
+    rule = rrulestr(appt.rrule, dtstart=appt.start_at.astimezone(zone))
+    local = occurrence.astimezone(zone)
+    return sum(1 for when in rule.between(appt.start_at.astimezone(zone), local, inc=True) if when < local)
+
+
+def _check_times(start: datetime, end: datetime) -> None:
+    if end <= start:
+        raise ValidationFailed("The end must come after the start", {"end": ["The end must come after the start."]})
+
+
+def _record(appt: Appointment, actor: User, type_: str, **data) -> None:
+    """An event in the deal's timeline, when the appointment belongs to a deal."""
+    if appt.opportunity_id is not None:
+        record_event(get_opportunity(appt.opportunity_id), actor, type_, appointment_id=appt.id, title=appt.title,
+                     **{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()})
+
+
+def _record_change(appt: Appointment, actor: User, old: dict, **extra) -> None:
+    """appointment_moved when only its times changed, appointment_edited when anything else did."""
+    new = _snapshot(appt)
+    changed = sorted(k for k in new if new[k] != old[k])
+    if not changed:
+        return
+    times = {"old_start": old["start"], "new_start": new["start"], "old_end": old["end"], "new_end": new["end"]}
+    if set(changed) <= {"start", "end"}:
+        _record(appt, actor, "appointment_moved", **times, **extra)
+    else:
+        _record(appt, actor, "appointment_edited", fields=[k for k in changed if k not in ("start", "end")],
+                **(times if {"start", "end"} & set(changed) else {}), **extra)
+
+
+def _snapshot(appt: Appointment) -> dict:
+    return {"start": appt.start_at, "end": appt.end_at, "attendees": sorted(u.id for u in appt.attendees),
+            **{k: getattr(appt, k) for k in FIELDS}}
+
+
+def _apply(appt: Appointment, changes: dict) -> None:
+    """Set `changes` (start, end, attendees and FIELDS) on `appt`, checked as a booking is."""
+    changes = dict(changes)
+    if "attendees" in changes:
+        appt.attendees = _users(changes.pop("attendees"))
+    start, end = changes.pop("start", appt.start_at), changes.pop("end", appt.end_at)
+    _check_times(start, end)
+    appt.start_at, appt.end_at = start, end
+    if changes.get("rrule") is not None:
+        _check_rrule(changes["rrule"], start)
+    _check_timezone(changes.get("timezone"))
+    for key in FIELDS:
+        if key in changes:
+            setattr(appt, key, changes[key] if key != "rrule" else (changes[key] or None))
+
+
 @service
-def update_appointment(actor: User, appt_id: int, data: dict) -> Appointment:
+def change_appointment(actor: User, appt_id: int, changes: dict, occurrence: datetime | None = None,
+                       scope: str | None = None) -> Appointment:
+    """Edit or move an appointment. For a series, `occurrence` (the start of one of its occurrences) with
+    `scope` "this" (the default) changes only that occurrence, "following" that one and the rest, "all" the
+    whole series (moved by as much as the occurrence is). Returns the appointment that carries the changes."""
     require_role(actor, *BOOKERS)
     appt = get_appointment(appt_id)
-    if "attendees" in data:
-        appt.attendees = _users(data.pop("attendees"))
-    start = data.pop("start", appt.start_at)
-    end = data.pop("end", appt.end_at)
-    if end <= start:
-        raise ValidationFailed("The end must come after the start", {"end": ["Must be after start."]})
-    appt.start_at, appt.end_at = start, end
-    if "rrule" in data:
-        _check_rrule(data["rrule"], start)
-    for key, value in data.items():
-        setattr(appt, key, value)
+    require_change_appointment(actor, appt)
+    scope = _scope(appt, occurrence, scope)
+    if occurrence is not None:
+        occurrence = _series_occurrence(appt, occurrence)
+    if scope == "this" and occurrence is not None:
+        return _detach(actor, appt, occurrence, changes)
+    if occurrence is not None:
+        # the occurrence's new times say how far the series moves and how long each occurrence lasts
+        changes = dict(changes)
+        new_start = changes.pop("start", occurrence)
+        length = changes.pop("end", new_start + (appt.end_at - appt.start_at)) - new_start
+        _check_times(new_start, new_start + length)
+        if scope == "following" and _starts_before(appt, occurrence):
+            return _split(actor, appt, occurrence, new_start, length, changes)
+        changes["start"] = appt.start_at + (new_start - occurrence)
+        changes["end"] = changes["start"] + length
+    old = _snapshot(appt)
+    _apply(appt, changes)
     sync_appointment(appt)
+    _record_change(appt, actor, old, **({"scope": "all"} if appt.rrule else {}))
     return appt
+
+
+def update_appointment(actor: User, appt_id: int, data: dict) -> Appointment:
+    """The whole appointment (a whole series)."""
+    return change_appointment(actor, appt_id, data)
+
+
+def _detach(actor: User, series: Appointment, start: datetime, changes: dict, status: str = "scheduled"
+            ) -> Appointment:
+    """One occurrence of the series becomes an appointment of its own (the series skips it) with `changes`."""
+    if changes.get("rrule"):
+        raise ValidationFailed("One occurrence cannot repeat", {"rrule": ["Edit the series to change the rule."]})
+    changes = {k: v for k, v in changes.items() if k != "rrule"}
+    changes.setdefault("end", changes.get("start", start) + (series.end_at - series.start_at))
+    changes.setdefault("start", start)
+    detached = Appointment(
+        opportunity_id=series.opportunity_id, customer_id=series.customer_id, title=series.title,
+        location=series.location, notes=series.notes, start_at=start, end_at=start + (series.end_at - series.start_at),
+        timezone=series.timezone, rrule=None, exdates=[], series_id=series.id, recurrence_id=start,
+        task_id=series.task_id, created_by_id=actor.id, status=status)
+    detached.attendees = list(series.attendees)
+    old = _snapshot(detached)
+    _apply(detached, changes)
+    _skip(series, start)
+    db.session.add(detached)
+    db.session.flush()
+    sync_appointment(series)
+    sync_appointment(detached)
+    if status == "scheduled":
+        _record_change(detached, actor, old, scope="this", occurrence=start)
+    return detached
+
+
+def _split(actor: User, series: Appointment, occurrence: datetime, new_start: datetime, length: timedelta,
+           changes: dict) -> Appointment:
+    """"This and following": the series ends before `occurrence` and a new series with the changes carries
+    on from there (what was skipped or detached from then on goes with it). Returns the new series."""
+    before = _starts_before(series, occurrence)
+    parts = _rule_parts(series.rrule)
+    rest = dict(parts)
+    if "COUNT" in parts:
+        rest["COUNT"] = str(int(parts["COUNT"]) - before)
+    delta = new_start - occurrence
+    later = [d for d in series.exdates or [] if datetime.fromisoformat(d) >= occurrence]
+    tail = Appointment(
+        opportunity_id=series.opportunity_id, customer_id=series.customer_id, title=series.title,
+        location=series.location, notes=series.notes, start_at=occurrence,
+        end_at=occurrence + (series.end_at - series.start_at), timezone=series.timezone, rrule=_rule_text(rest),
+        exdates=[_utc_key(datetime.fromisoformat(d) + delta) for d in later],
+        task_id=series.task_id, created_by_id=actor.id)
+    tail.attendees = list(series.attendees)
+    old = _snapshot(tail)
+    _apply(tail, {**changes, "start": new_start, "end": new_start + length})
+    series.rrule = _rule_text({k: v for k, v in parts.items() if k != "UNTIL"} | {"COUNT": str(before)})
+    series.exdates = [d for d in series.exdates or [] if d not in later]
+    db.session.add(tail)
+    db.session.flush()
+    for detached in db.session.scalars(select(Appointment).where(Appointment.series_id == series.id)):
+        if detached.recurrence_id is not None and detached.recurrence_id >= occurrence:
+            detached.series_id = tail.id
+    sync_appointment(series)
+    sync_appointment(tail)
+    _record_change(tail, actor, old, scope="following", occurrence=occurrence, series_id=series.id)
+    return tail
 
 
 def _utc_key(when: datetime) -> str:
@@ -196,72 +350,81 @@ def _series_occurrence(appt: Appointment, occurrence: datetime) -> datetime:
     return found.astimezone(ZoneInfo("UTC"))
 
 
+def find_occurrence(appt: Appointment, occurrence: datetime) -> datetime:
+    """The start (UTC) of the series' occurrence at `occurrence`; ValidationFailed naming it when there is none."""
+    return _series_occurrence(appt, occurrence)
+
+
 def _skip(appt: Appointment, start: datetime) -> None:
     appt.exdates = [*(appt.exdates or []), _utc_key(start)]  # a new list, so the JSON column is saved
 
 
-@service
 def edit_occurrence(actor: User, appt_id: int, occurrence: datetime, changes: dict) -> Appointment:
     """Change one occurrence of a repeating appointment: the series skips it (EXDATE) and a detached
     appointment, a copy with the changes, takes its place. Returns the detached appointment."""
-    require_role(actor, *BOOKERS)
-    series = get_appointment(appt_id)
-    if "rrule" in changes:
-        raise ValidationFailed("One occurrence cannot repeat", {"rrule": ["Edit the series to change the rule."]})
-    start = _series_occurrence(series, occurrence)
-    changes = dict(changes)
-    new_start = changes.pop("start", start)
-    new_end = changes.pop("end", new_start + (series.end_at - series.start_at))
-    if new_end <= new_start:
-        raise ValidationFailed("The end must come after the start", {"end": ["Must be after start."]})
-    attendees = _users(changes.pop("attendees")) if "attendees" in changes else list(series.attendees)
-    detached = Appointment(
-        opportunity_id=series.opportunity_id, customer_id=series.customer_id, title=series.title,
-        location=series.location, notes=series.notes, start_at=new_start, end_at=new_end,
-        timezone=series.timezone, rrule=None, exdates=[], series_id=series.id, recurrence_id=start,
-        task_id=series.task_id, created_by_id=actor.id)
-    for key, value in changes.items():
-        setattr(detached, key, value)
-    detached.attendees = attendees
-    _skip(series, start)
-    db.session.add(detached)
-    db.session.flush()
-    sync_appointment(series)
-    sync_appointment(detached)
-    return detached
+    return change_appointment(actor, appt_id, changes, occurrence, "this")
 
 
 @service
-def delete_occurrence(actor: User, appt_id: int, occurrence: datetime) -> None:
-    """Cancel one occurrence of a repeating appointment: only an EXDATE on the series."""
-    require_role(actor, *BOOKERS)
-    series = get_appointment(appt_id)
-    _skip(series, _series_occurrence(series, occurrence))
-    sync_appointment(series)
-
-
-@service
-def set_status(actor: User, appt_id: int, status: str) -> Appointment:
+def cancel_appointment(actor: User, appt_id: int, occurrence: datetime | None = None,
+                       scope: str | None = None) -> None:
+    """Delete an appointment (a series with its detached occurrences), or of a series only the occurrence
+    at `occurrence` ("this", the default: an EXDATE) or it and the following ones (the series ends before it)."""
     require_role(actor, *BOOKERS)
     appt = get_appointment(appt_id)
-    appt.status = status
+    require_change_appointment(actor, appt)
+    scope = _scope(appt, occurrence, scope)
+    if occurrence is not None:
+        occurrence = _series_occurrence(appt, occurrence)
+    if scope == "this" and occurrence is not None:
+        _skip(appt, occurrence)
+        sync_appointment(appt)
+        _record(appt, actor, "appointment_cancelled", scope="this", occurrence=occurrence)
+        return
+    before = _starts_before(appt, occurrence) if scope == "following" and occurrence is not None else 0
+    if not before:
+        _record(appt, actor, "appointment_deleted", start=appt.start_at, **({"scope": "all"} if appt.rrule else {}))
+        _delete(appt)
+        return
+    appt.rrule = _rule_text({k: v for k, v in _rule_parts(appt.rrule).items() if k != "UNTIL"} | {"COUNT": str(before)})
+    appt.exdates = [d for d in appt.exdates or [] if datetime.fromisoformat(d) < occurrence]
+    for detached in list(db.session.scalars(select(Appointment).where(Appointment.series_id == appt.id))):
+        if detached.recurrence_id is not None and detached.recurrence_id >= occurrence:
+            _delete(detached)
     sync_appointment(appt)
-    if appt.opportunity_id:
-        record_event(get_opportunity(appt.opportunity_id), actor, f"appointment_{status}", appointment_id=appt.id)
+    _record(appt, actor, "appointment_cancelled", scope="following", occurrence=occurrence)
+
+
+def delete_occurrence(actor: User, appt_id: int, occurrence: datetime) -> None:
+    """Cancel one occurrence of a repeating appointment: only an EXDATE on the series."""
+    cancel_appointment(actor, appt_id, occurrence, "this")
+
+
+@service
+def set_status(actor: User, appt_id: int, status: str, occurrence: datetime | None = None) -> Appointment:
+    """Complete (or otherwise close) an appointment; of a series with `occurrence`, only that occurrence (it
+    is detached with the status)."""
+    require_role(actor, *BOOKERS)
+    appt = get_appointment(appt_id)
+    require_change_appointment(actor, appt)
+    if occurrence is not None:
+        start = _series_occurrence(appt, occurrence)
+        appt = _detach(actor, appt, start, {}, status=status)
+    else:
+        appt.status = status
+        sync_appointment(appt)
+    _record(appt, actor, f"appointment_{status}", start=appt.start_at)
     return appt
 
 
-@service
 def delete_appointment(actor: User, appt_id: int) -> None:
-    require_role(actor, *BOOKERS)
-    appt = get_appointment(appt_id)
+    cancel_appointment(actor, appt_id)
+
+
+def _delete(appt: Appointment) -> None:
     # the series goes with its detached occurrences; copies memorized from it stay, on their own
     for detached in list(db.session.scalars(select(Appointment).where(Appointment.series_id == appt.id))):
-        detached.status = "cancelled"
-        sync_appointment(detached)
-        detached.attendees = []
-        db.session.flush()
-        db.session.delete(detached)
+        _delete(detached)
     for copy in db.session.scalars(select(Appointment).where(Appointment.memorized_from_id == appt.id)):
         copy.memorized_from_id = None
     appt.status = "cancelled"
@@ -303,7 +466,8 @@ def occurrences(appt: Appointment, start: datetime, end: datetime) -> list[Occur
     out = []
     for when in rule.between(start.astimezone(zone) - length, end.astimezone(zone), inc=True):
         utc = when.astimezone(ZoneInfo("UTC"))
-        if utc.isoformat() in skipped:
+        # between() is inclusive at both ends: keep [start, end) as for a single appointment
+        if utc.isoformat() in skipped or not (utc < end and utc + length > start):
             continue
         out.append(Occurrence(appt, utc, utc + length))
         if len(out) >= MAX_OCCURRENCES:
@@ -351,7 +515,23 @@ def calendar_feed(user: User) -> bytes:
                 ev.add("exdate", datetime.fromisoformat(skipped).astimezone(zone))
         cal.add_component(ev)
     cal.add_missing_timezones()
+    _one_rdate_per_line(cal)
     return cal.to_ical()
+
+
+def _one_rdate_per_line(cal: Calendar) -> None:
+    """icalendar writes a VTIMEZONE's transitions as one comma-separated RDATE; vobject (and the apps built on
+    it) keeps only the first date of such a list, and so shifted occurrences by an hour after a DST change.
+    One RDATE property per date reads the same everywhere (RFC 5545 allows both)."""
+    for tz in cal.walk("VTIMEZONE"):
+        for rule in tz.subcomponents:
+            if "RDATE" not in rule:
+                continue
+            values = rule["RDATE"] if isinstance(rule["RDATE"], list) else [rule["RDATE"]]
+            dates = [d.dt for value in values for d in value.dts]
+            del rule["RDATE"]
+            for when in dates:
+                rule.add("rdate", when)
 
 
 def _rrule_dict(rule: str) -> dict:

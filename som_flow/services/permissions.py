@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from som_flow.errors import Forbidden
-from som_flow.models import Opportunity, Task, User
+from som_flow.models import Appointment, Opportunity, Task, User
 
 SALES_ADMINS = ("admin", "manager")
 
@@ -81,3 +81,19 @@ def can_work_task(user: User, task: Task) -> bool:
 def require_task(user: User, task: Task) -> None:
     if not can_work_task(user, task):
         raise Forbidden(f"Task {task.title!r} belongs to someone else.")
+
+
+# who may change, move, complete or delete an appointment: the office and managers any, anyone else (a rep) only
+# one they attend (README, "Who may do what")
+APPOINTMENT_KEEPERS = ("admin", "manager", "csr", "scheduler")
+
+
+def can_change_appointment(user: User, appt: Appointment) -> bool:
+    if user.has_role(*APPOINTMENT_KEEPERS):
+        return True
+    return any(person.id == user.id for person in appt.attendees)
+
+
+def require_change_appointment(user: User, appt: Appointment) -> None:
+    if not can_change_appointment(user, appt):
+        raise Forbidden(f"Only its attendees, the office or a manager may change {appt.title!r}.")

@@ -112,6 +112,8 @@ class AppointmentSchema(Schema):
     customer_id = fields.Integer(allow_none=True)
     title = fields.String()
     location = fields.String()
+    notes = fields.String()
+    timezone = fields.String()
     start = fields.DateTime(attribute="start_at")
     end = fields.DateTime(attribute="end_at")
     attendees = fields.Function(lambda a: [u.id for u in a.attendees])
@@ -133,6 +135,7 @@ class OccurrenceSchema(Schema):
     status = fields.Function(lambda o: o.appointment.status)
     attendees = fields.Function(lambda o: [u.id for u in o.appointment.attendees])
     rrule = fields.Function(lambda o: o.appointment.rrule)
+    series_id = fields.Function(lambda o: o.appointment.series_id)
 
 
 class AppointmentCreateSchema(Schema):
@@ -142,6 +145,7 @@ class AppointmentCreateSchema(Schema):
     end = AwareDateTime(required=True)
     attendees = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)), load_default=list)
     location = fields.String(load_default="", validate=validate.Length(max=300))
+    notes = fields.String(load_default="", validate=validate.Length(max=5000))
     rrule = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
     timezone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
@@ -152,12 +156,22 @@ class AppointmentPatchSchema(Schema):
     end = AwareDateTime()
     attendees = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)))
     location = fields.String(validate=validate.Length(max=300))
+    notes = fields.String(validate=validate.Length(max=5000))
     rrule = fields.String(allow_none=True, validate=validate.Length(max=300))
-    # the start of one occurrence of a repeating appointment: only that one changes (it is detached)
-    occurrence = AwareDateTime()
+    timezone = fields.String(validate=validate.Length(min=1, max=64))
+    # the start of one occurrence of a repeating appointment: by default only that one changes (it is detached)
+    occurrence = AwareDateTime(metadata={"description": "The start of one occurrence of a series"})
+    scope = fields.String(validate=validate.OneOf(appts.SCOPES), metadata={
+        "description": "With `occurrence`: `this` (the default) changes only that occurrence, `following` it and "
+                       "the later ones (a new series from there), `all` the whole series, moved as far as it"})
 
 
 class OccurrenceArg(Schema):
+    occurrence = AwareDateTime(load_default=None)
+    scope = fields.String(load_default=None, validate=validate.OneOf(appts.SCOPES))
+
+
+class CompleteArg(Schema):
     occurrence = AwareDateTime(load_default=None)
 
 
@@ -201,14 +215,13 @@ def create_appointment(data):
 @blp.arguments(AppointmentPatchSchema)
 @blp.response(200, AppointmentSchema)
 def patch_appointment(data, appt_id):
-    """Edit an appointment (a whole series), or with `occurrence` only that occurrence.
+    """Edit an appointment (a whole series), or with `occurrence` one occurrence (`scope`: this, following, all).
 
     For one occurrence the series skips it (EXDATE) and the answer is the new detached appointment carrying the
-    changes."""
-    if "occurrence" in data:
-        occurrence = data.pop("occurrence")
-        return appts.edit_occurrence(api_user(), appt_id, occurrence, data)
-    return appts.update_appointment(api_user(), appt_id, data)
+    changes; for `following` the series ends before it and the answer is the new series from there on. Its
+    attendees, the office (csr, scheduler), managers and admins may change an appointment; another rep may not."""
+    occurrence, scope = data.pop("occurrence", None), data.pop("scope", None)
+    return appts.change_appointment(api_user(), appt_id, data, occurrence, scope)
 
 
 @blp.route("/appointments/<int:appt_id>", methods=["DELETE"])
@@ -216,19 +229,20 @@ def patch_appointment(data, appt_id):
 @blp.arguments(OccurrenceArg, location="query")
 @blp.response(204)
 def delete_appointment(query, appt_id):
-    """Cancel an appointment (a series with its detached occurrences), or with `?occurrence=` only that one."""
-    if query["occurrence"] is not None:
-        appts.delete_occurrence(api_user(), appt_id, query["occurrence"])
-    else:
-        appts.delete_appointment(api_user(), appt_id)
+    """Delete an appointment (a series with its detached occurrences), or with `?occurrence=` one occurrence.
+
+    `scope`: `this` (the default with an occurrence) only that one; `following` it and the later ones (the series
+    ends before it); `all` the whole series."""
+    appts.cancel_appointment(api_user(), appt_id, query["occurrence"], query["scope"])
 
 
 @blp.route("/appointments/<int:appt_id>/complete", methods=["POST"])
 @roles_required("manager", "csr", "rep", "scheduler")
+@blp.arguments(CompleteArg, location="query")
 @blp.response(200, AppointmentSchema)
-def complete_appointment(appt_id):
-    """Mark an appointment as held."""
-    return appts.set_status(api_user(), appt_id, "completed")
+def complete_appointment(query, appt_id):
+    """Mark an appointment as held; of a series with `?occurrence=`, only that occurrence (it is detached)."""
+    return appts.set_status(api_user(), appt_id, "completed", query["occurrence"])
 
 
 @blp.route("/appointments/<int:appt_id>/memorize", methods=["POST"])

@@ -29,19 +29,21 @@
       if (!dragged || dragged.parentElement === slot) return;
       const appt = dragged, from = appt.parentElement;
       dragged = null;
-      // keep the minutes past the hour; move the whole series by the same amount as this occurrence
+      // keep the minutes past the hour and the length; of a series only this occurrence moves (the server
+      // detaches it), so the other weeks stay where they were
       const shown = new Date(appt.dataset.start);
       const pastTheHour = shown.getTime() - new Date(from.dataset.start).getTime();
-      const delta = new Date(slot.dataset.start).getTime() + pastTheHour - shown.getTime();
-      const start = new Date(new Date(appt.dataset.seriesStart).getTime() + delta);
-      const end = new Date(new Date(appt.dataset.seriesEnd).getTime() + delta);
+      const start = new Date(new Date(slot.dataset.start).getTime() + pastTheHour);
+      const end = new Date(start.getTime() + new Date(appt.dataset.end).getTime() - shown.getTime());
+      const change = {start: start.toISOString(), end: end.toISOString()};
+      if (appt.dataset.series) change.occurrence = appt.dataset.start;
       slot.appendChild(appt);
       let res, body = {};
       try {
         res = await fetch('/api/v1/appointments/' + appt.dataset.id, {
           method: 'PATCH', credentials: 'same-origin',
           headers: {'Content-Type': 'application/json', 'X-CSRFToken': csrf},
-          body: JSON.stringify({start: start.toISOString(), end: end.toISOString()})
+          body: JSON.stringify(change)
         });
         body = await res.json();
       } catch (err) {

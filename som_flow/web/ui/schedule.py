@@ -9,24 +9,24 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from som_flow.errors import Forbidden, ValidationFailed
+from som_flow.errors import Conflict, Forbidden, SomFlowError, ValidationFailed
 from som_flow.schemas import ID, sane_date
 from som_flow.services import appointments as appts
 from som_flow.services import opportunities, users
-from som_flow.services.permissions import calendar_owner
+from som_flow.services.permissions import calendar_owner, can_change_appointment, require_change_appointment
 from som_flow.services.reminders import fire_due_reminders
 from som_flow.services.unit_of_work import now
-from som_flow.web.forms import load_args, load_form, local_datetime
-from som_flow.web.redirects import return_to
+from som_flow.web.forms import load_form, local_datetime, refused
+from som_flow.web.redirects import back, return_to, safe_next
 
 bp = Blueprint("schedule", __name__)
 
 READERS = ("admin", "manager", "csr", "rep", "scheduler")
 BOOKERS = ("admin",) + appts.BOOKERS
 FIRERS = ("admin", "scheduler")
-REPEATS = {"weekly": "WEEKLY", "monthly": "MONTHLY"}
+REPEATS = {"daily": "DAILY", "weekly": "WEEKLY", "monthly": "MONTHLY"}
 # the hours a day column always shows; earlier or later appointments widen it
 DAY_HOURS = (7, 19)
 
@@ -40,6 +40,13 @@ def _require(*roles: str) -> None:
 @login_required
 def _require_login():
     return None
+
+
+@bp.app_context_processor
+def _appointment_rules():
+    """Whether the signed-in user may change an appointment (the board and the deal's Appointments tab)."""
+    return {"can_change_appointment": lambda appt: current_user.is_authenticated
+            and can_change_appointment(current_user, appt)}
 
 
 def _zone() -> ZoneInfo:
@@ -59,10 +66,14 @@ class BoardQuery(Schema):
     opportunity = fields.Integer(validate=ID)
 
 
-def _board_query() -> dict:
-    """view, date and user from the query string (a bad value is a 422 naming it); a colleague's calendar
-    only for those who may see it (403 otherwise)."""
-    q = load_args(BoardQuery())
+def _board_query(source) -> dict:
+    """view, date and user from the query string or a form's hidden fields (a bad value is a 422 naming it);
+    a colleague's calendar only for those who may see it (403 otherwise)."""
+    try:
+        q = BoardQuery().load({k: v for k, v in source.items() if k in BoardQuery().fields and v.strip()},
+                              unknown=EXCLUDE)
+    except ValidationError as exc:
+        raise refused(exc.messages) from None
     q.setdefault("date", now().astimezone(_zone()).date())
     owner = calendar_owner(current_user, q.get("user"))  # a rep's board is their own calendar
     q["user"] = str(owner) if owner else ""  # as the template's links carry it
@@ -91,7 +102,11 @@ def _build_days(first: date, count: int, occurrences: list[appts.Occurrence]) ->
 @bp.route("/schedule")
 def board():
     _require(*READERS)
-    q = _board_query()
+    return _board(_board_query(request.args))
+
+
+def _board(q: dict, values: dict | None = None, errors: dict | None = None):
+    """The board for `q`; the booking form shows `values` and `errors` when a booking was refused."""
     zone = _zone()
     first = q["date"] - timedelta(days=q["date"].weekday()) if q["view"] == "week" else q["date"]
     count = 7 if q["view"] == "week" else 1
@@ -103,14 +118,26 @@ def board():
     deal_ids = sorted({o.appointment.opportunity_id for o in occurrences} - {None})
     deal_names = {o.id: f"{o.number} · {o.title}" for o in opportunities.get_many(deal_ids)}
     step = timedelta(days=count)
-    default_start = _next_hour(q["date"], zone)
+    if values is None:
+        default_start = _next_hour(q["date"], zone)
+        values = {"start": _field_time(default_start), "end": _field_time(default_start + timedelta(minutes=30)),
+                  "opportunity_id": str(q.get("opportunity") or ""),
+                  "attendees": [] if current_user.has_role("scheduler") else [str(current_user.id)]}
     return render_template(
         "schedule.html", q=q, days=_build_days(first, count, occurrences), occurrences=occurrences,
         deal_names=deal_names, zone=zone, people=people, deals=open_deals, can_book=current_user.has_role(*BOOKERS),
         can_fire=current_user.has_role(*FIRERS), prev_date=(first - step).isoformat(),
         next_date=(first + step).isoformat(), today=now().astimezone(zone).date().isoformat(),
-        preset_opportunity=q.get("opportunity"), default_start=default_start,
-        default_end=default_start + timedelta(minutes=30))
+        values=values, errors=errors or {}, board_url=_board_url(q))
+
+
+def _board_url(q: dict) -> str:
+    return url_for("schedule.board", **{k: q[k] for k in ("view", "date", "user") if q.get(k)})
+
+
+def _field_time(when: datetime) -> str:
+    """A datetime-local field's value in the viewer's zone."""
+    return when.astimezone(_zone()).strftime("%Y-%m-%dT%H:%M")
 
 
 def _next_hour(day: date, zone: ZoneInfo) -> datetime:
@@ -129,22 +156,51 @@ def _back(**extra) -> str:
     return url_for("schedule.board", **args)
 
 
-def _local(name: str) -> datetime:
+def _local(name: str, label: str | None = None) -> datetime:
     """A required datetime-local form value, read in the viewer's timezone."""
-    value = local_datetime(name, _zone())
+    value = local_datetime(name, _zone(), label)
     if value is None:
-        raise ValidationFailed(f"Give the {name} as date and time", {name: ["Use YYYY-MM-DD HH:MM."]})
+        raise ValidationFailed(f"Give the {label or name} as date and time", {name: ["Give a date and time."]})
     return value
 
 
 def _rrule(form) -> str | None:
+    """The plain repeat choices (how often, how many times, until which day) as an RRULE."""
     freq = REPEATS.get(form.get("repeat") or "")
     if freq is None:
         return None
+    rule = f"FREQ={freq}"
     count = (form.get("count") or "").strip()
     if count and not (count.isdigit() and 1 < int(count) <= appts.MAX_OCCURRENCES):
         raise ValidationFailed("Repeat between 2 and 500 times", {"count": ["A whole number from 2 to 500."]})
-    return f"FREQ={freq}" + (f";COUNT={count}" if count else "")
+    until = (form.get("until") or "").strip()
+    if count and until:
+        raise ValidationFailed("Give either a number of occurrences or an end date",
+                               {"until": ["Give either a number of occurrences or an end date, not both."]})
+    if count:
+        rule += f";COUNT={count}"
+    if until:
+        try:
+            last = datetime.combine(date.fromisoformat(until), time(23, 59, 59), tzinfo=_zone())
+        except ValueError:
+            raise ValidationFailed("Give the end date as a date", {"until": ["Use YYYY-MM-DD."]}) from None
+        rule += f";UNTIL={last.astimezone(ZoneInfo('UTC')):%Y%m%dT%H%M%SZ}"
+    return rule
+
+
+def _plain_repeat(rule: str | None) -> dict:
+    """An RRULE as the form's plain choices; a rule they cannot say is kept as it is ("keep")."""
+    if not rule:
+        return {"repeat": "", "count": "", "until": ""}
+    parts = dict(p.split("=", 1) for p in rule.removeprefix("RRULE:").split(";") if "=" in p)
+    freq = {v: k for k, v in REPEATS.items()}.get(parts.get("FREQ", ""))
+    if freq is None or set(parts) - {"FREQ", "COUNT", "UNTIL"}:
+        return {"repeat": "keep", "count": "", "until": "", "rule": rule}
+    until = ""
+    if "UNTIL" in parts:
+        until = datetime.strptime(parts["UNTIL"][:15], "%Y%m%dT%H%M%S").replace(tzinfo=ZoneInfo("UTC"))
+        until = until.astimezone(_zone()).date().isoformat()
+    return {"repeat": freq, "count": parts.get("COUNT", ""), "until": until}
 
 
 class BookingForm(Schema):
@@ -155,39 +211,99 @@ class BookingForm(Schema):
     attendees = fields.List(fields.Integer(validate=ID), load_default=list)
     users = fields.List(fields.Integer(validate=ID), load_default=list)
     location = fields.String(load_default="", validate=validate.Length(max=300))
+    notes = fields.String(load_default="", validate=validate.Length(max=5000))
 
 
 def _booking(*names: str) -> dict:
     return load_form(BookingForm(), list(names), multi=("attendees", "users"))
 
 
+def _appointment_form(*names: str, repeat: bool = True, need_attendees: bool = False) -> dict:
+    """The appointment form's fields as the services take them; every refusal at once, by field."""
+    data, errors = {}, {}
+
+    def read(fn, *args):
+        try:
+            return fn(*args)
+        except ValidationFailed as exc:
+            errors.update(exc.errors or {"_form": [exc.detail]})
+            return None
+
+    data.update(read(_booking, *names) or {})
+    data["start"], data["end"] = read(_local, "start"), read(_local, "end")
+    if repeat:
+        data["rrule"] = read(_rrule, request.form)
+    if not (request.form.get("title") or "").strip():
+        errors["title"] = ["Give the appointment a title."]
+    if need_attendees and not [v for v in request.form.getlist("attendees") if v.strip()]:
+        errors["attendees"] = ["Pick at least one person."]
+    if data["start"] and data["end"] and data["end"] <= data["start"]:
+        errors["end"] = ["The end must come after the start."]
+    if errors:
+        raise refused(errors)  # "Check end: ...; title: ...", shown above the form, each message by its field
+    return data
+
+
+def _form_values() -> dict:
+    """What the user typed, to show it again."""
+    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    values["attendees"] = request.form.getlist("attendees")
+    return values
+
+
+def _page_errors(exc: SomFlowError) -> dict:
+    """A refusal's messages by the form's field names (the services name the rule `rrule`)."""
+    errors = dict(exc.errors or {})
+    if "rrule" in errors:
+        errors["repeat"] = errors.pop("rrule")
+    errors["_form"] = [exc.detail]  # the summary above the form, for a reader who starts at the top
+    return errors
+
+
 @bp.route("/schedule/appointments", methods=["POST"])
 def create():
+    """Book from the board; a refused booking is shown again with what was typed and why, beside the calendar."""
     _require(*BOOKERS)
-    form = request.form
-    return_to(_back())  # a refusal is flashed on the board it came from (web/errors.py)
-    start = _local("start")
-    data = {**_booking("title", "opportunity_id", "attendees", "location"), "start": start,
-            "end": _local("end"), "rrule": _rrule(form), "timezone": current_user.timezone or "UTC"}
-    if not data["title"]:
-        raise ValidationFailed("Give the appointment a title", {"title": ["Required."]})
-    appt = appts.create_appointment(current_user, data)
+    return_to(_back())
+    q = _board_query(request.form)
+    try:
+        data = {**_appointment_form("title", "opportunity_id", "attendees", "location", "notes"),
+                "timezone": current_user.timezone or "UTC"}
+        appt = appts.create_appointment(current_user, data)
+    except (ValidationFailed, Conflict) as exc:
+        return _board(q, _form_values(), _page_errors(exc)), exc.status
     flash(f"Booked {appt.title}.", "ok")
     for other in appts.overlaps(appt):
         flash(f"Double booking: {other.title} overlaps.", "warning")
-    return redirect(_back(date=start.date().isoformat()))
+    return redirect(_back(date=data["start"].astimezone(_zone()).date().isoformat()))
+
+
+def _occurrence() -> datetime | None:
+    """The occurrence of a series a form or link names (its start, ISO 8601 with offset)."""
+    raw = (request.values.get("occurrence") or "").strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise ValidationFailed("The occurrence is not a date and time", {"occurrence": ["Not a date and time."]})
+    return value
 
 
 @bp.route("/schedule/appointments/<int:appt_id>/move", methods=["POST"])
 def move(appt_id: int):
-    """Move the occurrence shown at `occurrence` to `start`; a repeating series moves by the same amount."""
+    """Move the occurrence shown at `occurrence` to `start`: only that occurrence of a series (unless `scope`
+    says "following" or "all"), keeping its length."""
     _require(*BOOKERS)
     return_to(_back())
     appt = appts.get_appointment(appt_id)
     new_start = _local("start")
-    shown = _local("occurrence") if request.form.get("occurrence") else appt.start_at
-    delta = new_start - shown
-    appts.update_appointment(current_user, appt_id, {"start": appt.start_at + delta, "end": appt.end_at + delta})
+    occurrence = _occurrence() if appt.rrule else None
+    length = appt.end_at - appt.start_at
+    scope = request.form.get("scope") or None
+    appts.change_appointment(current_user, appt_id, {"start": new_start, "end": new_start + length}, occurrence, scope)
     flash(f"Moved {appt.title} to {new_start.astimezone(_zone()):%a %d %b %H:%M}.", "ok")
     return redirect(_back(date=new_start.date().isoformat()))
 
@@ -196,9 +312,10 @@ def move(appt_id: int):
 def complete(appt_id: int):
     _require(*BOOKERS)
     return_to(_back())
-    appt = appts.set_status(current_user, appt_id, "completed")
+    appt = appts.get_appointment(appt_id)
+    appt = appts.set_status(current_user, appt_id, "completed", _occurrence() if appt.rrule else None)
     flash(f"{appt.title} is done.", "ok")
-    return redirect(_back())
+    return redirect(back(_back()))
 
 
 @bp.route("/schedule/appointments/<int:appt_id>/memorize", methods=["POST"])
@@ -210,7 +327,81 @@ def memorize(appt_id: int):
         raise ValidationFailed("Pick whom to memorize it for", {"users": ["Pick at least one person."]})
     copies = appts.memorize(current_user, appt_id, people)
     flash(f"Memorized for {', '.join(c.attendees[0].name for c in copies)}.", "ok")
-    return redirect(_back())
+    return redirect(back(_back()))
+
+
+# -- the appointment page: every field, delete, complete, memorize ------------------------------------------
+def _editable(appt_id: int) -> appts.Appointment:
+    _require(*BOOKERS)
+    appt = appts.get_appointment(appt_id)
+    require_change_appointment(current_user, appt)
+    return appt
+
+
+def _shown(appt: appts.Appointment, occurrence: datetime | None) -> tuple[datetime, datetime]:
+    """The start and end the page shows: the occurrence's, or the appointment's own."""
+    if occurrence is None:
+        return appt.start_at, appt.end_at
+    return occurrence, occurrence + (appt.end_at - appt.start_at)
+
+
+def _page(appt, occurrence, values=None, errors=None):
+    start, end = _shown(appt, occurrence)
+    if values is None:
+        values = {"title": appt.title, "location": appt.location or "", "notes": appt.notes or "",
+                  "start": _field_time(start), "end": _field_time(end), "scope": "this",
+                  "attendees": [str(u.id) for u in appt.attendees], **_plain_repeat(appt.rrule)}
+    deal = opportunities.get_many([appt.opportunity_id])[0] if appt.opportunity_id else None
+    return render_template("appointment.html", appt=appt, occurrence=occurrence, values=values, errors=errors or {},
+                           people=users.list_active_users(), deal=deal, zone=_zone(),
+                           next_url=safe_next(request.values.get("next"), url_for("schedule.board")),
+                           shown_start=start.astimezone(_zone()))
+
+
+@bp.route("/schedule/appointments/<int:appt_id>")
+def appointment_page(appt_id: int):
+    """The appointment (or one occurrence of a series, `?occurrence=`) with every field to edit."""
+    appt = _editable(appt_id)
+    occurrence = _occurrence() if appt.rrule else None
+    if occurrence is not None:
+        occurrence = appts.find_occurrence(appt, occurrence)
+    return _page(appt, occurrence)
+
+
+@bp.route("/schedule/appointments/<int:appt_id>", methods=["POST"])
+def save(appt_id: int):
+    """Save the appointment page; a refusal shows the page again with what was typed and why."""
+    appt = _editable(appt_id)
+    occurrence = _occurrence() if appt.rrule else None
+    scope = (request.form.get("scope") or "this") if occurrence is not None else None
+    try:
+        changes = _appointment_form("title", "attendees", "location", "notes", need_attendees=True)
+        for key in ("title", "location", "notes"):
+            changes[key] = changes.get(key) or ""
+        rule_was = _plain_repeat(appt.rrule)
+        rule_now = {k: (request.form.get(k) or "").strip() for k in ("repeat", "count", "until")}
+        if scope == "this" or rule_now == {k: rule_was[k] for k in rule_now} or rule_now["repeat"] == "keep":
+            changes.pop("rrule")  # the repeat rule was not touched (and one occurrence does not repeat)
+        appts.change_appointment(current_user, appt_id, changes, occurrence, scope)
+    except (ValidationFailed, Conflict) as exc:
+        return _page(appt, occurrence, _form_values(), _page_errors(exc)), exc.status
+    flash(f"Saved {changes['title']}.", "ok")
+    return redirect(safe_next(request.form.get("next"), _back(date=changes["start"].astimezone(_zone()).date()
+                                                              .isoformat())))
+
+
+@bp.route("/schedule/appointments/<int:appt_id>/delete", methods=["POST"])
+def delete(appt_id: int):
+    """Delete the appointment, or of a series the occurrence (`scope`: this, following or all)."""
+    _require(*BOOKERS)
+    return_to(_back())
+    appt = appts.get_appointment(appt_id)
+    occurrence = _occurrence() if appt.rrule else None
+    title = appt.title
+    appts.cancel_appointment(current_user, appt_id, occurrence, request.form.get("scope") or None)
+    flash(f"Deleted {title}." if occurrence is None else f"Cancelled {title} on "
+          f"{occurrence.astimezone(_zone()):%a %d %b %H:%M}.", "ok")
+    return redirect(back(_back()))
 
 
 @bp.route("/schedule/reminders/fire", methods=["POST"])
