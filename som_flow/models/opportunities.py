@@ -67,6 +67,8 @@ class Opportunity(Timestamped, db.Model):
     custom: Mapped[dict] = mapped_column(JSON, default=dict)  # custom field key -> value
     kind_id: Mapped[int] = mapped_column(ForeignKey("opportunity_kind.id"))
     kind_version_id: Mapped[int] = mapped_column(ForeignKey("kind_version.id"))
+    # set when an admin or manager hides a deal made by mistake; lists, board, forecast and tasks skip it
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
