@@ -313,7 +313,8 @@ class WinSchema(Schema):
 
 
 class LoseSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                           error_messages={"required": "Choose a reason."})
     explanation = fields.String(load_default="", validate=validate.Length(max=10000))
     resolved_date = fields.Date(load_default=None, allow_none=True, validate=sane_date)
 
