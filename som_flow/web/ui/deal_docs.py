@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from som_flow.errors import Conflict, ValidationFailed
 from som_flow.schemas import DemandLinePatchSchema, DemandLineSchema
 from som_flow.schemas.documents import EstimateCreateSchema, PartySchema
-from som_flow.services import archive, catalogs, customers, estimates
+from som_flow.services import appointments, archive, catalogs, customers, estimates
 from som_flow.services.guards import get_opportunity
 from som_flow.services.unit_of_work import now
 from som_flow.web.forms import load_form, refused
@@ -39,6 +39,10 @@ def deal_documents(opp) -> dict:
     """What the deal page's document forms and outcome dialogs choose from (read by their templates)."""
     zone = ZoneInfo(current_user.timezone or "UTC")
     contacts = list(opp.customer.contacts) + (list(opp.job.contacts) if opp.job else [])
+    # a won deal's job: what moved to it (seed 001: the estimate and the appointments)
+    on_job = ([e.number for e in estimates.list_estimates(opp.id) if e.customer_id == opp.job_id]
+              + [f"appointment {a.title}" for a in appointments.appointments_of(opp.id) if a.customer_id == opp.job_id]
+              if opp.job_id else [])
     return {
         "won_reasons": catalogs.list_entries("won_reasons", active_only=True),
         "products": catalogs.list_entries("products", active_only=True),
@@ -46,6 +50,7 @@ def deal_documents(opp) -> dict:
         "today": now().astimezone(zone).date().isoformat(),
         "partners": [c for c in customers.list_top_level_customers() if c.id != opp.customer_id],
         "contacts": contacts,
+        "on_job": on_job,
         "blank_lines": BLANK_LINES,
         "can_undo": current_user.has_role(*archive.UNDOERS),
         "removal": archive.removal_summary(opp) if current_user.has_role(*archive.UNDOERS) else None,
