@@ -118,7 +118,8 @@ def test_the_rep_writes_an_estimate_adds_parties_and_wins_with_a_job(sessions, d
     page.screenshot(path=str(tmp_path / f"deal-won-dialog-{size}.png"))
     won.get_by_role("button", name="Mark won").click()
     expect(page.locator("#status")).to_have_text("won")
-    expect(page.locator("#customer-job")).to_have_text("Fjord Fisheries → Fjord Fisheries:Fjord Fisheries - Cold storage 2026")
+    expect(page.locator("#customer-job")).to_have_text(
+        "Fjord Fisheries → Fjord Fisheries:Fjord Fisheries - Cold storage 2026")
     expect(page.locator("#on-job")).to_have_text("EST-00001 · appointment Site survey")
     expect(page.locator("#resolved")).to_contain_text("Relationship")
     rep.assert_no_console_errors()
