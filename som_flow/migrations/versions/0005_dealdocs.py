@@ -16,11 +16,12 @@ branch_labels = None
 depends_on = None
 
 
+# plain ALTER TABLE, not a batch: a batch copies the table on SQLite, and dropping `opportunity` (which a
+# dozen tables reference) fails with foreign keys on; SQLite 3.35+ adds and drops a plain column in place
 def upgrade():
-    with op.batch_alter_table("opportunity") as batch:
-        batch.add_column(sa.Column("archived_at", som_flow.extensions.UTCDateTime(timezone=True), nullable=True))
+    op.add_column("opportunity", sa.Column("archived_at", som_flow.extensions.UTCDateTime(timezone=True),
+                                           nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table("opportunity") as batch:
-        batch.drop_column("archived_at")
+    op.drop_column("opportunity", "archived_at")
