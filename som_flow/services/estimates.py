@@ -144,7 +144,7 @@ def update_demand(actor: User, opp_id: int, line_id: int, data: dict) -> DemandL
             setattr(line, field, value)
     if changed:
         record_event(opp, actor, "demand_edited", demand_id=line.id, description=line.description,
-                     changed=sorted(changed))
+                     changed=", ".join(changed))
     return line
 
 

@@ -16,6 +16,7 @@ from som_flow.schemas import DemandLinePatchSchema, DemandLineSchema
 from som_flow.schemas.documents import EstimateCreateSchema, PartySchema
 from som_flow.services import appointments, archive, catalogs, customers, estimates
 from som_flow.services.guards import get_opportunity
+from som_flow.services.permissions import can_change_opportunity
 from som_flow.services.unit_of_work import now
 from som_flow.web.forms import load_form, refused
 from som_flow.web.redirects import return_to
@@ -36,7 +37,16 @@ def _require_login():
 
 @bp.app_template_global()
 def deal_documents(opp) -> dict:
-    """What the deal page's document forms and outcome dialogs choose from (read by their templates)."""
+    """What the deal page's document forms and outcome dialogs choose from (read by their templates; worked out
+    once per request)."""
+    # kept in the request's environ, not `g`: an app context may outlive one request (tests, embedded use)
+    cached = request.environ.get("som_flow.deal_documents")
+    if cached is None or cached[0] != opp.id:
+        cached = request.environ["som_flow.deal_documents"] = (opp.id, _documents(opp))
+    return cached[1]
+
+
+def _documents(opp) -> dict:
     zone = ZoneInfo(current_user.timezone or "UTC")
     contacts = list(opp.customer.contacts) + (list(opp.job.contacts) if opp.job else [])
     # a won deal's job: what moved to it (seed 001: the estimate and the appointments)
@@ -52,6 +62,7 @@ def deal_documents(opp) -> dict:
         "contacts": contacts,
         "on_job": on_job,
         "blank_lines": BLANK_LINES,
+        "can_change": can_change_opportunity(current_user, opp),
         "can_undo": current_user.has_role(*archive.UNDOERS),
         "removal": archive.removal_summary(opp) if current_user.has_role(*archive.UNDOERS) else None,
     }
