@@ -92,6 +92,11 @@ def test_won_on_the_page_with_a_reason_and_a_job(client, world):
     page = client.get(f"/opportunities/{deal}").get_data(as_text=True)
     assert "Reopen…" in page and "Yes, reopen" in page and "the deal goes back in progress at" in page
 
+    # a second click (a stale tab): nothing typed was wrong, so it is told in words on the deal page
+    again = client.post(f"/opportunities/{deal}/win", data={"reason": "price"}, follow_redirects=True)
+    assert "is closed (won); reopen it to win it." in again.get_data(as_text=True)
+    assert world["api"].get(f"/opportunities/{deal}").json["reason"] == "relationship"
+
 
 def test_a_refused_outcome_keeps_what_was_typed_beside_the_message(client, world):
     deal = world["deal"]

@@ -11,7 +11,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
-from som_flow.errors import Conflict, ValidationFailed
+from som_flow.errors import ValidationFailed
 from som_flow.schemas import DemandLinePatchSchema, DemandLineSchema
 from som_flow.schemas.documents import EstimateCreateSchema, PartySchema
 from som_flow.services import appointments, archive, catalogs, customers, estimates
@@ -72,8 +72,9 @@ def _deal_url(opp_id: int, tab: str | None = None) -> str:
     return url_for("pages.opportunity_page", opp_id=opp_id) + (f"#{tab}" if tab else "")
 
 
-def _refused(opp_id: int, open_form: str, exc: ValidationFailed | Conflict):
-    """The deal page again with `open_form` open, as typed, each message beside its field."""
+def _refused(opp_id: int, open_form: str, exc: ValidationFailed):
+    """The deal page again with `open_form` open, as typed, each message beside its field. (A Conflict — a closed
+    deal, an estimate no longer a draft — is about no value typed: it is flashed, as web/errors.py does.)"""
     return render_deal(opp_id, open_form=open_form, form=request.form, errors=exc.errors, refusal=exc.detail,
                        status=exc.status)
 
@@ -119,7 +120,7 @@ def create_estimate(opp_id: int):
     return_to(_deal_url(opp_id, "estimates"))
     try:
         estimate = estimates.create_estimate(current_user, opp_id, _load_lines())
-    except (ValidationFailed, Conflict) as exc:
+    except ValidationFailed as exc:
         return _refused(opp_id, "estimate-new", exc)
     flash(f"{estimate.number} written: {estimate.total} {estimate.currency}.", "ok")
     return redirect(_deal_url(opp_id, "estimates"))
@@ -131,7 +132,7 @@ def edit_estimate(estimate_id: int):
     return_to(_deal_url(opp_id, "estimates"))
     try:
         estimate = estimates.update_estimate(current_user, estimate_id, _load_lines())
-    except (ValidationFailed, Conflict) as exc:
+    except ValidationFailed as exc:
         return _refused(opp_id, f"estimate-{estimate_id}", exc)
     flash(f"{estimate.number} changed: {estimate.total} {estimate.currency}.", "ok")
     return redirect(_deal_url(opp_id, "estimates"))
@@ -154,7 +155,7 @@ def add_party(opp_id: int):
     try:
         data = load_form(PartySchema(), ["role", "customer_id", "contact_id", "name"])
         party = customers.add_party(current_user, opp_id, data)
-    except (ValidationFailed, Conflict) as exc:
+    except ValidationFailed as exc:
         if "name" in exc.errors:  # the service names the API's three ways; the form offers a list and a name
             exc.errors["name"] = ["Choose one from the list or type a name."]
         return _refused(opp_id, f"party-{role}", exc)
@@ -176,7 +177,7 @@ def add_demand(opp_id: int):
     return_to(_deal_url(opp_id, "parties"))
     try:
         line = estimates.add_demand(current_user, opp_id, load_form(DemandLineSchema(), DEMAND_FIELDS))
-    except (ValidationFailed, Conflict) as exc:
+    except ValidationFailed as exc:
         return _refused(opp_id, "demand-new", exc)
     flash(f"Demand added: {line.description}.", "ok")
     return redirect(_deal_url(opp_id, "parties"))
@@ -191,7 +192,7 @@ def edit_demand(opp_id: int, line_id: int):
         data.setdefault("product", None)
         data.setdefault("comment", "")
         line = estimates.update_demand(current_user, opp_id, line_id, data)
-    except (ValidationFailed, Conflict) as exc:
+    except ValidationFailed as exc:
         return _refused(opp_id, f"demand-{line_id}", exc)
     flash(f"Demand changed: {line.description}.", "ok")
     return redirect(_deal_url(opp_id, "parties"))

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from marshmallow import Schema, ValidationError, fields
 
-from som_flow.errors import Conflict, SomFlowError, ValidationFailed
+from som_flow.errors import SomFlowError, ValidationFailed
 from som_flow.models import Appointment, Event, Opportunity
 from som_flow.schemas import (
     ID,
@@ -251,7 +251,7 @@ def opportunity_action(opp_id: int, action: str):
     schema, names = ACTION_FORMS.get(action, (Schema, []))
     try:
         actions[action](load_form(schema(), names, flags=("create_job",)))
-    except (ValidationFailed, Conflict) as exc:
+    except ValidationFailed as exc:  # a Conflict (closed, the process said no) is flashed by web/errors.py
         if action not in KEEPS_VALUES:
             raise
         return render_deal(opp_id, open_form=action, form=request.form, errors=exc.errors, refusal=exc.detail,
