@@ -79,7 +79,9 @@ class Opportunity(Timestamped, db.Model):
     employee_lead = relationship("User", foreign_keys=[employee_lead_id])
     kind = relationship("OpportunityKind")
     kind_version = relationship("KindVersion")
-    demand_lines: Mapped[list[DemandLine]] = relationship(back_populates="opportunity", order_by="DemandLine.id")
+    # in the deal's JSON, lists included: loaded for a page of deals in one query, not one per deal
+    demand_lines: Mapped[list[DemandLine]] = relationship(back_populates="opportunity", order_by="DemandLine.id",
+                                                          lazy="selectin")
     parties: Mapped[list[Party]] = relationship(back_populates="opportunity", order_by="Party.id")
 
     @property
