@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from som_flow.extensions import db
-from som_flow.models import Customer, Opportunity
+from som_flow.models import Customer, Estimate, Opportunity
 from tests.helpers import Api, login, make_customer, make_user
 
 ROLES = ("admin", "manager", "csr", "rep", "scheduler")
@@ -24,6 +25,9 @@ TABLE = {
     "add and edit customers, jobs and contacts": (ALL, ALL, ALL, ALL, NONE),
     "see colleagues' appointments and reminders (`?user=`, the board, the calendar feed)": (ALL, ALL, ALL, OWN, ALL),
     "edit, move, complete or delete an appointment": (ALL, ALL, ALL, OWN, ALL),
+    "write, edit or select an estimate": (ALL, ALL, ALL, OWN, NONE),
+    "add or remove parties and primary demand lines": (ALL, ALL, ALL, OWN, NONE),
+    "archive, unarchive or delete an opportunity made by mistake": (ALL, ALL, NONE, NONE, NONE),
 }
 README_CELLS = {ALL: "✓", NONE: "", OWN: ("own deals only", "own only")}
 
@@ -68,9 +72,10 @@ def _opportunity(opp_id: int) -> Opportunity:
     return db.session.get(Opportunity, opp_id)
 
 
-def _status_allowed(response) -> bool:
-    assert response.status_code in (200, 403), response.get_data(as_text=True)
-    return response.status_code == 200
+def _status_allowed(response, created: bool = False) -> bool:
+    done = (201, 204) if created else (200,)
+    assert response.status_code in (*done, 403), response.get_data(as_text=True)
+    return response.status_code in done
 
 
 def hold(app, world, role, owner) -> tuple[bool, bool]:
@@ -162,8 +167,48 @@ def change_appointment(app, world, role, owner) -> tuple[bool, bool]:
     return api, db.session.get(Appointment, by_page) is None
 
 
+def _estimates(opp_id: int) -> list[Estimate]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Estimate).where(Estimate.opportunity_id == opp_id)))
+
+
+def write_estimate(app, world, role, owner) -> tuple[bool, bool]:
+    line = {"description": "Licenses", "quantity": "10", "price": "99.00"}
+    by_api = _deal(app, world, owner)
+    api = _status_allowed(Api(app.test_client(), f"{role}@x.test").post(f"/opportunities/{by_api}/estimates",
+                                                                          {"lines": [line]}), created=True)
+    by_page = _deal(app, world, owner)
+    _page_client(app, role).post(f"/opportunities/{by_page}/estimates",
+                                 data={f"lines-0-{k}": v for k, v in line.items()})
+    return api, len(_estimates(by_page)) == 1
+
+
+def add_demand(app, world, role, owner) -> tuple[bool, bool]:
+    line = {"description": "Licenses", "quantity": "10", "amount": "990.00"}
+    by_api = _deal(app, world, owner)
+    api = _status_allowed(Api(app.test_client(), f"{role}@x.test").post(f"/opportunities/{by_api}/demand", line),
+                          created=True)
+    by_page = _deal(app, world, owner)
+    _page_client(app, role).post(f"/opportunities/{by_page}/demand", data=line)
+    return api, len(_opportunity(by_page).demand_lines) == 1
+
+
+def archive_or_delete(app, world, role, owner) -> tuple[bool, bool]:
+    as_role = Api(app.test_client(), f"{role}@x.test")
+    by_api = _deal(app, world, owner)
+    api = _status_allowed(as_role.post(f"/opportunities/{by_api}/archive"))
+    assert _status_allowed(as_role.delete(f"/opportunities/{_deal(app, world, owner)}"), created=True) == api
+    page_client = _page_client(app, role)
+    by_page = _deal(app, world, owner)
+    page_client.post(f"/opportunities/{by_page}/archive")
+    to_delete = _deal(app, world, owner)
+    page_client.post(f"/opportunities/{to_delete}/delete")
+    assert (_opportunity(to_delete) is None) == (_opportunity(by_page).archived_at is not None)
+    return api, _opportunity(by_page).archived_at is not None
+
+
 CHECKS = dict(zip(TABLE, (hold, reopen, assign, log_activity, bulk_hold, edit_customer, see_calendar,
-                          change_appointment), strict=True))
+                          change_appointment, write_estimate, add_demand, archive_or_delete), strict=True))
 CASES = [(action, role, owner) for action, cells in TABLE.items() for role, cell in zip(ROLES, cells, strict=True)
          # a rep's "own only" is tried on their own and on a colleague's; everyone else on a colleague's
          for owner in (("rep", "colleague") if cell == OWN else ("colleague",))]
@@ -180,6 +225,7 @@ def test_the_api_and_the_pages_follow_the_readme_table(app, world, action, role,
 
 def test_the_reopen_button_is_shown_to_those_who_may_reopen(app, world):
     closed = _deal(app, world, "rep", closed=True)
-    shown = {role: "Reopen</button>" in _page_client(app, role).get(f"/opportunities/{closed}").get_data(as_text=True)
+    pages = {role: _page_client(app, role).get(f"/opportunities/{closed}").get_data(as_text=True)
              for role in ("manager", "csr", "rep")}
+    shown = {role: "Yes, reopen</button>" in page for role, page in pages.items()}
     assert shown == {"manager": True, "csr": False, "rep": True}

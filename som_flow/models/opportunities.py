@@ -69,6 +69,8 @@ class Opportunity(Timestamped, db.Model):
     custom: Mapped[dict] = mapped_column(JSON, default=dict)  # custom field key -> value
     kind_id: Mapped[int] = mapped_column(ForeignKey("opportunity_kind.id"))
     kind_version_id: Mapped[int] = mapped_column(ForeignKey("kind_version.id"))
+    # set when an admin or manager hides a deal made by mistake; lists, board, forecast and tasks skip it
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -79,7 +81,9 @@ class Opportunity(Timestamped, db.Model):
     employee_lead = relationship("User", foreign_keys=[employee_lead_id])
     kind = relationship("OpportunityKind")
     kind_version = relationship("KindVersion")
-    demand_lines: Mapped[list[DemandLine]] = relationship(back_populates="opportunity", order_by="DemandLine.id")
+    # in the deal's JSON, lists included: loaded for a page of deals in one query, not one per deal
+    demand_lines: Mapped[list[DemandLine]] = relationship(back_populates="opportunity", order_by="DemandLine.id",
+                                                          lazy="selectin")
     parties: Mapped[list[Party]] = relationship(back_populates="opportunity", order_by="Party.id")
 
     @property

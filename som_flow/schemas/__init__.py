@@ -243,6 +243,7 @@ class OpportunityQuery(PageQuery):
     sort = fields.String(load_default="-id", validate=validate.OneOf(
         ["id", "-id", "amount", "-amount", "anticipated_close_date", "-anticipated_close_date", "title",
          "-title", "probability", "-probability", "updated_at", "-updated_at"]))
+    archived = fields.Boolean(load_default=False)  # true: only the archived deals (hidden otherwise)
 
 
 class OpenTaskSchema(Schema):
@@ -251,6 +252,29 @@ class OpenTaskSchema(Schema):
     role = fields.String()
     assignee = fields.Integer(allow_none=True, attribute="assignee_id")
     due_at = fields.DateTime(allow_none=True)
+
+
+class DemandLineSchema(Schema):
+    """A primary demand line (seed 002): what the customer asked for."""
+
+    id = fields.Integer(dump_only=True)
+    product = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    quantity = fields.Decimal(required=True, as_string=True, places=3, allow_nan=False,
+                              validate=validate.Range(min=0, min_inclusive=False, max=10**9))
+    amount = fields.Decimal(required=True, **MONEY)
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class DemandLinePatchSchema(Schema):
+    """The fields of a demand line a PATCH changes; those left out stay as they are."""
+
+    product = fields.String(allow_none=True, validate=validate.Length(max=64))
+    description = fields.String(validate=validate.Length(min=1, max=300))
+    quantity = fields.Decimal(as_string=True, places=3, allow_nan=False,
+                              validate=validate.Range(min=0, min_inclusive=False, max=10**9))
+    amount = fields.Decimal(**MONEY)
+    comment = fields.String(validate=validate.Length(max=2000))
 
 
 class OpportunitySchema(Schema):
@@ -298,6 +322,8 @@ class OpportunitySchema(Schema):
     qualified = fields.Boolean()
     qualified_why = fields.List(fields.String())
     selected_estimate_id = fields.Integer(allow_none=True)
+    demand_lines = fields.List(fields.Nested(DemandLineSchema))
+    archived_at = fields.DateTime(allow_none=True)
     version = fields.Integer()
     open_tasks = fields.List(fields.Nested(OpenTaskSchema))
     created_at = fields.DateTime()
@@ -318,7 +344,8 @@ class WinSchema(Schema):
 
 
 class LoseSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                           error_messages={"required": "Choose a reason."})
     explanation = fields.String(load_default="", validate=validate.Length(max=10000))
     resolved_date = fields.Date(load_default=None, allow_none=True, validate=sane_date)
 

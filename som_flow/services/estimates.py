@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from som_flow.errors import NotFound, ValidationFailed
+from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
-from som_flow.models import DemandLine, Estimate, EstimateLine, User
+from som_flow.models import DemandLine, Estimate, EstimateLine, Opportunity, User
 from som_flow.services import catalogs
 from som_flow.services.guards import get_opportunity, require_open
 from som_flow.services.history import record_event
@@ -23,22 +23,35 @@ def list_estimates(opp_id: int) -> list[Estimate]:
     return list(db.session.scalars(select(Estimate).where(Estimate.opportunity_id == opp_id).order_by(Estimate.id)))
 
 
+def get_estimate(estimate_id: int) -> Estimate:
+    """Raises NotFound."""
+    estimate = db.session.get(Estimate, estimate_id)
+    if estimate is None:
+        raise NotFound(f"No estimate {estimate_id}")
+    return estimate
+
+
+def _set_lines(estimate: Estimate, lines: list[dict]) -> None:
+    """The estimate's lines and total from `lines`. Raises ValidationFailed (no line, unknown product)."""
+    if not lines:
+        raise ValidationFailed("An estimate needs at least one line", {"lines": ["Add a line."]})
+    for i, line in enumerate(lines):
+        if line.get("product") is not None:
+            catalogs.require_entry("products", line["product"], f"lines.{i}.product")
+    estimate.lines = [EstimateLine(product=line.get("product"), description=line["description"],
+                                   quantity=line["quantity"], price=line["price"]) for line in lines]
+    estimate.total = sum((line.amount for line in estimate.lines), Decimal(0)).quantize(CENT)
+
+
 @service
 def create_estimate(actor: User, opp_id: int, lines: list[dict]) -> Estimate:
     """A numbered estimate with lines; a closed opportunity takes none (Conflict)."""
     opp = get_opportunity(opp_id)
     require_change(actor, opp)
     require_open(opp, "add estimates to")
-    if not lines:
-        raise ValidationFailed("An estimate needs at least one line", {"lines": ["Add a line."]})
-    for i, line in enumerate(lines):
-        if line.get("product") is not None:
-            catalogs.require_entry("products", line["product"], f"lines.{i}.product")
     estimate = Estimate(number="pending", opportunity_id=opp.id, customer_id=opp.job_id or opp.customer_id,
                         currency=opp.currency, total=Decimal(0))
-    estimate.lines = [EstimateLine(product=line.get("product"), description=line["description"],
-                                   quantity=line["quantity"], price=line["price"]) for line in lines]
-    estimate.total = sum((line.amount for line in estimate.lines), Decimal(0)).quantize(CENT)
+    _set_lines(estimate, lines)
     db.session.add(estimate)
     db.session.flush()
     estimate.number = f"EST-{estimate.id:05d}"
@@ -47,31 +60,100 @@ def create_estimate(actor: User, opp_id: int, lines: list[dict]) -> Estimate:
 
 
 @service
-def select_estimate(actor: User, estimate_id: int) -> Estimate:
-    """Make this estimate the opportunity's: its total becomes the amount."""
-    estimate = db.session.get(Estimate, estimate_id)
-    if estimate is None:
-        raise NotFound(f"No estimate {estimate_id}")
+def update_estimate(actor: User, estimate_id: int, lines: list[dict]) -> Estimate:
+    """Replace a draft estimate's lines; when it is the deal's selected one the amount follows its new total.
+    Raises NotFound, Forbidden, Conflict (closed deal, estimate no longer a draft), ValidationFailed."""
+    estimate = get_estimate(estimate_id)
     opp = get_opportunity(estimate.opportunity_id)
     require_change(actor, opp)
-    require_open(opp, "change the estimate of")
-    old = opp.amount
-    opp.selected_estimate_id = estimate.id
-    opp.amount, opp.currency = estimate.total, estimate.currency
-    record_event(opp, actor, "estimate_selected", estimate=estimate.number)
-    record_event(opp, actor, "field_changed", field="amount", old=str(old), new=str(estimate.total))
+    require_open(opp, "change the estimates of")
+    if estimate.status != "draft":
+        raise Conflict(f"{estimate.number} is {estimate.status}; only a draft estimate can be changed.")
+    old_total = estimate.total
+    _set_lines(estimate, lines)
+    record_event(opp, actor, "estimate_edited", estimate=estimate.number, old=str(old_total), new=str(estimate.total))
+    if opp.selected_estimate_id == estimate.id:
+        _take_amount(actor, opp, estimate)
     return estimate
 
 
 @service
+def select_estimate(actor: User, estimate_id: int) -> Estimate:
+    """Make this estimate the opportunity's: its total becomes the amount."""
+    estimate = get_estimate(estimate_id)
+    opp = get_opportunity(estimate.opportunity_id)
+    require_change(actor, opp)
+    require_open(opp, "change the estimate of")
+    opp.selected_estimate_id = estimate.id
+    record_event(opp, actor, "estimate_selected", estimate=estimate.number)
+    _take_amount(actor, opp, estimate)
+    return estimate
+
+
+def _take_amount(actor: User, opp: Opportunity, estimate: Estimate) -> None:
+    old = opp.amount
+    opp.amount, opp.currency = estimate.total, estimate.currency
+    if old != estimate.total:
+        record_event(opp, actor, "field_changed", field="amount", old=str(old), new=str(estimate.total))
+
+
+# -- primary demand (seed 002): what the customer asked for, before any estimate ----------------------
+def list_demand(opp_id: int) -> list[DemandLine]:
+    return list(get_opportunity(opp_id).demand_lines)
+
+
+def _demand_line(opp_id: int, line_id: int) -> DemandLine:
+    line = db.session.get(DemandLine, line_id)
+    if line is None or line.opportunity_id != opp_id:
+        raise NotFound(f"No demand line {line_id} on opportunity {opp_id}")
+    return line
+
+
+def _check_demand(data: dict) -> None:
+    if data.get("product") is not None:
+        catalogs.require_entry("products", data["product"], "product")
+
+
+@service
 def add_demand(actor: User, opp_id: int, data: dict) -> DemandLine:
+    """Raises NotFound, Forbidden, Conflict (closed deal), ValidationFailed (unknown product)."""
     opp = get_opportunity(opp_id)
     require_change(actor, opp)
     require_open(opp, "add demand to")
-    if data.get("product") is not None:
-        catalogs.require_entry("products", data["product"], "product")
+    _check_demand(data)
     line = DemandLine(opportunity_id=opp.id, **data)
     db.session.add(line)
     db.session.flush()
-    record_event(opp, actor, "demand_added", description=line.description, amount=str(line.amount))
+    record_event(opp, actor, "demand_added", demand_id=line.id, description=line.description,
+                 amount=str(line.amount))
     return line
+
+
+@service
+def update_demand(actor: User, opp_id: int, line_id: int, data: dict) -> DemandLine:
+    """Change a demand line's fields. Raises NotFound, Forbidden, Conflict (closed deal), ValidationFailed."""
+    opp = get_opportunity(opp_id)
+    require_change(actor, opp)
+    require_open(opp, "change the demand of")
+    line = _demand_line(opp.id, line_id)
+    _check_demand(data)
+    changed = []
+    for field, value in data.items():
+        if getattr(line, field) != value:
+            changed.append(field)
+            setattr(line, field, value)
+    if changed:
+        record_event(opp, actor, "demand_edited", demand_id=line.id, description=line.description,
+                     changed=", ".join(changed))
+    return line
+
+
+@service
+def remove_demand(actor: User, opp_id: int, line_id: int) -> None:
+    """Raises NotFound, Forbidden, Conflict (closed deal)."""
+    opp = get_opportunity(opp_id)
+    require_change(actor, opp)
+    require_open(opp, "change the demand of")
+    line = _demand_line(opp.id, line_id)
+    record_event(opp, actor, "demand_removed", demand_id=line.id, description=line.description)
+    db.session.delete(line)

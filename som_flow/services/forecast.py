@@ -125,7 +125,7 @@ class Filters:
         return filters
 
     def conditions(self, date_column=Opportunity.anticipated_close_date) -> list[ColumnElement]:
-        where: list[ColumnElement] = []
+        where: list[ColumnElement] = [Opportunity.archived_at.is_(None)]  # a deal made by mistake counts nowhere
         if self.status == "open":
             where.append(Opportunity.closed.is_(False))
         elif self.status in ("won", "lost"):

@@ -91,7 +91,7 @@ def get_many(ids: list[int]) -> list[Opportunity]:
 def open_deals(*, kind_id: int | None = None, limit: int | None = None, newest_first: bool = False,
                including: int | None = None) -> list[Opportunity]:
     """Open deals (of one kind), oldest or newest first, at most `limit`; `including` an open deal is always in."""
-    query = select(Opportunity).where(Opportunity.closed.is_(False))
+    query = select(Opportunity).where(Opportunity.closed.is_(False), Opportunity.archived_at.is_(None))
     if kind_id is not None:
         query = query.where(Opportunity.kind_id == kind_id)
     query = query.order_by(Opportunity.id.desc() if newest_first else Opportunity.id)
@@ -111,9 +111,11 @@ def allowed_stages(opp: Opportunity) -> list[str]:
 
 
 def _filtered(*, user: User, q=None, stage=None, status=None, kind=None, assignee=None, close_from=None,
-              close_to=None):
+              close_to=None, archived=False):
     """The deals a list's filters select; status "open" is every deal not won or lost (on hold included)."""
     query = select(Opportunity).join(Customer, Opportunity.customer_id == Customer.id)
+    # archived deals (made by mistake) only when asked for, and then only they
+    query = query.where(Opportunity.archived_at.is_not(None) if archived else Opportunity.archived_at.is_(None))
     if q:
         like = f"%{q.lower()}%"
         query = query.where(or_(func.lower(Opportunity.title).like(like), func.lower(Customer.name).like(like),
@@ -442,6 +444,17 @@ def move_to_stage(actor: User, opp_id: int, target: str, expected_version: int |
     return opp
 
 
+def _resolved_on(opp: Opportunity, resolved_date: date | None) -> date:
+    """The outcome's date (today if not given); one before the deal's own date would make a negative sales
+    cycle in the reports, so it is refused (ValidationFailed naming `resolved_date`)."""
+    resolved_date = resolved_date or now().date()
+    if resolved_date < opp.opened_on:
+        raise ValidationFailed(
+            f"The resolved date {resolved_date.isoformat()} is before the deal's date {opp.opened_on.isoformat()}",
+            {"resolved_date": [f"Must be on or after the deal's date, {opp.opened_on.isoformat()}."]})
+    return resolved_date
+
+
 @service
 def win(actor: User, opp_id: int, *, reason: str | None = None, explanation: str = "",
         resolved_date: date | None = None, create_job: bool = False, job_name: str | None = None,
@@ -452,10 +465,11 @@ def win(actor: User, opp_id: int, *, reason: str | None = None, explanation: str
     require_change(actor, opp)
     require_open(opp, "win")
     catalogs.require_entry("won_reasons", reason, "reason")
+    resolved_date = _resolved_on(opp, resolved_date)
     run = load_run(opp)
     engine().win(run, {"reason": reason, "explanation": explanation})
     opp.reason, opp.explanation = reason, explanation
-    opp.resolved_date = resolved_date or now().date()
+    opp.resolved_date = resolved_date
     from_stage = opp.stage
     project(opp, run, opp.kind_version, actor)
     if opp.status != "won":
@@ -479,10 +493,11 @@ def lose(actor: User, opp_id: int, *, reason: str, explanation: str = "", resolv
     catalogs.require_entry("lost_reasons", reason, "reason")
     if reason is None:
         raise ValidationFailed("A reason is required", {"reason": ["Missing."]})
+    resolved_date = _resolved_on(opp, resolved_date)
     run = load_run(opp)
     engine().lose(run, {"reason": reason, "explanation": explanation})
     opp.reason, opp.explanation = reason, explanation
-    opp.resolved_date = resolved_date or now().date()
+    opp.resolved_date = resolved_date
     from_stage = opp.stage
     project(opp, run, opp.kind_version, actor)
     if opp.status != "lost":

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 
 from som_flow.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from som_flow.extensions import db
-from som_flow.models import Task, User
+from som_flow.models import Opportunity, Task, User
 from som_flow.services.history import record_event
 from som_flow.services.permissions import require_assign, require_task
 from som_flow.services.reminder_schedule import sync_reminders
@@ -37,6 +37,9 @@ def search_tasks(user: User, *, assignee=None, status="open", opportunity=None, 
         query = query.where(Task.assignee_id == int(assignee))
     if opportunity:
         query = query.where(Task.opportunity_id == opportunity)
+    else:  # the tasks of an archived deal (made by mistake) are no one's work
+        archived = select(Opportunity.id).where(Opportunity.archived_at.is_not(None))
+        query = query.where(Task.opportunity_id.not_in(archived))
     if due_before:
         query = query.where(Task.due_at <= due_before)
     if not user.has_role("admin", "manager") and assignee is None:

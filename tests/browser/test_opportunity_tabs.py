@@ -12,7 +12,8 @@ from som_flow.clock import FixedClock
 
 pytestmark = pytest.mark.browser
 
-TABS = ["Info", "Profile", "Opportunity", "Tasks", "Appointments", "Estimates", "History", "User defined"]
+TABS = ["Info", "Profile", "Opportunity", "Tasks", "Appointments", "Estimates", "Parties & demand", "History",
+        "User defined"]
 
 
 @pytest.fixture
@@ -101,6 +102,8 @@ def test_the_tabs_show_each_part_of_the_deal_by_mouse_and_keyboard(sessions, dea
     expect(estimates).to_contain_text("EST-")
     expect(estimates).to_contain_text("9000.00 USD")
     page.keyboard.press("ArrowRight")
+    expect(_panel(page, "Parties & demand")).to_contain_text("No partners or contact persons yet.")
+    page.keyboard.press("ArrowRight")
     history = _panel(page, "History")
     expect(history.locator("table.stage-history tbody tr")).to_have_count(1)
     expect(history.locator("table.stage-history tbody tr")).to_contain_text("Lead")
@@ -141,7 +144,10 @@ def test_the_rep_unassigns_and_claims_the_deal_back(sessions, deal, tmp_path):
     expect(page.locator("#sales-rep")).to_have_text("Rep")
     expect(page.get_by_role("button", name="Claim")).to_have_count(0)
 
-    page.get_by_role("button", name="Unassign").click()
+    page.get_by_role("button", name="Unassign…").click()
+    confirm = page.get_by_role("dialog", name="Take Rep off")
+    expect(confirm).to_contain_text("goes back to the unassigned pool")
+    confirm.get_by_role("button", name="Yes, unassign").click()
     expect(page.get_by_role("dialog")).to_be_hidden()  # back on the same deal: the note is not shown again
     expect(page.get_by_role("status")).to_have_text("Saved.")
     expect(page.locator("#sales-rep")).to_have_text("unassigned")

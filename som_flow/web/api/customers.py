@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from som_flow.schemas import ID, MONEY, OpportunityPatchSchema, OpportunitySchema, page_schema, sane_date
+from som_flow.schemas import ID, DemandLineSchema, OpportunityPatchSchema, OpportunitySchema, page_schema, sane_date
 from som_flow.schemas.customers import (
     ContactPatchSchema,
     ContactSchema,
@@ -13,6 +13,7 @@ from som_flow.schemas.customers import (
     CustomerQuery,
     CustomerSchema,
 )
+from som_flow.schemas.documents import EstimateCreateSchema, EstimateSchema, PartySchema
 from som_flow.services import contact_log
 from som_flow.services import customers as customer_service
 from som_flow.services import estimates as estimate_service
@@ -23,44 +24,6 @@ from som_flow.web.api.opportunities import view as opportunity_view
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
 
 blp = Blueprint("customers", __name__, description="Customers, jobs, contacts, estimates and demand")
-
-
-class EstimateLineSchema(Schema):
-    product = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
-    description = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    quantity = fields.Decimal(required=True, as_string=True, places=3, allow_nan=False,
-                              validate=validate.Range(min=0, min_inclusive=False, max=10**9))
-    price = fields.Decimal(required=True, **MONEY)
-    amount = fields.Decimal(as_string=True, places=2, dump_only=True)
-
-
-class EstimateCreateSchema(Schema):
-    lines = fields.List(fields.Nested(EstimateLineSchema), required=True, validate=validate.Length(min=1, max=200))
-
-
-class EstimateSchema(Schema):
-    id = fields.Integer()
-    number = fields.String()
-    opportunity_id = fields.Integer()
-    customer_id = fields.Integer()
-    lines = fields.List(fields.Nested(EstimateLineSchema))
-    total = fields.Decimal(as_string=True, places=2)
-    currency = fields.String()
-    selected = fields.Function(lambda e: e.id == _selected_id(e))
-
-
-def _selected_id(estimate):
-    return get_opportunity(estimate.opportunity_id).selected_estimate_id
-
-
-class DemandSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    product = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
-    description = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    quantity = fields.Decimal(required=True, as_string=True, places=3, allow_nan=False,
-                              validate=validate.Range(min=0, min_inclusive=False, max=10**9))
-    amount = fields.Decimal(required=True, **MONEY)
-    comment = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 @blp.route("/customers")
@@ -153,8 +116,8 @@ def select_estimate(estimate_id):
 
 @blp.route("/opportunities/<int:opp_id>/demand", methods=["POST"])
 @roles_required("manager", "csr", "rep")
-@blp.arguments(DemandSchema)
-@blp.response(201, DemandSchema)
+@blp.arguments(DemandLineSchema)
+@blp.response(201, DemandLineSchema)
 def add_demand(data, opp_id):
     """Record a product or service the customer asked for on an opportunity."""
     return estimate_service.add_demand(api_user(), opp_id, data)
@@ -212,14 +175,6 @@ def opportunity_from_interaction(data, customer_id, entry_id):
 
 
 # -- parties ---------------------------------------------------------------------------------------
-class PartySchema(Schema):
-    id = fields.Integer(dump_only=True)
-    role = fields.String(required=True, validate=validate.OneOf(customer_service.PARTY_ROLES))
-    customer_id = fields.Integer(allow_none=True, validate=ID)
-    contact_id = fields.Integer(allow_none=True, validate=ID)
-    name = fields.String(validate=validate.Length(max=200))
-
-
 @blp.route("/opportunities/<int:opp_id>/parties")
 @roles_required(*ANY_ROLE)
 @blp.response(200, PartySchema(many=True))

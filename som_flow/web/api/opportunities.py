@@ -1,4 +1,5 @@
-"""/opportunities: create, list, edit, move, win, lose, hold, assign, history, bulk."""
+"""/opportunities: create, list, edit, move, win, lose, hold, assign, history, bulk; archive or delete one made
+by mistake; an estimate's lines and the demand lines."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from som_flow.schemas import (
     AssignSchema,
     BulkResultSchema,
     BulkSchema,
+    DemandLinePatchSchema,
+    DemandLineSchema,
     EventSchema,
     LoseSchema,
     OpportunityCreateSchema,
@@ -16,6 +19,9 @@ from som_flow.schemas import (
     WinSchema,
     page_schema,
 )
+from som_flow.schemas.documents import EstimateCreateSchema, EstimateSchema
+from som_flow.services import archive
+from som_flow.services import estimates as estimate_service
 from som_flow.services import opportunities as opps
 from som_flow.services.fields import qualification
 from som_flow.services.history import history
@@ -155,3 +161,52 @@ def bulk_update(data):
     ids, action = data.pop("ids"), data.pop("action")
     done, failed = opps.bulk(api_user(), ids, action, data)
     return {"done": done, "failed": failed}
+
+
+# -- undoing a deal made by mistake ---------------------------------------------------------------------
+_simple("archive", archive.archive_opportunity, archive.UNDOERS,
+        "Archive an opportunity made by mistake (hidden from lists; its history kept).")
+_simple("unarchive", archive.unarchive_opportunity, archive.UNDOERS, "Show an archived opportunity again.")
+
+
+@blp.route("/opportunities/<int:opp_id>", methods=["DELETE"])
+@roles_required(*archive.UNDOERS)
+@blp.response(204)
+def delete_opportunity(opp_id):
+    """Delete an opportunity made by mistake (409 once it has estimates or a job)."""
+    archive.delete_opportunity(api_user(), opp_id)
+
+
+# -- an estimate's lines, the deal's demand lines --------------------------------------------------------
+@blp.route("/estimates/<int:estimate_id>", methods=["PATCH"])
+@roles_required("manager", "csr", "rep")
+@blp.arguments(EstimateCreateSchema)
+@blp.response(200, EstimateSchema)
+def patch_estimate(data, estimate_id):
+    """Replace a draft estimate's lines (a selected estimate's total becomes the amount again)."""
+    return estimate_service.update_estimate(api_user(), estimate_id, data["lines"])
+
+
+@blp.route("/opportunities/<int:opp_id>/demand")
+@roles_required(*ANY_ROLE)
+@blp.response(200, DemandLineSchema(many=True))
+def list_demand(opp_id):
+    """List an opportunity's primary demand lines."""
+    return estimate_service.list_demand(opp_id)
+
+
+@blp.route("/opportunities/<int:opp_id>/demand/<int:line_id>", methods=["PATCH"])
+@roles_required("manager", "csr", "rep")
+@blp.arguments(DemandLinePatchSchema)
+@blp.response(200, DemandLineSchema)
+def patch_demand(data, opp_id, line_id):
+    """Change a primary demand line."""
+    return estimate_service.update_demand(api_user(), opp_id, line_id, data)
+
+
+@blp.route("/opportunities/<int:opp_id>/demand/<int:line_id>", methods=["DELETE"])
+@roles_required("manager", "csr", "rep")
+@blp.response(204)
+def delete_demand(opp_id, line_id):
+    """Remove a primary demand line."""
+    estimate_service.remove_demand(api_user(), opp_id, line_id)

@@ -106,6 +106,9 @@ def register_ui(app: Flask) -> None:
     from som_flow.web.ui.deal_edit import bp as deal_edit_bp
 
     app.register_blueprint(deal_edit_bp)
+    from som_flow.web.ui.deal_docs import bp as deal_docs_bp
+
+    app.register_blueprint(deal_docs_bp)
 
     @app.template_filter("local")
     def _local(when, fmt: str = "%a %d %b %H:%M"):

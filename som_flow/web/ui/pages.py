@@ -173,9 +173,14 @@ def opportunity_page(opp_id: int):
     return render_deal(opp_id)
 
 
-def render_deal(opp_id: int, *, edit_form=None, edit_errors=None, editing: str | None = None, status: int = 200):
-    """The deal page; a refused edit form (deal_edit) passes what was typed, the errors and the tab it was on."""
+def render_deal(opp_id: int, *, open_form: str | None = None, form=None, errors: dict | None = None,
+                refusal: str | None = None, edit_form=None, edit_errors=None, editing: str | None = None,
+                status: int = 200):
+    """The deal page; a refused form (`open_form`) is shown open again with what was typed (`form`), each
+    message beside its field (`errors`) and the refusal in words. A refused edit form (deal_edit) passes
+    `edit_form`, `edit_errors` and the tab it was on (`editing`)."""
     opp = opportunities.get_opportunity(opp_id)
+    here = url_for("pages.opportunity_page", opp_id=opp.id)
     ok, why = qualification(opp)
     history = history_service.history(opp)
     stages = {s.key: s for s in catalogs.list_stages()}
@@ -195,8 +200,11 @@ def render_deal(opp_id: int, *, edit_form=None, edit_errors=None, editing: str |
         can_reopen=can_reopen(current_user, opp),
         # the note greets whoever opens the deal, not every return to it after pressing a button on it
         show_popup=bool(opp.customer.popup_on_open and opp.customer.popup_notes
-                        and urlsplit(request.referrer or "").path != request.path and editing is None),
-        **timeline_context(opp), edit_form=edit_form or {}, edit_errors=edit_errors or {}, editing=editing), status
+                        and urlsplit(request.referrer or "").path != here and editing is None and open_form is None),
+        **timeline_context(opp), edit_form=edit_form or {}, edit_errors=edit_errors or {}, editing=editing,
+        open_form=open_form, form=form or {}, errors=errors or {}, refusal=refusal,
+        # where the page's forms come back to: this deal, also when a refused form is shown again
+        here=request.full_path if request.method == "GET" else here), status
 
 
 def _local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
@@ -320,7 +328,9 @@ def new_opportunity():
 
 # each action's form, read by the API's schema for the same action
 ACTION_FORMS = {"stage": (StageMoveSchema, ["stage", "version"]), "assign": (AssignSchema, ["user_id"]),
-                "win": (WinSchema, ["explanation"]), "lose": (LoseSchema, ["reason", "explanation"])}
+                "win": (WinSchema, ["reason", "explanation", "resolved_date", "create_job", "job_name"]),
+                "lose": (LoseSchema, ["reason", "explanation", "resolved_date"])}
+KEEPS_VALUES = ("win", "lose")  # forms whose refusal shows the form again as typed, not a flash
 
 
 @bp.route("/opportunities/<int:opp_id>/<action>", methods=["POST"])
@@ -334,14 +344,20 @@ def opportunity_action(opp_id: int, action: str):
         "hold": lambda d: opportunities.hold(current_user, opp_id),
         "resume": lambda d: opportunities.resume(current_user, opp_id),
         "reopen": lambda d: opportunities.reopen(current_user, opp_id),
-        "win": lambda d: opportunities.win(current_user, opp_id, explanation=d["explanation"]),
-        "lose": lambda d: opportunities.lose(current_user, opp_id, reason=d["reason"], explanation=d["explanation"]),
+        "win": lambda d: opportunities.win(current_user, opp_id, **d),
+        "lose": lambda d: opportunities.lose(current_user, opp_id, **d),
     }
     if action not in actions:
         abort(404)
     return_to(url_for("pages.opportunity_page", opp_id=opp_id))  # a refusal is flashed there (web/errors.py)
     schema, names = ACTION_FORMS.get(action, (Schema, []))
-    actions[action](load_form(schema(), names))
+    try:
+        actions[action](load_form(schema(), names, flags=("create_job",)))
+    except ValidationFailed as exc:  # a Conflict (closed, the process said no) is flashed by web/errors.py
+        if action not in KEEPS_VALUES:
+            raise
+        return render_deal(opp_id, open_form=action, form=request.form, errors=exc.errors, refusal=exc.detail,
+                           status=exc.status)
     flash("Saved.", "ok")
     return redirect(back())  # the deal page, or the list whose row menu was used (its `next`)
 
