@@ -25,6 +25,7 @@ from som_flow.services.fields import check_answers, check_custom_values, check_r
 from som_flow.services.guards import bump_version, get_opportunity, guard_version, lock_opportunity, require_open
 from som_flow.services.history import record_event
 from som_flow.services.limits import MAX_AMOUNT
+from som_flow.services.next_activity import without_next_activity
 from som_flow.services.permissions import require_assign, require_change, require_reopen, require_role, require_task
 from som_flow.services.process_run import (
     definition_for,
@@ -35,7 +36,7 @@ from som_flow.services.process_run import (
     restart_process,
 )
 from som_flow.services.reminder_schedule import sync_reminders
-from som_flow.services.tasks import lock_task, require_task_open
+from som_flow.services.tasks import finish_person_task, lock_task, require_task_open
 from som_flow.services.unit_of_work import now, service
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ def allowed_stages(opp: Opportunity) -> list[str]:
 
 
 def search_opportunities(*, user: User, q=None, stage=None, status=None, kind=None, assignee=None,
-                         close_from=None, close_to=None, sort="-id", page=1, per_page=50):
+                         close_from=None, close_to=None, next_activity=None, sort="-id", page=1, per_page=50):
     query = select(Opportunity).join(Customer, Opportunity.customer_id == Customer.id)
     if q:
         like = f"%{q.lower()}%"
@@ -123,6 +124,8 @@ def search_opportunities(*, user: User, q=None, stage=None, status=None, kind=No
         query = query.where(Opportunity.anticipated_close_date >= close_from)
     if close_to:
         query = query.where(Opportunity.anticipated_close_date <= close_to)
+    if next_activity == "none":
+        query = query.where(without_next_activity(now()))
     column = getattr(Opportunity, sort.lstrip("-"))
     query = query.order_by(column.desc() if sort.startswith("-") else column.asc(), Opportunity.id.desc())
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
@@ -400,9 +403,9 @@ def _assign(opp: Opportunity, rep: User | None, actor: User) -> None:
     opp.sales_rep_id = rep.id if rep else None
     record_event(opp, actor, "assigned" if rep else "unassigned", old=old, new=rep.id if rep else None,
            name=rep.name if rep else None)
-    # rep-lane tasks follow the deal's rep
+    # rep-lane tasks of the process follow the deal's rep (a person's task keeps whom it was given to)
     for task in db.session.scalars(select(Task).where(
-            Task.opportunity_id == opp.id, Task.status == "open", Task.role == "rep")):
+            Task.opportunity_id == opp.id, Task.status == "open", Task.role == "rep", Task.source == "process")):
         task.assignee_id = opp.sales_rep_id
     sync_reminders(opp)
 
@@ -465,7 +468,7 @@ def bulk(actor: User, ids: list[int], action: str, args: dict) -> tuple[list[int
 
 @service
 def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempotency_key: str | None = None) -> Task:
-    """Complete a generated task with its form data; the process steps on.
+    """Complete a generated task with its form data; the process steps on. A task a person added is simply done.
 
     Racing completions queue on the deal's and the task's row locks: the first wins, the others get Conflict.
     The client's retry of its own completion (same user, same `idempotency_key`) gets the task back and
@@ -485,6 +488,8 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
         return task
     require_task_open(task)
     require_open(opp, "work on")
+    if task.source == "person":  # a person's task: the process knows nothing of it
+        return finish_person_task(actor, task, idempotency_key)
     data = dict(data or {})
     # the form's own check is the engine's (it reads som.form); a refusal there rolls the booking back too
     if task.action == "schedule_appointment" and "appointment" in data:
