@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.helpers import Api, make_customer, make_user
+from tests.helpers import Api, login, make_customer, make_user
 
 
 @pytest.fixture
@@ -194,3 +194,92 @@ def test_a_bulk_action_missing_what_it_needs_is_a_422(client, world, body, field
     r = Api(client, "rep@x.test").post("/tasks/bulk", {"ids": [task["id"]], **body})
     assert r.status_code == 422, r.json
     assert field in r.json["errors"]
+
+
+# -- the pages -------------------------------------------------------------------------------------------
+def test_a_rep_adds_a_task_on_the_deal_page_and_works_it_on_the_task_list(client, world):
+    deal = new_deal(client, world)
+    login(client, "rep@x.test")
+    r = client.post(f"/opportunities/{deal['id']}/tasks", data={
+        "title": "Call about the budget", "due_at": "2026-03-03T10:30", "for": "me", "instructions": "Q3 figures"})
+    assert r.status_code == 302 and r.location.endswith(f"/opportunities/{deal['id']}#tasks")
+    assert "Call about the budget" in client.get(f"/opportunities/{deal['id']}").get_data(as_text=True)
+
+    html = client.get("/tasks").get_data(as_text=True)
+    upcoming = html[html.index('id="tasks-upcoming"'):html.index('id="pool"')]
+    row = upcoming[upcoming.index("Call about the budget"):]
+    row = row[:row.index("</tr>")]
+    for shown in ("Q3 figures", deal["number"], "Northwind Traders", "Lead", "Standard sale", "Sales reps"):
+        assert shown in row, shown
+    [task] = [t for t in Api(client, "rep@x.test").get("/tasks?assignee=me").json["items"]
+              if t["title"] == "Call about the budget"]
+    assert task["due_at"] == "2026-03-03T10:30:00+00:00"  # the rep's zone is UTC
+
+    client.post(f"/tasks/{task['id']}/complete", data={"next": "/tasks"})
+    assert "Call about the budget" not in client.get("/tasks").get_data(as_text=True)
+
+
+def test_the_due_date_is_read_in_the_users_zone_and_overdue_is_marked(client, clock, world):
+    make_user("oslo@x.test", "manager", timezone="Europe/Oslo")
+    deal = new_deal(client, world)
+    login(client, "oslo@x.test")
+    r = client.post("/tasks/new", data={"title": "Chase the signature", "opportunity_id": deal["id"],
+                                         "due_at": "2026-03-02T09:30"})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    [task] = [t for t in Api(client, "oslo@x.test").get("/tasks?assignee=me").json["items"]]
+    assert task["due_at"] == "2026-03-02T08:30:00+00:00"
+    html = client.get("/tasks").get_data(as_text=True)
+    overdue = html[html.index('id="tasks-overdue"'):html.index('id="tasks-today"')]
+    assert "Chase the signature" in overdue and "2026-03-02 09:30" in overdue and "overdue" in overdue
+
+
+@pytest.mark.parametrize("due", ["2301-01-01T09:00", "1899-12-31T23:00", "soon"])
+def test_a_due_date_out_of_range_keeps_the_form_and_says_so_beside_the_field(client, world, due):
+    deal = new_deal(client, world)
+    login(client, "rep@x.test")
+    r = client.post(f"/opportunities/{deal['id']}/tasks", data={"title": "Send the brochure", "due_at": due,
+                                                                "instructions": "the blue one"})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert 'value="Send the brochure"' in html and f'value="{due}"' in html and 'value="the blue one"' in html
+    assert 'id="error-due_at"' in html and "due_at" not in html.split('id="error-due_at"')[1].split("</span>")[0]
+    assert "Send the brochure" not in {t["title"] for t in Api(client, "rep@x.test").get("/tasks").json["items"]}
+
+    r = client.post("/tasks/new", data={"title": "Send the brochure", "due_at": due})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert 'value="Send the brochure"' in html and 'id="error-due_at"' in html and 'id="error-opportunity_id"' in html
+
+
+def test_bulk_done_on_the_task_list_says_which_were_refused(client, world):
+    deal = new_deal(client, world)
+    rep = Api(client, "rep@x.test")
+    one, two = add_task(rep, deal, title="One").json, add_task(rep, deal, title="Two").json
+    login(client, "rep@x.test")
+    r = client.post("/tasks/bulk", data={"ids": [one["id"], two["id"]], "action": "complete"},
+                    follow_redirects=True)
+    assert "Done: 2 done." in r.get_data(as_text=True)
+    assert not {"One", "Two"} & {t["title"] for t in rep.get("/tasks?assignee=me").json["items"]}
+
+    r = client.post("/tasks/bulk", data={"ids": [one["id"]], "action": "snooze"})
+    assert r.status_code == 422 and 'id="error-follow_up_at"' in r.get_data(as_text=True)
+    r = client.post("/tasks/bulk", data={"ids": [one["id"]], "action": "snooze", "follow_up_at": "2026-03-09T08:00"},
+                    follow_redirects=True)
+    assert "refused: One (" in r.get_data(as_text=True)  # already done
+
+
+def test_book_an_appointment_from_the_task_that_asks_for_one(client, world):
+    deal = new_deal(client, world)
+    office = Api(client, "csr@x.test")
+    first = office.get(f"/tasks?opportunity={deal['id']}").json["items"]
+    office.post(f"/tasks/{first[0]['id']}/complete", {"data": {}})
+    [book] = [t for t in Api(client, "rep@x.test").get("/tasks?assignee=me").json["items"]
+              if t["action"] == "schedule_appointment"]
+    login(client, "rep@x.test")
+    assert "Book and mark done" in client.get("/tasks").get_data(as_text=True)
+    r = client.post(f"/tasks/{book['id']}/complete", data={
+        "appointment_start": "2026-03-04T15:00", "appointment_end": "2026-03-04T16:00", "next": "/tasks"})
+    assert r.status_code == 302
+    visits = Api(client, "rep@x.test").get("/appointments?from=2026-03-04T00:00:00Z&to=2026-03-05T00:00:00Z").json
+    assert [(v["title"], v["start"], v["opportunity_id"]) for v in visits] == [
+        (book["title"], "2026-03-04T15:00:00+00:00", deal["id"])]

@@ -64,6 +64,11 @@ def get_task(task_id: str) -> Task:
     return task
 
 
+def get_tasks(ids: list[str]) -> list[Task]:
+    """The tasks with these ids (unknown ids left out)."""
+    return list(db.session.scalars(select(Task).where(Task.id.in_(ids)))) if ids else []
+
+
 def lock_task(task_id: str) -> Task:
     """The task row as committed now, locked until this transaction ends: racing writers queue here and each
     checks the row the one before it left. Raises NotFound.
