@@ -9,7 +9,7 @@ import pytest
 
 from som_flow.extensions import db
 from som_flow.models import Task
-from tests.helpers import Api, make_customer, make_user
+from tests.helpers import Api, login, make_customer, make_user
 
 
 @pytest.fixture
@@ -97,3 +97,28 @@ def test_a_new_deal_has_the_process_task_as_its_next_activity(client, world):
     deal = new_deal(client, world, "Fresh lead")
     assert deal["next_activity"]["type"] == "task"
     assert deal["next_activity"]["title"] in {t["title"] for t in deal["open_tasks"]}
+
+
+def test_the_pages_show_the_next_activity_and_the_list_finds_deals_with_none(client, clock, world):
+    busy, idle = new_deal(client, world, "Busy roof"), new_deal(client, world, "Idle roof")
+    for deal in (busy, idle):
+        close_process_tasks(deal)
+    rep = Api(client, "rep@x.test")
+    due = clock.now() - timedelta(hours=1)
+    rep.post("/tasks", {"title": "Call back", "opportunity_id": busy["id"], "due_at": due.isoformat()})
+    login(client, "rep@x.test")
+
+    summary = client.get(f"/opportunities/{busy['id']}").get_data(as_text=True)
+    line = summary[summary.index('id="next-activity"'):].split("</dd>")[0]
+    assert "Task: Call back" in line and "2026-03-02 08:00" in line and "overdue" in line
+    assert "None planned" in client.get(f"/opportunities/{idle['id']}").get_data(as_text=True)
+
+    listed = client.get("/opportunities").get_data(as_text=True)
+    row = listed[listed.index(f'data-id="{busy["id"]}"'):].split("</tr>")[0]
+    assert "Task: Call back" in row
+    none = client.get("/opportunities?next_activity=none").get_data(as_text=True)
+    assert "Idle roof" in none and "Busy roof" not in none
+
+    board = client.get("/pipeline?kind=standard-sale").get_data(as_text=True)
+    card = board[board.index(f'data-id="{busy["id"]}"'):].split("</article>")[0]
+    assert "Task: Call back" in card
