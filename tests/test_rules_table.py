@@ -18,6 +18,7 @@ ALL, OWN, NONE = "✓", "own", ""
 TABLE = {
     "edit / move / win / lose / hold an opportunity": (ALL, ALL, ALL, OWN, NONE),
     "reopen a won or lost opportunity": (ALL, ALL, NONE, OWN, NONE),
+    "add a task to an open deal (for oneself or a pool)": (ALL, ALL, ALL, OWN, NONE),
     "assign an opportunity or a task to someone": (ALL, ALL, ALL, NONE, NONE),
     "see colleagues' appointments and reminders (`?user=`, the board, the calendar feed)": (ALL, ALL, ALL, OWN, ALL),
 }
@@ -85,6 +86,16 @@ def reopen(app, world, role, owner) -> tuple[bool, bool]:
     return api, not _opportunity(by_page).closed
 
 
+def add_task(app, world, role, owner) -> tuple[bool, bool]:
+    by_api = _deal(app, world, owner)
+    api = Api(app.test_client(), f"{role}@x.test").post("/tasks", {"title": "Call back", "opportunity_id": by_api})
+    assert api.status_code in (201, 403), api.json
+    by_page = _deal(app, world, owner)
+    _page_client(app, role).post(f"/opportunities/{by_page}/tasks", data={"title": "Call back", "for": "me"})
+    added = Api(app.test_client(), "admin@x.test").get(f"/tasks?opportunity={by_page}&assignee={world[role].id}")
+    return api.status_code == 201, any(t["title"] == "Call back" for t in added.json["items"])
+
+
 def assign(app, world, role, owner) -> tuple[bool, bool]:
     to = world["manager"].id
     by_api = _deal(app, world, owner)
@@ -105,7 +116,7 @@ def see_calendar(app, world, role, owner) -> tuple[bool, bool]:
     return api, _status_allowed(_page_client(app, role).get(f"/schedule?user={whose}"))
 
 
-CHECKS = dict(zip(TABLE, (hold, reopen, assign, see_calendar), strict=True))
+CHECKS = dict(zip(TABLE, (hold, reopen, add_task, assign, see_calendar), strict=True))
 CASES = [(action, role, owner) for action, cells in TABLE.items() for role, cell in zip(ROLES, cells, strict=True)
          # a rep's "own only" is tried on their own and on a colleague's; everyone else on a colleague's
          for owner in (("rep", "colleague") if cell == OWN else ("colleague",))]

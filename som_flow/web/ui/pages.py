@@ -43,7 +43,7 @@ from som_flow.services import customers as customer_service
 from som_flow.services import history as history_service
 from som_flow.services.fields import qualification
 from som_flow.services.next_activity import next_activities
-from som_flow.services.permissions import can_reopen
+from som_flow.services.permissions import can_change_opportunity, can_reopen
 from som_flow.services.unit_of_work import now
 from som_flow.web.forms import load_args, load_form, local_datetime
 from som_flow.web.redirects import back, return_to
@@ -281,8 +281,10 @@ BULK_TASK_ACTIONS = {"complete": "Done", "snooze": "Snooze until", "assign": "Re
 
 
 def _add_task_context(form: MultiDict | None, errors: dict | None) -> dict:
-    """What an "Add task" form needs: whom a task can be for, and a refused form's values and messages."""
-    return {"people": users.list_active_users(), "task_pools": TASK_POOLS, "task_form": form or MultiDict(),
+    """What an "Add task" form needs: whom a task can be for (people by name only for who may assign), and a
+    refused form's values and messages."""
+    may_assign = current_user.has_role("admin", "manager", "csr")
+    return {"people": users.list_active_users() if may_assign else [], "task_pools": TASK_POOLS, "task_form": form or MultiDict(),
             "task_errors": errors or {}}
 
 
@@ -314,7 +316,8 @@ def _tasks_page(*, add_form: MultiDict | None = None, add_errors: dict | None = 
         "tasks.html", mine=mine, groups=groups, pool=pool, include_hidden=hidden,
         completion_key=secrets.token_urlsafe(16),
         stages={s.key: s.name for s in catalogs.list_stages()}, local=_local_time, at=at,
-        deals=opportunities.open_deals(limit=300, newest_first=True), bulk_actions=BULK_TASK_ACTIONS,
+        deals=[d for d in opportunities.open_deals(limit=300, newest_first=True)
+               if can_change_opportunity(current_user, d)], bulk_actions=BULK_TASK_ACTIONS,
         can_assign=current_user.has_role("admin", "manager", "csr"), bulk_form=bulk_form or MultiDict(),
         bulk_errors=bulk_errors or {}, default_due=_local_time(at + timedelta(days=1), "%Y-%m-%dT09:00"),
         **_add_task_context(add_form, add_errors)), 422 if refused else 200
