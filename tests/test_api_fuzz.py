@@ -59,6 +59,8 @@ def seed(client) -> None:
         "start": "2026-03-03T10:00:00+00:00", "end": "2026-03-03T10:30:00+00:00", "rrule": "FREQ=WEEKLY;COUNT=4"})
     assert r.status_code == 201, r.json
     assert rep.get("/tasks").json["total"] > 0
+    call = rep.post(f"/opportunities/{deals[0]['id']}/activities", {"type": "call", "text": "Wants a quote"})
+    assert call.status_code == 201, call.json
 
 
 def _config(url: str) -> dict:

@@ -20,6 +20,7 @@ TABLE = {
     "reopen a won or lost opportunity": (ALL, ALL, NONE, OWN, NONE),
     "add a task to an open deal (for oneself or a pool)": (ALL, ALL, ALL, OWN, NONE),
     "assign an opportunity or a task to someone": (ALL, ALL, ALL, NONE, NONE),
+    "log activities (notes, calls, e-mails, meetings) on a deal or add to them": (ALL, ALL, ALL, OWN, NONE),
     "see colleagues' appointments and reminders (`?user=`, the board, the calendar feed)": (ALL, ALL, ALL, OWN, ALL),
 }
 README_CELLS = {ALL: "✓", NONE: "", OWN: ("own deals only", "own only")}
@@ -116,7 +117,20 @@ def see_calendar(app, world, role, owner) -> tuple[bool, bool]:
     return api, _status_allowed(_page_client(app, role).get(f"/schedule?user={whose}"))
 
 
-CHECKS = dict(zip(TABLE, (hold, reopen, add_task, assign, see_calendar), strict=True))
+def log_activity(app, world, role, owner) -> tuple[bool, bool]:
+    from som_flow.services.activities import activities_of_opportunity
+
+    by_api = _deal(app, world, owner)
+    r = Api(app.test_client(), f"{role}@x.test").post(f"/opportunities/{by_api}/activities",
+                                                        {"type": "call", "text": "Asked for a quote"})
+    assert r.status_code in (201, 403), r.json
+    by_page = _deal(app, world, owner)
+    _page_client(app, role).post(f"/opportunities/{by_page}/activities", data={"type": "call", "text": "Quote"})
+    db.session.expire_all()
+    return r.status_code == 201, activities_of_opportunity(by_page)[1] == 1
+
+
+CHECKS = dict(zip(TABLE, (hold, reopen, add_task, assign, log_activity, see_calendar), strict=True))
 CASES = [(action, role, owner) for action, cells in TABLE.items() for role, cell in zip(ROLES, cells, strict=True)
          # a rep's "own only" is tried on their own and on a colleague's; everyone else on a colleague's
          for owner in (("rep", "colleague") if cell == OWN else ("colleague",))]

@@ -402,6 +402,13 @@ def parse_definition(
 
     root = parse_xml(xml) if root is None else root
     check_document(root, operations)
+    process_id, spec, subprocess_specs = parse_specs(root)
+    return _profile(version_id, process_id, spec, subprocess_specs, root)
+
+
+def parse_specs(root: etree._Element) -> tuple[str, Any, dict[str, Any]]:
+    """SpiffWorkflow's parse of a checked document: (process id, spec, subprocess specs), its flows checked
+    (`check_flows`). Raises InvalidProcess."""
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_xml(root.getroottree())
@@ -424,7 +431,8 @@ def parse_definition(
         raise InvalidProcess(f"Invalid BPMN: {exc}", errors={"document": [str(exc)]}) from None
     except SpiffWorkflowException as exc:
         raise InvalidProcess(f"Invalid BPMN: {exc}", errors={"document": [str(exc)]}) from None
-    return _profile(version_id, process_id, spec, subprocess_specs, root)
+    check_flows(process_id, spec, subprocess_specs, root)
+    return process_id, spec, subprocess_specs
 
 
 def _properties(task_spec: Any) -> dict[str, str]:
@@ -453,13 +461,8 @@ def _graph_has_cycle(spec: Any) -> str | None:
     return None
 
 
-def _profile(
-    version_id: int,
-    process_id: str,
-    spec: Any,
-    subprocess_specs: dict[str, Any],
-    root: etree._Element,
-) -> ProcessDefinition:
+def check_flows(process_id: str, spec: Any, subprocess_specs: dict[str, Any], root: etree._Element) -> None:
+    """No flow loops back, and every flow node is reachable. Raises InvalidProcess naming the elements."""
     errors = _Errors()
     all_specs = {process_id: spec, **subprocess_specs}
     for each in all_specs.values():
@@ -473,6 +476,16 @@ def _profile(
             errors.add(el.get("id", ""), "not reachable from a start event")
     errors.raise_if_any("The process breaks the som_flow profile")
 
+
+def _profile(
+    version_id: int,
+    process_id: str,
+    spec: Any,
+    subprocess_specs: dict[str, Any],
+    root: etree._Element,
+) -> ProcessDefinition:
+    errors = _Errors()
+    all_specs = {process_id: spec, **subprocess_specs}
     stage_specs: dict[str, Any] = {}  # key -> SubWorkflowTask spec
     pipelines: list[Any] = []
     outcomes: set[str] = set()

@@ -30,6 +30,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from som_flow.engine import profile as p
 from som_flow.engine.definition import ProcessDefinition, parse_definition
+from som_flow.engine.follow_on import parse_follow_on
 from som_flow.engine.scripting import FIELDS_KEY, Operation, SafeScriptEngine
 from som_flow.engine.serialization import StateSerializer
 from som_flow.errors import Conflict, NotFound, ValidationFailed
@@ -112,6 +113,7 @@ class Engine:
         self._script_engine = SafeScriptEngine(self.operations)
         self._serializer = StateSerializer()
         self._definitions: dict[int, tuple[str | bytes, ProcessDefinition]] = {}
+        self._follow_ons: dict[int, tuple[str | bytes, ProcessDefinition]] = {}  # by follow-on version id
         self._lock = threading.Lock()
 
     # -- definitions ---------------------------------------------------------------------------
@@ -132,6 +134,18 @@ class Engine:
             if cached is not None and cached[0] == bpmn_xml:
                 return cached[1]  # another thread won the race: everyone shares its object
             self._definitions[version_id] = (bpmn_xml, parsed)
+        return parsed
+
+    def follow_on_definition(self, version_id: int, bpmn_xml: str) -> ProcessDefinition:
+        """The parsed, validated follow-on process (a job's own work, `follow_on`), parsed once per version like
+        `definition`. Raises InvalidProcess."""
+        with self._lock:
+            cached = self._follow_ons.get(version_id)
+        if cached is not None and cached[0] == bpmn_xml:
+            return cached[1]
+        parsed = parse_follow_on(version_id, bpmn_xml, self.operations)
+        with self._lock:
+            self._follow_ons[version_id] = (bpmn_xml, parsed)
         return parsed
 
     # -- lifecycle -------------------------------------------------------------------------------

@@ -1,13 +1,11 @@
-"""Customers and their jobs (sub-customers), contacts and the contact log."""
+"""Customers and their jobs (sub-customers) and contacts; the contact log is models.activities."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from som_flow.extensions import UTCDateTime, db
+from som_flow.extensions import db
 from som_flow.models.base import Timestamped
 
 CUSTOMER_KINDS = ("individual", "organization")
@@ -50,15 +48,3 @@ class Contact(Timestamped, db.Model):
 
     customer: Mapped[Customer] = relationship(back_populates="contacts")
 
-
-class ContactLogEntry(db.Model):
-    """A call, e-mail or visit with a customer."""
-
-    __tablename__ = "contact_log_entry"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-    channel: Mapped[str] = mapped_column(String(20))  # call | email | visit | other
-    summary: Mapped[str] = mapped_column(Text)
-    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunity.id"))

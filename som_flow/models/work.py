@@ -57,6 +57,8 @@ class Task(Timestamped, db.Model):
     completion_key: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(10), default="process", server_default="process")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # a task of the job's own work (JobWork, a follow-on process) rather than of the deal's sales process
+    job_work_id: Mapped[int | None] = mapped_column(ForeignKey("job_work.id"), index=True)
 
     opportunity = relationship("Opportunity")
     assignee = relationship("User", foreign_keys=[assignee_id])

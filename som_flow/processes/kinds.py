@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from som_flow.processes.builder import build_kind_bpmn
+from som_flow.processes.job_builder import build_follow_on_bpmn
 
 FOUR_STAGES: list[dict[str, Any]] = [
     {"key": "lead", "name": "Lead", "probability": 10},
@@ -81,3 +82,27 @@ SHIPPED: dict[str, dict[str, Any]] = {
 def shipped_bpmn(key: str) -> str:
     """The builder output for one shipped kind."""
     return build_kind_bpmn(**SHIPPED[key])
+
+
+# The job's own work after a sale is won with a job (seed 001, step 6: "the process of ordering and scheduling for
+# this job now begins, usually by the office"): a kind's follow-on process, built by processes/job_builder.py.
+JOB_ORDER: dict[str, Any] = {
+    "key": "job-order",
+    "name": "Order and schedule the job",
+    "tasks": [
+        {"title": "Order the materials", "role": "office", "due": "P2D",
+         "instructions": "Order what the selected estimate needs for this job."},
+        {"title": "Schedule the work", "role": "office", "due": "P5D", "action": "schedule_appointment",
+         "instructions": "Book the crew's visit at the job's work address."},
+        {"title": "Confirm with the customer", "role": "office", "due": "P7D",
+         "instructions": "Call the customer to confirm the date and what will be done."},
+    ],
+}
+SHIPPED_FOLLOW_ONS: dict[str, dict[str, Any]] = {"job-order": JOB_ORDER}
+# which shipped kind starts which shipped follow-on when won with a job
+FOLLOW_ON_OF: dict[str, str] = {"standard-sale": "job-order"}
+
+
+def shipped_follow_on_bpmn(key: str) -> str:
+    """The builder output for one shipped follow-on process."""
+    return build_follow_on_bpmn(**SHIPPED_FOLLOW_ONS[key])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from som_flow.processes.kinds import SHIPPED, shipped_bpmn
+from som_flow.processes.kinds import SHIPPED, SHIPPED_FOLLOW_ONS, shipped_bpmn, shipped_follow_on_bpmn
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 
@@ -17,6 +17,9 @@ def main() -> None:
     BPMN_DIR.mkdir(exist_ok=True)
     for key in SHIPPED:
         shipped_path(key).write_text(shipped_bpmn(key), encoding="utf-8")
+        print(f"wrote {shipped_path(key)}")
+    for key in SHIPPED_FOLLOW_ONS:
+        shipped_path(key).write_text(shipped_follow_on_bpmn(key), encoding="utf-8")
         print(f"wrote {shipped_path(key)}")
 
 

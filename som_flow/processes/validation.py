@@ -14,6 +14,7 @@ from lxml import etree
 from som_flow.engine import ExpressionError, ProcessDefinition, evaluate, parse_xml
 from som_flow.engine import profile as p
 from som_flow.engine.definition import parse_definition
+from som_flow.engine.follow_on import parse_follow_on
 from som_flow.errors import InvalidProcess
 from som_flow.processes.operations import OPERATIONS
 
@@ -40,6 +41,23 @@ def validate_bpmn(xml: str | bytes) -> ProcessDefinition:
     limits = _limit_errors(root)
     try:
         definition = parse_definition(0, xml, OPERATIONS, root=root)
+    except InvalidProcess as exc:
+        for element, reasons in limits.items():
+            exc.errors.setdefault(element, []).extend(reasons)
+        raise _trimmed(exc.detail, exc.errors) from None
+    if limits:
+        element, reasons = next(iter(limits.items()))
+        raise _trimmed(f"The BPMN is not allowed: {element}: {reasons[0]}", limits)
+    return definition
+
+
+def validate_follow_on_bpmn(xml: str | bytes) -> ProcessDefinition:
+    """Parse and check a kind's follow-on process (a job's own work: no stages, see engine/follow_on.py) with the
+    same bounds as a kind's BPMN. Raises InvalidProcess naming the elements."""
+    root = parse_xml(xml)
+    limits = _limit_errors(root)
+    try:
+        definition = parse_follow_on(0, xml, OPERATIONS, root=root)
     except InvalidProcess as exc:
         for element, reasons in limits.items():
             exc.errors.setdefault(element, []).extend(reasons)

@@ -157,6 +157,14 @@ class KindVersionSchema(Schema):
     created_at = fields.DateTime()
 
 
+class FollowOnVersionSchema(Schema):
+    """A version of a kind's follow-on process: the job's own work started by a win with a job."""
+
+    number = fields.Integer()
+    name = fields.String()
+    created_at = fields.DateTime()
+
+
 class KindSchema(Schema):
     key = fields.String()
     name = fields.String()
@@ -166,6 +174,7 @@ class KindSchema(Schema):
     stages = fields.List(fields.Nested(KindStageSchema))
     current_version = fields.Integer(allow_none=True)
     versions = fields.List(fields.Nested(KindVersionSchema))
+    follow_on = fields.Nested(FollowOnVersionSchema, allow_none=True)  # the current one, or null
 
 
 class BpmnQuery(Schema):
@@ -358,6 +367,7 @@ class TaskSchema(Schema):
     gate = fields.Boolean()
     required = fields.Boolean()
     completed_at = fields.DateTime(allow_none=True)
+    job_work_id = fields.Integer(allow_none=True)  # set on a task of the job's own work (GET .../job-work)
 
 
 def _assignee(value: str) -> None:

@@ -1,33 +1,32 @@
-"""The customer contact log (calls, e-mails, visits, meetings) and opportunities created from an interaction."""
+"""The customer contact log (calls, e-mails, visits, meetings: activities of the customer, services.activities) and
+opportunities created from an interaction."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
-
 from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import ContactLogEntry, Opportunity, User
+from som_flow.services import activities
 from som_flow.services.customers import get_customer
 from som_flow.services.history import record_event
 from som_flow.services.opportunities import create_opportunity
 from som_flow.services.permissions import require_role
-from som_flow.services.unit_of_work import now, service
+from som_flow.services.unit_of_work import service
 
 log = logging.getLogger(__name__)
 
 CHANNELS = ("call", "email", "visit", "meeting", "other")
-CHANNEL_NAMES = {"call": "Call", "email": "E-mail", "visit": "Visit", "meeting": "Meeting", "other": "Contact"}
-WRITERS = ("manager", "csr", "rep")  # the roles that create opportunities
+CHANNEL_NAMES = {key: activities.TYPE_NAMES[key] for key in CHANNELS}
+WRITERS = activities.CUSTOMER_WRITERS  # the roles that create opportunities
 
 
 def list_entries(customer_id: int) -> list[ContactLogEntry]:
-    """The customer's log, newest first. Raises NotFound."""
-    get_customer(customer_id)
-    return list(db.session.scalars(select(ContactLogEntry).where(ContactLogEntry.customer_id == customer_id)
-                                   .order_by(ContactLogEntry.at.desc(), ContactLogEntry.id.desc())))
+    """The customer's log (its calls, e-mails, visits and meetings, on its deals too; not notes), newest first.
+    Raises NotFound."""
+    return activities.activities_of_customer(customer_id, 1, 10_000, types=CHANNELS)[0]
 
 
 def get_entry(customer_id: int, entry_id: int) -> ContactLogEntry:
@@ -37,32 +36,27 @@ def get_entry(customer_id: int, entry_id: int) -> ContactLogEntry:
     return entry
 
 
+# the contact log's field names for the activity's
+_FIELD = {"type": "channel", "text": "summary"}
+
+
 @service
 def log_contact(actor: User, customer_id: int, *, channel: str, summary: str, at: datetime | None = None,
                 user_id: int | None = None) -> ContactLogEntry:
     """Record a call, e-mail, visit or meeting; `user_id` is who talked to the customer (default: the actor).
+    It is an activity of the customer (services.activities).
 
     Raises NotFound (customer), ValidationFailed (channel, summary, time, user), Forbidden.
     """
     require_role(actor, *WRITERS)
     customer = get_customer(customer_id)
-    errors: dict[str, list[str]] = {}
-    if channel not in CHANNELS:
-        errors["channel"] = [f"Use one of {', '.join(CHANNELS)}."]
-    if not (summary or "").strip():
-        errors["summary"] = ["Say what was talked about."]
-    if at is not None and at.tzinfo is None:
-        errors["at"] = ["Give the time with its UTC offset."]
-    who = actor if user_id is None else db.session.get(User, user_id)
-    if who is None or not who.active:
-        errors["user_id"] = ["No such active user."]
-    if errors:
-        raise ValidationFailed("The contact log entry is incomplete", errors)
-    entry = ContactLogEntry(customer_id=customer.id, user_id=who.id, at=at or now(), channel=channel,
-                            summary=summary.strip())
-    db.session.add(entry)
-    db.session.flush()
-    return entry
+    try:
+        return activities.new_activity(actor, customer.id, None,
+                                       {"type": channel, "text": summary, "at": at, "user_id": user_id},
+                                       types=CHANNELS, past_only=False)
+    except ValidationFailed as exc:
+        raise ValidationFailed("The contact log entry is incomplete",
+                               {_FIELD.get(k, k): v for k, v in exc.errors.items()}) from None
 
 
 def prefill(entry: ContactLogEntry) -> dict:

@@ -5,13 +5,20 @@ from __future__ import annotations
 import logging
 from importlib.resources import files
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from som_flow.engine import storable
 from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
-from som_flow.models import KindVersion, Opportunity, OpportunityKind, Stage, User, WorkflowState
-from som_flow.processes import SHIPPED, build_kind_bpmn, kind_identity_errors, validate_bpmn
+from som_flow.models import FollowOnVersion, KindVersion, Opportunity, OpportunityKind, Stage, User, WorkflowState
+from som_flow.processes import (
+    FOLLOW_ON_OF,
+    SHIPPED,
+    build_kind_bpmn,
+    kind_identity_errors,
+    validate_bpmn,
+    validate_follow_on_bpmn,
+)
 from som_flow.services.process_run import restart_process
 from som_flow.services.unit_of_work import now, service
 
@@ -118,12 +125,7 @@ def save_designed_kind(data: dict, actor: User | None = None) -> OpportunityKind
 def import_kind_bpmn(key: str, xml: bytes | str, *, name: str | None = None, kind_type: str = "custom",
                      actor: User | None = None) -> KindVersion:
     """Store an uploaded BPMN as a new version of `key`. Raises InvalidProcess (nothing stored)."""
-    if isinstance(xml, bytes):
-        try:
-            xml = xml.decode("utf-8") if xml else ""
-        except UnicodeDecodeError as exc:
-            raise ValidationFailed("The BPMN file is not UTF-8 text",
-                                   {"bpmn": [f"Byte {exc.start} is not UTF-8; save the file as UTF-8."]}) from exc
+    xml = _text(xml)
     kind = db.session.scalar(select(OpportunityKind).where(OpportunityKind.key == key))
     errors = kind_identity_errors(key, kind.type if kind else kind_type)
     if errors:
@@ -132,6 +134,54 @@ def import_kind_bpmn(key: str, xml: bytes | str, *, name: str | None = None, kin
         kind = OpportunityKind(key=key, name=name or key.replace("-", " ").title(), type=kind_type)
         db.session.add(kind)
     return _store_version(kind, xml, definition=None, actor=actor)
+
+
+def _text(xml: bytes | str) -> str:
+    """An uploaded BPMN as text. Raises ValidationFailed (naming `bpmn`) when it is not UTF-8."""
+    if isinstance(xml, str):
+        return xml
+    try:
+        return xml.decode("utf-8") if xml else ""
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed("The BPMN file is not UTF-8 text",
+                               {"bpmn": [f"Byte {exc.start} is not UTF-8; save the file as UTF-8."]}) from exc
+
+
+# -- the follow-on process: the job's own work after a win with a job ---------------------------------------------
+def current_follow_on(kind: OpportunityKind) -> FollowOnVersion | None:
+    """The kind's newest follow-on version (the one a win with a job starts), or None."""
+    return db.session.scalar(select(FollowOnVersion).where(FollowOnVersion.kind_id == kind.id)
+                             .order_by(FollowOnVersion.number.desc()).limit(1))
+
+
+def follow_on_version(kind: OpportunityKind, number: int | None) -> FollowOnVersion:
+    """The kind's follow-on version `number` (default: the current one). Raises NotFound."""
+    if number is None:
+        version = current_follow_on(kind)
+    else:
+        version = db.session.scalar(select(FollowOnVersion).where(
+            FollowOnVersion.kind_id == kind.id, FollowOnVersion.number == number))
+    if version is None:
+        raise NotFound(f"Kind {kind.key} has no follow-on process" + (f" version {number}" if number else ""))
+    return version
+
+
+@service
+def attach_follow_on(key: str, xml: bytes | str, actor: User | None = None) -> FollowOnVersion:
+    """Store an uploaded follow-on BPMN as the kind's new follow-on version; later wins with a job start it (jobs
+    already running keep theirs). Raises NotFound (kind), ValidationFailed (not UTF-8), InvalidProcess (the
+    engine's check, naming elements; nothing stored)."""
+    kind = get_kind(key)
+    xml = storable(_text(xml))  # what a browser could run is dropped first, so what is checked is what is kept
+    definition = validate_follow_on_bpmn(xml)
+    number = 1 + (db.session.scalar(select(func.max(FollowOnVersion.number))
+                                    .where(FollowOnVersion.kind_id == kind.id)) or 0)
+    version = FollowOnVersion(kind_id=kind.id, number=number, bpmn_xml=xml, created_at=now(),
+                              name=(getattr(definition.spec, "description", None) or definition.process_id)[:200],
+                              created_by_id=actor.id if actor else None)
+    db.session.add(version)
+    db.session.flush()
+    return version
 
 
 @service
@@ -165,7 +215,18 @@ def install_shipped_kinds() -> list[str]:
         bpmn = (SHIPPED_DIR / f"{key}.bpmn").read_bytes()
         import_kind_bpmn(key, bpmn, name=design["name"], kind_type=design["type"])
         installed.append(key)
+    _install_shipped_follow_ons()
     return installed
+
+
+def _install_shipped_follow_ons() -> None:
+    """Attach the shipped follow-on process (bpmn/) to each shipped kind that never had one (an admin's
+    follow-on, once attached, is never replaced by this)."""
+    for key, follow_on in FOLLOW_ON_OF.items():
+        kind = find_kind(key)
+        if kind is None or db.session.scalar(select(FollowOnVersion.id).where(FollowOnVersion.kind_id == kind.id)):
+            continue
+        attach_follow_on(key, (SHIPPED_DIR / f"{follow_on}.bpmn").read_bytes())
 
 
 @service

@@ -24,6 +24,7 @@ from som_flow.services.customers import create_job_for
 from som_flow.services.fields import check_answers, check_custom_values, check_required_on_create
 from som_flow.services.guards import bump_version, get_opportunity, guard_version, lock_opportunity, require_open
 from som_flow.services.history import record_event
+from som_flow.services.job_work import cancel_job_work, complete_job_task, start_job_work
 from som_flow.services.limits import MAX_AMOUNT
 from som_flow.services.next_activity import without_next_activity
 from som_flow.services.permissions import require_assign, require_change, require_reopen, require_role, require_task
@@ -329,7 +330,8 @@ def win(actor: User, opp_id: int, *, reason: str | None = None, explanation: str
     record_event(opp, actor, "won", stage=from_stage, reason=reason, explanation=explanation,
            amount=str(opp.amount), currency=opp.currency)
     if create_job:
-        create_job_for(opp, actor, job_name)
+        job = create_job_for(opp, actor, job_name)
+        start_job_work(opp, job, actor)  # the kind's follow-on: the office's ordering and scheduling (seed 001, 6)
     return opp
 
 
@@ -390,6 +392,7 @@ def reopen(actor: User, opp_id: int) -> Opportunity:
     opp.status, opp.closed, opp.resolved_date, opp.reason, opp.explanation = "in_progress", False, None, None, ""
     opp.probability_source = "stage_default"
     record_event(opp, actor, "reopened", old_status=old_status, stage=opp.stage)
+    cancel_job_work(opp, actor)  # the sale is undecided again: the job's open work stops
     stage = opp.stage if any(s["key"] == opp.stage for s in opp.kind_version.stages) else None
     opp.stage = None  # the restart re-enters the stage: logged, probability back to its default
     restart_process(opp, opp.kind_version, start_stage=stage, actor=actor, reason="reopened")
@@ -487,6 +490,10 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
             and task.completed_by_id == actor.id):
         return task
     require_task_open(task)
+    if task.job_work_id is not None:  # the job's own work runs its own process, on a deal that is won
+        complete_job_task(actor, opp, task, data or {}, idempotency_key)
+        bump_version(opp)
+        return task
     require_open(opp, "work on")
     if task.source == "person":  # a person's task: the process knows nothing of it
         return finish_person_task(actor, task, idempotency_key)

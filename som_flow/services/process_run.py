@@ -88,6 +88,11 @@ def _task_due(raw: str | None, opp: Opportunity, assignee: User | None) -> datet
     return None
 
 
+def task_due(raw: str | None, opp: Opportunity, assignee: User | None) -> datetime | None:
+    """When a task with `som.due` = `raw` (a duration from now, or a date field of the deal) is due."""
+    return _task_due(raw, opp, assignee)
+
+
 def _track_stay(opp: Opportunity, version: KindVersion, at: datetime) -> None:
     """Keep StageStay in step with the deal: close the open stay when the stage changes or the deal closes
     (saying how it left and for how long), open one for the stage it is in now. The deal's stays are read in
@@ -158,11 +163,12 @@ def _project_outcome(opp: Opportunity, snap: Snapshot, at: datetime) -> None:
 
 def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> None:
     """READY user tasks (not gates) become Task rows (rep lane: the deal's rep); open rows no longer ready are
-    cancelled. Tasks people added are not the process's: they stay, until the deal closes."""
+    cancelled. Tasks people added are not the process's: they stay, until the deal closes; the job's own work has
+    its own run (services/job_work.py)."""
     if opp.closed:
         cancel_person_tasks(opp, actor)
-    current = {t.id: t for t in db.session.scalars(
-        select(Task).where(Task.opportunity_id == opp.id, Task.status == "open", Task.source == "process"))}
+    current = {t.id: t for t in db.session.scalars(select(Task).where(
+        Task.opportunity_id == opp.id, Task.status == "open", Task.source == "process", Task.job_work_id.is_(None)))}
     ready = {t.id: t for t in snap.ready_tasks if not t.gate}
     for task_id, ready_task in ready.items():
         if task_id in current or db.session.get(Task, task_id) is not None:

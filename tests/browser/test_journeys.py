@@ -109,7 +109,7 @@ def test_the_office_enters_a_deal_and_the_rep_works_it_to_qualification_on_the_b
 
     _card(page, "qualification", "Boiler replacement").get_by_role("link").click()
     expect(page.locator("#stage")).to_have_text("Qualification")
-    expect(page.locator("ol.history")).to_contain_text("lead → qualification")
+    expect(page.locator("ol.history")).to_contain_text("Moved from Lead to Qualification")
 
     office.assert_no_console_errors()
     rep.assert_no_console_errors()

@@ -2,7 +2,7 @@
 added it
 
 Revision ID: 0005_tasks
-Revises: 0004_hardening
+Revises: 0005_jobflow
 Create Date: 2026-11-27 06:30:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_tasks"
-down_revision = "0004_hardening"
+down_revision = "0005_jobflow"
 branch_labels = None
 depends_on = None
 

@@ -81,7 +81,19 @@ class ProblemApi(Api):
 
 
 def register_api(app: Flask) -> None:
-    from som_flow.web.api import catalogs, customers, docs, forecast, imports, kinds, opportunities, users, work
+    from som_flow.web.api import (
+        activities,
+        catalogs,
+        customers,
+        docs,
+        forecast,
+        imports,
+        job_work,
+        kinds,
+        opportunities,
+        users,
+        work,
+    )
 
     app.url_map.converters["int"] = IdConverter  # before any blueprint adds its rules
     api = ProblemApi(app, spec_kwargs={
@@ -90,7 +102,7 @@ def register_api(app: Flask) -> None:
         "security": [{"bearer": []}],
     })
     api.ma_plugin.converter.add_attribute_function(decimal_as_string)
-    for module in (users, catalogs, kinds, customers, opportunities, work, forecast, imports):
+    for module in (users, catalogs, kinds, customers, opportunities, work, forecast, imports, activities, job_work):
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.extensions["som_api"] = api

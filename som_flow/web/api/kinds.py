@@ -22,6 +22,7 @@ def kind_view(kind) -> dict:
         "stages": kind_service.kind_stages(kind),
         "current_version": kind.current_version.number if kind.current_version else None,
         "versions": kind.versions,
+        "follow_on": kind_service.current_follow_on(kind),
     }
 
 

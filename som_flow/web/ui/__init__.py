@@ -100,6 +100,9 @@ def register_ui(app: Flask) -> None:
     from som_flow.web.ui.customers import bp as customers_bp
 
     app.register_blueprint(customers_bp)
+    from som_flow.web.ui.activities import bp as activities_bp
+
+    app.register_blueprint(activities_bp)
 
     @app.template_filter("local")
     def _local(when, fmt: str = "%a %d %b %H:%M"):

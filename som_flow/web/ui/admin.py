@@ -141,10 +141,12 @@ def kinds_page():
     return _kinds_page()
 
 
-def _kind_page(kind: OpportunityKind, version: KindVersion | None, errors=None, form=None) -> str:
+def _kind_page(kind: OpportunityKind, version: KindVersion | None, errors=None, form=None, *,
+               follow_on_errors=None, follow_on_findings=None) -> str:
     authors = {u.id: u.name for u in users.list_users()}
     return render_template("admin/kind.html", kind=kind, version=version, authors=authors, errors=errors or {},
-                           form=form or {})
+                           form=form or {}, follow_on=kinds.current_follow_on(kind),
+                           follow_on_errors=follow_on_errors or {}, follow_on_findings=follow_on_findings or {})
 
 
 @bp.route("/kinds/<key>")
@@ -204,6 +206,37 @@ def upload_bpmn():
         flash(f"The BPMN was refused; nothing was stored. {exc.detail}", "error")
         return again(errors=exc.errors, form=request.form), 422
     flash(f"Version {version.number} of {key} stored.", "ok")
+    return redirect(url_for("admin.kind_page", key=key))
+
+
+@bp.route("/kinds/<key>/follow-on.bpmn")
+def follow_on_bpmn(key: str):
+    """The kind's current follow-on BPMN, as a download."""
+    kind = kinds.get_kind(key)
+    return bpmn_file(f"{kind.key}-follow-on", kinds.follow_on_version(kind, None))
+
+
+@bp.route("/kinds/<key>/follow-on", methods=["POST"])
+def upload_follow_on(key: str):
+    """A BPMN file as the kind's follow-on process (the job's work after a win with a job). A refused file stores
+    nothing; the kind page comes back with the findings by element."""
+    kind = kinds.get_kind(key)
+    version = kind.current_version
+    upload = request.files.get("follow_on_file")
+    if upload is None or not upload.filename:
+        flash("Check the fields marked below.", "error")
+        return _kind_page(kind, version, follow_on_errors={"follow_on_file": ["Choose a .bpmn file."]}), 422
+    try:
+        stored = kinds.attach_follow_on(key, upload.read(), actor=current_user._get_current_object())
+    except InvalidProcess as exc:
+        flash(f"The job's process was refused; nothing was stored. {exc.detail}", "error")
+        return _kind_page(kind, version, follow_on_errors={"follow_on_file": ["This file was refused (see below)."]},
+                          follow_on_findings=exc.errors), 422
+    except ValidationFailed as exc:
+        flash("The job's process was refused; nothing was stored.", "error")
+        return _kind_page(kind, version, follow_on_errors={"follow_on_file": [
+            message for messages in exc.errors.values() for message in messages]}), 422
+    flash(f"Version {stored.number} of the job's process of {kind.name} stored.", "ok")
     return redirect(url_for("admin.kind_page", key=key))
 
 

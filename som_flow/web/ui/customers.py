@@ -12,11 +12,12 @@ from marshmallow import Schema, fields
 from som_flow.models.customers import CUSTOMER_STATUSES
 from som_flow.schemas import ID
 from som_flow.schemas.customers import CustomerCreateSchema
-from som_flow.services import contact_log, kinds
+from som_flow.services import contact_log, job_work, kinds
 from som_flow.services import customers as customer_service
 from som_flow.services import users as user_service
 from som_flow.web.forms import load_form, local_datetime
 from som_flow.web.redirects import return_to
+from som_flow.web.ui.activities import customer_context
 
 bp = Blueprint("customer_pages", __name__)
 
@@ -73,7 +74,9 @@ def customer_page(customer_id: int):
     return render_template(
         "customer.html", customer=customer, entries=contact_log.list_entries(customer_id),
         opportunities=customer_service.opportunities_of(customer), channels=contact_log.CHANNEL_NAMES,
-        kinds=allowed, users=users, can_write=_can_write(), local=_local, ancestors=_ancestors(customer))
+        kinds=allowed, users=users, can_write=_can_write(), local=_local, ancestors=_ancestors(customer),
+        job_work=[(work, job_work.tasks_of(work)) for work in job_work.work_of_job(customer)],
+        **customer_context(customer_id))
 
 
 def _ancestors(customer) -> list:

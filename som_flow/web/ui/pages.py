@@ -47,6 +47,7 @@ from som_flow.services.permissions import can_change_opportunity, can_reopen
 from som_flow.services.unit_of_work import now
 from som_flow.web.forms import load_args, load_form, local_datetime
 from som_flow.web.redirects import back, return_to
+from som_flow.web.ui.activities import timeline_context
 
 bp = Blueprint("pages", __name__)
 
@@ -117,7 +118,8 @@ def opportunity_page(opp_id: int, task_form: MultiDict | None = None, task_error
         next_activity=next_activities([opp.id]).get(opp.id), at=now(), **_add_task_context(task_form, task_errors),
         # the note greets whoever opens the deal, not every return to it after pressing a button on it
         show_popup=bool(opp.customer.popup_on_open and opp.customer.popup_notes
-                        and urlsplit(request.referrer or "").path != request.path))
+                        and urlsplit(request.referrer or "").path != request.path),
+        **timeline_context(opp))
 
 
 def _local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
@@ -284,8 +286,8 @@ def _add_task_context(form: MultiDict | None, errors: dict | None) -> dict:
     """What an "Add task" form needs: whom a task can be for (people by name only for who may assign), and a
     refused form's values and messages."""
     may_assign = current_user.has_role("admin", "manager", "csr")
-    return {"people": users.list_active_users() if may_assign else [], "task_pools": TASK_POOLS, "task_form": form or MultiDict(),
-            "task_errors": errors or {}}
+    return {"people": users.list_active_users() if may_assign else [], "task_pools": TASK_POOLS,
+            "task_form": form or MultiDict(), "task_errors": errors or {}}
 
 
 @bp.route("/tasks")

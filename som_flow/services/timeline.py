@@ -1,0 +1,223 @@
+"""One timeline per deal (issue #12, item 3): its events (services.history) and its activities in one list,
+newest first, each with a sentence a person can read, filtered by group and paged.
+
+The groups follow the event types' prefixes (the timeline contract): stage, fields, tasks, appointments,
+documents, activities; anything else (created, warnings, imports, process notes) shows only unfiltered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from som_flow.extensions import db
+from som_flow.models import Activity, Event, Opportunity, User
+from som_flow.services import catalogs
+from som_flow.services.activities import TYPE_NAMES, all_activities_of_opportunity, edit_until
+from som_flow.services.history import history
+
+GROUPS = ("stage", "fields", "tasks", "appointments", "activities", "documents")
+GROUP_NAMES = {"stage": "Stage", "fields": "Fields", "tasks": "Tasks", "appointments": "Appointments",
+               "activities": "Notes and activities", "documents": "Documents", "other": "Other"}
+_STAGE_EVENTS = {"stage_changed", "won", "lost", "reopened", "held", "on_hold", "resumed"}
+_FIELD_EVENTS = {"field_changed", "assigned", "unassigned"}
+_DOCUMENT_PREFIXES = ("estimate_", "party_", "demand_", "job_")
+FIELD_LABELS = {
+    "title": "Title", "amount": "Amount", "currency": "Currency", "probability": "Probability",
+    "sales_rep": "Sales rep", "follow_up_date": "Follow-up date", "anticipated_close_date": "Close date",
+    "priority": "Priority", "product": "Product", "description": "Description",
+    "marketing_channel": "Marketing channel", "marketing_source": "Marketing source", "department": "Department",
+    "timeframe": "Timeframe", "financing_activity": "Financing activity", "external_reference": "External reference",
+    "explanation": "Explanation", "custom": "User-defined fields", "answers": "Profile answers",
+    "customer_id": "Customer", "job_id": "Job",
+}
+PARTY_ROLES = {"partner": "Partner", "contact": "Contact"}
+
+
+def group_of(event_type: str) -> str:
+    if event_type in _STAGE_EVENTS:
+        return "stage"
+    if event_type in _FIELD_EVENTS:
+        return "fields"
+    if event_type.startswith("task_"):
+        return "tasks"
+    if event_type.startswith("appointment_"):
+        return "appointments"
+    if event_type.startswith(_DOCUMENT_PREFIXES):
+        return "documents"
+    if event_type == "created_from_interaction":
+        return "activities"
+    return "other"
+
+
+@dataclass
+class Item:
+    """One line of the timeline: an event (`kind` "event") or an activity (`kind` "activity")."""
+
+    kind: str
+    type: str  # the group: stage, fields, tasks, appointments, activities, documents, other
+    event: str  # the event's type, or the activity's (note, call, ...)
+    id: int
+    at: datetime
+    actor: str | None
+    actor_id: int | None
+    text: str
+    data: dict = field(default_factory=dict)
+    activity: Activity | None = None  # for pages: the row itself (edit and append)
+
+
+def _utc(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _value(value) -> str:
+    if value in (None, "", [], {}):
+        return "empty"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_value(v)}" for k, v in value.items())
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+class _Words:
+    """Labels for keys: stage and catalog names, user names, times in the reader's zone."""
+
+    def __init__(self, local: Callable[[datetime], str]):
+        self.stages = {s.key: s.name for s in catalogs.list_stages()}
+        self.entries = catalogs.entry_names()
+        self.local = local
+        self._labels: dict[str, dict[str, str]] | None = None
+        self._users: dict[int, str] = {}
+
+    def stage(self, key: str | None) -> str:
+        return self.stages.get(key, key) if key else "no stage"
+
+    def entry(self, catalog: str, key: str | None) -> str:
+        return self.entries.get((catalog, key), key) if key else ""
+
+    def user(self, user_id: int | None) -> str | None:
+        if not user_id:
+            return None
+        if user_id not in self._users:
+            user = db.session.get(User, user_id)
+            self._users[user_id] = user.name if user else f"user {user_id}"
+        return self._users[user_id]
+
+    def sub_label(self, field_name: str, key: str) -> str:
+        """A custom field's label or a profile question's text, for the keys inside `custom` and `answers`."""
+        if self._labels is None:
+            self._labels = {"custom": {f.key: f.label for f in catalogs.list_custom_fields()},
+                            "answers": {q.key: q.text for q in catalogs.list_all_questions()}}
+        return self._labels.get(field_name, {}).get(key, key.replace("_", " ").capitalize())
+
+    def when(self, iso: str | None) -> str:
+        try:
+            return self.local(datetime.fromisoformat(iso)) if iso else ""
+        except ValueError:
+            return iso or ""
+
+
+def describe(e: Event, words: _Words) -> str:
+    """The event as a sentence with labels, not keys."""
+    d, t = e.data or {}, e.type
+    if t == "stage_changed":
+        return (f"Moved from {words.stage(d.get('from'))} to {words.stage(d.get('to'))}" if d.get("from")
+                else f"Started in {words.stage(d.get('to'))}")
+    if t in ("won", "lost"):
+        reason = words.entry(f"{t}_reasons", d.get("reason"))
+        why = "; ".join(x for x in (reason, d.get("explanation")) if x)
+        return f"{t.capitalize()} in {words.stage(d.get('stage'))}" + (f": {why}" if why else "")
+    if t == "reopened":
+        return f"Reopened (was {(d.get('old_status') or '').replace('_', ' ')})"
+    if t in ("held", "on_hold"):
+        return "Put on hold"
+    if t == "resumed":
+        return "Resumed"
+    if t == "field_changed":
+        name = d.get("field") or ""
+        old, new = d.get("old"), d.get("new")
+        if isinstance(old or {}, dict) and isinstance(new or {}, dict) and (old or new):
+            # user-defined fields and profile answers: each value that changed, by its label
+            old, new = old or {}, new or {}
+            changed = [k for k in {**old, **new} if old.get(k) != new.get(k)]
+            return "; ".join(f"{words.sub_label(name, k)}: {_value(old.get(k))} → {_value(new.get(k))}"
+                             for k in changed) or FIELD_LABELS.get(name, name) + " saved unchanged"
+        label = FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
+        return f"{label}: {_value(d.get('old'))} → {_value(d.get('new'))}"
+    if t == "assigned":
+        return f"Assigned to {d.get('name') or words.user(d.get('new')) or 'someone'}"
+    if t == "unassigned":
+        return "Unassigned" + (f" (was {words.user(d.get('old'))})" if d.get("old") else "")
+    if t.startswith("task_"):
+        what = t.removeprefix("task_").replace("_", " ")
+        return f"Task {what}: {d.get('task') or ''}".rstrip(": ")
+    if t.startswith("appointment_"):
+        what = t.removeprefix("appointment_").replace("_", " ")
+        text = f"Appointment {what}" + (f": {d['title']}" if d.get("title") else "")
+        return text + (f", {words.when(d['start'])}" if d.get("start") else "")
+    if t == "estimate_created":
+        return f"Estimate {d.get('estimate')} created, total {d.get('total')}"
+    if t == "estimate_selected":
+        return f"Estimate {d.get('estimate')} chosen"
+    if t == "demand_added":
+        return f"Demand added: {d.get('description')} ({d.get('amount')})"
+    if t in ("party_added", "party_removed"):
+        role = PARTY_ROLES.get(d.get("role"), "Party")
+        return f"{role} {'added' if t == 'party_added' else 'removed'}: {d.get('name')}"
+    if t == "job_created":
+        return f"Job created: {d.get('name')}"
+    if t == "created":
+        return f"Created: {d.get('title')}" if d.get("title") else "Created"
+    if t == "created_from_interaction":
+        return (f"Created from a {TYPE_NAMES.get(d.get('channel'), 'contact').lower()} on "
+                f"{words.when(d.get('at'))}")
+    if t == "warning":
+        return f"Warning: {d.get('message')}"
+    if t == "imported":
+        return f"Imported (line {d.get('line')})" if d.get("line") else "Imported"
+    if t == "process_notified":
+        return f"The process notified {d.get('to')}: {d.get('message')}"
+    detail = ", ".join(f"{k.replace('_', ' ')} {_value(v)}" for k, v in d.items() if not k.endswith("_id"))
+    return t.replace("_", " ").capitalize() + (f": {detail}" if detail else "")
+
+
+def activity_sentence(a: Activity, words: _Words) -> str:
+    talked = words.user(a.user_id)
+    by = f" by {talked}" if talked and a.user_id != a.author_id else ""
+    outcome = f" ({a.outcome})" if a.outcome else ""
+    return f"{TYPE_NAMES.get(a.type, a.type)}{by}{outcome}: {a.text}"
+
+
+def activity_data(a: Activity, words: _Words) -> dict:
+    return {"id": a.id, "type": a.type, "type_name": TYPE_NAMES.get(a.type, a.type), "at": a.at.isoformat(),
+            "user_id": a.user_id, "user": words.user(a.user_id), "outcome": a.outcome, "text": a.text,
+            "author_id": a.author_id, "author": words.user(a.author_id),
+            "editable_until": edit_until(a).isoformat() if edit_until(a) else None,
+            "addenda": [{**x, "author": words.user(x.get("author_id"))} for x in (a.addenda or [])]}
+
+
+def timeline(opp: Opportunity, *, group: str | None = None, page: int = 1, per_page: int = 50,
+             local: Callable[[datetime], str] = _utc) -> tuple[list[Item], int]:
+    """The deal's events and activities, newest first; `group` one of GROUPS (None: all). One page and the total.
+
+    A deal's history is hundreds of rows, not millions: both are read whole and merged here, which keeps the
+    sentences and groups in one place (events group by their type's prefix, which SQL would repeat)."""
+    words = _Words(local)
+    items: list[Item] = []
+    if group in (None, "activities"):
+        items += [Item("activity", "activities", a.type, a.id, a.at, words.user(a.author_id), a.author_id,
+                       activity_sentence(a, words), activity_data(a, words), a)
+                  for a in all_activities_of_opportunity(opp)]
+    for e in history(opp):
+        kind = group_of(e.type)
+        if group is None or kind == group:
+            items.append(Item("event", kind, e.type, e.id, e.at, e.actor.name if e.actor else None, e.actor_id,
+                              describe(e, words), dict(e.data or {})))
+    if group is not None:
+        items = [i for i in items if i.type == group]
+    # newest first; at the same instant an activity after the events it follows, later rows first
+    items.sort(key=lambda i: (i.at, i.kind == "activity", i.id), reverse=True)
+    start = (page - 1) * per_page
+    return items[start:start + per_page], len(items)

@@ -1,0 +1,167 @@
+"""Activities in the browser: the deal page's History tab as the timeline with its "Log activity" form, the same
+form and list on the customer page, and editing or adding to an activity."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from math import ceil
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, g, redirect, request, url_for
+from flask_login import current_user, login_required
+from marshmallow import Schema, fields, validate
+
+from som_flow.errors import ValidationFailed
+from som_flow.models import Opportunity
+from som_flow.schemas import ID
+from som_flow.services import activities, timeline
+from som_flow.services.guards import get_opportunity
+from som_flow.services.users import list_active_users
+from som_flow.web.forms import load_args, load_form, local_datetime
+from som_flow.web.redirects import back, return_to
+
+bp = Blueprint("activity_pages", __name__)
+PER_PAGE = 25
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+def _zone() -> ZoneInfo:
+    try:
+        return ZoneInfo(current_user.timezone or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _local(at: datetime | None) -> str:
+    return at.astimezone(_zone()).strftime("%Y-%m-%d %H:%M %Z") if at else ""
+
+
+class TimelinePageQuery(Schema):
+    type = fields.String(validate=validate.OneOf(timeline.GROUPS))
+    history_page = fields.Integer(validate=validate.Range(min=1, max=1_000_000))
+
+
+class WhoForm(Schema):
+    user_id = fields.Integer(validate=ID)
+
+
+def _query() -> dict:
+    """The timeline's filter and page from the query string; a value that means nothing shows everything."""
+    try:
+        return load_args(TimelinePageQuery())
+    except ValidationFailed:
+        return {}
+
+
+def form_context(can_log: bool) -> dict:
+    """The "Log activity" form: the types, and a refused form's values and messages (kept as typed)."""
+    return {"activity_types": {t: activities.TYPE_NAMES[t] for t in activities.TYPES},
+            "activity_form": g.get("activity_form", {}), "activity_errors": g.get("activity_errors", {}),
+            "can_log_activity": can_log, "can_edit_activity": lambda a: activities.can_edit(current_user, a),
+            "activity_until": lambda a: _local(activities.edit_until(a)),
+            "activity_when": lambda iso: _local(datetime.fromisoformat(iso)) if iso else "",
+            "activity_users": list_active_users() if can_log else []}
+
+
+def timeline_context(opp: Opportunity) -> dict:
+    """What the deal page's History tab shows: one page of the timeline, its filter, and the form."""
+    query = _query()
+    group, page = query.get("type"), query.get("history_page", 1)
+    items, total = timeline.timeline(opp, group=group, page=page, per_page=PER_PAGE, local=_local)
+    return {"timeline": items, "timeline_total": total, "timeline_group": group, "timeline_page": page,
+            "timeline_pages": max(1, ceil(total / PER_PAGE)), "timeline_groups": timeline.GROUP_NAMES,
+            **form_context(activities.can_log(current_user, opp))}
+
+
+def customer_context(customer_id: int) -> dict:
+    """The customer page's activities (its deals' too), newest first, with the same form."""
+    items, total = activities.activities_of_customer(customer_id, 1, 100)
+    return {"activities": items, "activities_total": total, "deal_origins": activities.deals_started_by(items),
+            **form_context(activities.can_log(current_user))}
+
+
+def _read_form() -> dict:
+    """The posted "Log activity" form; every field's problem at once (the service words the rest)."""
+    errors, data = {}, {"type": request.form.get("type", ""), "text": request.form.get("text", ""),
+                        "outcome": request.form.get("outcome", "").strip() or None}
+    try:
+        at = local_datetime("at", _zone(), "time")
+        data["at"] = at.astimezone(UTC) if at else None
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    try:
+        data["user_id"] = load_form(WhoForm(), ["user_id"]).get("user_id")
+    except ValidationFailed:
+        errors["user_id"] = ["Choose who talked to the customer."]
+    if errors:
+        raise ValidationFailed("Check the activity: " + " ".join(m for ms in errors.values() for m in ms), errors)
+    return data
+
+
+def _show_again(view: str, exc: ValidationFailed, **args):
+    """The page again with the form as it was typed and each message beside its field."""
+    g.activity_form, g.activity_errors = request.form, exc.errors
+    flash(exc.detail, "error")
+    return current_app.view_functions[view](**args), 422
+
+
+# a refused form is shown at its own address; other forms on that page go back there, so it answers GET too
+@bp.route("/opportunities/<int:opp_id>/activities")
+def opportunity_activities(opp_id: int):
+    return redirect(url_for("pages.opportunity_page", opp_id=opp_id) + "#history")
+
+
+@bp.route("/customers/<int:customer_id>/activities")
+def customer_activities(customer_id: int):
+    return redirect(url_for("customer_pages.customer_page", customer_id=customer_id) + "#contact-log")
+
+
+@bp.route("/opportunities/<int:opp_id>/activities", methods=["POST"])
+def log_on_opportunity(opp_id: int):
+    get_opportunity(opp_id)
+    try:
+        activities.log_on_opportunity(current_user, opp_id, _read_form())
+    except ValidationFailed as exc:
+        return _show_again("pages.opportunity_page", exc, opp_id=opp_id)
+    flash("Logged.", "ok")
+    return redirect(url_for("pages.opportunity_page", opp_id=opp_id) + "#history")
+
+
+@bp.route("/customers/<int:customer_id>/activities", methods=["POST"])
+def log_on_customer(customer_id: int):
+    try:
+        activities.log_on_customer(current_user, customer_id, _read_form())
+    except ValidationFailed as exc:
+        return _show_again("customer_pages.customer_page", exc, customer_id=customer_id)
+    flash("Logged.", "ok")
+    return redirect(url_for("customer_pages.customer_page", customer_id=customer_id) + "#contact-log")
+
+
+def _where(activity_id: int) -> str:
+    activity = activities.get_activity(activity_id)
+    if activity.opportunity_id:
+        return url_for("pages.opportunity_page", opp_id=activity.opportunity_id) + "#history"
+    return url_for("customer_pages.customer_page", customer_id=activity.customer_id) + "#contact-log"
+
+
+@bp.route("/activities/<int:activity_id>/edit", methods=["POST"])
+def edit(activity_id: int):
+    return_to(_where(activity_id))  # a refusal is flashed there (web/errors.py)
+    data = {"type": request.form.get("type", ""), "text": request.form.get("text", ""),
+            "outcome": request.form.get("outcome", "")}
+    activities.edit_activity(current_user, activity_id, data)
+    flash("Saved.", "ok")
+    return redirect(back(_where(activity_id)))
+
+
+@bp.route("/activities/<int:activity_id>/append", methods=["POST"])
+def append(activity_id: int):
+    return_to(_where(activity_id))
+    activities.append_to_activity(current_user, activity_id, request.form.get("text", ""))
+    flash("Added.", "ok")
+    return redirect(back(_where(activity_id)))
