@@ -276,7 +276,7 @@ def test_book_an_appointment_from_the_task_that_asks_for_one(client, world):
     [book] = [t for t in Api(client, "rep@x.test").get("/tasks?assignee=me").json["items"]
               if t["action"] == "schedule_appointment"]
     login(client, "rep@x.test")
-    assert "Book and mark done" in client.get("/tasks").get_data(as_text=True)
+    assert "Book and complete" in client.get("/tasks").get_data(as_text=True)
     r = client.post(f"/tasks/{book['id']}/complete", data={
         "appointment_start": "2026-03-04T15:00", "appointment_end": "2026-03-04T16:00", "next": "/tasks"})
     assert r.status_code == 302
