@@ -19,6 +19,7 @@ ALL, OWN, NONE = "✓", "own", ""
 TABLE = {
     "edit / move / win / lose / hold an opportunity": (ALL, ALL, ALL, OWN, NONE),
     "reopen a won or lost opportunity": (ALL, ALL, NONE, OWN, NONE),
+    "add a task to an open deal (for oneself or a pool)": (ALL, ALL, ALL, OWN, NONE),
     "assign an opportunity or a task to someone": (ALL, ALL, ALL, NONE, NONE),
     "log activities (notes, calls, e-mails, meetings) on a deal or add to them": (ALL, ALL, ALL, OWN, NONE),
     "bulk-act on every deal a list filter selects (each deal by the row above)": (ALL, ALL, ALL, OWN, NONE),
@@ -92,6 +93,16 @@ def reopen(app, world, role, owner) -> tuple[bool, bool]:
     by_page = _deal(app, world, owner, closed=True)
     _page_client(app, role).post(f"/opportunities/{by_page}/reopen")
     return api, not _opportunity(by_page).closed
+
+
+def add_task(app, world, role, owner) -> tuple[bool, bool]:
+    by_api = _deal(app, world, owner)
+    api = Api(app.test_client(), f"{role}@x.test").post("/tasks", {"title": "Call back", "opportunity_id": by_api})
+    assert api.status_code in (201, 403), api.json
+    by_page = _deal(app, world, owner)
+    _page_client(app, role).post(f"/opportunities/{by_page}/tasks", data={"title": "Call back", "for": "me"})
+    added = Api(app.test_client(), "admin@x.test").get(f"/tasks?opportunity={by_page}&assignee={world[role].id}")
+    return api.status_code == 201, any(t["title"] == "Call back" for t in added.json["items"])
 
 
 def assign(app, world, role, owner) -> tuple[bool, bool]:
@@ -207,7 +218,7 @@ def archive_or_delete(app, world, role, owner) -> tuple[bool, bool]:
     return api, _opportunity(by_page).archived_at is not None
 
 
-CHECKS = dict(zip(TABLE, (hold, reopen, assign, log_activity, bulk_hold, edit_customer, see_calendar,
+CHECKS = dict(zip(TABLE, (hold, reopen, add_task, assign, log_activity, bulk_hold, edit_customer, see_calendar,
                           change_appointment, write_estimate, add_demand, archive_or_delete), strict=True))
 CASES = [(action, role, owner) for action, cells in TABLE.items() for role, cell in zip(ROLES, cells, strict=True)
          # a rep's "own only" is tried on their own and on a colleague's; everyone else on a colleague's

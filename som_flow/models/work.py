@@ -23,8 +23,12 @@ REMINDER_KINDS = (
 REMINDER_STATES = ("pending", "claimed", "delivered", "cancelled", "dead")
 
 
+TASK_SOURCES = ("process", "person")
+
+
 class Task(Timestamped, db.Model):
-    """A READY BPMN user task mirrored for people; the id is the workflow task's id."""
+    """A READY BPMN user task mirrored for people (source "process"; the id is the workflow task's id), or a task
+    a person added to a deal (source "person"; a uuid, never in the workflow, never gating a stage)."""
 
     __tablename__ = "task"
     __table_args__ = (
@@ -51,6 +55,8 @@ class Task(Timestamped, db.Model):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     # the client's Idempotency-Key of the completion: a retry with the same key gets the completed task back
     completion_key: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(10), default="process", server_default="process")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     # a task of the job's own work (JobWork, a follow-on process) rather than of the deal's sales process
     job_work_id: Mapped[int | None] = mapped_column(ForeignKey("job_work.id"), index=True)
 

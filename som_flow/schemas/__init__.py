@@ -240,6 +240,8 @@ class OpportunityQuery(PageQuery):
     assignee = fields.String(load_default=None, validate=validate.Regexp(r"^(me|none|\d+)$"))
     close_from = fields.Date(load_default=None, validate=sane_date)
     close_to = fields.Date(load_default=None, validate=sane_date)
+    # "none": deals with no open task and no appointment to come (services.next_activity)
+    next_activity = fields.String(load_default=None, validate=validate.OneOf(["none"]))
     sort = fields.String(load_default="-id", validate=validate.OneOf(
         ["id", "-id", "amount", "-amount", "anticipated_close_date", "-anticipated_close_date", "title",
          "-title", "probability", "-probability", "updated_at", "-updated_at"]))
@@ -275,6 +277,10 @@ class DemandLinePatchSchema(Schema):
                               validate=validate.Range(min=0, min_inclusive=False, max=10**9))
     amount = fields.Decimal(**MONEY)
     comment = fields.String(validate=validate.Length(max=2000))
+class NextActivitySchema(Schema):
+    type = fields.String(metadata={"enum": ["task", "appointment"]})
+    title = fields.String()
+    at = fields.DateTime(allow_none=True)  # null: an open task without a due date
 
 
 class OpportunitySchema(Schema):
@@ -326,6 +332,7 @@ class OpportunitySchema(Schema):
     archived_at = fields.DateTime(allow_none=True)
     version = fields.Integer()
     open_tasks = fields.List(fields.Nested(OpenTaskSchema))
+    next_activity = fields.Nested(NextActivitySchema, allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -378,12 +385,24 @@ class BulkResultSchema(Schema):
 
 
 # tasks, reminders, notifications -----------------------------------------------------------------
+class TaskOpportunitySchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    title = fields.String()
+    stage = fields.String(allow_none=True)
+    kind = fields.Function(lambda o: o.kind.key)
+
+
 class TaskSchema(Schema):
     id = fields.String()
     title = fields.String()
     instructions = fields.String()
     opportunity_id = fields.Integer()
     opportunity_title = fields.Function(lambda t: t.opportunity.title)
+    opportunity = fields.Nested(TaskOpportunitySchema)
+    customer = fields.Function(lambda t: t.opportunity.customer.full_name if t.opportunity.customer else None)
+    source = fields.String(metadata={"enum": ["process", "person"]})  # person: added by someone, not the process
+    created_by = fields.Integer(attribute="created_by_id", allow_none=True)
     stage = fields.String(allow_none=True)
     role = fields.String()
     assignee = fields.Integer(attribute="assignee_id", allow_none=True)

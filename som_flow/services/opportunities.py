@@ -34,6 +34,7 @@ from som_flow.services.guards import bump_version, get_opportunity, guard_versio
 from som_flow.services.history import record_event
 from som_flow.services.job_work import cancel_job_work, complete_job_task, start_job_work
 from som_flow.services.limits import MAX_AMOUNT
+from som_flow.services.next_activity import without_next_activity
 from som_flow.services.permissions import require_assign, require_change, require_reopen, require_role, require_task
 from som_flow.services.process_run import (
     definition_for,
@@ -45,7 +46,7 @@ from som_flow.services.process_run import (
     stage_probability,
 )
 from som_flow.services.reminder_schedule import sync_reminders
-from som_flow.services.tasks import lock_task, require_task_open
+from som_flow.services.tasks import finish_person_task, lock_task, require_task_open
 from som_flow.services.unit_of_work import now, service
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def allowed_stages(opp: Opportunity) -> list[str]:
 
 
 def _filtered(*, user: User, q=None, stage=None, status=None, kind=None, assignee=None, close_from=None,
-              close_to=None, archived=False):
+              close_to=None, archived=False, next_activity=None):
     """The deals a list's filters select; status "open" is every deal not won or lost (on hold included)."""
     query = select(Opportunity).join(Customer, Opportunity.customer_id == Customer.id)
     # archived deals (made by mistake) only when asked for, and then only they
@@ -140,6 +141,8 @@ def _filtered(*, user: User, q=None, stage=None, status=None, kind=None, assigne
         query = query.where(Opportunity.anticipated_close_date >= close_from)
     if close_to:
         query = query.where(Opportunity.anticipated_close_date <= close_to)
+    if next_activity == "none":
+        query = query.where(without_next_activity(now()))
     return query
 
 
@@ -554,9 +557,9 @@ def _assign(opp: Opportunity, rep: User | None, actor: User) -> None:
     opp.sales_rep_id = rep.id if rep else None
     record_event(opp, actor, "assigned" if rep else "unassigned", old=old, new=rep.id if rep else None,
            name=rep.name if rep else None)
-    # rep-lane tasks follow the deal's rep
+    # rep-lane tasks of the process follow the deal's rep (a person's task keeps whom it was given to)
     for task in db.session.scalars(select(Task).where(
-            Task.opportunity_id == opp.id, Task.status == "open", Task.role == "rep")):
+            Task.opportunity_id == opp.id, Task.status == "open", Task.role == "rep", Task.source == "process")):
         task.assignee_id = opp.sales_rep_id
     sync_reminders(opp)
 
@@ -619,7 +622,7 @@ def bulk(actor: User, ids: list[int], action: str, args: dict) -> tuple[list[int
 
 @service
 def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempotency_key: str | None = None) -> Task:
-    """Complete a generated task with its form data; the process steps on.
+    """Complete a generated task with its form data; the process steps on. A task a person added is simply done.
 
     Racing completions queue on the deal's and the task's row locks: the first wins, the others get Conflict.
     The client's retry of its own completion (same user, same `idempotency_key`) gets the task back and
@@ -643,6 +646,8 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
         bump_version(opp)
         return task
     require_open(opp, "work on")
+    if task.source == "person":  # a person's task: the process knows nothing of it
+        return finish_person_task(actor, task, idempotency_key)
     data = dict(data or {})
     # the form's own check is the engine's (it reads som.form); a refusal there rolls the booking back too
     if task.action == "schedule_appointment" and "appointment" in data:

@@ -25,6 +25,7 @@ from som_flow.services.fields import qualification
 from som_flow.services.guards import bump_version, lock_opportunity
 from som_flow.services.history import record_event
 from som_flow.services.reminder_schedule import local_hour_utc, sync_process_timers, sync_reminders
+from som_flow.services.tasks import cancel_person_tasks
 from som_flow.services.unit_of_work import now, transaction
 
 log = logging.getLogger(__name__)
@@ -163,9 +164,12 @@ def _project_outcome(opp: Opportunity, snap: Snapshot, at: datetime) -> None:
 
 def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> None:
     """READY user tasks (not gates) become Task rows (rep lane: the deal's rep); open rows no longer ready are
-    cancelled."""
-    current = {t.id: t for t in db.session.scalars(  # the job's own work has its own run (services/job_work.py)
-        select(Task).where(Task.opportunity_id == opp.id, Task.status == "open", Task.job_work_id.is_(None)))}
+    cancelled. Tasks people added are not the process's: they stay, until the deal closes; the job's own work has
+    its own run (services/job_work.py)."""
+    if opp.closed:
+        cancel_person_tasks(opp, actor)
+    current = {t.id: t for t in db.session.scalars(select(Task).where(
+        Task.opportunity_id == opp.id, Task.status == "open", Task.source == "process", Task.job_work_id.is_(None)))}
     ready = {t.id: t for t in snap.ready_tasks if not t.gate}
     for task_id, ready_task in ready.items():
         if task_id in current or db.session.get(Task, task_id) is not None:

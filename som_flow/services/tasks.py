@@ -1,20 +1,26 @@
-"""The task list: my tasks, the pool for my roles, claim / assign / unassign (completion lives with the process)."""
+"""The task list: my tasks, the pool for my roles, claim / assign / unassign, follow-up; tasks people add to a deal.
+(Completing a process task steps the process on, so it lives with the opportunity.)"""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from som_flow.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import Opportunity, Task, User
+from som_flow.services.guards import require_open
 from som_flow.services.history import record_event
-from som_flow.services.permissions import require_assign, require_task
+from som_flow.services.permissions import require_assign, require_change, require_task
 from som_flow.services.reminder_schedule import sync_reminders
 from som_flow.services.unit_of_work import now, service
 from som_flow.services.users import user_name
 
+# the pools a task can wait in, for a role; "office" is the csr's second pool
+TASK_ROLES = ("rep", "csr", "office", "manager", "scheduler")
 ROLE_POOLS = {"csr": ("csr", "office"), "rep": ("rep",), "manager": ("manager",), "scheduler": ("scheduler",),
               "admin": ("csr", "office", "rep", "manager", "scheduler")}
 
@@ -46,7 +52,11 @@ def search_tasks(user: User, *, assignee=None, status="open", opportunity=None, 
         query = query.where(or_(Task.assignee_id == user.id,
                                 (Task.assignee_id.is_(None)) & Task.role.in_(pool_roles(user))))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.created_at)
+    query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.created_at).options(
+        # the list shows each task's deal, customer, kind and assignee: loaded in a few queries, not one per row
+        selectinload(Task.opportunity).selectinload(Opportunity.customer),
+        selectinload(Task.opportunity).selectinload(Opportunity.kind),
+        selectinload(Task.assignee))
     return list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page))), total
 
 
@@ -55,6 +65,11 @@ def get_task(task_id: str) -> Task:
     if task is None:
         raise NotFound(f"No task {task_id}")
     return task
+
+
+def get_tasks(ids: list[str]) -> list[Task]:
+    """The tasks with these ids (unknown ids left out)."""
+    return list(db.session.scalars(select(Task).where(Task.id.in_(ids)))) if ids else []
 
 
 def lock_task(task_id: str) -> Task:
@@ -140,3 +155,69 @@ def set_follow_up(actor: User, task_id: str, follow_up_at: datetime | None) -> T
     _log(task, actor, "task_follow_up", old=old.isoformat() if old else None,
          new=follow_up_at.isoformat() if follow_up_at else None)
     return task
+
+
+# -- tasks people add --------------------------------------------------------------------------------
+def _work_role(user: User) -> str:
+    """The pool a person's own task belongs to: their working role (an admin's is the manager's)."""
+    return next((r for r in ("rep", "csr", "scheduler", "manager") if user.has_role(r)), "manager")
+
+
+@service
+def create_task(actor: User, data: dict) -> Task:
+    """Add a task to an open deal: for someone (`assignee_id`), for a pool (`role`), or else for oneself.
+
+    It is the person's, not the process's: it never gates a stage and the engine never sees it. Only who may
+    change the deal adds one, and only who may assign gives it to someone else.
+    Raises ValidationFailed (deal, assignee, role, due date), Forbidden, Conflict (the deal is closed).
+    """
+    opp = db.session.get(Opportunity, data["opportunity_id"])
+    if opp is None:
+        raise ValidationFailed("Unknown opportunity", {"opportunity_id": ["No such opportunity."]})
+    require_change(actor, opp)
+    require_open(opp, "add tasks to")
+    role, assignee_id = data.get("role"), data.get("assignee_id")
+    if role is not None and role not in TASK_ROLES:
+        raise ValidationFailed(f"Unknown pool {role!r}", {"role": [f"Choose one of {', '.join(TASK_ROLES)}."]})
+    assignee = None
+    if assignee_id is not None:
+        assignee = db.session.get(User, assignee_id)
+        if assignee is None or not assignee.active:
+            raise ValidationFailed("Unknown user", {"assignee_id": ["No such active user."]})
+    elif role is None:
+        assignee = actor  # a task one jots down for oneself
+    if assignee is not None and assignee.id != actor.id:
+        require_assign(actor)
+    due_at = data.get("due_at")
+    if due_at is not None and due_at.tzinfo is None:
+        raise ValidationFailed("Give the due time with an offset", {"due_at": ["Add an offset such as +00:00."]})
+    task = Task(id=str(uuid.uuid4()), opportunity_id=opp.id, spec_name="person", title=data["title"],
+                instructions=data.get("instructions") or "", role=role or _work_role(assignee), stage=opp.stage,
+                gate=False, required=False, action=None, assignee_id=assignee.id if assignee else None,
+                due_at=due_at, status="open", form=[], data={}, source="person", created_by_id=actor.id)
+    db.session.add(task)
+    db.session.flush()
+    task.opportunity = opp
+    _log(task, actor, "task_created", assignee=task.assignee_id, role=task.role,
+         due_at=due_at.isoformat() if due_at else None)
+    sync_reminders(opp)
+    return task
+
+
+def finish_person_task(actor: User, task: Task, idempotency_key: str | None) -> Task:
+    """Mark a person's task done (inside the caller's transaction, with the deal and the task locked): the
+    process is not involved, so nothing steps on."""
+    task.status, task.completed_by_id, task.completed_at, task.data = "done", actor.id, now(), {}
+    task.completion_key = idempotency_key
+    _log(task, actor, "task_completed")
+    sync_reminders(task.opportunity)
+    return task
+
+
+def cancel_person_tasks(opp: Opportunity, actor: User | None) -> None:
+    """A closed deal takes no more work: its people's open tasks are cancelled as the process's are."""
+    for task in db.session.scalars(select(Task).where(Task.opportunity_id == opp.id, Task.status == "open",
+                                                      Task.source == "person")):
+        task.status = "cancelled"
+        _log(task, actor, "task_cancelled")
+

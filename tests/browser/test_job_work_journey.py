@@ -43,14 +43,14 @@ def test_the_office_works_the_jobs_tasks_after_a_win_with_a_job(sessions, live_s
 
     for title in JOB_TASKS:
         page.goto("/tasks")
-        pooled = page.locator("#pool li", has_text=title)
+        pooled = page.locator("#pool tr", has_text=title)
         expect(pooled).to_contain_text("Furnace replacement")
         pooled.get_by_role("button", name="Claim").click()
-        mine = page.locator("#my-tasks li", has_text=title)
+        mine = page.locator("#my-tasks tr", has_text=title)
         expect(mine).to_be_visible()
         mine.get_by_role("button", name="Done").click()
         expect(page.get_by_role("status")).to_contain_text("Task done.")
-        expect(page.locator("#my-tasks li", has_text=title)).to_have_count(0)
+        expect(page.locator("#my-tasks tr", has_text=title)).to_have_count(0)
     page.goto("/tasks")
     expect(page.locator("#pool")).to_contain_text("The pool is empty.")
 

@@ -76,10 +76,10 @@ def test_the_office_enters_a_deal_and_the_rep_works_it_to_qualification_on_the_b
 
     # the office takes its task from the pool and does it
     page.get_by_role("link", name="My tasks").click()
-    pooled = page.locator("#pool li", has_text="Assign a sales rep")
+    pooled = page.locator("#pool tr", has_text="Assign a sales rep")
     expect(pooled).to_contain_text("Boiler replacement")
     pooled.get_by_role("button", name="Claim").click()
-    mine = page.locator("#my-tasks li", has_text="Assign a sales rep")
+    mine = page.locator("#my-tasks tr", has_text="Assign a sales rep")
     mine.get_by_role("button", name="Done").click()
     expect(page.get_by_role("status")).to_have_text("Task done.")
     expect(page.locator("#my-tasks")).not_to_contain_text("Assign a sales rep")
@@ -87,7 +87,7 @@ def test_the_office_enters_a_deal_and_the_rep_works_it_to_qualification_on_the_b
     rep = sessions.new()
     page = rep.login("rep@x.test")
     page.get_by_role("link", name="My tasks").click()
-    contact = page.locator("#my-tasks li", has_text="Contact the prospect")
+    contact = page.locator("#my-tasks tr", has_text="Contact the prospect")
     expect(contact).to_contain_text("Boiler replacement")
     contact.get_by_role("button", name="Done").click()
     expect(page.get_by_role("status")).to_have_text("Task done.")

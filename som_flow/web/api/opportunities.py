@@ -25,6 +25,7 @@ from som_flow.services import estimates as estimate_service
 from som_flow.services import opportunities as opps
 from som_flow.services.fields import qualification
 from som_flow.services.history import history
+from som_flow.services.next_activity import next_activities
 from som_flow.services.permissions import REOPENERS
 from som_flow.web.api.common import IF_MATCH, Blueprint, if_match, paged
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
@@ -33,11 +34,13 @@ blp = Blueprint("opportunities", __name__, description="Opportunities and their 
 OpportunityPage = page_schema(OpportunitySchema, "OpportunityPage")
 
 
-def view(opp):
-    """Attach the process-derived fields the contract promises (plain attributes, not columns)."""
+def view(opp, upcoming: dict | None = None):
+    """Attach the process-derived fields the contract promises (plain attributes, not columns); a list passes
+    the next activities of its whole page (`upcoming`, found at once)."""
     opp.allowed_stages = opps.allowed_stages(opp)
     opp.open_tasks = opps.open_tasks(opp)
     opp.qualified, opp.qualified_why = qualification(opp)
+    opp.next_activity = (next_activities([opp.id]) if upcoming is None else upcoming).get(opp.id)
     return opp
 
 
@@ -52,7 +55,8 @@ def _respond(opp):
 def list_opportunities(query):
     """Search opportunities, a page at a time."""
     items, total = opps.search_opportunities(user=api_user(), **query)
-    return paged([view(o) for o in items], total, query)
+    upcoming = next_activities([o.id for o in items])
+    return paged([view(o, upcoming) for o in items], total, query)
 
 
 @blp.route("/opportunities", methods=["POST"])

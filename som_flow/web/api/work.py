@@ -23,8 +23,9 @@ from som_flow.schemas import (
     page_schema,
     sane_date,
 )
+from som_flow.schemas.tasks import TaskBulkResultSchema, TaskBulkSchema, TaskCreateSchema
 from som_flow.services import appointments as appts
-from som_flow.services import notify, reminders, tasks
+from som_flow.services import notify, reminders, task_bulk, tasks
 from som_flow.services.opportunities import complete_task
 from som_flow.services.permissions import calendar_owner, require_see_calendar
 from som_flow.services.unit_of_work import now
@@ -51,6 +52,31 @@ def list_tasks(query):
     """List tasks, filtered by opportunity, assignee, pool and state."""
     items, total = tasks.search_tasks(api_user(), **query)
     return paged(items, total, query)
+
+
+@blp.route("/tasks", methods=["POST"])
+@roles_required("manager", "csr", "rep")
+@blp.arguments(TaskCreateSchema)
+@blp.response(201, TaskSchema)
+def create_task(data):
+    """Add a task to a deal, for someone (`assignee_id`), a pool (`role`) or yourself.
+
+    It is done, snoozed and reassigned like the process's tasks but never gates a stage. A due date outside
+    1900..2200 or without an offset is a 422 naming `due_at`."""
+    return tasks.create_task(api_user(), data)
+
+
+@blp.route("/tasks/bulk", methods=["POST"])
+@roles_required(*ANY_ROLE)
+@blp.arguments(TaskBulkSchema)
+@blp.response(200, TaskBulkResultSchema)
+def bulk_tasks(data):
+    """Complete (tasks without a form), snooze (`follow_up_at`) or reassign (`user_id`) many tasks.
+
+    Each task in its own transaction with the single action's checks; `failed` holds each refused id's problem."""
+    done, failed = task_bulk.bulk_tasks(api_user(), data["ids"], data["action"], follow_up_at=data["follow_up_at"],
+                                        user_id=data["user_id"])
+    return {"done": done, "failed": failed}
 
 
 @blp.route("/tasks/<string:task_id>", methods=["PATCH"])

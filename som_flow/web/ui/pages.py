@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import Schema, ValidationError, fields
+from werkzeug.datastructures import MultiDict
 
 from som_flow.errors import SomFlowError, ValidationFailed
 from som_flow.models import Appointment, Event, Opportunity
@@ -24,6 +25,7 @@ from som_flow.schemas import (
     StageMoveSchema,
     WinSchema,
 )
+from som_flow.schemas.tasks import TaskBulkSchema, TaskCreateSchema
 from som_flow.services import (
     appointments,
     catalogs,
@@ -33,15 +35,17 @@ from som_flow.services import (
     notify,
     opportunities,
     reports,
+    task_bulk,
     tasks,
     users,
 )
 from som_flow.services import customers as customer_service
 from som_flow.services import history as history_service
 from som_flow.services.fields import qualification, required_on_create
+from som_flow.services.next_activity import next_activities
 from som_flow.services.permissions import can_change_opportunity, can_reopen
 from som_flow.services.unit_of_work import now
-from som_flow.web.forms import load_args, load_form, refused
+from som_flow.web.forms import load_args, load_form, local_datetime, refused
 from som_flow.web.redirects import back, return_to
 from som_flow.web.ui.activities import timeline_context
 from som_flow.web.ui.deal_forms import edit_options, plain_errors
@@ -152,6 +156,7 @@ def opportunities_page():
         "opportunities.html", items=items, total=total, stages=stages, args=args, sorts=SORTS,
         bulk_actions=BULK_ACTIONS, kinds=kinds.list_kinds(), reps=users.list_reps(),
         lost_reasons=catalogs.list_entries("lost_reasons"), results=None if refused else results, can_bulk=can_change,
+        upcoming=next_activities([o.id for o in items]), local=_local_time, at=now(),
         page=filters["page"], pages=pages, per_page=filters["per_page"], per_page_choices=PER_PAGE,
         list_url=_list_url(args), bulk_cap=BULK_CAP, currency=current_app.config["DEFAULT_CURRENCY"],
         my_deals=all(args.get(k) == v for k, v in MY_OPEN_DEALS.items()),
@@ -175,10 +180,11 @@ def opportunity_page(opp_id: int):
 
 def render_deal(opp_id: int, *, open_form: str | None = None, form=None, errors: dict | None = None,
                 refusal: str | None = None, edit_form=None, edit_errors=None, editing: str | None = None,
-                status: int = 200):
+                task_form: MultiDict | None = None, task_errors: dict | None = None, status: int = 200):
     """The deal page; a refused form (`open_form`) is shown open again with what was typed (`form`), each
     message beside its field (`errors`) and the refusal in words. A refused edit form (deal_edit) passes
-    `edit_form`, `edit_errors` and the tab it was on (`editing`)."""
+    `edit_form`, `edit_errors` and the tab it was on (`editing`); the Tasks tab's refused "Add task" form,
+    `task_form`/`task_errors`."""
     opp = opportunities.get_opportunity(opp_id)
     here = url_for("pages.opportunity_page", opp_id=opp.id)
     ok, why = qualification(opp)
@@ -198,6 +204,7 @@ def render_deal(opp_id: int, *, open_form: str | None = None, form=None, errors:
         can_claim=current_user.has_role("admin", "manager", "rep") and opp.sales_rep_id in (None, current_user.id),
         can_assign=current_user.has_role("admin", "manager", "csr"),
         can_reopen=can_reopen(current_user, opp),
+        next_activity=next_activities([opp.id]).get(opp.id), at=now(), **_add_task_context(task_form, task_errors),
         # the note greets whoever opens the deal, not every return to it after pressing a button on it
         show_popup=bool(opp.customer.popup_on_open and opp.customer.popup_notes
                         and urlsplit(request.referrer or "").path != here and editing is None and open_form is None),
@@ -382,12 +389,34 @@ def pipeline():
             except SomFlowError as exc:
                 rate_error, totals = exc.errors["currency"][0], {"total": None, "weighted": None}
             columns.append({"stage": stage, "cards": cards, **totals})
+    upcoming = next_activities([o.id for col in columns for o in col["cards"]])
     return render_template("pipeline.html", kinds=all_kinds, kind=kind, columns=columns, currency=currency,
+                           upcoming=upcoming, local=_local_time, at=now(),
                            currencies=[e.key for e in catalogs.list_entries("currencies")], rate_error=rate_error)
+
+
+# the pools a task can be given to, as people call them
+TASK_POOLS = {"rep": "Sales reps", "csr": "Office (CSR)", "office": "Office", "manager": "Managers",
+              "scheduler": "Schedulers"}
+BULK_TASK_ACTIONS = {"complete": "Done", "snooze": "Snooze until", "assign": "Reassign to"}
+
+
+def _add_task_context(form: MultiDict | None, errors: dict | None) -> dict:
+    """What an "Add task" form needs: whom a task can be for (people by name only for who may assign), and a
+    refused form's values and messages."""
+    may_assign = current_user.has_role("admin", "manager", "csr")
+    return {"people": users.list_active_users() if may_assign else [], "task_pools": TASK_POOLS,
+            "task_form": form or MultiDict(), "task_errors": errors or {}}
 
 
 @bp.route("/tasks")
 def my_tasks():
+    return _tasks_page()
+
+
+def _tasks_page(*, add_form: MultiDict | None = None, add_errors: dict | None = None,
+                bulk_form: MultiDict | None = None, bulk_errors: dict | None = None):
+    """The task list to work from; a refused form (add or bulk) is shown again as typed, with a 422."""
     hidden = request.args.get("include_hidden") == "1"
     mine, _ = tasks.search_tasks(current_user, assignee="me", include_hidden=hidden, per_page=200)
     pool, _ = tasks.search_tasks(current_user, assignee="none", include_hidden=hidden, per_page=200)
@@ -402,16 +431,105 @@ def my_tasks():
             groups["Today"].append(task)
         else:
             groups["Upcoming"].append(task)
+    refused = bool(add_errors or bulk_errors)
     # one completion key per render: a double click submits the same key twice, which is one completion
-    return render_template("tasks.html", mine=mine, groups=groups, pool=pool, include_hidden=hidden,
-                           completion_key=secrets.token_urlsafe(16))
+    return render_template(
+        "tasks.html", mine=mine, groups=groups, pool=pool, include_hidden=hidden,
+        completion_key=secrets.token_urlsafe(16),
+        stages={s.key: s.name for s in catalogs.list_stages()}, local=_local_time, at=at,
+        deals=[d for d in opportunities.open_deals(limit=300, newest_first=True)
+               if can_change_opportunity(current_user, d)], bulk_actions=BULK_TASK_ACTIONS,
+        can_assign=current_user.has_role("admin", "manager", "csr"), bulk_form=bulk_form or MultiDict(),
+        bulk_errors=bulk_errors or {}, default_due=_local_time(at + timedelta(days=1), "%Y-%m-%dT09:00"),
+        **_add_task_context(add_form, add_errors)), 422 if refused else 200
+
+
+def _new_task_from_form(opp_id: int | None = None) -> dict:
+    """The "Add task" form read as the API's POST /tasks body: the due date in the viewer's zone, "for" one of
+    "me", "pool:<role>" or a user's id; the deal `opp_id` when the form is the deal page's. Raises
+    ValidationFailed naming every refused field at once."""
+    errors: dict[str, list[str]] = {}
+    data: dict = {}
+    picked = ("due_at", "assignee_id", "role") + (("opportunity_id",) if opp_id else ())
+    try:
+        data = load_form(TaskCreateSchema(exclude=picked), ["title", "opportunity_id", "instructions"])
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if opp_id:
+        data["opportunity_id"] = opp_id
+    try:
+        data["due_at"] = local_datetime("due_at", ZoneInfo(current_user.timezone or "UTC"), "due date")
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    whom = request.form.get("for", "").strip()
+    if whom.startswith("pool:") and whom[5:] in TASK_POOLS:
+        data["role"] = whom[5:]
+    elif whom.isdigit() and len(whom) < 10:
+        data["assignee_id"] = int(whom)
+    elif whom not in ("", "me"):
+        errors["for"] = ["Choose a person or a pool."]
+    if errors:
+        words = "; ".join(f"{name.replace('_', ' ')}: {' '.join(msgs)}" for name, msgs in sorted(errors.items()))
+        raise ValidationFailed(f"Check {words}", errors)
+    return data
+
+
+@bp.route("/tasks/new", methods=["POST"])
+def add_task():
+    try:
+        task = tasks.create_task(current_user, _new_task_from_form())
+    except ValidationFailed as exc:
+        flash(exc.detail, "error")
+        return _tasks_page(add_form=request.form, add_errors=exc.errors)
+    flash(f"Task added: {task.title}.", "ok")
+    return redirect(url_for("pages.my_tasks"))
+
+
+@bp.route("/opportunities/<int:opp_id>/tasks", methods=["POST"])
+def add_deal_task(opp_id: int):
+    """The deal page's "Add task" form: back to the deal, or the deal page again with the form as typed."""
+    return_to(url_for("pages.opportunity_page", opp_id=opp_id))
+    try:
+        task = tasks.create_task(current_user, _new_task_from_form(opp_id))
+    except ValidationFailed as exc:
+        flash(exc.detail, "error")
+        return render_deal(opp_id, task_form=request.form, task_errors=exc.errors, status=422)
+    flash(f"Task added: {task.title}.", "ok")
+    return redirect(url_for("pages.opportunity_page", opp_id=opp_id) + "#tasks")
+
+
+@bp.route("/tasks/bulk", methods=["POST"])
+def bulk_tasks():
+    """Done / snooze / reassign the ticked tasks, each on its own; the flash says which were refused and why."""
+    try:
+        data = load_form(TaskBulkSchema(exclude=("follow_up_at",)), ["ids", "action", "user_id"], multi=("ids",))
+        follow_up_at = local_datetime("follow_up_at", ZoneInfo(current_user.timezone or "UTC"), "snooze date")
+        done, failed = task_bulk.bulk_tasks(current_user, data["ids"], data["action"], follow_up_at=follow_up_at,
+                                            user_id=data["user_id"])
+    except ValidationFailed as exc:
+        flash(exc.detail, "error")
+        return _tasks_page(bulk_form=request.form, bulk_errors=exc.errors)
+    titles = {t.id: t.title for t in tasks.get_tasks(list(failed))}
+    message = f"{BULK_TASK_ACTIONS[data['action']]}: {len(done)} done"
+    if failed:
+        message += ", refused: " + "; ".join(f"{titles.get(i, i)} ({p['detail']})" for i, p in failed.items())
+    flash(message + ".", "error" if failed else "ok")
+    return redirect(url_for("pages.my_tasks"))
 
 
 @bp.route("/tasks/<task_id>/complete", methods=["POST"])
 def complete_task(task_id: str):
-    data = {k: v for k, v in request.form.items() if k not in ("csrf_token", "idempotency_key", "next")}
+    booking = ("appointment_start", "appointment_end")
+    data = {k: v for k, v in request.form.items()
+            if k not in ("csrf_token", "idempotency_key", "next", *booking)}
     key = request.form.get("idempotency_key", "")[:64] or None  # only ever compared, so a cut is harmless
     return_to(url_for("pages.my_tasks"))
+    if any(request.form.get(name) for name in booking):  # "book an appointment" from the task list
+        zone = ZoneInfo(current_user.timezone or "UTC")
+        data["appointment"] = {"start": local_datetime("appointment_start", zone, "start"),
+                               "end": local_datetime("appointment_end", zone, "end")}
+        if None in data["appointment"].values():
+            raise ValidationFailed("Give the appointment's start and end", {"appointment": ["start and end."]})
     opportunities.complete_task(current_user, task_id, data, idempotency_key=key)
     flash("Task done.", "ok")
     return redirect(back())
