@@ -15,13 +15,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask import current_app
 from sqlalchemy import func, or_, select
 
+from som_flow.engine import jsonable
 from som_flow.errors import Conflict, NotFound, SomFlowError, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import Customer, Opportunity, OpportunityKind, Task, User
 from som_flow.services import catalogs
 from som_flow.services.appointments import book_from_task
 from som_flow.services.customers import create_job_for
-from som_flow.services.fields import check_answers, check_custom_values, check_required_on_create
+from som_flow.services.fields import answers_from_form, check_answers, check_custom_values, check_required_on_create
 from som_flow.services.guards import bump_version, get_opportunity, guard_version, lock_opportunity, require_open
 from som_flow.services.history import record_event
 from som_flow.services.limits import MAX_AMOUNT
@@ -29,6 +30,7 @@ from som_flow.services.permissions import require_assign, require_change, requir
 from som_flow.services.process_run import (
     definition_for,
     engine,
+    finish_assignment_tasks,
     load_run,
     process_data,
     project,
@@ -404,12 +406,15 @@ def _assign(opp: Opportunity, rep: User | None, actor: User) -> None:
     for task in db.session.scalars(select(Task).where(
             Task.opportunity_id == opp.id, Task.status == "open", Task.role == "rep")):
         task.assignee_id = opp.sales_rep_id
+    # every path that gives a rep passes here: the tasks done by an assignment complete, the rep's next ones appear
+    finish_assignment_tasks(opp, actor)
     sync_reminders(opp)
 
 
 @service
 def assign(actor: User, opp_id: int, user_id: int) -> Opportunity:
-    opp = get_opportunity(opp_id)
+    """Give the deal to a rep; tasks done by an assignment complete. Raises Forbidden, Conflict, ValidationFailed."""
+    opp = lock_opportunity(opp_id)  # the process may step: writers of the stored workflow queue on the deal
     require_assign(actor)
     require_open(opp, "assign")
     _assign(opp, _rep(user_id), actor)
@@ -418,7 +423,8 @@ def assign(actor: User, opp_id: int, user_id: int) -> Opportunity:
 
 @service
 def claim(actor: User, opp_id: int) -> Opportunity:
-    opp = get_opportunity(opp_id)
+    """Take an unassigned deal; tasks done by an assignment complete. Raises Forbidden, Conflict."""
+    opp = lock_opportunity(opp_id)
     require_role(actor, "rep", "manager")
     require_open(opp, "claim")
     if opp.sales_rep_id not in (None, actor.id):
@@ -463,6 +469,21 @@ def bulk(actor: User, ids: list[int], action: str, args: dict) -> tuple[list[int
     return done, failed
 
 
+def _answer_from_task(opp: Opportunity, task: Task, data: dict, actor: User) -> bool:
+    """The task's answers to the deal's questions, stored as the deal's answers: one field change each.
+    Returns whether the deal's answers changed. Raises ValidationFailed (an answer the question does not take)."""
+    answers = answers_from_form(opp, task.form, data)
+    if not answers:
+        return False
+    old = dict(opp.answers or {})
+    for key, value in answers.items():
+        if old.get(key) != value:
+            record_event(opp, actor, "field_changed", field=f"answers.{key}", old=old.get(key), new=value,
+                         task=task.title, task_id=task.id)
+    opp.answers = {**old, **answers}
+    return True
+
+
 @service
 def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempotency_key: str | None = None) -> Task:
     """Complete a generated task with its form data; the process steps on.
@@ -471,7 +492,8 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
     The client's retry of its own completion (same user, same `idempotency_key`) gets the task back and
     changes nothing.
     Raises NotFound, Forbidden, Conflict (done by someone / closed deal), ValidationFailed (the engine: form
-    fields of the task's `som.form` missing).
+    fields of the task's `som.form` missing or not allowed, keyed by field). A form field named like a
+    profile or qualification question's key answers it on the deal too (a field change in the history).
     """
     opp_id = db.session.scalar(select(Task.opportunity_id).where(Task.id == task_id))
     if opp_id is None:
@@ -490,10 +512,12 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
     if task.action == "schedule_appointment" and "appointment" in data:
         data["appointment_id"] = book_from_task(actor, task, data.pop("appointment"))
     run = load_run(opp)
-    engine().complete_task(run, task_id, data)
+    data = jsonable(engine().complete_task(run, task_id, data))
     task.status, task.completed_by_id, task.completed_at, task.data = "done", actor.id, now(), data
     task.completion_key = idempotency_key
     record_event(opp, actor, "task_completed", task=task.title, task_id=task.id)
+    if _answer_from_task(opp, task, data, actor):
+        engine().set_data(run, process_data(opp))  # conditions further on read the new qualification
     db.session.flush()
     project(opp, run, opp.kind_version, actor)
     bump_version(opp)

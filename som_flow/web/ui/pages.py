@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import defaultdict
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import Schema, ValidationError, fields
 
@@ -291,9 +292,25 @@ def complete_task(task_id: str):
     data = {k: v for k, v in request.form.items() if k not in ("csrf_token", "idempotency_key", "next")}
     key = request.form.get("idempotency_key", "")[:64] or None  # only ever compared, so a cut is harmless
     return_to(url_for("pages.my_tasks"))
-    opportunities.complete_task(current_user, task_id, data, idempotency_key=key)
+    try:
+        opportunities.complete_task(current_user, task_id, data, idempotency_key=key)
+    except ValidationFailed as exc:
+        # an answer the form does not take: the page the form was on, again, with what was typed and the
+        # message beside its field (the task_fields macro reads them through refused_task_form)
+        g.refused_task = {"task_id": task_id, "values": data, "errors": exc.errors}
+        flash(exc.detail, "error")
+        deal = re.fullmatch(r"/opportunities/(\d+)", urlsplit(request.form.get("next", "")).path)
+        page = opportunity_page(int(deal.group(1))) if deal else my_tasks()
+        return page, 422
     flash("Task done.", "ok")
     return redirect(back())
+
+
+@bp.app_template_global()
+def refused_task_form(task_id: str) -> dict:
+    """What was typed into task `task_id`'s refused completion form and why it was refused ({} otherwise)."""
+    refused = g.get("refused_task") or {}
+    return refused if refused.get("task_id") == task_id else {}
 
 
 @bp.route("/tasks/<task_id>/claim", methods=["POST"])

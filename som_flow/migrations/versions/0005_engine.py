@@ -1,0 +1,25 @@
+"""engine: a task row keeps its typed completion form (name, type, label, choices per field)
+
+Revision ID: 0005_engine
+Revises: 0004_hardening
+Create Date: 2026-11-27 06:40:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005_engine"
+down_revision = "0004_hardening"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # rows made before typed forms keep null: Task.form_fields reads their names as text fields
+    with op.batch_alter_table("task") as batch:
+        batch.add_column(sa.Column("form_types", sa.JSON(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table("task") as batch:
+        batch.drop_column("form_types")
