@@ -179,8 +179,10 @@ def _coerce(field: FormField, raw: Any) -> Any:
             value = date.fromisoformat(str(raw).strip()) if isinstance(raw, str) else None
         except ValueError:
             value = None
-        if value is None or not 1900 <= value.year <= 2200:
+        if value is None:
             raise ValueError("Give a date as YYYY-MM-DD.")
+        if not 1900 <= value.year <= 2200:
+            raise ValueError("Give a date between 1900 and 2200.")
         return value
     if field.type == "choice":
         if not isinstance(raw, str) or raw.strip() not in field.choices:
