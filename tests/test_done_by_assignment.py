@@ -164,3 +164,54 @@ def test_a_kind_refuses_an_unknown_done_by_and_a_form_it_cannot_read(client, peo
         "stage_tasks.lead.value.1.form.0": ["Field area: unknown type 'money' (use text, yesno, number, date, "
                                             "choice)."]}
     assert Api(client, admin.email).get("/kinds/roofing").status_code == 404
+
+
+def test_the_office_completes_its_assign_task_by_choosing_the_rep(client, people):
+    office, rep = Api(client, "csr@x.test"), Api(client, "rep@x.test")
+    deal = _deal(office, people)
+    task = _tasks(office, deal)["Assign a sales rep"]
+    assert task["done_by"] == "assignment"
+
+    done = office.post(f"/tasks/{task['id']}/complete", {"data": {"sales_rep": people["rep"].id}})
+
+    assert done.status_code == 200, done.json
+    assert done.json["status"] == "done"
+    assert office.get(f"/opportunities/{deal['id']}").json["sales_rep"] == people["rep"].id
+    _assign_task_done_by(office, deal, "Csr")
+    assert "Contact the prospect" in _mine(rep)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("bad", ["someone", 0, 2**40, True, 999])
+def test_choosing_no_real_rep_on_the_assign_task_is_a_field_error(client, people, bad):
+    office = Api(client, "csr@x.test")
+    deal = _deal(office, people)
+    task = _tasks(office, deal)["Assign a sales rep"]
+
+    refused = office.post(f"/tasks/{task['id']}/complete", {"data": {"sales_rep": bad}})
+
+    assert refused.status_code == 422 and list(refused.json["errors"]) == ["sales_rep"], refused.json
+    assert "Assign a sales rep" in _tasks(office, deal)
+    assert office.get(f"/opportunities/{deal['id']}").json["sales_rep"] is None
+
+
+def test_on_the_task_list_the_office_picks_the_rep_in_its_assign_task(app, client, people):
+    from som_flow.services import opportunities
+    from tests.helpers import login
+
+    opp = opportunities.create_opportunity(people["office"], {"title": "Heat pump", "kind": "standard-sale",
+                                                              "customer_id": people["customer"].id})
+    [task] = [t for t in opportunities.open_tasks(opp) if t.title == "Assign a sales rep"]
+    page = login(client, people["office"])
+    assert page.post(f"/tasks/{task.id}/claim", data={"next": "/tasks"}).status_code == 302
+    listing = page.get("/tasks").text
+    assert f'<label for="f-{task.id}-sales_rep">Sales rep</label>' in listing
+    assert f'<option value="{people["rep"].id}">Rep</option>' in listing
+
+    picked = page.post(f"/tasks/{task.id}/complete", data={"sales_rep": str(people["rep"].id), "next": "/tasks"})
+
+    assert picked.status_code == 302
+    office = Api(client, "csr@x.test")
+    assert office.get(f"/opportunities/{opp.id}").json["sales_rep"] == people["rep"].id
+    assert "Contact the prospect" in _mine(Api(client, "rep@x.test"))
+    assert "Assign a sales rep" not in page.get("/tasks").text

@@ -50,6 +50,7 @@ class Task(Timestamped, db.Model):
     form: Mapped[list] = mapped_column(JSON, default=list)  # field names the completion must carry
     # the typed form ({name, type, label, choices?} per field, engine/forms.py); null on rows made before types
     form_types: Mapped[list | None] = mapped_column(JSON)
+    done_by: Mapped[str | None] = mapped_column(String(20))  # "assignment": done when the deal gets a rep
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     # the client's Idempotency-Key of the completion: a retry with the same key gets the completed task back
     completion_key: Mapped[str | None] = mapped_column(String(64))

@@ -134,7 +134,7 @@ class StageTaskSchema(Schema):
     instructions = fields.String(load_default="", validate=validate.Length(max=2000))
     form = fields.List(FormItem(), load_default=list, validate=validate.Length(max=30))
     # "assignment": the task is done when the deal gets a sales rep, by any path
-    done_by = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["assignment"]))
+    done_by = fields.String(allow_none=True, validate=validate.OneOf(["assignment"]))  # absent: done by hand
 
 
 class KindCreateSchema(Schema):
@@ -353,6 +353,9 @@ class TaskSchema(Schema):
     form_fields = fields.List(fields.Dict(), metadata={
         "description": "The completion form: {name, type: text|yesno|number|date|choice, label, choices?} per field"})
     action = fields.String(allow_none=True)
+    done_by = fields.String(allow_none=True, metadata={
+        "description": "assignment: done when the deal gets a sales rep; completing it with data.sales_rep "
+                       "assigns that rep"})
     gate = fields.Boolean()
     required = fields.Boolean()
     completed_at = fields.DateTime(allow_none=True)

@@ -25,7 +25,7 @@ from som_flow.services.customers import create_job_for
 from som_flow.services.fields import answers_from_form, check_answers, check_custom_values, check_required_on_create
 from som_flow.services.guards import bump_version, get_opportunity, guard_version, lock_opportunity, require_open
 from som_flow.services.history import record_event
-from som_flow.services.limits import MAX_AMOUNT
+from som_flow.services.limits import MAX_AMOUNT, MAX_ID
 from som_flow.services.permissions import require_assign, require_change, require_reopen, require_role, require_task
 from som_flow.services.process_run import (
     definition_for,
@@ -484,6 +484,22 @@ def _answer_from_task(opp: Opportunity, task: Task, data: dict, actor: User) -> 
     return True
 
 
+def _complete_by_assigning(actor: User, opp: Opportunity, task: Task, rep_id, idempotency_key: str | None) -> Task:
+    """The office completes its "assign a rep" task by choosing the rep: the assignment does the task."""
+    try:
+        rep_id = int(rep_id) if not isinstance(rep_id, bool) else 0
+    except (TypeError, ValueError):
+        rep_id = 0
+    if not 1 <= rep_id <= MAX_ID:
+        raise ValidationFailed("Choose the sales rep", {"sales_rep": ["Choose a sales rep from the list."]})
+    require_assign(actor)
+    _assign(opp, _rep(rep_id), actor)
+    if task.status != "done":  # the process did not take it (an old version of the kind): done by hand
+        raise Conflict(f"Task {task.title!r} is not done by an assignment here; complete it without a rep.")
+    task.completion_key = idempotency_key
+    return task
+
+
 @service
 def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempotency_key: str | None = None) -> Task:
     """Complete a generated task with its form data; the process steps on.
@@ -508,6 +524,8 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
     require_task_open(task)
     require_open(opp, "work on")
     data = dict(data or {})
+    if task.done_by == "assignment" and data.get("sales_rep") not in (None, ""):
+        return _complete_by_assigning(actor, opp, task, data.pop("sales_rep"), idempotency_key)
     # the form's own check is the engine's (it reads som.form); a refusal there rolls the booking back too
     if task.action == "schedule_appointment" and "appointment" in data:
         data["appointment_id"] = book_from_task(actor, task, data.pop("appointment"))

@@ -180,7 +180,8 @@ def _task_row(opp: Opportunity, ready_task: ReadyTask) -> Task:
         instructions=ready_task.instructions, role=ready_task.role, stage=ready_task.stage,
         gate=False, required=ready_task.required, action=ready_task.action, assignee_id=assignee_id,
         due_at=_task_due(ready_task.due, opp, assignee), form=list(ready_task.form),
-        form_types=[f.as_dict() for f in ready_task.form_fields], data={}, status="open",
+        form_types=[f.as_dict() for f in ready_task.form_fields], done_by=ready_task.done_by, data={},
+        status="open",
     )
     db.session.add(row)
     return row

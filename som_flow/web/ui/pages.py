@@ -313,6 +313,12 @@ def refused_task_form(task_id: str) -> dict:
     return refused if refused.get("task_id") == task_id else {}
 
 
+@bp.app_template_global()
+def assignable_reps() -> list:
+    """The people a deal can be given to, for a task done by an assignment (chosen there, the rep is assigned)."""
+    return users.list_reps() if current_user.has_role("admin", "manager", "csr") else []
+
+
 @bp.route("/tasks/<task_id>/claim", methods=["POST"])
 def claim_task(task_id: str):
     return_to(url_for("pages.my_tasks"))
