@@ -74,6 +74,8 @@ def make_field(name: str, type: str = "text", choices: Any = (), label: str | No
     """One checked field. Raises FormSpecError."""
     if not isinstance(name, str) or not re.fullmatch(_NAME, name):
         raise FormSpecError(f"bad field name {name!r}")
+    if not isinstance(type, str):
+        raise FormSpecError(f"field {name}: the type is a word such as yesno")
     type = (type or "text").strip().lower()
     if type not in FIELD_TYPES:
         raise FormSpecError(f"field {name}: unknown type {type!r} (use {', '.join(FIELD_TYPES)})")

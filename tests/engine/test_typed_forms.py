@@ -250,3 +250,15 @@ def test_a_refused_answer_on_the_task_list_keeps_what_was_typed_beside_the_messa
     db.session.expire_all()
     assert db.session.get(Task, task.id).data == {"roof_area": 40.5, "decided_on": "2026-04-01", "visit": "afternoon",
                                                    "safe": True}
+
+
+def test_a_refused_answer_sent_from_the_deal_page_shows_the_deal_again(qualifying, app):
+    from tests.helpers import login
+
+    page = login(app.test_client(), qualifying["rep_user"])
+    deal_path = f"/opportunities/{qualifying['deal']['id']}"
+
+    refused = page.post(f"/tasks/{qualifying['task']['id']}/complete", data={"qualified": "maybe", "next": deal_path})
+
+    assert refused.status_code == 422
+    assert "New furnace" in refused.text and "qualified: Answer yes or no." in refused.text
