@@ -132,7 +132,10 @@ class StageTaskSchema(Schema):
     required = fields.Boolean(load_default=True)
     action = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["schedule_appointment"]))
     instructions = fields.String(load_default="", validate=validate.Length(max=2000))
-    form = fields.List(FormItem(), load_default=list, validate=validate.Length(max=30))
+    form = fields.List(FormItem(metadata={
+        "description": "som.form text such as qualified:yesno, budget:number, step:choice(call|visit) or a plain "
+                       "name (text); or an object {name, type: text|yesno|number|date|choice, choices?, label?}"}),
+        load_default=list, validate=validate.Length(max=30))
     # "assignment": the task is done when the deal gets a sales rep, by any path
     done_by = fields.String(allow_none=True, validate=validate.OneOf(["assignment"]))  # absent: done by hand
 
