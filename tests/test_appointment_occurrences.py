@@ -40,7 +40,7 @@ def people(app):
 def series(client, people) -> dict:
     api = Api(client, "rep@x.test")
     r = api.post("/opportunities", {"title": "CRM licenses", "customer_id": people["customer"].id,
-                                    "kind": "standard-sale", "amount": "5000.00", "currency": "USD",
+                                    "kind": "service-contract", "amount": "5000.00", "currency": "USD",
                                     "sales_rep": people["rep"].id})
     assert r.status_code == 201, r.json
     r = api.post("/appointments", {**CHECK_IN, "opportunity_id": r.json["id"], "attendees": [people["rep"].id]})

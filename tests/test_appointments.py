@@ -35,7 +35,7 @@ def people(app):
 @pytest.fixture
 def deal(client, people) -> dict:
     r = Api(client, "rep@x.test").post("/opportunities", {
-        "title": "CRM licenses", "customer_id": people["customer"].id, "kind": "standard-sale",
+        "title": "CRM licenses", "customer_id": people["customer"].id, "kind": "service-contract",
         "amount": "5000.00", "currency": "USD", "sales_rep": people["rep"].id})
     assert r.status_code == 201, r.json
     return r.json

@@ -83,7 +83,7 @@ def test_four_schedulers_one_killed_mid_batch_deliver_5000_reminders_exactly_onc
     api = Api(client, "rep@x.test")
     deals = []
     for title in ("Licenses", "Support"):
-        r = api.post("/opportunities", {"title": title, "customer_id": customer.id, "kind": "standard-sale",
+        r = api.post("/opportunities", {"title": title, "customer_id": customer.id, "kind": "service-contract",
                                         "amount": "100.00", "currency": "USD", "sales_rep": rep.id})
         assert r.status_code == 201, r.json
         deals.append(r.json["id"])
@@ -158,7 +158,7 @@ def _due_follow_up(client, due: datetime) -> int:
     rep_id = make_user("cli-rep@x.test", "rep", password=None).id
     customer = make_customer("Contoso")
     r = Api(client, "cli-rep@x.test").post("/opportunities", {
-        "title": "Renewal", "customer_id": customer.id, "kind": "standard-sale", "amount": "10.00",
+        "title": "Renewal", "customer_id": customer.id, "kind": "service-contract", "amount": "10.00",
         "currency": "USD", "sales_rep": rep_id})
     assert r.status_code == 201, r.json
     db.session.add(Reminder(kind="follow_up", opportunity_id=r.json["id"], user_id=rep_id, due_at=due,

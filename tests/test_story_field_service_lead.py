@@ -23,10 +23,10 @@ def test_the_field_service_lead_becomes_a_job_with_its_estimate_and_appointment(
     deal = deal.json
     assert deal["sales_rep"] == rep_user.id and deal["qualified"] is False
 
-    # the office does its task; the rep's list then shows the contact task and the booking task
-    office_task = office.get(f"/tasks?opportunity={deal['id']}").json["items"]
+    # the deal came with its rep: the office's "Assign a sales rep" is done by that, and the rep's list shows the
+    # contact task and the booking task at once
+    office_task = office.get(f"/tasks?opportunity={deal['id']}&status=done").json["items"]
     assert [t["title"] for t in office_task if t["role"] == "csr"] == ["Assign a sales rep"]
-    assert office.post(f"/tasks/{office_task[0]['id']}/complete", {"data": {}}).status_code == 200
     mine = {t["title"]: t for t in rep.get("/tasks?assignee=me").json["items"]}
     assert {"Contact the prospect", "Book an appointment"} <= set(mine)
 

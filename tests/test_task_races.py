@@ -30,12 +30,17 @@ BOOKING = {"appointment": {"start": "2026-03-04T15:00:00+00:00", "end": "2026-03
 
 @pytest.fixture
 def deal(app):
-    """A standard-sale deal in Lead with its rep; returns ids of the deal, its people and its Lead tasks."""
+    """A standard-sale deal in Lead whose rep-lane tasks are handed to the rep one by one while the deal itself
+    has no rep yet (so the office's "Assign a sales rep", done by an assignment, stays open in its pool); returns
+    ids of the deal, its people and its Lead tasks."""
     manager = make_user("manager@x.test", "manager")
     rep = make_user("rep@x.test", "rep")
     office = [make_user(f"office{i}@x.test", "csr") for i in range(3)]
     opp = opportunities.create_opportunity(manager, {"title": "Race", "customer_id": make_customer("Race Ltd.").id,
-                                                     "kind": "standard-sale", "sales_rep": rep.id})
+                                                     "kind": "standard-sale"})
+    for task in opportunities.open_tasks(opp):
+        if task.role == "rep":
+            task_service.assign_task(manager, task.id, rep.id)
     ids = {"opp": opp.id, "version": opp.version, "manager": manager.id, "rep": rep.id,
            "office": [u.id for u in office], **{t.title: t.id for t in opportunities.open_tasks(opp)}}
     db.session.commit()  # a read after a service opens a transaction; on SQLite it holds the write lock

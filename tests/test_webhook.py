@@ -57,7 +57,7 @@ def oslo_deal(app, client):
     rep = make_user("oslo@x.test", "rep", timezone="Europe/Oslo", password=None)
     customer = make_customer("Northwind Traders")
     r = Api(client, "oslo@x.test").post("/opportunities", {
-        "title": "Licenses", "customer_id": customer.id, "kind": "standard-sale", "amount": "1000.00",
+        "title": "Licenses", "customer_id": customer.id, "kind": "service-contract", "amount": "1000.00",
         "currency": "USD", "sales_rep": rep.id, "follow_up_date": "2026-03-04"})
     assert r.status_code == 201, r.json
     return rep, r.json

@@ -8,6 +8,7 @@ profile's property names.
 
 from som_flow.engine.definition import ProcessDefinition, StageInfo
 from som_flow.engine.expressions import ExpressionError, ExpressionTooLarge, compile_expression, evaluate
+from som_flow.engine.forms import FIELD_TYPES, FormField, FormSpecError, jsonable, make_field, parse_form
 from som_flow.engine.runtime import (
     Engine,
     IllegalMove,
@@ -20,6 +21,12 @@ from som_flow.engine.runtime import (
 from som_flow.engine.xmlsafe import MAX_BPMN_BYTES, parse_xml, storable
 
 __all__ = [
+    "FIELD_TYPES",
+    "FormField",
+    "FormSpecError",
+    "jsonable",
+    "make_field",
+    "parse_form",
     "MAX_BPMN_BYTES",
     "Engine",
     "ExpressionError",

@@ -32,6 +32,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from som_flow.engine import profile as p
 from som_flow.engine.expressions import ExpressionError, compile_expression, evaluate
+from som_flow.engine.forms import FormSpecError, parse_form
 from som_flow.errors import InvalidProcess
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,8 @@ class ProcessDefinition:
     timer_stages: dict[str, str] = field(repr=False, default_factory=dict)  # boundary timer id -> stage key
     # whether any service task runs an operation: a run of a process without one has no effects to hand out
     has_service_tasks: bool = field(repr=False, default=False)
+    # user tasks marked som.done_by=assignment (bpmn ids): a process without any needs no look at assignments
+    done_by_assignment: frozenset[str] = field(repr=False, default=frozenset())
 
     def is_required(self, bpmn_id: str | None) -> bool:
         return bpmn_id in self.required_tasks
@@ -382,10 +385,23 @@ def _check_props(errors: _Errors, el: etree._Element, props: dict[str, str]) -> 
     outcome = props.get(p.OUTCOME)
     if outcome is not None and outcome not in p.OUTCOMES:
         errors.add(owner, "som.outcome must be won or lost")
-    for key in (p.FORM, p.REQUIRED_FIELDS):
-        for name in filter(None, (f.strip() for f in props.get(key, "").split(","))):
-            if not _FIELD.match(name):
-                errors.add(owner, f"{key}: bad field name '{name}'")
+    for name in filter(None, (f.strip() for f in props.get(p.REQUIRED_FIELDS, "").split(","))):
+        if not _FIELD.match(name):
+            errors.add(owner, f"{p.REQUIRED_FIELDS}: bad field name '{name}'")
+    try:
+        parse_form(props.get(p.FORM))
+    except FormSpecError as exc:
+        errors.add(owner, f"{p.FORM}: {exc}")
+    done_by = props.get(p.DONE_BY)
+    if done_by is not None:
+        if done_by not in p.DONE_BY_VALUES:
+            errors.add(owner, f"som.done_by must be {' or '.join(p.DONE_BY_VALUES)}")
+        if _local(el) != (p.BPMN_NS, "userTask"):
+            errors.add(owner, "som.done_by belongs on a user task")
+        elif p.truthy(props.get(p.GATE)) or p.truthy(props.get(p.WAIT)):
+            errors.add(owner, "a gate or wait is not done by an assignment")
+        elif props.get(p.FORM, "").strip() or props.get(p.ACTION):
+            errors.add(owner, "a task done by an assignment cannot also ask for a form or an action")
     probability = props.get(p.PROBABILITY)
     if probability is not None and not (probability.isdigit() and 0 <= int(probability) <= 100):
         errors.add(owner, "som.probability must be an integer 0-100")
@@ -555,6 +571,9 @@ def _profile(
         required_tasks=_required_tasks(all_specs),
         timer_stages=timer_stages,
         has_service_tasks=next(root.iter(f"{{{p.BPMN_NS}}}serviceTask"), None) is not None,
+        done_by_assignment=frozenset(
+            ts.bpmn_id for each in all_specs.values() for ts in each.task_specs.values()
+            if isinstance(ts, UserTaskMixin) and _properties(ts).get(p.DONE_BY) == p.DONE_BY_ASSIGNMENT),
     )
 
 

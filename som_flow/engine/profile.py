@@ -9,7 +9,10 @@ Properties are `spiffworkflow:properties` on elements (strings):
   plus `name` as the stage name.
 - user tasks: `som.gate=true` (the stage gate), `som.wait=true` (stageless "record outcome" wait,
   never a Task row), `som.role` (overrides the lane), `som.due`, `som.instructions`, `som.form`,
-  `som.action`, `som.optional=true` (marks a task on a stage's parallel optional branch).
+  `som.action`, `som.optional=true` (marks a task on a stage's parallel optional branch),
+  `som.done_by=assignment` (the task is done when the deal gets a sales rep, by whatever path: the
+  services complete it in the assignment's transaction). `som.form` is a typed field list, see
+  `som_flow.engine.forms` (`qualified:yesno, budget:number, next_step:choice(call|visit)`).
 - end events: `som.outcome = won | lost`.
 
 Roles: `som.role` on the task first, else the lane name (lower-cased), else `rep`. Lanes do work for
@@ -31,6 +34,7 @@ INSTRUCTIONS = "som.instructions"
 FORM = "som.form"
 ACTION = "som.action"
 OPTIONAL = "som.optional"
+DONE_BY = "som.done_by"
 OUTCOME = "som.outcome"
 PIPELINE = "som.pipeline"
 ALLOW_BACK = "som.allow_back"
@@ -49,6 +53,8 @@ START_STAGE = "start_stage"
 ROLES = ("rep", "csr", "office", "manager", "scheduler")
 OUTCOMES = ("won", "lost")
 ACTIONS = ("schedule_appointment",)
+DONE_BY_ASSIGNMENT = "assignment"
+DONE_BY_VALUES = (DONE_BY_ASSIGNMENT,)
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"

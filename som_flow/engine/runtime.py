@@ -31,6 +31,7 @@ from SpiffWorkflow.util.task import TaskState
 from som_flow.engine import profile as p
 from som_flow.engine.definition import ProcessDefinition, parse_definition
 from som_flow.engine.follow_on import parse_follow_on
+from som_flow.engine.forms import FormField, check_answers, parse_form
 from som_flow.engine.scripting import FIELDS_KEY, Operation, SafeScriptEngine
 from som_flow.engine.serialization import StateSerializer
 from som_flow.errors import Conflict, NotFound, ValidationFailed
@@ -66,8 +67,10 @@ class ReadyTask:
     required: bool
     due: str | None
     instructions: str
-    form: tuple[str, ...]
+    form: tuple[str, ...]  # the field names, as before forms had types
     action: str | None
+    form_fields: tuple[FormField, ...] = ()
+    done_by: str | None = None  # "assignment": the deal getting a rep completes it
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,7 @@ class Engine:
     def _ready(self, run: Run, spiff_task: Any) -> ReadyTask:
         spec = spiff_task.task_spec
         props = _props(spec)
+        form = parse_form(props.get(p.FORM))  # checked at upload: a stored definition always reads
         return ReadyTask(
             id=str(spiff_task.id),
             spec_name=spec.bpmn_id or spec.name,
@@ -236,8 +240,10 @@ class Engine:
             required=run.definition.is_required(spec.bpmn_id),
             due=props.get(p.DUE) or None,
             instructions=props.get(p.INSTRUCTIONS) or (spec.documentation or ""),
-            form=tuple(f.strip() for f in props.get(p.FORM, "").split(",") if f.strip()),
+            form=tuple(f.name for f in form),
             action=props.get(p.ACTION) or None,
+            form_fields=form,
+            done_by=props.get(p.DONE_BY) or None,
         )
 
     def _timers(self, run: Run) -> tuple[WaitingTimer, ...]:
@@ -333,27 +339,40 @@ class Engine:
         fields.update(_clean(data))
         run.workflow.data[FIELDS_KEY] = fields
 
-    def complete_task(self, run: Run, task_id: str, data: dict | None = None) -> None:
-        """Complete a non-gate user task. Raises NotFound, Conflict (gate/closed), ValidationFailed (form)."""
+    def complete_task(self, run: Run, task_id: str, data: dict | None = None) -> dict:
+        """Complete a non-gate user task with its form's answers; returns the data it was completed with (the
+        answers coerced to their types: bool, int/float, date). Raises NotFound, Conflict (gate/closed),
+        ValidationFailed (form: errors keyed by field name, each a sentence to show beside the field)."""
         spiff_task = self._find_ready(run, task_id)
         props = _props(spiff_task.task_spec)
         if p.truthy(props.get(p.GATE)):
             raise Conflict("This task is a stage gate: move the opportunity to the next stage instead")
         if p.truthy(props.get(p.WAIT)):
             raise Conflict("Record the outcome by winning or losing the opportunity")
-        data = _clean(data)
-        missing = [
-            f.strip()
-            for f in props.get(p.FORM, "").split(",")
-            if f.strip() and data.get(f.strip()) in (None, "")
-        ]
-        if missing:
-            raise ValidationFailed(
-                f"'{spiff_task.task_spec.bpmn_name}' needs {', '.join(missing)}",
-                errors={f: ["required to complete this task"] for f in missing},
-            )
+        data, errors = check_answers(parse_form(props.get(p.FORM)), _clean(data))
+        if errors:
+            title = spiff_task.task_spec.bpmn_name or spiff_task.task_spec.bpmn_id
+            words = "; ".join(f"{name.replace('_', ' ')}: {' '.join(msgs)}" for name, msgs in errors.items())
+            raise ValidationFailed(f"Check the answers to '{title}': {words}", errors=errors)
         spiff_task.data.update(data)
         self._step(run, spiff_task)
+        return data
+
+    def complete_done_by(self, run: Run, trigger: str = p.DONE_BY_ASSIGNMENT) -> tuple[ReadyTask, ...]:
+        """Complete every ready user task marked `som.done_by=<trigger>`, and those that become ready after
+        them, stepping the process on; returns the tasks completed, in order (none: nothing changed)."""
+        done: list[ReadyTask] = []
+        if run.workflow.is_completed() or (trigger == p.DONE_BY_ASSIGNMENT and not run.definition.done_by_assignment):
+            return ()
+        for _ in range(50):  # each pass completes at least one task; a process has far fewer in a row
+            marked = [t for t in self._user_tasks(run) if _props(t.task_spec).get(p.DONE_BY) == trigger]
+            if not marked:
+                break
+            for spiff_task in marked:
+                if spiff_task.state == TaskState.READY:
+                    done.append(self._ready(run, spiff_task))
+                    self._step(run, spiff_task)
+        return tuple(done)
 
     def _find_ready(self, run: Run, task_id: str) -> Any:
         try:

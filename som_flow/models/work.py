@@ -52,6 +52,9 @@ class Task(Timestamped, db.Model):
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     form: Mapped[list] = mapped_column(JSON, default=list)  # field names the completion must carry
+    # the typed form ({name, type, label, choices?} per field, engine/forms.py); null on rows made before types
+    form_types: Mapped[list | None] = mapped_column(JSON)
+    done_by: Mapped[str | None] = mapped_column(String(20))  # "assignment": done when the deal gets a rep
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     # the client's Idempotency-Key of the completion: a retry with the same key gets the completed task back
     completion_key: Mapped[str | None] = mapped_column(String(64))
@@ -62,6 +65,13 @@ class Task(Timestamped, db.Model):
 
     opportunity = relationship("Opportunity")
     assignee = relationship("User", foreign_keys=[assignee_id])
+
+    @property
+    def form_fields(self) -> list[dict]:
+        """The completion form's fields with their types; a row from before typed forms has text fields."""
+        if self.form_types:
+            return self.form_types
+        return [{"name": n, "type": "text", "label": n.replace("_", " ").capitalize()} for n in self.form or []]
 
 
 appointment_attendee = Table(

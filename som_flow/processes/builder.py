@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from som_flow.engine import FormField, FormSpecError, make_field, parse_form
 from som_flow.engine import profile as p
 from som_flow.errors import ValidationFailed
 
@@ -180,6 +181,17 @@ def _check_inputs(
                 errors.setdefault("stage_tasks", []).append(f"unknown role {task.get('role')!r}")
             if task.get("action") and task["action"] not in p.ACTIONS:
                 errors.setdefault("stage_tasks", []).append(f"unknown action {task['action']!r}")
+            try:
+                form = form_fields(task.get("form"))
+            except FormSpecError as exc:
+                errors.setdefault("stage_tasks", []).append(f"{task.get('title')!r}: form: {exc}")
+                form = ()
+            done_by = task.get("done_by")
+            if done_by is not None and done_by not in p.DONE_BY_VALUES:
+                errors.setdefault("stage_tasks", []).append(f"unknown done_by {done_by!r}")
+            elif done_by and (form or task.get("action")):
+                errors.setdefault("stage_tasks", []).append(
+                    f"{task.get('title')!r}: a task done by an assignment cannot also ask for a form or an action")
     for stage_key, sla in stage_sla.items():
         if stage_key not in keys:
             errors.setdefault("stage_sla", []).append(f"unknown stage {stage_key!r}")
@@ -192,6 +204,25 @@ def _check_inputs(
         raise ValidationFailed("The kind cannot be built", errors=errors)
 
 
+def form_fields(items: list | tuple | None) -> tuple[FormField, ...]:
+    """A task's `form` as the designer and the API give it: items that are `som.form` text ("qualified:yesno",
+    or a plain name) or objects `{name, type?, choices?, label?}`. Raises FormSpecError."""
+    fields: list[FormField] = []
+    for item in items or ():
+        if isinstance(item, str):
+            fields.extend(parse_form(item))
+        elif isinstance(item, dict):
+            unknown = set(item) - {"name", "type", "choices", "label"}
+            if unknown:
+                raise FormSpecError(f"unknown key {sorted(unknown)[0]!r} in a form field")
+            fields.append(make_field(item.get("name"), item.get("type") or "text", item.get("choices") or (),
+                                     item.get("label")))
+        else:
+            raise FormSpecError("a form field is a text such as qualified:yesno or an object with a name")
+    spec = ", ".join(f.spec() for f in fields)
+    return parse_form(spec)  # one reading for both shapes: duplicates and the field limit are checked there
+
+
 def _task_props(task: dict, role: str) -> dict[str, str]:
     props = {p.ROLE: role}
     if task.get("due"):
@@ -199,11 +230,13 @@ def _task_props(task: dict, role: str) -> dict[str, str]:
     if task.get("instructions"):
         props[p.INSTRUCTIONS] = str(task["instructions"])
     if task.get("form"):
-        props[p.FORM] = ",".join(task["form"])
+        props[p.FORM] = ", ".join(f.spec() for f in form_fields(task["form"]))
     if task.get("action"):
         props[p.ACTION] = str(task["action"])
     if not task.get("required", True):
         props[p.OPTIONAL] = "true"
+    if task.get("done_by"):
+        props[p.DONE_BY] = str(task["done_by"])
     return props
 
 

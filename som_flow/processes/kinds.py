@@ -14,8 +14,8 @@ FOUR_STAGES: list[dict[str, Any]] = [
     {"key": "negotiation", "name": "Negotiation", "probability": 80},
 ]
 
-# The field-service flow of seed 001: the office assigns, the rep contacts, books, qualifies on site,
-# estimates, and agrees terms.
+# The field-service flow of seed 001: the office assigns (done by the assignment itself), the rep contacts,
+# books, qualifies on site (a yes/no answer), estimates, and agrees terms.
 STANDARD_SALE: dict[str, Any] = {
     "key": "standard-sale",
     "name": "Standard sale",
@@ -27,6 +27,8 @@ STANDARD_SALE: dict[str, Any] = {
                 "title": "Assign a sales rep",
                 "role": "csr",
                 "instructions": "Enter the bare minimum and assign the opportunity to a salesperson.",
+                # done the moment the deal gets a rep (created with one, assigned, claimed, bulk-assigned)
+                "done_by": "assignment",
             },
             {
                 "title": "Contact the prospect",
@@ -46,7 +48,8 @@ STANDARD_SALE: dict[str, Any] = {
             {
                 "title": "Answer qualification and profile questions on site",
                 "role": "rep",
-                "form": ["qualified"],
+                # a field named like a qualification question's key also answers it on the deal
+                "form": [{"name": "qualified", "type": "yesno", "label": "Is the prospect qualified?"}],
             },
         ],
         "proposal": [{"title": "Prepare estimates", "role": "rep"}],

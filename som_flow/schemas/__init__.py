@@ -6,9 +6,10 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from som_flow.engine import FormSpecError
 from som_flow.models import CATALOGS, ROLES
 from som_flow.models.opportunities import OPPORTUNITY_STATUSES, PRIORITIES
-from som_flow.processes import KIND_TYPES
+from som_flow.processes import KIND_TYPES, form_fields
 from som_flow.services.fields import REQUIRABLE_FIELDS
 from som_flow.services.limits import MAX_AMOUNT, MAX_ID, sane_date
 
@@ -117,6 +118,20 @@ class CustomFieldCreateSchema(Schema):
 
 
 # kinds -------------------------------------------------------------------------------------------
+class FormItem(fields.Field):
+    """One field of a task's form: `som.form` text ("qualified:yesno", "budget:number", "step:choice(a|b)", or a
+    plain name for text) or an object {name, type?, choices?, label?}; checked as the builder reads it."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str | dict) or (isinstance(value, str) and len(value) > 2000):
+            raise ValidationError("Give a field as text such as qualified:yesno or as an object with a name.")
+        try:
+            form_fields([value])
+        except FormSpecError as exc:
+            raise ValidationError(str(exc).capitalize() + ".") from None
+        return value
+
+
 class StageTaskSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     role = fields.String(load_default="rep", validate=validate.OneOf(["rep", "csr", "office", "manager", "scheduler"]))
@@ -124,7 +139,12 @@ class StageTaskSchema(Schema):
     required = fields.Boolean(load_default=True)
     action = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["schedule_appointment"]))
     instructions = fields.String(load_default="", validate=validate.Length(max=2000))
-    form = fields.List(fields.String(validate=KEY), load_default=list)
+    form = fields.List(FormItem(metadata={
+        "description": "som.form text such as qualified:yesno, budget:number, step:choice(call|visit) or a plain "
+                       "name (text); or an object {name, type: text|yesno|number|date|choice, choices?, label?}"}),
+        load_default=list, validate=validate.Length(max=30))
+    # "assignment": the task is done when the deal gets a sales rep, by any path
+    done_by = fields.String(allow_none=True, validate=validate.OneOf(["assignment"]))  # absent: done by hand
 
 
 class KindCreateSchema(Schema):
@@ -409,8 +429,13 @@ class TaskSchema(Schema):
     due_at = fields.DateTime(allow_none=True)
     follow_up_at = fields.DateTime(allow_none=True)
     status = fields.String()
-    form = fields.List(fields.String())
+    form = fields.List(fields.String())  # the field names; form_fields says more about each
+    form_fields = fields.List(fields.Dict(), metadata={
+        "description": "The completion form: {name, type: text|yesno|number|date|choice, label, choices?} per field"})
     action = fields.String(allow_none=True)
+    done_by = fields.String(allow_none=True, metadata={
+        "description": "assignment: done when the deal gets a sales rep; completing it with data.sales_rep "
+                       "assigns that rep"})
     gate = fields.Boolean()
     required = fields.Boolean()
     completed_at = fields.DateTime(allow_none=True)

@@ -131,6 +131,22 @@ def custom_field(key: str) -> CustomField | None:
     return db.session.scalar(select(CustomField).where(CustomField.key == key))
 
 
+def answers_from_form(opp: Opportunity, names: list[str], data: dict) -> dict:
+    """The answers a task's form gives to the deal's profile and qualification questions (a form field named
+    like a question's key answers it). Raises ValidationFailed keyed by the form field when the question does
+    not take that answer (e.g. a text field answering a yes/no question with "maybe")."""
+    questions = {q.key for q in list_questions(opp.kind.key if opp.kind else None)}
+    answers = {name: data[name] for name in names if name in questions and name in data}
+    if not answers:
+        return {}
+    try:
+        return check_answers(answers)
+    except ValidationFailed as exc:
+        errors = {key.removeprefix("answers."): msgs for key, msgs in exc.errors.items()}
+        raise ValidationFailed("The answer does not fit the question: " + "; ".join(
+            f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()), errors) from None
+
+
 def qualification(opp: Opportunity) -> tuple[bool, list[str]]:
     """Qualified when every required qualification question is answered yes; `why` lists each finding."""
     questions = [q for q in list_questions(opp.kind.key if opp.kind else None) if q.section == "qualification"]

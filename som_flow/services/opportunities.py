@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask import current_app
 from sqlalchemy import Numeric, case, func, literal, null, or_, select
 
+from som_flow.engine import jsonable
 from som_flow.errors import Conflict, NotFound, SomFlowError, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import Customer, Opportunity, OpportunityKind, Task, User
@@ -23,6 +24,7 @@ from som_flow.services.appointments import book_from_task
 from som_flow.services.customers import create_job_for
 from som_flow.services.fields import (
     FIELD_LABELS,
+    answers_from_form,
     check_answers,
     check_custom_values,
     check_required_kept,
@@ -33,12 +35,13 @@ from som_flow.services.forecast import Rates
 from som_flow.services.guards import bump_version, get_opportunity, guard_version, lock_opportunity, require_open
 from som_flow.services.history import record_event
 from som_flow.services.job_work import cancel_job_work, complete_job_task, start_job_work
-from som_flow.services.limits import MAX_AMOUNT
+from som_flow.services.limits import MAX_AMOUNT, MAX_ID
 from som_flow.services.next_activity import without_next_activity
 from som_flow.services.permissions import require_assign, require_change, require_reopen, require_role, require_task
 from som_flow.services.process_run import (
     definition_for,
     engine,
+    finish_assignment_tasks,
     load_run,
     process_data,
     project,
@@ -561,12 +564,15 @@ def _assign(opp: Opportunity, rep: User | None, actor: User) -> None:
     for task in db.session.scalars(select(Task).where(
             Task.opportunity_id == opp.id, Task.status == "open", Task.role == "rep", Task.source == "process")):
         task.assignee_id = opp.sales_rep_id
+    # every path that gives a rep passes here: the tasks done by an assignment complete, the rep's next ones appear
+    finish_assignment_tasks(opp, actor)
     sync_reminders(opp)
 
 
 @service
 def assign(actor: User, opp_id: int, user_id: int) -> Opportunity:
-    opp = get_opportunity(opp_id)
+    """Give the deal to a rep; tasks done by an assignment complete. Raises Forbidden, Conflict, ValidationFailed."""
+    opp = lock_opportunity(opp_id)  # the process may step: writers of the stored workflow queue on the deal
     require_assign(actor)
     require_open(opp, "assign")
     _assign(opp, _rep(user_id), actor)
@@ -575,7 +581,8 @@ def assign(actor: User, opp_id: int, user_id: int) -> Opportunity:
 
 @service
 def claim(actor: User, opp_id: int) -> Opportunity:
-    opp = get_opportunity(opp_id)
+    """Take an unassigned deal; tasks done by an assignment complete. Raises Forbidden, Conflict."""
+    opp = lock_opportunity(opp_id)
     require_role(actor, "rep", "manager")
     require_open(opp, "claim")
     if opp.sales_rep_id not in (None, actor.id):
@@ -620,6 +627,37 @@ def bulk(actor: User, ids: list[int], action: str, args: dict) -> tuple[list[int
     return done, failed
 
 
+def _answer_from_task(opp: Opportunity, task: Task, data: dict, actor: User) -> bool:
+    """The task's answers to the deal's questions, stored as the deal's answers: one field change each.
+    Returns whether the deal's answers changed. Raises ValidationFailed (an answer the question does not take)."""
+    answers = answers_from_form(opp, task.form, data)
+    if not answers:
+        return False
+    old = dict(opp.answers or {})
+    for key, value in answers.items():
+        if old.get(key) != value:
+            record_event(opp, actor, "field_changed", field=f"answers.{key}", old=old.get(key), new=value,
+                         task=task.title, task_id=task.id)
+    opp.answers = {**old, **answers}
+    return True
+
+
+def _complete_by_assigning(actor: User, opp: Opportunity, task: Task, rep_id, idempotency_key: str | None) -> Task:
+    """The office completes its "assign a rep" task by choosing the rep: the assignment does the task."""
+    try:
+        rep_id = int(rep_id) if not isinstance(rep_id, bool) else 0
+    except (TypeError, ValueError):
+        rep_id = 0
+    if not 1 <= rep_id <= MAX_ID:
+        raise ValidationFailed("Choose the sales rep", {"sales_rep": ["Choose a sales rep from the list."]})
+    require_assign(actor)
+    _assign(opp, _rep(rep_id), actor)
+    if task.status != "done":  # the process did not take it (an old version of the kind): done by hand
+        raise Conflict(f"Task {task.title!r} is not done by an assignment here; complete it without a rep.")
+    task.completion_key = idempotency_key
+    return task
+
+
 @service
 def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempotency_key: str | None = None) -> Task:
     """Complete a generated task with its form data; the process steps on. A task a person added is simply done.
@@ -628,7 +666,8 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
     The client's retry of its own completion (same user, same `idempotency_key`) gets the task back and
     changes nothing.
     Raises NotFound, Forbidden, Conflict (done by someone / closed deal), ValidationFailed (the engine: form
-    fields of the task's `som.form` missing).
+    fields of the task's `som.form` missing or not allowed, keyed by field). A form field named like a
+    profile or qualification question's key answers it on the deal too (a field change in the history).
     """
     opp_id = db.session.scalar(select(Task.opportunity_id).where(Task.id == task_id))
     if opp_id is None:
@@ -649,14 +688,18 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
     if task.source == "person":  # a person's task: the process knows nothing of it
         return finish_person_task(actor, task, idempotency_key)
     data = dict(data or {})
+    if task.done_by == "assignment" and data.get("sales_rep") not in (None, ""):
+        return _complete_by_assigning(actor, opp, task, data.pop("sales_rep"), idempotency_key)
     # the form's own check is the engine's (it reads som.form); a refusal there rolls the booking back too
     if task.action == "schedule_appointment" and "appointment" in data:
         data["appointment_id"] = book_from_task(actor, task, data.pop("appointment"))
     run = load_run(opp)
-    engine().complete_task(run, task_id, data)
+    data = jsonable(engine().complete_task(run, task_id, data))
     task.status, task.completed_by_id, task.completed_at, task.data = "done", actor.id, now(), data
     task.completion_key = idempotency_key
     record_event(opp, actor, "task_completed", task=task.title, task_id=task.id)
+    if _answer_from_task(opp, task, data, actor):
+        engine().set_data(run, process_data(opp))  # conditions further on read the new qualification
     db.session.flush()
     project(opp, run, opp.kind_version, actor)
     bump_version(opp)

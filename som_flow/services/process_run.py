@@ -15,7 +15,7 @@ import isodate
 from flask import current_app
 from sqlalchemy import select
 
-from som_flow.engine import Engine, ProcessDefinition, Run, Snapshot
+from som_flow.engine import Engine, ProcessDefinition, ReadyTask, Run, Snapshot
 from som_flow.errors import Conflict
 from som_flow.extensions import db
 from som_flow.models import KindVersion, Notification, Opportunity, StageStay, Task, User, WorkflowState
@@ -121,7 +121,13 @@ def _track_stay(opp: Opportunity, version: KindVersion, at: datetime) -> None:
 def project(opp: Opportunity, run: Run, version: KindVersion, actor: User | None) -> Snapshot:
     """Mirror the run onto rows after the engine acted, in this order: the stage (with its stay and default
     probability) and the outcome, the effects of service tasks, the ready tasks, the stored state, then the
-    timers and the people's reminders (which read the rows written before them). Returns the snapshot."""
+    timers and the people's reminders (which read the rows written before them). Returns the snapshot.
+
+    A deal with a rep first has its tasks marked done by an assignment completed (`som.done_by=assignment`):
+    whichever path gave it the rep (create, assign, claim, bulk, a PATCH) or brought such a task back (a
+    backward move, a reopen), the office's "assign a rep" never waits on a deal that has one."""
+    if opp.sales_rep_id is not None and not opp.closed:
+        _complete_done_by_assignment(opp, run, actor)
     snap = engine().snapshot(run)
     at = now()
     before = (opp.stage, opp.closed)
@@ -162,6 +168,32 @@ def _project_outcome(opp: Opportunity, snap: Snapshot, at: datetime) -> None:
         opp.resolved_date = opp.resolved_date or at.date()
 
 
+def _complete_done_by_assignment(opp: Opportunity, run: Run, actor: User | None) -> None:
+    """The deal has a rep: the process completes its ready tasks marked done by an assignment (and those that
+    become ready after them); each is a done row, completed by whoever gave the rep, with its event."""
+    for ready_task in engine().complete_done_by(run):
+        row = db.session.get(Task, ready_task.id) or _task_row(opp, ready_task)
+        row.status, row.completed_by_id, row.completed_at = "done", actor.id if actor else None, now()
+        row.data = {"done_by": "assignment", "sales_rep": opp.sales_rep_id}
+        record_event(opp, actor, "task_completed", task=row.title, task_id=row.id, done_by="assignment")
+
+
+def _task_row(opp: Opportunity, ready_task: ReadyTask) -> Task:
+    """A new open Task row mirroring a ready user task (rep lane: assigned to the deal's rep)."""
+    assignee_id = opp.sales_rep_id if ready_task.role == "rep" else None
+    assignee = db.session.get(User, assignee_id) if assignee_id else None
+    row = Task(
+        id=ready_task.id, opportunity_id=opp.id, spec_name=ready_task.spec_name, title=ready_task.title,
+        instructions=ready_task.instructions, role=ready_task.role, stage=ready_task.stage,
+        gate=False, required=ready_task.required, action=ready_task.action, assignee_id=assignee_id,
+        due_at=_task_due(ready_task.due, opp, assignee), form=list(ready_task.form),
+        form_types=[f.as_dict() for f in ready_task.form_fields], done_by=ready_task.done_by, data={},
+        status="open",
+    )
+    db.session.add(row)
+    return row
+
+
 def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> None:
     """READY user tasks (not gates) become Task rows (rep lane: the deal's rep); open rows no longer ready are
     cancelled. Tasks people added are not the process's: they stay, until the deal closes; the job's own work has
@@ -174,14 +206,7 @@ def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> None
     for task_id, ready_task in ready.items():
         if task_id in current or db.session.get(Task, task_id) is not None:
             continue
-        assignee_id = opp.sales_rep_id if ready_task.role == "rep" else None
-        assignee = db.session.get(User, assignee_id) if assignee_id else None
-        db.session.add(Task(
-            id=task_id, opportunity_id=opp.id, spec_name=ready_task.spec_name, title=ready_task.title,
-            instructions=ready_task.instructions, role=ready_task.role, stage=ready_task.stage,
-            gate=False, required=ready_task.required, action=ready_task.action, assignee_id=assignee_id,
-            due_at=_task_due(ready_task.due, opp, assignee), form=list(ready_task.form), data={},
-        ))
+        _task_row(opp, ready_task)
     for task_id, row in current.items():
         if task_id not in ready:
             row.status = "cancelled"
@@ -235,6 +260,19 @@ def restart_process(opp: Opportunity, version: KindVersion, *, start_stage: str 
         opp.kind_version_id = version.id
         opp.kind_version = version
     project(opp, run, version, actor)
+
+
+def finish_assignment_tasks(opp: Opportunity, actor: User | None) -> None:
+    """The deal just got a rep: if it has an open task done by an assignment, let the process complete it and
+    project (the rep's next tasks appear in the rep's list at once). No open such task: nothing is loaded."""
+    if opp.sales_rep_id is None or opp.closed:
+        return
+    marked = definition_for(opp.kind_version).done_by_assignment
+    if not marked or db.session.scalar(select(Task.id).where(
+            Task.opportunity_id == opp.id, Task.status == "open", Task.spec_name.in_(marked)).limit(1)) is None:
+        return
+    project(opp, load_run(opp), opp.kind_version, actor)
+    bump_version(opp)
 
 
 def wake_due_timers(opp_id: int) -> None:

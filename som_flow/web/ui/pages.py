@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import defaultdict
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
@@ -530,9 +531,33 @@ def complete_task(task_id: str):
                                "end": local_datetime("appointment_end", zone, "end")}
         if None in data["appointment"].values():
             raise ValidationFailed("Give the appointment's start and end", {"appointment": ["start and end."]})
-    opportunities.complete_task(current_user, task_id, data, idempotency_key=key)
+    try:
+        opportunities.complete_task(current_user, task_id, data, idempotency_key=key)
+    except ValidationFailed as exc:
+        # an answer the form does not take: the page the form was on, again, with what was typed and the
+        # message beside its field (the task_fields macro reads them through refused_task_form)
+        g.refused_task = {"task_id": task_id, "values": data, "errors": exc.errors}
+        flash(exc.detail, "error")
+        deal = re.fullmatch(r"/opportunities/(\d+)", urlsplit(request.form.get("next", "")).path)
+        if deal:
+            return render_deal(int(deal.group(1)), status=422)
+        page = my_tasks()
+        return (page[0] if isinstance(page, tuple) else page), 422
     flash("Task done.", "ok")
     return redirect(back())
+
+
+@bp.app_template_global()
+def refused_task_form(task_id: str) -> dict:
+    """What was typed into task `task_id`'s refused completion form and why it was refused ({} otherwise)."""
+    refused = g.get("refused_task") or {}
+    return refused if refused.get("task_id") == task_id else {}
+
+
+@bp.app_template_global()
+def assignable_reps() -> list:
+    """The people a deal can be given to, for a task done by an assignment (chosen there, the rep is assigned)."""
+    return users.list_reps() if current_user.has_role("admin", "manager", "csr") else []
 
 
 @bp.route("/tasks/<task_id>/claim", methods=["POST"])

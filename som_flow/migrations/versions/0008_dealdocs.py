@@ -1,7 +1,7 @@
 """dealdocs: a deal made by mistake can be archived (hidden from lists, its history kept)
 
-Revision ID: 0005_dealdocs
-Revises: 0004_hardening
+Revision ID: 0008_dealdocs
+Revises: 0007_dealedit
 Create Date: 2026-11-27 06:30:00
 
 """
@@ -10,8 +10,8 @@ from alembic import op
 
 import som_flow.extensions
 
-revision = "0005_dealdocs"
-down_revision = "0005_dealedit"
+revision = "0008_dealdocs"
+down_revision = "0007_dealedit"
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """jobflow: a kind's follow-on process (the job's own work after a win with a job), its runs, and the tasks
 they hand out
 
-Revision ID: 0005_jobflow
-Revises: 0004_hardening
+Revision ID: 0006_jobflow
+Revises: 0005_activities
 Create Date: 2026-11-27 07:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 import som_flow.extensions
 
-revision = "0005_jobflow"
+revision = "0006_jobflow"
 down_revision = "0005_activities"
 branch_labels = None
 depends_on = None

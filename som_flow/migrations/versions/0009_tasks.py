@@ -1,16 +1,16 @@
 """tasks people add: a task says where it came from (the process, or a person who added it to a deal) and who
 added it
 
-Revision ID: 0005_tasks
-Revises: 0005_jobflow
+Revision ID: 0009_tasks
+Revises: 0008_dealdocs
 Create Date: 2026-11-27 06:30:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_tasks"
-down_revision = "0005_dealdocs"
+revision = "0009_tasks"
+down_revision = "0008_dealdocs"
 branch_labels = None
 depends_on = None
 

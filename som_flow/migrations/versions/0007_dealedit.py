@@ -1,15 +1,15 @@
 """dealedit: a deal's terms of sales and named probability level; office preferences (required fields) as rows
 
-Revision ID: 0005_dealedit
-Revises: 0004_hardening
+Revision ID: 0007_dealedit
+Revises: 0006_jobflow
 Create Date: 2026-11-27 06:30:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_dealedit"
-down_revision = "0005_jobflow"
+revision = "0007_dealedit"
+down_revision = "0006_jobflow"
 branch_labels = None
 depends_on = None
 
