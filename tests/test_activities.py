@@ -273,3 +273,27 @@ def test_timeline_sentences_name_user_defined_fields_and_questions_by_their_labe
     assert changed.status_code == 200, changed.json
     texts = [i["text"] for i in rep.get(f"/opportunities/{deal['id']}/timeline?type=fields").json["items"]]
     assert "Roof type: empty → Slate" in texts and "Is the budget confirmed?: empty → yes" in texts
+
+
+def test_a_call_logged_with_a_next_task_puts_both_on_the_deal_in_one_step(client, people, deal):
+    rep = Api(client, "rep@x.test")
+    logged = rep.post(f"/opportunities/{deal['id']}/activities", {
+        "type": "call", "text": "Wants a quote for two units.",
+        "next_task": {"title": "Send the quote", "due_at": "2026-03-04T09:00:00+01:00"}})
+    assert logged.status_code == 201, logged.json
+    mine = rep.get("/tasks?assignee=me").json["items"]
+    task = next(t for t in mine if t["title"] == "Send the quote")
+    assert task["id"] == logged.json["next_task_id"] and task["opportunity_id"] == deal["id"]
+    assert task["due_at"] == "2026-03-04T08:00:00+00:00" and task["source"] == "person"
+    kinds = [(i["kind"], i["type"]) for i in rep.get(f"/opportunities/{deal['id']}/timeline").json["items"][:2]]
+    assert ("activity", "activities") in kinds and ("event", "tasks") in kinds
+
+    # a next task that cannot be made keeps the call from being logged too: one action, nothing half-written
+    before = rep.get(f"/opportunities/{deal['id']}/activities").json["total"]
+    refused = rep.post(f"/opportunities/{deal['id']}/activities", {
+        "type": "call", "text": "Second call", "next_task": {"title": "Later", "due_at": "3026-01-01T00:00:00Z"}})
+    assert refused.status_code == 422 and "next_task" in str(refused.json["errors"])
+    assert rep.get(f"/opportunities/{deal['id']}/activities").json["total"] == before
+    no_title = rep.post(f"/opportunities/{deal['id']}/activities", {
+        "type": "call", "text": "Third call", "next_task": {"due_at": "2026-03-04T09:00:00Z"}})
+    assert no_title.status_code == 422 and "next_task.title" in no_title.json["errors"]

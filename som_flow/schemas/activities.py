@@ -36,6 +36,8 @@ class ActivitySchema(Schema):
     editable_until = fields.Method("_until", allow_none=True,
                                    metadata={"description": "Until when the author may edit it; then only append"})
     addenda = fields.Method("_addenda", metadata={"description": "What was added later, oldest first"})
+    next_task_id = fields.Function(lambda a: getattr(a, "next_task_id", None), allow_none=True,
+                                   metadata={"description": "The task `next_task` made (only in the POST's answer)"})
 
     def _until(self, a):
         until = edit_until(a)
@@ -53,6 +55,18 @@ class ActivityCreateSchema(Schema):
     outcome = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     user_id = fields.Integer(load_default=None, allow_none=True, validate=ID,
                              metadata={"description": "Who talked to the customer (default: you)"})
+
+
+class NextTaskSchema(Schema):
+    """The next step a logged activity leads to: a task for whoever logs it."""
+
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    due_at = fields.AwareDateTime(load_default=None, allow_none=True, validate=sane_date)
+
+
+class DealActivityCreateSchema(ActivityCreateSchema):
+    next_task = fields.Nested(NextTaskSchema, load_default=None, allow_none=True,
+                              metadata={"description": "A task for you that follows from it, made in the same step"})
 
 
 class ActivityPatchSchema(Schema):

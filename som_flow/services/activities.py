@@ -17,6 +17,7 @@ from som_flow.models import Activity, Event, Opportunity, User
 from som_flow.services.customers import get_customer
 from som_flow.services.guards import get_opportunity
 from som_flow.services.permissions import require_change, require_role
+from som_flow.services.tasks import create_task
 from som_flow.services.unit_of_work import now, service
 
 TYPES = ("note", "call", "email", "meeting", "visit")
@@ -138,13 +139,26 @@ def new_activity(actor: User, customer_id: int, opp: Opportunity | None, data: d
 
 @service
 def log_on_opportunity(actor: User, opp_id: int, data: dict) -> Activity:
-    """Log a note, call, e-mail, meeting or visit on a deal (it shows on the deal's customer too).
+    """Log a note, call, e-mail, meeting or visit on a deal (it shows on the deal's customer too), and with
+    `next_task` ({title, due_at?}) the rep's next step as a task for themselves, in the same transaction: the
+    call and what it led to are one action, so neither is kept without the other.
 
-    `data`: type, text, at? (default now), outcome?, user_id? (who talked; default the actor).
-    Raises NotFound, Forbidden, ValidationFailed naming the fields."""
+    `data`: type, text, at? (default now), outcome?, user_id? (who talked; default the actor), next_task?.
+    Raises NotFound, Forbidden, ValidationFailed naming the fields (`next_task.title`, `next_task.due_at`),
+    Conflict (a next task on a closed deal)."""
+    data = dict(data)
+    next_task = data.pop("next_task", None)
     opp = get_opportunity(opp_id)
     require_log(actor, opp=opp)
-    return new_activity(actor, opp.customer_id, opp, data)
+    activity = new_activity(actor, opp.customer_id, opp, data)
+    if next_task:
+        try:
+            task = create_task(actor, {"title": next_task["title"], "due_at": next_task.get("due_at"),
+                                       "opportunity_id": opp.id})
+        except ValidationFailed as exc:
+            raise ValidationFailed(exc.detail, {f"next_task.{k}": v for k, v in exc.errors.items()}) from None
+        activity.next_task_id = task.id  # not stored: the answer names the task it made
+    return activity
 
 
 @service

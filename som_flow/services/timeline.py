@@ -144,7 +144,11 @@ def describe(e: Event, words: _Words) -> str:
             changed = [k for k in {**old, **new} if old.get(k) != new.get(k)]
             return "; ".join(f"{words.sub_label(name, k)}: {_value(old.get(k))} → {_value(new.get(k))}"
                              for k in changed) or FIELD_LABELS.get(name, name) + " saved unchanged"
-        label = FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
+        group, _, key = name.partition(".")
+        if key and group in ("custom", "answers"):  # one answer or user-defined value (a merge patch's key)
+            label = words.sub_label(group, key)
+        else:
+            label = d.get("label") or FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
         return f"{label}: {_value(d.get('old'))} → {_value(d.get('new'))}"
     if t == "assigned":
         return f"Assigned to {d.get('name') or words.user(d.get('new')) or 'someone'}"

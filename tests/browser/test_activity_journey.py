@@ -86,3 +86,34 @@ def test_a_rep_logs_a_call_with_a_note_and_finds_it_on_the_timeline(sessions, de
     expect(timeline).to_contain_text("Started in Lead")
     expect(timeline).not_to_contain_text("Asked about 40 seats.")
     rep.assert_no_console_errors(r"status of 422 .*/opportunities/\d+/activities")  # the refused form
+
+
+def test_a_rep_logs_a_call_with_a_next_task_and_finds_both_on_the_timeline_and_the_task_list(sessions, deal):
+    rep = sessions.new()
+    rep.page.set_viewport_size({"width": 390, "height": 844})
+    page = rep.login("rep@x.test")
+    page.goto(f"/opportunities/{deal}")
+    page.get_by_role("tab", name="History").click()
+    form = page.get_by_role("tabpanel", name="History").get_by_role("form", name="Log activity")
+    form.get_by_label("Type").select_option(label="Call")
+    form.get_by_label("Text").fill("Walked through the offer; they want it in writing.")
+    # a due time without a title is refused, and nothing typed is lost
+    form.get_by_label("Due").fill("2026-03-04T09:00")
+    form.get_by_role("button", name="Log activity").click()
+    form = page.get_by_role("tabpanel", name="History").get_by_role("form", name="Log activity")
+    expect(form.locator("#err-next_task_title")).to_contain_text("Say what the next task is")
+    expect(form.get_by_label("Text")).to_have_value("Walked through the offer; they want it in writing.")
+    expect(form.get_by_label("Due")).to_have_value("2026-03-04T09:00")
+
+    form.get_by_label("Title").fill("Send the written offer")
+    form.get_by_role("button", name="Log activity").click()
+    expect(page.get_by_text("Logged, and the next task is on your list.")).to_be_visible()
+    timeline = page.get_by_role("tabpanel", name="History").locator("ol.timeline")
+    expect(timeline).to_contain_text("Walked through the offer")
+    expect(timeline).to_contain_text("Send the written offer")
+
+    page.goto("/tasks")
+    row = page.locator("#my-tasks tr", has_text="Send the written offer")
+    expect(row).to_contain_text("CRM licenses")
+    expect(row).to_contain_text("2026-03-04")
+    rep.assert_no_console_errors(r"status of 422 .*/opportunities/\d+/activities")

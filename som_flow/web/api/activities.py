@@ -9,6 +9,7 @@ from som_flow.schemas.activities import (
     ActivityPatchSchema,
     ActivityQuery,
     ActivitySchema,
+    DealActivityCreateSchema,
     TimelineItemSchema,
     TimelineQuery,
 )
@@ -34,7 +35,7 @@ def list_opportunity_activities(query, opp_id):
 
 @blp.route("/opportunities/<int:opp_id>/activities", methods=["POST"])
 @roles_required(*WRITERS)
-@blp.arguments(ActivityCreateSchema)
+@blp.arguments(DealActivityCreateSchema)
 @blp.response(201, ActivitySchema)
 def log_opportunity_activity(data, opp_id):
     """Log a note, call, e-mail, meeting or visit on a deal (a rep on own deals); it shows on its customer too."""

@@ -85,7 +85,29 @@ def customer_context(customer_id: int) -> dict:
             **form_context(activities.can_log(current_user))}
 
 
-def _read_form() -> dict:
+# the page's names of the next task's fields, and the service's
+NEXT_TASK_FIELDS = {"next_task.title": "next_task_title", "next_task.due_at": "next_task_due"}
+
+
+def _read_next_task(errors: dict) -> dict | None:
+    """The log form's optional next task (a title and a due time in the viewer's zone); None when no title."""
+    title = request.form.get("next_task_title", "").strip()
+    try:
+        due = local_datetime("next_task_due", _zone(), "next task's due time")
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+        return None
+    if not title:
+        if due is not None:
+            errors["next_task_title"] = ["Say what the next task is, or leave its due time empty."]
+        return None
+    if len(title) > 200:
+        errors["next_task_title"] = ["Keep the title under 200 characters."]
+        return None
+    return {"title": title, "due_at": due.astimezone(UTC) if due else None}
+
+
+def _read_form(*, next_task: bool = False) -> dict:
     """The posted "Log activity" form; every field's problem at once (the service words the rest)."""
     errors, data = {}, {"type": request.form.get("type", ""), "text": request.form.get("text", ""),
                         "outcome": request.form.get("outcome", "").strip() or None}
@@ -98,6 +120,8 @@ def _read_form() -> dict:
         data["user_id"] = load_form(WhoForm(), ["user_id"]).get("user_id")
     except ValidationFailed:
         errors["user_id"] = ["Choose who talked to the customer."]
+    if next_task:
+        data["next_task"] = _read_next_task(errors)
     if errors:
         raise ValidationFailed("Check the activity: " + " ".join(m for ms in errors.values() for m in ms), errors)
     return data
@@ -107,7 +131,8 @@ def _show_again(view: str, exc: ValidationFailed, **args):
     """The page again with the form as it was typed and each message beside its field."""
     g.activity_form, g.activity_errors = request.form, exc.errors
     flash(exc.detail, "error")
-    return current_app.view_functions[view](**args), 422
+    page = current_app.view_functions[view](**args)  # a view may answer (body, status): the body, refused
+    return (page[0] if isinstance(page, tuple) else page), 422
 
 
 # a refused form is shown at its own address; other forms on that page go back there, so it answers GET too
@@ -125,10 +150,11 @@ def customer_activities(customer_id: int):
 def log_on_opportunity(opp_id: int):
     get_opportunity(opp_id)
     try:
-        activities.log_on_opportunity(current_user, opp_id, _read_form())
+        logged = activities.log_on_opportunity(current_user, opp_id, _read_form(next_task=True))
     except ValidationFailed as exc:
-        return _show_again("pages.opportunity_page", exc, opp_id=opp_id)
-    flash("Logged.", "ok")
+        errors = {NEXT_TASK_FIELDS.get(k, k): v for k, v in exc.errors.items()}
+        return _show_again("pages.opportunity_page", ValidationFailed(exc.detail, errors), opp_id=opp_id)
+    flash("Logged, and the next task is on your list." if getattr(logged, "next_task_id", None) else "Logged.", "ok")
     return redirect(url_for("pages.opportunity_page", opp_id=opp_id) + "#history")
 
 
