@@ -35,12 +35,12 @@ _DAYS_PER = (365.25, 30.44, 7, 1, 1 / 24, 1 / 1440, 1 / 86400)
 _CYCLE = re.compile(r"^R(\d{1,9})/(?:[^/]+/)?([^/]+)$")
 
 
-def validate_bpmn(xml: str | bytes) -> ProcessDefinition:
-    """Parse and check a BPMN document; return its definition (stages, flags). Raises InvalidProcess."""
+def _validated(xml: str | bytes, parse) -> ProcessDefinition:
+    """Parse with `parse` (a kind's or a follow-on's parser) inside the bounds every uploaded BPMN has."""
     root = parse_xml(xml)  # size cap and DOCTYPE refusal come first, before anything reads the tree
     limits = _limit_errors(root)
     try:
-        definition = parse_definition(0, xml, OPERATIONS, root=root)
+        definition = parse(0, xml, OPERATIONS, root=root)
     except InvalidProcess as exc:
         for element, reasons in limits.items():
             exc.errors.setdefault(element, []).extend(reasons)
@@ -49,23 +49,17 @@ def validate_bpmn(xml: str | bytes) -> ProcessDefinition:
         element, reasons = next(iter(limits.items()))
         raise _trimmed(f"The BPMN is not allowed: {element}: {reasons[0]}", limits)
     return definition
+
+
+def validate_bpmn(xml: str | bytes) -> ProcessDefinition:
+    """Parse and check a BPMN document; return its definition (stages, flags). Raises InvalidProcess."""
+    return _validated(xml, parse_definition)
 
 
 def validate_follow_on_bpmn(xml: str | bytes) -> ProcessDefinition:
     """Parse and check a kind's follow-on process (a job's own work: no stages, see engine/follow_on.py) with the
     same bounds as a kind's BPMN. Raises InvalidProcess naming the elements."""
-    root = parse_xml(xml)
-    limits = _limit_errors(root)
-    try:
-        definition = parse_follow_on(0, xml, OPERATIONS, root=root)
-    except InvalidProcess as exc:
-        for element, reasons in limits.items():
-            exc.errors.setdefault(element, []).extend(reasons)
-        raise _trimmed(exc.detail, exc.errors) from None
-    if limits:
-        element, reasons = next(iter(limits.items()))
-        raise _trimmed(f"The BPMN is not allowed: {element}: {reasons[0]}", limits)
-    return definition
+    return _validated(xml, parse_follow_on)
 
 
 def _days(text: str) -> float | None:
