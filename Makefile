@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export SOM_FLOW_DATABASE_URL ?=
+# pytest-xdist workers for `make test` (each starts its own PostgreSQL cluster and Chromium)
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: run test lint install browser clean bench assets wheel-check
 
@@ -45,7 +47,7 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # the built wheel in a clean venv: `som-flow init` must install the three shipped kinds (CI runs this)
 wheel-check: $(STAMP)

@@ -31,7 +31,7 @@ def test_the_office_assigns_a_rep_and_the_rep_moves_the_deal_after_only_the_reps
     page = office.login("csr@x.test")
     page.get_by_role("link", name="New opportunity").click()
     page.get_by_label("Title").fill("Heat pump")
-    page.get_by_label("Customer").select_option(label="Northwind Traders")
+    page.get_by_label("Customer").fill("Northwind Traders")  # the customer picker: a typed name is enough
     page.get_by_label("Kind").select_option(label="Standard sale")
     page.get_by_role("button", name="Create").click()
     expect(page.locator("#sales-rep")).to_have_text("unassigned")
@@ -39,7 +39,7 @@ def test_the_office_assigns_a_rep_and_the_rep_moves_the_deal_after_only_the_reps
 
     # before anyone has the deal, its office task waits in the office's pool
     page.get_by_role("link", name="My tasks", exact=True).click()
-    expect(page.locator("#pool li", has_text="Assign a sales rep")).to_contain_text("Heat pump")
+    expect(page.locator("#pool tr", has_text="Assign a sales rep")).to_contain_text("Heat pump")
 
     page.goto(deal_url)
     page.get_by_label("Assign to").select_option(label="Rep")
@@ -55,20 +55,20 @@ def test_the_office_assigns_a_rep_and_the_rep_moves_the_deal_after_only_the_reps
     rep.page.set_viewport_size(PHONE)
     page = rep.login("rep@x.test")
     page.get_by_role("link", name="My tasks", exact=True).click()
-    contact = page.locator("#my-tasks li", has_text="Contact the prospect")
+    contact = page.locator("#my-tasks tr", has_text="Contact the prospect")
     expect(contact).to_contain_text("Heat pump")
     contact.get_by_role("button", name="Done").click()
     expect(page.get_by_role("status")).to_have_text("Task done.")
 
     page.goto(deal_url)
-    page.get_by_label("Move to").select_option(label="Qualification")
+    page.locator("select[name=stage]").select_option(label="Qualification")
     page.get_by_role("button", name="Move").click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
     expect(page.locator("#stage")).to_have_text("Qualification")
 
     # the qualification task asks yes or no, with nothing chosen for the rep
     page.get_by_role("link", name="My tasks", exact=True).click()
-    qualify = page.locator("#my-tasks li", has_text="Answer qualification")
+    qualify = page.locator("#my-tasks tr", has_text="Answer qualification")
     question = qualify.get_by_role("group", name="Is the prospect qualified?")
     expect(question.get_by_role("radio", name="Yes")).not_to_be_checked()
     expect(question.get_by_role("radio", name="No")).not_to_be_checked()
@@ -80,7 +80,7 @@ def test_the_office_assigns_a_rep_and_the_rep_moves_the_deal_after_only_the_reps
     page.get_by_role("tab", name="Profile").click()
     expect(page.locator("#qualified")).to_have_text(re.compile(r"Qualified: yes"))
     page.get_by_role("tab", name="History").click()
-    expect(page.locator("#panel-history")).to_contain_text("answers.qualified: None → True")
+    expect(page.locator("#panel-history")).to_contain_text("Is the prospect qualified?: empty → yes")
 
     office.assert_no_console_errors()
     rep.assert_no_console_errors()

@@ -98,8 +98,8 @@ def test_the_office_creates_a_deal_with_its_required_fields_and_edits_the_info_t
                   "30 days net"):
         expect(info).to_contain_text(shown)
     history = _history(page)
-    expect(history).to_contain_text("Terms of sales: None → 30 days net")
-    expect(history).to_contain_text("Department: None → installation")
+    expect(history).to_contain_text("Terms of sales: empty → 30 days net")
+    expect(history).to_contain_text("Department: empty → installation")
     office.assert_no_console_errors(r"status of 422 .* at \S+/edit/info#info$")  # the refused form, on purpose
     admin.assert_no_console_errors()
 
@@ -182,8 +182,8 @@ def test_the_rep_on_a_phone_edits_the_opportunity_profile_and_user_defined_tabs(
     page.get_by_role("tab", name="User defined").click()
     expect(_panel(page, "User defined")).to_contain_text("Slate")
     history = _history(page)
-    expect(history).to_contain_text("House size (m²): None → 140")
-    expect(history).to_contain_text("Roof type: None → Slate")
+    expect(history).to_contain_text("House size (m²): empty → 140")
+    expect(history).to_contain_text("Roof type: empty → Slate")
     expect(history).to_contain_text("Amount: 12000.00 → 15000.50")
     assert errors == []
     context.close()

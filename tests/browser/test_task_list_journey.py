@@ -49,15 +49,15 @@ def test_a_rep_adds_a_task_on_the_deal_page_and_works_it_from_the_task_list(sess
     expect(form.get_by_label("Instructions")).to_have_value("Ask for the Q3 figures")
     expect(form.get_by_label("Due")).to_have_value("2301-03-05T10:00")
 
-    form.get_by_label("Due").fill("2026-03-05T10:00")
+    form.get_by_label("Due").fill("2026-03-02T15:00")  # before "Contact the prospect" (due 3 March): the next
     form.get_by_role("button", name="Add task").click()
     expect(page.get_by_role("status")).to_contain_text("Task added: Call about the budget.")
     expect(page.locator("#deal-tasks")).to_contain_text("Call about the budget")
-    expect(page.locator("#next-activity")).to_have_text("Task: Call about the budget · 2026-03-05 10:00")
+    expect(page.locator("#next-activity")).to_have_text("Task: Call about the budget · 2026-03-02 15:00")
 
     page.get_by_role("link", name="My tasks").first.click()
     row = page.get_by_role("row", name="Call about the budget")
-    expect(row).to_contain_text("2026-03-05 10:00")
+    expect(row).to_contain_text("2026-03-02 15:00")
     expect(row).to_contain_text("CRM licenses")
     expect(row).to_contain_text("Northwind Traders")
     expect(row).to_contain_text("Lead")
