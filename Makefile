@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export SOM_FLOW_DATABASE_URL ?=
-# pytest-xdist workers for `make test` (each starts its own PostgreSQL cluster and Chromium)
+# pytest-xdist workers for `make test` (each starts its own PostgreSQL cluster and Chromium); a file's tests stay
+# on one worker, in order (test_api_fuzz checks at its end that its earlier tests called every operation)
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: run test lint install browser clean bench assets wheel-check
@@ -47,7 +48,7 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # the built wheel in a clean venv: `som-flow init` must install the three shipped kinds (CI runs this)
 wheel-check: $(STAMP)
