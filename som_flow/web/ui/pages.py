@@ -195,7 +195,7 @@ def render_deal(opp_id: int, *, open_form: str | None = None, form=None, errors:
     all_tasks = opportunities.tasks_of(opp)
     return render_template(
         "opportunity.html", opp=opp, allowed=opportunities.allowed_stages(opp), tasks=all_tasks,
-        history=[(e, _describe(e, stages)) for e in history], stage_history=_stage_history(opp, history, stages),
+        stage_history=_stage_history(opp, history, stages),
         qualified=ok, why=why, stages=stages, profile=[q for q in questions if q.section == "profile"],
         qualification=[q for q in questions if q.section == "qualification"],
         appointments=_appointments(opp), estimates=estimates.list_estimates(opp.id),
@@ -242,29 +242,6 @@ def _stage_history(opp: Opportunity, events: list[Event], stages: dict) -> list[
                      "by": (mover.actor.name if mover.actor else "system") if mover else "",
                      "time": _duration((stay.left_at or now()) - stay.entered_at)})
     return rows
-
-
-def _describe(e: Event, stages: dict) -> str:
-    """One line of history a person can read."""
-    d = e.data or {}
-
-    def stage(key):
-        return stages[key].name if key in stages else (key or "start")
-
-    if e.type == "stage_changed":
-        return f"stage {d.get('from') or 'start'} → {d.get('to')}"
-    if e.type == "field_changed":
-        return f"{d.get('label') or d.get('field')}: {d.get('old')} → {d.get('new')}"
-    if e.type in ("assigned", "unassigned"):
-        return f"{e.type} {d.get('name') or ''}".strip()
-    if e.type in ("won", "lost"):
-        return f"{e.type} from {stage(d.get('stage'))}: {d.get('reason') or ''} {d.get('explanation') or ''}".strip()
-    if e.type == "appointment_booked":
-        return f"appointment booked: {d.get('title')} at {d.get('start')}"
-    if "task" in d:
-        return f"{e.type.replace('_', ' ')}: {d['task']}"
-    detail = ", ".join(f"{k} {v}" for k, v in d.items() if k not in ("task_id", "appointment_id"))
-    return f"{e.type.replace('_', ' ')}{': ' + detail if detail else ''}"
 
 
 def _appointments(opp: Opportunity) -> list[tuple[Appointment, datetime | None]]:
