@@ -24,18 +24,19 @@ run: $(STAMP) assets
 	@echo "som_flow: open http://127.0.0.1:5000/ and log in with a demo login above"
 	$(BIN)/som-flow serve --host 127.0.0.1 --port 5000
 
-# The BPMN diagram viewer (bpmn-js) comes prebuilt from the npm registry into static/. The built files are
-# committed, so this only runs (and only needs npm and the network) when they are missing.
+# The BPMN diagram viewer and modeler (bpmn-js) come prebuilt from the npm registry into static/. The built files
+# are committed, so this only runs (and only needs npm and the network) when they are missing.
 BPMN_JS_VERSION := 18.31.1
 BPMN_JS := som_flow/web/static/vendor/bpmn-js
-$(BPMN_JS)/bpmn-viewer.production.min.js:
+$(BPMN_JS)/bpmn-viewer.production.min.js $(BPMN_JS)/bpmn-modeler.production.min.js:
 	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent bpmn-js@$(BPMN_JS_VERSION) >/dev/null && tar xzf bpmn-js-*.tgz) \
 	  && mkdir -p $(BPMN_JS) \
-	  && cp $$tmp/package/dist/bpmn-viewer.production.min.js $$tmp/package/dist/assets/bpmn-js.css \
-	        $$tmp/package/dist/assets/diagram-js.css $$tmp/package/LICENSE $(BPMN_JS)/ \
+	  && cp $$tmp/package/dist/bpmn-viewer.production.min.js $$tmp/package/dist/bpmn-modeler.production.min.js \
+	        $$tmp/package/dist/assets/bpmn-js.css $$tmp/package/dist/assets/diagram-js.css \
+	        $$tmp/package/dist/assets/bpmn-font/css/bpmn-embedded.css $$tmp/package/LICENSE $(BPMN_JS)/ \
 	  && echo $(BPMN_JS_VERSION) > $(BPMN_JS)/VERSION; status=$$?; rm -rf $$tmp; exit $$status
 
-assets: $(BPMN_JS)/bpmn-viewer.production.min.js
+assets: $(BPMN_JS)/bpmn-viewer.production.min.js $(BPMN_JS)/bpmn-modeler.production.min.js
 
 # Chromium for the browser tests comes from Debian, never a downloaded browser build.
 browser:
