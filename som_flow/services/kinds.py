@@ -7,7 +7,7 @@ from importlib.resources import files
 
 from sqlalchemy import func, select
 
-from som_flow.engine import storable
+from som_flow.engine import ProcessDefinition, storable
 from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.models import FollowOnVersion, KindVersion, Opportunity, OpportunityKind, Stage, User, WorkflowState
@@ -49,13 +49,27 @@ def kind_stages(kind: OpportunityKind) -> list[dict]:
     return list(version.stages) if version else []
 
 
-def _store_version(kind: OpportunityKind, xml: str, definition: dict | None, actor: User | None) -> KindVersion:
+def prepare_bpmn(xml: str) -> tuple[str, ProcessDefinition, list[str]]:
+    """An uploaded or drawn BPMN as it would be stored: (the text kept, its checked definition, sentences saying what
+    was added to it). Raises InvalidProcess naming elements. Stores nothing: uploads and drafts share it."""
     xml = storable(xml)  # what a browser could run is dropped first, so what is checked is what is kept
-    summary = validate_bpmn(xml)  # raises InvalidProcess naming elements; nothing stored
-    if kind.type == "stageless" and summary.stages:
-        raise ValidationFailed("A stageless kind has no stages", {"stages": ["Remove the stage subprocesses."]})
-    if kind.type != "stageless" and not summary.stages:
-        raise ValidationFailed("This process has no stages", {"type": ["Use type 'stageless' for it."]})
+    return xml, validate_bpmn(xml), []
+
+
+def kind_type_errors(kind_type: str, summary: ProcessDefinition) -> dict[str, list[str]]:
+    """What a kind of `kind_type` refuses in a checked process (stages or none), by field; empty when it fits."""
+    if kind_type == "stageless" and summary.stages:
+        return {"stages": ["A stageless kind has no stages: remove the stage subprocesses."]}
+    if kind_type != "stageless" and not summary.stages:
+        return {"type": ["This process has no stages: use type 'stageless' for it."]}
+    return {}
+
+
+def _store_version(kind: OpportunityKind, xml: str, definition: dict | None, actor: User | None) -> KindVersion:
+    xml, summary, _added = prepare_bpmn(xml)  # raises InvalidProcess naming elements; nothing stored
+    errors = kind_type_errors(kind.type, summary)
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], errors)
     number = 1 + max((v.number for v in kind.versions), default=0)
     version = KindVersion(
         kind=kind, number=number, bpmn_xml=xml, definition=definition, created_at=now(),
