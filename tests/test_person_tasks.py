@@ -287,3 +287,24 @@ def test_book_an_appointment_from_the_task_that_asks_for_one(client, world):
     visits = Api(client, "rep@x.test").get("/appointments?from=2026-03-04T00:00:00Z&to=2026-03-05T00:00:00Z").json
     assert [(v["title"], v["start"], v["opportunity_id"]) for v in visits] == [
         (book["title"], "2026-03-04T15:00:00+00:00", deal["id"])]
+
+
+def test_a_refused_booking_from_the_task_list_keeps_the_times_typed(client, world):
+    new_deal(client, world)
+    rep = Api(client, "rep@x.test")
+    [book] = [t for t in rep.get("/tasks?assignee=me").json["items"] if t["action"] == "schedule_appointment"]
+    login(client, "rep@x.test")
+    r = client.post(f"/tasks/{book['id']}/complete", data={"appointment_start": "2026-03-04T15:00", "next": "/tasks"})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    # the start stays in its input, the missing end is named beside its own, and the booking stays open
+    assert 'name="appointment_start" value="2026-03-04T15:00"' in html and 'id="error-appointment_end"' in html
+    assert '<details class="book" open>' in html
+    assert book["id"] in {t["id"] for t in rep.get("/tasks?assignee=me").json["items"]}  # not completed
+
+    r = client.post(f"/tasks/{book['id']}/complete", data={
+        "appointment_start": "2026-03-04T15:00", "appointment_end": "2026-03-04T14:00", "next": "/tasks"})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert 'value="2026-03-04T14:00"' in html and 'class="field-error"' in html
+    assert not rep.get("/appointments?from=2026-03-04T00:00:00Z&to=2026-03-05T00:00:00Z").json

@@ -495,6 +495,12 @@ def bulk_tasks():
     return redirect(url_for("pages.my_tasks"))
 
 
+# the booking service names its times start / end (appointment.start / .end when nested); the task list's
+# inputs are these
+_BOOKING_FIELDS = {"appointment.start": "appointment_start", "appointment.end": "appointment_end",
+                   "appointment": "appointment_start", "start": "appointment_start", "end": "appointment_end"}
+
+
 @bp.route("/tasks/<task_id>/complete", methods=["POST"])
 def complete_task(task_id: str):
     booking = ("appointment_start", "appointment_end")
@@ -502,18 +508,21 @@ def complete_task(task_id: str):
             if k not in ("csrf_token", "idempotency_key", "next", *booking)}
     key = request.form.get("idempotency_key", "")[:64] or None  # only ever compared, so a cut is harmless
     return_to(url_for("pages.my_tasks"))
-    if any(request.form.get(name) for name in booking):  # "book an appointment" from the task list
-        zone = ZoneInfo(current_user.timezone or "UTC")
-        data["appointment"] = {"start": local_datetime("appointment_start", zone, "start"),
-                               "end": local_datetime("appointment_end", zone, "end")}
-        if None in data["appointment"].values():
-            raise ValidationFailed("Give the appointment's start and end", {"appointment": ["start and end."]})
+    typed = {name: request.form.get(name, "") for name in booking}
     try:
+        if any(typed.values()):  # "book an appointment" from the task list
+            zone = ZoneInfo(current_user.timezone or "UTC")
+            data["appointment"] = {"start": local_datetime("appointment_start", zone, "start"),
+                                   "end": local_datetime("appointment_end", zone, "end")}
+            missing = [name for name, value in zip(booking, data["appointment"].values(), strict=True) if not value]
+            if missing:
+                raise ValidationFailed("Give the appointment's start and end", dict.fromkeys(missing, ["Missing."]))
         opportunities.complete_task(current_user, task_id, data, idempotency_key=key)
     except ValidationFailed as exc:
-        # an answer the form does not take: the page the form was on, again, with what was typed and the
-        # message beside its field (the task_fields macro reads them through refused_task_form)
-        g.refused_task = {"task_id": task_id, "values": data, "errors": exc.errors}
+        # an answer the form does not take: the page the form was on, again, with what was typed (the booking's
+        # times too) and the message beside its field (the task_fields macro reads them through refused_task_form)
+        errors = {_BOOKING_FIELDS.get(name, name): reasons for name, reasons in exc.errors.items()}
+        g.refused_task = {"task_id": task_id, "values": {**data, **typed}, "errors": errors}
         flash(exc.detail, "error")
         deal = re.fullmatch(r"/opportunities/(\d+)", urlsplit(request.form.get("next", "")).path)
         if deal:
