@@ -3,6 +3,8 @@ once it has estimates or a job) — API and deal page, both backends."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -58,7 +60,12 @@ def test_an_archived_deal_leaves_the_lists_board_forecast_and_task_list_until_un
 
     login(client, "manager@x.test")
     assert "Duplicate of Heat pumps" not in client.get("/opportunities").get_data(as_text=True)
-    assert "Duplicate of Heat pumps" in client.get("/opportunities?archived=true").get_data(as_text=True)
+    # the list links to the archived deals, and from there back
+    listing = client.get("/opportunities").get_data(as_text=True)
+    link = re.search(r'href="([^"]+)" id="archived-deals">Show archived deals<', listing).group(1)
+    archived = client.get(html.unescape(link)).get_data(as_text=True)
+    assert "<h1>Archived deals" in archived and "Duplicate of Heat pumps" in archived
+    assert ">Heat pumps</a>" not in archived and 'id="unarchived-deals"' in archived
     assert f'/opportunities/{mistake}"' not in client.get("/pipeline").get_data(as_text=True)
     page = client.get(f"/opportunities/{mistake}").get_data(as_text=True)
     assert 'id="archived"' in page and "this deal is hidden from lists" in page and "Unarchive" in page
