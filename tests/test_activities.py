@@ -297,3 +297,15 @@ def test_a_call_logged_with_a_next_task_puts_both_on_the_deal_in_one_step(client
     no_title = rep.post(f"/opportunities/{deal['id']}/activities", {
         "type": "call", "text": "Third call", "next_task": {"due_at": "2026-03-04T09:00:00Z"}})
     assert no_title.status_code == 422 and "next_task.title" in no_title.json["errors"]
+
+
+def test_the_timeline_names_catalog_values_and_people_not_their_keys(client, people, deal):
+    office = Api(client, "csr@x.test")
+    opp_id = deal["id"]
+    changed = office.patch(f"/opportunities/{opp_id}", {"department": "installation",
+                                                        "employee_lead": people["manager"].id})
+    assert changed.status_code == 200, changed.json
+    texts = [i["text"] for i in office.get(f"/opportunities/{opp_id}/timeline?type=fields").json["items"]]
+    assert "Department: empty → Installation" in texts
+    assert "Employee lead: empty → Manager" in texts
+    assert not any("installation" in t or "→ " + str(people["manager"].id) in t for t in texts)

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from som_flow.extensions import db
-from som_flow.models import Activity, Event, Opportunity, User
+from som_flow.models import Activity, Customer, Event, Opportunity, User
 from som_flow.services import catalogs
 from som_flow.services.activities import TYPE_NAMES, all_activities_of_opportunity, edit_until
 from som_flow.services.history import history
+from som_flow.services.opportunities import CATALOG_FIELDS
 
 GROUPS = ("stage", "fields", "tasks", "appointments", "activities", "documents")
 GROUP_NAMES = {"stage": "Stage", "fields": "Fields", "tasks": "Tasks", "appointments": "Appointments",
@@ -33,6 +34,7 @@ FIELD_LABELS = {
     "customer_id": "Customer", "job_id": "Job",
 }
 PARTY_ROLES = {"partner": "Partner", "contact": "Contact"}
+_PEOPLE_FIELDS = {"sales_rep", "sales_rep_id", "employee_lead", "employee_lead_id"}
 
 
 def group_of(event_type: str) -> str:
@@ -105,6 +107,21 @@ class _Words:
             self._users[user_id] = user.name if user else f"user {user_id}"
         return self._users[user_id]
 
+    def field_value(self, field_name: str, value) -> str:
+        """A deal field's value as people read it: a catalog entry's name, a person's name, a customer's."""
+        if value in (None, ""):
+            return _value(value)
+        if field_name in CATALOG_FIELDS:
+            return self.entries.get((CATALOG_FIELDS[field_name], value), str(value))
+        if field_name in _PEOPLE_FIELDS and isinstance(value, int):
+            return self.user(value) or str(value)
+        if field_name == "customer_id" and isinstance(value, int):
+            customer = db.session.get(Customer, value)
+            return customer.full_name if customer else f"customer {value}"
+        if field_name == "priority":
+            return str(value).capitalize()
+        return _value(value)
+
     def sub_label(self, field_name: str, key: str) -> str:
         """A custom field's label or a profile question's text, for the keys inside `custom` and `answers`."""
         if self._labels is None:
@@ -149,7 +166,7 @@ def describe(e: Event, words: _Words) -> str:
             label = words.sub_label(group, key)
         else:
             label = d.get("label") or FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
-        return f"{label}: {_value(d.get('old'))} → {_value(d.get('new'))}"
+        return f"{label}: {words.field_value(name, d.get('old'))} → {words.field_value(name, d.get('new'))}"
     if t == "assigned":
         return f"Assigned to {d.get('name') or words.user(d.get('new')) or 'someone'}"
     if t == "unassigned":
