@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from math import ceil
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, flash, g, redirect, request, url_for
+from flask import Blueprint, current_app, flash, g, make_response, redirect, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import Schema, fields, validate
 
@@ -131,8 +131,9 @@ def _show_again(view: str, exc: ValidationFailed, **args):
     """The page again with the form as it was typed and each message beside its field."""
     g.activity_form, g.activity_errors = request.form, exc.errors
     flash(exc.detail, "error")
-    page = current_app.view_functions[view](**args)  # a view may answer (body, status): the body, refused
-    return (page[0] if isinstance(page, tuple) else page), 422
+    response = make_response(current_app.view_functions[view](**args))  # whatever the view answers, as refused
+    response.status_code = 422
+    return response
 
 
 # a refused form is shown at its own address; other forms on that page go back there, so it answers GET too

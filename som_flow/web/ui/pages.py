@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
@@ -527,8 +527,9 @@ def complete_task(task_id: str):
         deal = re.fullmatch(r"/opportunities/(\d+)", urlsplit(request.form.get("next", "")).path)
         if deal:
             return render_deal(int(deal.group(1)), status=422)
-        page = my_tasks()
-        return (page[0] if isinstance(page, tuple) else page), 422
+        response = make_response(my_tasks())
+        response.status_code = 422
+        return response
     flash("Task done.", "ok")
     return redirect(back())
 
