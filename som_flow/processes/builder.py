@@ -517,7 +517,10 @@ def _build_stages(
             doc.flow(pipeline, f"flow_{stage['key']}_finish", source, "pipeline_end")
             continue
         if not allow_skip or len(later) == 1:
-            doc.flow(pipeline, f"flow_{stage['key']}_{later[0]['key']}", source, f"stage_{later[0]['key']}")
+            # at the height of the rep's row, like every other flow along the pipeline
+            gap = [(boxes[index].right, row1), (boxes[index + 1].x, row1)]
+            doc.flow(pipeline, f"flow_{stage['key']}_{later[0]['key']}", source, f"stage_{later[0]['key']}",
+                     waypoints=gap)
             continue
         route = f"route_{stage['key']}"
         box = boxes[index]
