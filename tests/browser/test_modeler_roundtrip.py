@@ -154,8 +154,8 @@ def _open_tasks(page, deal_id: int) -> list[dict]:
 
 
 class _Box:
-    def __init__(self, x: float, y: float, w: float, h: float):
-        self.x, self.y, self.w, self.h = x, y, w, h
+    def __init__(self, x: float, y: float, width: float, height: float):
+        self.x, self.y, self.w, self.h = x, y, width, height
 
     def __contains__(self, point: tuple[float, float]) -> bool:
         return self.x < point[0] < self.x + self.w and self.y < point[1] < self.y + self.h
@@ -175,3 +175,28 @@ def _centre(xml: str, element_id: str) -> tuple[float, float]:
 def _role(xml: str, task_id: str) -> str:
     root = etree.fromstring(xml.encode())
     return root.find(f".//bpmn:userTask[@id='{task_id}']//spiffworkflow:property[@name='som.role']", NS).get("value")
+
+
+def test_on_a_phone_the_kind_page_draws_each_task_inside_its_roles_lane(sessions, live_server):
+    """The picture a person reads: bpmn-js draws the shipped standard sale with every task in its role's lane
+    ("Assign a sales rep" in the csr lane, "Review stalled Proposal" in the manager's)."""
+    from som_flow.processes import shipped_bpmn
+
+    admin = sessions.new()
+    admin.page.set_viewport_size({"width": 390, "height": 844})
+    page = admin.login("admin@x.test")
+    page.goto("/admin/kinds/standard-sale")
+    expect(page.locator("#diagram")).to_have_attribute("data-rendered", "true")
+    xml = shipped_bpmn("standard-sale")
+    tasks = etree.fromstring(xml.encode()).findall(".//bpmn:userTask", NS)
+    assert len(tasks) == 11
+    for task in tasks:
+        lane = _drawn(page, f"lane_{_role(xml, task.get('id'))}")
+        drawn = _drawn(page, task.get("id"))
+        assert (drawn["x"] + drawn["width"] / 2, drawn["y"] + drawn["height"] / 2) in _Box(**lane), task.get("name")
+    admin.assert_no_console_errors()
+
+
+def _drawn(page, element_id: str) -> dict:
+    """Where bpmn-js drew an element on the screen (its visual's rectangle, not its hit area or label)."""
+    return page.locator(f'#diagram [data-element-id="{element_id}"] > .djs-visual > rect').first.bounding_box()
