@@ -111,6 +111,21 @@ def crossings(xml: str) -> list[str]:
     return found
 
 
+def flows_leaving_away_from_their_target(xml: str) -> list[str]:
+    """Flows whose first point is not on the side of the source that faces where the flow ends."""
+    shapes, _, flows, _, _, _ = _drawing(xml)
+    found = []
+    for flow_id, (source, _target, points) in flows.items():
+        box, (x, y), (ex, ey) = shapes[source], points[0], points[-1]
+        sides = {"left": (abs(x - box.x) < 1, ex <= box.x), "right": (abs(x - box.x - box.w) < 1, ex >= box.x + box.w),
+                 "top": (abs(y - box.y) < 1, ey <= box.y), "bottom": (abs(y - box.y - box.h) < 1, ey >= box.y + box.h)}
+        on = [side for side, (here, _) in sides.items() if here]
+        if not on or not any(sides[side][1] for side in on):
+            found.append(f"{flow_id} leaves {source} at {(x, y)} ({', '.join(on) or 'not its border'}) "
+                         f"but ends at {(ex, ey)}")
+    return found
+
+
 def misplaced_tasks(xml: str) -> list[str]:
     shapes, _, _, _, tasks, lanes = _drawing(xml)
     return [f"{task} ({role}) is not inside the {role} lane" for task, role in tasks.items()
@@ -159,6 +174,11 @@ def test_no_flow_runs_through_a_shape_or_a_label(diagram):
 
 
 @pytest.mark.parametrize("diagram", sorted(DIAGRAMS))
+def test_every_flow_leaves_the_side_of_its_source_that_faces_its_target(diagram):
+    assert flows_leaving_away_from_their_target(DIAGRAMS[diagram]()) == []
+
+
+@pytest.mark.parametrize("diagram", sorted(DIAGRAMS))
 def test_every_task_is_drawn_inside_its_roles_lane(diagram):
     assert misplaced_tasks(DIAGRAMS[diagram]()) == []
 
@@ -177,6 +197,13 @@ def test_the_checks_see_a_flow_through_a_task_and_a_task_in_the_wrong_lane():
     through = f'<di:waypoint x="{int(points[0][0])}" y="{int(points[0][1])}"/>'
     detour = through + f'<di:waypoint x="{int(task.x + task.w + 60)}" y="{int(task.y + task.h / 2)}"/>'
     assert crossings(xml.replace(through, detour, 1)) != []
+    # the pipeline's flow to "Won" leaving from the pipeline's top (as bent flows once did) is seen too
+    won = flows["flow_pipeline_won"][2]
+    pipeline = shapes["pipeline"]
+    first = f'<di:waypoint x="{int(won[0][0])}" y="{int(won[0][1])}"/>'
+    from_top = (f'<di:waypoint x="{int(pipeline.x + pipeline.w / 2)}" y="{int(pipeline.y)}"/>'
+                f'<di:waypoint x="{int(pipeline.x + pipeline.w / 2)}" y="{int(won[0][1])}"/>')
+    assert flows_leaving_away_from_their_target(xml.replace(first, from_top, 1)) != []
     csr = shapes["task_lead_1"]
     moved = xml.replace(f'<dc:Bounds x="{int(csr.x)}" y="{int(csr.y)}"',
                         f'<dc:Bounds x="{int(csr.x)}" y="{int(lanes["rep"].y + 10)}"', 1)
