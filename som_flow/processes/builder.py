@@ -16,7 +16,8 @@ Shape of the process::
 Layout: one horizontal lane per role (rep, csr, then office/scheduler when used, manager last) and in each
 lane a row for required and a row for optional tasks, so every task is drawn in its role's lane. Within a
 stage each node has its own column, so a flow only joins neighbouring columns and bends in the gap between
-them (leaving the side of its source that faces its target); flows between stages run above the stages.
+them (leaving the side of its source that faces its target). Flows from stage to stage run along the rep
+row; those that enter or skip to a later stage run above the stages.
 Lanes are a picture of roles: a task's role is its `som.role` alone (see `som_flow.engine.profile`), and
 the pipeline and its boundary events are in no lane, so a modeler that recomputes lane membership after an
 edit changes nothing that runs.
