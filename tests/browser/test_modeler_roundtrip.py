@@ -200,3 +200,40 @@ def test_on_a_phone_the_kind_page_draws_each_task_inside_its_roles_lane(sessions
 def _drawn(page, element_id: str) -> dict:
     """Where bpmn-js drew an element on the screen (its visual's rectangle, not its hit area or label)."""
     return page.locator(f'#diagram [data-element-id="{element_id}"] > .djs-visual > rect').first.bounding_box()
+
+
+def test_the_jobs_process_edited_in_the_modeler_replaces_the_follow_on_and_runs(sessions, live_server):
+    """The job's process is a process like any other here: the same edit, uploaded as the kind's follow-on, is the
+    work a deal won with a job now starts, the added task included."""
+    _, base_url, people = live_server
+    admin = sessions.new()
+    page = admin.login("admin@x.test")
+    expect(page.get_by_role("heading", name="Opportunities")).to_be_visible()
+    _modeler_page(page, base_url)
+    before = _api(page, "GET", "/kinds/standard-sale")["json"]["follow_on"]["number"]
+    original = _api(page, "GET", "/kinds/standard-sale/follow-on")["text"]
+    edited = page.evaluate(EDIT, {"xml": original, "container": "pool", "gate": "task_2", "moved": "task_3"})
+    assert edited["warnings"] == []
+
+    uploaded = _api(page, "PUT", "/kinds/standard-sale/follow-on", edited["xml"], type="application/xml")
+    assert uploaded["status"] == 201, uploaded["text"]
+    assert uploaded["json"]["number"] == before + 1
+
+    customer_id = _api(page, "GET", "/customers?q=Northwind")["json"]["items"][0]["id"]
+    deal = _api(page, "POST", "/opportunities", {"title": "Round trip job", "customer_id": customer_id,
+                                                 "kind": "standard-sale", "sales_rep": people["rep"]})
+    assert deal["status"] == 201, deal["text"]
+    deal_id = deal["json"]["id"]
+    won = _api(page, "POST", f"/opportunities/{deal_id}/win", {"reason": "price", "create_job": True})
+    assert won["status"] == 200, won["text"]
+    titles = []
+    for _ in range(3):
+        task = next(t for t in _open_tasks(page, deal_id) if t["title"] in ("Order the materials", "Check the budget"))
+        titles.append(task["title"])
+        done = _api(page, "POST", f"/tasks/{task['id']}/complete", {"data": {f: "yes" for f in task["form"]}})
+        assert done["status"] == 200, done["text"]
+        if task["title"] == "Check the budget":
+            assert task["role"] == "rep"  # no som.role: the default, whatever lane bpmn-js put it in
+            break
+    assert titles == ["Order the materials", "Check the budget"]
+    admin.assert_no_console_errors()
