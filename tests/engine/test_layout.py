@@ -2,7 +2,8 @@
 at, bent flows leave the side of the source that faces the target, and each task sits in its role's lane.
 
 Everything is computed from the BPMNDI the builders write, the way bpmn-js draws it (an event's or gateway's
-label is a 90x20 box centred under it when the file gives no label bounds)."""
+label is a 90x20 box centred under it when the file gives no label bounds; an expanded subprocess's name is
+drawn inside it, centred at its top)."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def _drawing(xml: str):
     edges = {di.get("bpmnElement"): [(float(w.get("x")), float(w.get("y"))) for w in di.iterfind("di:waypoint", NS)]
              for di in root.iterfind(".//bpmndi:BPMNEdge", NS)}
     process = root.find("bpmn:process", NS)
-    labels, containers, tasks, flows = {}, {}, {}, {}
+    labels, inner_labels, containers, tasks, flows = {}, {}, {}, {}, {}
     for el in process.iter():
         if not isinstance(el.tag, str) or not el.get("id"):
             continue
@@ -81,6 +82,10 @@ def _drawing(xml: str):
         if kind in _LABELLED and el.get("name") and id_ in shapes:
             s = shapes[id_]
             labels[id_] = Box(s.x + s.w / 2 - LABEL_W / 2, s.y + s.h, LABEL_W, LABEL_H)
+        if kind == "subProcess" and el.get("name") and id_ in shapes:
+            # an expanded subprocess's name is drawn inside it, centred at the top (about 7 px a character)
+            s, width = shapes[id_], 7 * len(el.get("name"))
+            inner_labels[id_] = Box(s.x + s.w / 2 - width / 2, s.y + 5, width, 15)
         if kind == "userTask":
             role = el.find(f".//spiffworkflow:property[@name='{p.ROLE}']", NS)
             tasks[id_] = role.get("value") if role is not None else "rep"
@@ -89,12 +94,13 @@ def _drawing(xml: str):
     lanes = {lane.get("name"): shapes[lane.get("id")] for lane in process.iterfind(".//bpmn:lane", NS)}
     lane_shapes = {lane.get("id") for lane in process.iterfind(".//bpmn:lane", NS)}
     shapes = {k: v for k, v in shapes.items() if k in containers and k not in lane_shapes}
-    return shapes, labels, flows, containers, tasks, lanes
+    return shapes, labels | {f"{k} (its name)": v for k, v in inner_labels.items()}, flows, containers, tasks, lanes
 
 
 def crossings(xml: str) -> list[str]:
     """Every flow segment that runs through a shape or a label that is not its flow's own source, target or a
-    container of them; and every segment that runs through its own source or target."""
+    container of them (a subprocess's name drawn inside it counts for every flow); and every segment that runs
+    through its own source or target."""
     shapes, labels, flows, containers, _, _ = _drawing(xml)
     found = []
     for flow_id, (source, target, points) in flows.items():
@@ -106,7 +112,7 @@ def crossings(xml: str) -> list[str]:
                 if box.cut_by(a, b):
                     found.append(f"{flow_id} {a}->{b} crosses {id_}")
             for id_, box in labels.items():
-                if id_ not in own and box.cut_by(a, b):
+                if id_ not in own and box.cut_by(a, b):  # a subprocess's own name counts even for its flows
                     found.append(f"{flow_id} {a}->{b} crosses the label of {id_}")
     return found
 
