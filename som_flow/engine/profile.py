@@ -8,17 +8,17 @@ Properties are `spiffworkflow:properties` on elements (strings):
 - stage subprocess: `som.stage` (key), `som.probability`, `som.required` (comma-separated fields),
   plus `name` as the stage name.
 - user tasks: `som.gate=true` (the stage gate), `som.wait=true` (stageless "record outcome" wait,
-  never a Task row), `som.role` (overrides the lane), `som.due`, `som.instructions`, `som.form`,
+  never a Task row), `som.role` (who does it; default `rep`), `som.due`, `som.instructions`, `som.form`,
   `som.action`, `som.optional=true` (marks a task on a stage's parallel optional branch),
   `som.done_by=assignment` (the task is done when the deal gets a sales rep, by whatever path: the
   services complete it in the assignment's transaction). `som.form` is a typed field list, see
   `som_flow.engine.forms` (`qualified:yesno, budget:number, next_step:choice(call|visit)`).
 - end events: `som.outcome = won | lost`.
 
-Roles: `som.role` on the task first, else the lane name (lower-cased), else `rep`. Lanes do work for
-tasks nested in subprocesses (SpiffWorkflow resolves flowNodeRefs document-wide) provided no
-subprocess is itself in a lane — that would force its lane onto every task inside, so validation
-refuses it. The builder writes both, the role property being authoritative.
+Roles: a user task's role is its `som.role`, else `rep`. Lanes are only a picture of roles: the builder
+draws each task in its role's lane, but a modeler recomputes lane membership from positions after every
+edit (and may put the pipeline or a stage in a lane), so the engine never reads a role from a lane and
+validation accepts any element in any lane (a lane naming an unknown element is still refused).
 """
 
 from __future__ import annotations

@@ -13,10 +13,14 @@ Shape of the process::
                                     ↘ optional tasks → end ]
     stage ⟂ non-interrupting SLA timer → "Review stalled <Stage>" (manager) → end
 
-Roles: tasks are listed in the lane of their role (the parser resolves lanes document-wide, so this
-works for tasks nested in subprocesses as long as no subprocess is itself in a lane) *and* carry
-`som.role`, which the engine prefers, so a modeler that moves shapes between lanes cannot change who
-does the work by accident.
+Layout: one horizontal lane per role (rep, csr, then office/scheduler when used, manager last) and in each
+lane a row for required and a row for optional tasks, so every task is drawn in its role's lane. Within a
+stage each node has its own column, so a flow only joins neighbouring columns and bends in the gap between
+them (leaving the side of its source that faces its target). Flows from stage to stage run along the rep
+row; those that enter or skip to a later stage run above the stages.
+Lanes are a picture of roles: a task's role is its `som.role` alone (see `som_flow.engine.profile`), and
+the pipeline and its boundary events are in no lane, so a modeler that recomputes lane membership after an
+edit changes nothing that runs.
 """
 
 from __future__ import annotations
@@ -54,16 +58,18 @@ def kind_identity_errors(key: str | None, type: str | None) -> dict[str, list[st
     return errors
 _DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
 
-# Layout constants (pixels). Rows: required tasks on ROW1, optional tasks on ROW2.
+# Layout constants (pixels). Between the pipeline's top and the stages' tops run the flows that enter a
+# stage from the entry gateway or skip to a later one; rows of tasks are ROW_H high, one column is STEP wide.
 TASK_W, TASK_H = 100, 80
 EVENT = 36
 GW = 50
 LANE_X = 30
-PIPE_Y, PIPE_BOTTOM = 30, 320
-STAGE_Y, STAGE_BOTTOM = 90, 290
-ROW1, ROW2, ROW3 = 150, 240, 395
-LANES_Y = {"rep": (0, 185), "csr": (185, 150), "manager": (335, 120)}
+PIPE_Y, STAGE_Y = 30, 120
+ENTRY_LEVEL, SKIP_LEVEL = 56, 84  # the heights of those flows (the pipeline's label sits above them)
+ROW_H = 100
 STEP = 140
+PAD = 20  # from a stage's side to its first and last column
+LANE_ORDER = ("rep", "csr", "office", "scheduler", "manager")
 
 
 def _q(ns: str, tag: str) -> str:
@@ -71,7 +77,7 @@ def _q(ns: str, tag: str) -> str:
 
 
 @dataclass
-class _Shape:
+class Shape:
     x: float
     y: float
     w: float
@@ -90,7 +96,7 @@ class _Shape:
 @dataclass
 class _Doc:
     process: etree._Element
-    shapes: dict[str, _Shape] = field(default_factory=dict)
+    shapes: dict[str, Shape] = field(default_factory=dict)
     edges: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     lanes: dict[str, list[str]] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
@@ -102,7 +108,7 @@ class _Doc:
         id_: str,
         name: str | None = None,
         props: dict[str, str] | None = None,
-        shape: _Shape | None = None,
+        shape: Shape | None = None,
         **attrs: str,
     ) -> etree._Element:
         el = etree.SubElement(parent, _q("bpmn", tag), id=id_)
@@ -134,24 +140,80 @@ class _Doc:
             cond = etree.SubElement(el, _q("bpmn", "conditionExpression"))
             cond.set(_q("xsi", "type"), "bpmn:tFormalExpression")
             cond.text = condition
-        self.edges[id_] = waypoints or _route(self.shapes[source], self.shapes[target])
+        self.edges[id_] = waypoints or route(self.shapes[source], self.shapes[target])
         self.order.append(id_)
         return el
 
 
-def _route(a: _Shape, b: _Shape) -> list[tuple[float, float]]:
-    """Left-to-right orthogonal route from a's right side to b's left side."""
-    start = (a.right, a.cy)
-    end = (b.x, b.cy)
-    if abs(a.cy - b.cy) < 1:
-        return [start, end]
-    if b.x >= a.right:
-        # Leave a downwards/upwards from its bottom or top centre, then go right: reads like the png.
-        sx = a.x + a.w / 2
-        sy = a.y + a.h if b.cy > a.cy else a.y
-        return [(sx, sy), (sx, b.cy), end]
-    mid = a.right + 20
-    return [start, (mid, a.cy), (mid, b.cy), end]
+def route(a: Shape, b: Shape) -> list[tuple[float, float]]:
+    """An orthogonal route from a's right side to b's left side (b lies to the right of a).
+
+    When the two overlap vertically the flow is one straight line at a height both share (a's or b's centre
+    if the other spans it); otherwise it leaves a's right side, bends once in the gap between them and
+    enters b's left side, so it never runs through either shape or anything between neighbouring columns."""
+    top, bottom = max(a.y, b.y), min(a.y + a.h, b.y + b.h)
+    if top < bottom:
+        if top < b.cy < bottom:
+            y = b.cy
+        elif top < a.cy < bottom:
+            y = a.cy
+        else:
+            y = (top + bottom) / 2
+        return [(a.right, y), (b.x, y)]
+    mid = (a.right + b.x) / 2
+    return [(a.right, a.cy), (mid, a.cy), (mid, b.cy), (b.x, b.cy)]
+
+
+@dataclass
+class _Grid:
+    """Where lanes and rows are: a lane per role, with a row for required and one for optional tasks."""
+
+    roles: list[str]
+    rows: dict[tuple[str, str], float]  # (role, "main" | "optional") -> centre y of that row
+    lanes: dict[str, tuple[float, float]]  # role -> (top, height)
+    stage_bottom: float
+    review_y: float  # centre of the row of "Review stalled" tasks below the stages
+    pipe_bottom: float
+    outcome_y: float  # centre of the lost / won-early end events below the pipeline
+    height: float
+
+    def y(self, role: str, optional: bool = False) -> float:
+        return self.rows[(role, "optional" if optional else "main")]
+
+
+def _grid(tasks: list[dict], has_sla: bool) -> _Grid:
+    """Lay the lanes out for these tasks: rep, csr and manager always, office and scheduler when used."""
+    used = {t.get("role", "rep") for t in tasks}
+    roles = [r for r in LANE_ORDER if r in ("rep", "csr", "manager") or r in used]
+    rows: dict[tuple[str, str], float] = {}
+    lanes: dict[str, tuple[float, float]] = {}
+    y = 0.0
+    row_top = STAGE_Y + 20.0  # the rep lane starts at the pool's top, above the pipeline
+    for role in roles:
+        kinds = [k for k, needed in (
+            ("main", role == "rep" or any(t.get("role", "rep") == role and t.get("required", True) for t in tasks)),
+            ("optional", any(t.get("role", "rep") == role and not t.get("required", True) for t in tasks)),
+        ) if needed]
+        for kind in kinds:
+            rows[(role, kind)] = row_top + ROW_H / 2
+            row_top += ROW_H
+        if not kinds:
+            row_top += ROW_H  # an empty lane still shows its role
+        lanes[role] = (y, row_top - y)
+        y = row_top
+    stage_bottom = y + 10
+    review_y = stage_bottom + 40 + TASK_H / 2
+    pipe_bottom = review_y + TASK_H / 2 + 20 if has_sla else stage_bottom + 30
+    outcome_y = pipe_bottom + 70
+    height = outcome_y + EVENT / 2 + 50
+    last = roles[-1]
+    lanes[last] = (lanes[last][0], height - lanes[last][0])
+    return _Grid(roles, rows, lanes, stage_bottom, review_y, pipe_bottom, outcome_y, height)
+
+
+def _at(column_x: float, cy: float, w: float, h: float, expanded: bool = False) -> Shape:
+    """A w x h shape centred in the column starting at column_x, on the row centred at cy."""
+    return Shape(column_x + (TASK_W - w) / 2, cy - h / 2, w, h, expanded)
 
 
 def _check_inputs(
@@ -240,21 +302,19 @@ def _task_props(task: dict, role: str) -> dict[str, str]:
     return props
 
 
-def _task_node(doc: _Doc, sub, key: str, n: int, task: dict, prev: str, shape: _Shape) -> str:
-    """The stage's n-th task as a user task in its role's lane, after `prev`; returns its id."""
-    tid = f"task_{key}_{n}"
+def _task_node(doc: _Doc, sub, tid: str, task: dict, prev: str, column_x: float, grid: _Grid) -> str:
+    """A user task drawn in its role's lane (the optional row for an optional task), after `prev`."""
     role = task.get("role", "rep")
+    shape = _at(column_x, grid.y(role, not task.get("required", True)), TASK_W, TASK_H)
     doc.node(sub, "userTask", tid, task["title"], props=_task_props(task, role), shape=shape)
     doc.lanes.setdefault(role, []).append(tid)
-    doc.flow(sub, f"flow_{key}_to_{n}", prev, tid)
     return tid
 
 
-def _stage_width(required: int, optional: int) -> float:
-    width = 20 + EVENT + 40
-    if optional:
-        width += GW + 40
-    return width + (required + 1) * STEP + EVENT + 30
+def _stage_columns(required: int, optional: int) -> int:
+    """Columns of a stage: start, (split), the tasks side by side with the optional ones, gate, end."""
+    first = 2 if optional else 1
+    return max(first + required + 2, first + optional + 1)
 
 
 def build_kind_bpmn(
@@ -296,11 +356,19 @@ def build_kind_bpmn(
     process = etree.SubElement(root, _q("bpmn", "process"), id=process_id, name=name, isExecutable="true")
     lane_set = etree.SubElement(process, _q("bpmn", "laneSet"), id="lanes")
     doc = _Doc(process)
+    if type == "stageless":
+        tasks = stage_tasks.get("") or next(iter(stage_tasks.values()), [])
+        grid = _grid([{**t, "required": True} for t in tasks], has_sla=False)
+    else:
+        tasks = [t for s in stages for t in stage_tasks.get(s["key"], [])]
+        grid = _grid(tasks, has_sla=any(stage_sla.get(s["key"]) for s in stages))
+    row1 = grid.y("rep")
 
-    # Top level: start → pipeline → won; boundary messages → outcomes.
-    doc.node(process, "startEvent", "start", "Opportunity created", shape=_Shape(60, ROW1 - 18, EVENT, EVENT))
+    # Top level: start → pipeline → won; boundary messages → outcomes. The pipeline and its boundary events
+    # are in no lane (they hold or serve tasks of every role).
+    doc.node(process, "startEvent", "start", "Opportunity created", shape=Shape(60, row1 - EVENT / 2, EVENT, EVENT))
     doc.lanes.setdefault("rep", []).append("start")
-    pipe_x = 120.0
+    pipe_x = 140.0
     pipeline = doc.node(
         process,
         "subProcess",
@@ -311,17 +379,16 @@ def build_kind_bpmn(
             p.ALLOW_BACK: "true" if allow_back else "false",
             p.ALLOW_EARLY_WIN: "true" if allow_early_win else "false",
         },
-        shape=_Shape(pipe_x, PIPE_Y, 0, PIPE_BOTTOM - PIPE_Y, expanded=True),
+        shape=Shape(pipe_x, PIPE_Y, 0, grid.pipe_bottom - PIPE_Y, expanded=True),
     )
-    doc.flow(process, "flow_start", "start", "pipeline", waypoints=[(96, ROW1), (pipe_x, ROW1)])
     if type == "stageless":
-        tasks = stage_tasks.get("") or next(iter(stage_tasks.values()), [])
-        right = _build_stageless(doc, pipeline, tasks, pipe_x)
+        right = _build_stageless(doc, pipeline, tasks, pipe_x, grid)
     else:
         right = _build_stages(
-            doc, pipeline, stages, allow_skip, stage_tasks, stage_sla, required_fields, pipe_x
+            doc, pipeline, stages, allow_skip, stage_tasks, stage_sla, required_fields, pipe_x, grid
         )
     doc.shapes["pipeline"].w = right - pipe_x
+    doc.flow(process, "flow_start", "start", "pipeline")
     end_x = right + 50
     doc.node(
         process,
@@ -329,18 +396,18 @@ def build_kind_bpmn(
         "end_won",
         "Won",
         props={p.OUTCOME: "won"},
-        shape=_Shape(end_x, ROW1 - 18, EVENT, EVENT),
+        shape=Shape(end_x, row1 - EVENT / 2, EVENT, EVENT),
     )
     doc.lanes["rep"].append("end_won")
     doc.flow(process, "flow_pipeline_won", "pipeline", "end_won")
     for i, (label, outcome, title) in enumerate((("lose", "lost", "Lost"), ("win", "won", "Won early"))):
-        bx = right - 130 + i * 60
+        bx = right - 230 + i * 110
         boundary = doc.node(
             process,
             "boundaryEvent",
             f"on_{label}",
             p.MESSAGE_LOSE if label == "lose" else p.MESSAGE_WIN,
-            shape=_Shape(bx, PIPE_BOTTOM - 18, EVENT, EVENT),
+            shape=Shape(bx, grid.pipe_bottom - EVENT / 2, EVENT, EVENT),
             attachedToRef="pipeline",
         )
         definition = etree.SubElement(boundary, _q("bpmn", "messageEventDefinition"), id=f"on_{label}_def")
@@ -355,25 +422,24 @@ def build_kind_bpmn(
             f"end_{outcome}_{label}",
             title,
             props={p.OUTCOME: outcome},
-            shape=_Shape(bx, ROW3 - 18, EVENT, EVENT),
+            shape=Shape(bx, grid.outcome_y - EVENT / 2, EVENT, EVENT),
         )
-        doc.lanes.setdefault("manager", []).append(f"end_{outcome}_{label}")
+        doc.lanes.setdefault(grid.roles[-1], []).append(f"end_{outcome}_{label}")
         b = doc.shapes[f"on_{label}"]
         doc.flow(
             process,
             f"flow_{label}",
             f"on_{label}",
             f"end_{outcome}_{label}",
-            waypoints=[(b.x + EVENT / 2, b.y + EVENT), (b.x + EVENT / 2, ROW3 - 18)],
+            waypoints=[(b.x + EVENT / 2, b.y + EVENT), (b.x + EVENT / 2, grid.outcome_y - EVENT / 2)],
         )
 
-    roles = ["rep", "csr", "manager"] + [r for r in ("office", "scheduler") if r in doc.lanes]
-    for role in roles:
+    for role in grid.roles:
         lane = etree.SubElement(lane_set, _q("bpmn", "lane"), id=f"lane_{role}", name=role)
         for ref in doc.lanes.get(role, []):
             etree.SubElement(lane, _q("bpmn", "flowNodeRef")).text = ref
     total_w = end_x + EVENT + 40
-    _diagram(root, doc, roles, total_w, f"collab_{_ident(key)}")
+    _diagram(root, doc, grid, total_w, f"collab_{_ident(key)}")
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode()
 
 
@@ -390,32 +456,35 @@ def _build_stages(
     stage_sla: dict[str, str],
     required_fields: dict[str, list[str]],
     pipe_x: float,
+    grid: _Grid,
 ) -> float:
-    doc.node(pipeline, "startEvent", "pipeline_start", shape=_Shape(pipe_x + 30, ROW1 - 18, EVENT, EVENT))
-    entry_x = pipe_x + 100
+    row1 = grid.y("rep")
+    doc.node(pipeline, "startEvent", "pipeline_start", shape=Shape(pipe_x + 30, row1 - EVENT / 2, EVENT, EVENT))
+    entry_x = pipe_x + 110
     doc.node(
         pipeline,
         "exclusiveGateway",
         "entry",
         "Start stage?",
-        shape=_Shape(entry_x, ROW1 - GW / 2, GW, GW),
+        shape=Shape(entry_x, row1 - GW / 2, GW, GW),
         default=f"flow_entry_{stages[0]['key']}",
     )
     doc.flow(pipeline, "flow_pipeline_start", "pipeline_start", "entry")
 
     # First pass: geometry of stage boxes (needed before drawing flows between them).
     x = entry_x + GW + 60
-    boxes: list[_Shape] = []
+    boxes: list[Shape] = []
     for stage in stages:
         tasks = stage_tasks.get(stage["key"], [])
         req = [t for t in tasks if t.get("required", True)]
         opt = [t for t in tasks if not t.get("required", True)]
-        box = _Shape(x, STAGE_Y, _stage_width(len(req), len(opt)), STAGE_BOTTOM - STAGE_Y, expanded=True)
+        width = _stage_columns(len(req), len(opt)) * STEP
+        box = Shape(x, STAGE_Y, width, grid.stage_bottom - STAGE_Y, expanded=True)
         boxes.append(box)
         x = box.right + (100 if allow_skip else 60)
 
     for index, stage in enumerate(stages):
-        _build_stage(doc, pipeline, stage, boxes[index], stage_tasks, stage_sla, required_fields)
+        _build_stage(doc, pipeline, stage, boxes[index], stage_tasks, stage_sla, required_fields, grid)
 
     end_x = boxes[-1].right + 50
     pipeline_end = doc.node(
@@ -423,19 +492,20 @@ def _build_stages(
         "endEvent",
         "pipeline_end",
         "Pipeline finished",
-        shape=_Shape(end_x, ROW1 - 18, EVENT, EVENT),
+        shape=Shape(end_x, row1 - EVENT / 2, EVENT, EVENT),
     )
     # Terminate: an open "Review stalled" task must not keep the pipeline (and so the win) waiting.
     etree.SubElement(pipeline_end, _q("bpmn", "terminateEventDefinition"), id="pipeline_end_def")
 
-    # Entry flows: every stage may be the start stage (backward moves restart there).
+    # Entry flows: every stage may be the start stage (backward moves restart there). Those to a later stage
+    # leave the gateway's top and run above the stages, each at its own height, into the stage's top.
     for index, stage in enumerate(stages):
         cond = None if index == 0 else f'{p.START_STAGE} == "{stage["key"]}"'
         gw = doc.shapes["entry"]
         if index == 0:
             points = None
         else:
-            level = PIPE_Y + 8 + 6 * (index % 6)
+            level = ENTRY_LEVEL + 4 * (index % 6)
             tx = boxes[index].x + 30
             points = [(gw.x + GW / 2, gw.y), (gw.x + GW / 2, level), (tx, level), (tx, STAGE_Y)]
         doc.flow(pipeline, f"flow_entry_{stage['key']}", "entry", f"stage_{stage['key']}", cond, points)
@@ -448,7 +518,10 @@ def _build_stages(
             doc.flow(pipeline, f"flow_{stage['key']}_finish", source, "pipeline_end")
             continue
         if not allow_skip or len(later) == 1:
-            doc.flow(pipeline, f"flow_{stage['key']}_{later[0]['key']}", source, f"stage_{later[0]['key']}")
+            # at the height of the rep's row, like every other flow along the pipeline
+            gap = [(boxes[index].right, row1), (boxes[index + 1].x, row1)]
+            doc.flow(pipeline, f"flow_{stage['key']}_{later[0]['key']}", source, f"stage_{later[0]['key']}",
+                     waypoints=gap)
             continue
         route = f"route_{stage['key']}"
         box = boxes[index]
@@ -457,16 +530,16 @@ def _build_stages(
             "exclusiveGateway",
             route,
             "Next stage?",
-            shape=_Shape(box.right + 25, ROW1 - GW / 2, GW, GW),
+            shape=Shape(box.right + 25, row1 - GW / 2, GW, GW),
             default=f"flow_{route}_{later[0]['key']}",
         )
-        doc.flow(pipeline, f"flow_{stage['key']}_route", source, route)
+        doc.flow(pipeline, f"flow_{stage['key']}route", source, route)
         for offset, target in enumerate(later):
             cond = None if offset == 0 else f'{p.TARGET_STAGE} == "{target["key"]}"'
             points = None
             if offset:
                 gw = doc.shapes[route]
-                level = STAGE_Y - 10 - 5 * ((index + offset) % 8)
+                level = SKIP_LEVEL + 4 * ((index + offset) % 7)
                 tx = boxes[index + 1 + offset].x + 60 + 8 * index
                 points = [(gw.x + GW / 2, gw.y), (gw.x + GW / 2, level), (tx, level), (tx, STAGE_Y)]
             doc.flow(pipeline, f"flow_{route}_{target['key']}", route, f"stage_{target['key']}", cond, points)
@@ -477,10 +550,11 @@ def _build_stage(
     doc: _Doc,
     pipeline: etree._Element,
     stage: dict,
-    box: _Shape,
+    box: Shape,
     stage_tasks: dict[str, list[dict]],
     stage_sla: dict[str, str],
     required_fields: dict[str, list[str]],
+    grid: _Grid,
 ) -> None:
     key = stage["key"]
     props = {p.STAGE: key}
@@ -493,29 +567,33 @@ def _build_stage(
     numbered = list(enumerate(tasks, start=1))
     required = [(n, t) for n, t in numbered if t.get("required", True)]
     optional = [(n, t) for n, t in numbered if not t.get("required", True)]
+    row1 = grid.y("rep")
 
-    x = box.x + 20
+    def column(i: int) -> float:
+        return box.x + PAD + i * STEP
+
     start = f"start_{key}"
-    doc.node(sub, "startEvent", start, shape=_Shape(x, ROW1 - 18, EVENT, EVENT))
-    prev = start
-    x += EVENT + 40
+    doc.node(sub, "startEvent", start, shape=_at(column(0), row1, EVENT, EVENT))
+    prev, first = start, 1
     if optional:
         split = f"split_{key}"
-        doc.node(sub, "parallelGateway", split, shape=_Shape(x, ROW1 - GW / 2, GW, GW))
+        doc.node(sub, "parallelGateway", split, shape=_at(column(1), row1, GW, GW))
         doc.flow(sub, f"flow_{key}_split", prev, split)
-        prev = split
-        x += GW + 40
-        ox = x
+        prev, first = split, 2
+        # The optional branch shares the columns of the required tasks, on the optional rows of their lanes.
         oprev = split
-        for n, task in optional:
-            oprev = _task_node(doc, sub, key, n, task, oprev, _Shape(ox, ROW2 - TASK_H / 2 + 5, TASK_W, TASK_H - 10))
-            ox += STEP
+        for i, (n, task) in enumerate(optional):
+            tid = _task_node(doc, sub, f"task_{key}_{n}", task, oprev, column(first + i), grid)
+            doc.flow(sub, f"flow_{key}_to_{n}", oprev, tid)
+            oprev = tid
         oend = f"optional_end_{key}"
-        doc.node(sub, "endEvent", oend, shape=_Shape(ox, ROW2 - 18 + 5, EVENT, EVENT))
+        orow = grid.y(optional[-1][1].get("role", "rep"), optional=True)
+        doc.node(sub, "endEvent", oend, shape=_at(column(first + len(optional)), orow, EVENT, EVENT))
         doc.flow(sub, f"flow_{key}_optional_end", oprev, oend)
-    for n, task in required:
-        prev = _task_node(doc, sub, key, n, task, prev, _Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H))
-        x += STEP
+    for i, (n, task) in enumerate(required):
+        tid = _task_node(doc, sub, f"task_{key}_{n}", task, prev, column(first + i), grid)
+        doc.flow(sub, f"flow_{key}_to_{n}", prev, tid)
+        prev = tid
     gate = f"gate_{key}"
     doc.node(
         sub,
@@ -523,28 +601,29 @@ def _build_stage(
         gate,
         f"Complete {stage.get('name') or key}",
         props={p.GATE: "true", p.ROLE: "rep"},
-        shape=_Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H),
+        shape=_at(column(first + len(required)), row1, TASK_W, TASK_H),
     )
     doc.lanes.setdefault("rep", []).append(gate)
     doc.flow(sub, f"flow_{key}_gate", prev, gate)
-    x += STEP
     end = f"end_{key}"
     end_el = doc.node(
-        sub, "endEvent", end, f"{stage.get('name') or key} done", shape=_Shape(x, ROW1 - 18, EVENT, EVENT)
+        sub, "endEvent", end, f"{stage.get('name') or key} done",
+        shape=_at(column(first + len(required) + 1), row1, EVENT, EVENT),
     )
     # Terminate: ends this stage only, cancelling its optional branch (§8).
     etree.SubElement(end_el, _q("bpmn", "terminateEventDefinition"), id=f"end_{key}_def")
     doc.flow(sub, f"flow_{key}_done", gate, end)
 
     if stage_sla.get(key):
+        # The SLA timer sits on the stage's bottom edge; its review task waits below, in the manager lane.
         sla = f"sla_{key}"
-        bx = box.right - 70
+        bx = box.right - 90
         boundary = doc.node(
             pipeline,
             "boundaryEvent",
             sla,
             f"SLA {stage_sla[key]}",
-            shape=_Shape(bx, STAGE_BOTTOM - 18, EVENT, EVENT),
+            shape=Shape(bx, grid.stage_bottom - EVENT / 2, EVENT, EVENT),
             attachedToRef=f"stage_{key}",
             cancelActivity="false",
         )
@@ -553,77 +632,64 @@ def _build_stage(
         duration.set(_q("xsi", "type"), "bpmn:tFormalExpression")
         duration.text = f'"{stage_sla[key]}"'
         review = f"review_{key}"
+        cx = bx + EVENT / 2
         doc.node(
             pipeline,
             "userTask",
             review,
             f"Review stalled {stage.get('name') or key}",
             props={p.ROLE: "manager", p.OPTIONAL: "true"},
-            shape=_Shape(bx - 40, ROW3 - TASK_H / 2, TASK_W, TASK_H),
+            shape=Shape(cx - TASK_W / 2, grid.review_y - TASK_H / 2, TASK_W, TASK_H),
         )
         doc.lanes.setdefault("manager", []).append(review)
         review_end = f"review_end_{key}"
-        doc.node(pipeline, "endEvent", review_end, shape=_Shape(bx + 100, ROW3 - 18, EVENT, EVENT))
+        doc.node(pipeline, "endEvent", review_end,
+                 shape=Shape(cx + TASK_W / 2 + 40, grid.review_y - EVENT / 2, EVENT, EVENT))
         b = doc.shapes[sla]
         doc.flow(
             pipeline,
             f"flow_{sla}",
             sla,
             review,
-            waypoints=[(b.x + EVENT / 2, b.y + EVENT), (b.x + EVENT / 2, ROW3 - TASK_H / 2)],
+            waypoints=[(cx, b.y + EVENT), (cx, grid.review_y - TASK_H / 2)],
         )
         doc.flow(pipeline, f"flow_{review}_end", review, review_end)
 
 
-def _build_stageless(doc: _Doc, pipeline: etree._Element, tasks: list[dict], pipe_x: float) -> float:
-    x = pipe_x + 30
-    doc.node(pipeline, "startEvent", "pipeline_start", shape=_Shape(x, ROW1 - 18, EVENT, EVENT))
+def _build_stageless(doc: _Doc, pipeline: etree._Element, tasks: list[dict], pipe_x: float, grid: _Grid) -> float:
+    row1 = grid.y("rep")
+
+    def column(i: int) -> float:
+        return pipe_x + PAD + i * STEP
+
+    doc.node(pipeline, "startEvent", "pipeline_start", shape=_at(column(0), row1, EVENT, EVENT))
     prev = "pipeline_start"
-    x += EVENT + 50
     for n, task in enumerate(tasks, start=1):
-        tid = f"task_{n}"
-        role = task.get("role", "rep")
-        doc.node(
-            pipeline,
-            "userTask",
-            tid,
-            task["title"],
-            props=_task_props(task, role),
-            shape=_Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H),
-        )
-        doc.lanes.setdefault(role, []).append(tid)
+        tid = _task_node(doc, pipeline, f"task_{n}", {**task, "required": True}, prev, column(n), grid)
         doc.flow(pipeline, f"flow_to_{n}", prev, tid)
         prev = tid
-        x += STEP
     # The outcome arrives only as a som.win / som.lose message; this wait keeps the pipeline open.
+    last = len(tasks) + 1
     doc.node(
         pipeline,
         "userTask",
         "record_outcome",
         "Record outcome",
         props={p.WAIT: "true", p.ROLE: "rep"},
-        shape=_Shape(x, ROW1 - TASK_H / 2, TASK_W, TASK_H),
+        shape=_at(column(last), row1, TASK_W, TASK_H),
     )
     doc.lanes.setdefault("rep", []).append("record_outcome")
     doc.flow(pipeline, "flow_to_record_outcome", prev, "record_outcome")
-    x += STEP
-    doc.node(pipeline, "endEvent", "pipeline_end", shape=_Shape(x, ROW1 - 18, EVENT, EVENT))
+    doc.node(pipeline, "endEvent", "pipeline_end", shape=_at(column(last + 1), row1, EVENT, EVENT))
     doc.flow(pipeline, "flow_pipeline_end", "record_outcome", "pipeline_end")
-    return max(x + EVENT + 30, pipe_x + 400)
+    return max(column(last + 2), pipe_x + 400)
 
 
-def _diagram(root: etree._Element, doc: _Doc, roles: list[str], total_w: float, collab_id: str) -> None:
+def _diagram(root: etree._Element, doc: _Doc, grid: _Grid, total_w: float, collab_id: str) -> None:
     diagram = etree.SubElement(root, _q("bpmndi", "BPMNDiagram"), id="diagram")
     plane = etree.SubElement(diagram, _q("bpmndi", "BPMNPlane"), id="plane", bpmnElement=collab_id)
-    lane_geo = dict(LANES_Y)
-    y = sum(LANES_Y[r][1] for r in ("rep", "csr", "manager")) + LANES_Y["rep"][0]
-    for role in roles:
-        if role not in lane_geo:
-            lane_geo[role] = (y, 100)
-            y += 100
-    height = y
 
-    def shape(id_: str, s: _Shape, horizontal: bool = False) -> None:
+    def shape(id_: str, s: Shape, horizontal: bool = False) -> None:
         el = etree.SubElement(plane, _q("bpmndi", "BPMNShape"), id=f"{id_}_di", bpmnElement=id_)
         if s.expanded:
             el.set("isExpanded", "true")
@@ -631,10 +697,10 @@ def _diagram(root: etree._Element, doc: _Doc, roles: list[str], total_w: float, 
             el.set("isHorizontal", "true")
         etree.SubElement(el, _q("dc", "Bounds"), x=_n(s.x), y=_n(s.y), width=_n(s.w), height=_n(s.h))
 
-    shape("pool", _Shape(0, 0, total_w, height), horizontal=True)
-    for role in roles:
-        ly, lh = lane_geo[role]
-        shape(f"lane_{role}", _Shape(LANE_X, ly, total_w - LANE_X, lh), horizontal=True)
+    shape("pool", Shape(0, 0, total_w, grid.height), horizontal=True)
+    for role in grid.roles:
+        ly, lh = grid.lanes[role]
+        shape(f"lane_{role}", Shape(LANE_X, ly, total_w - LANE_X, lh), horizontal=True)
     for id_ in doc.order:
         if id_ in doc.shapes:
             shape(id_, doc.shapes[id_])

@@ -55,13 +55,15 @@ def test_every_element_and_flow_is_drawn(kind):
         assert shape.get("isExpanded") == "true"
 
 
-def test_lanes_give_the_role_when_a_task_has_no_som_role(engine):
+def test_a_task_without_som_role_is_reps_whatever_lane_draws_it(engine):
+    """Lanes are a picture: a modeler moves shapes between lanes, so only som.role says who does the work."""
     xml = build_kind_bpmn(**_kwargs(stage_tasks={"lead": [{"title": "Call back", "role": "csr"}]}))
+    assert "<bpmn:flowNodeRef>task_lead_1</bpmn:flowNodeRef>" in xml.split('id="lane_csr"')[1].split("</bpmn:lane>")[0]
     xml = xml.replace('<spiffworkflow:property name="som.role" value="csr"/>', "")
     definition = engine.definition(4242, xml)
     run = engine.start(definition, {})
     (task,) = [t for t in engine.snapshot(run).ready_tasks if not t.gate]
-    assert (task.title, task.role) == ("Call back", "csr")
+    assert (task.title, task.role) == ("Call back", "rep")
 
 
 @pytest.mark.parametrize(
