@@ -29,10 +29,11 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from som_flow.engine import profile as p
+from som_flow.engine import timers
 from som_flow.engine.definition import ProcessDefinition, parse_definition
 from som_flow.engine.follow_on import parse_follow_on
 from som_flow.engine.forms import FormField, check_answers, parse_form
-from som_flow.engine.scripting import FIELDS_KEY, Operation, SafeScriptEngine
+from som_flow.engine.scripting import FIELDS_KEY, Operation, SafeScriptEngine, TimerRefused
 from som_flow.engine.serialization import StateSerializer
 from som_flow.errors import Conflict, NotFound, ValidationFailed
 
@@ -158,6 +159,7 @@ class Engine:
         if start_stage is not None and definition.stage(start_stage) is None:
             raise NotFound(f"Unknown stage '{start_stage}'")
         stage = start_stage or (definition.stages[0].key if definition.stages else None)
+        self._check_timer_data(definition, {}, _clean(data))
         workflow = BpmnWorkflow(
             definition.spec, definition.subprocess_specs, script_engine=self._script_engine
         )
@@ -187,6 +189,8 @@ class Engine:
             if spiff_task is not None:
                 spiff_task.run()
             run.workflow.do_engine_steps()
+        except TimerRefused as exc:  # the data gave a timer a value it cannot start with: the caller's input
+            raise ValidationFailed(str(exc), errors=exc.errors) from None
         except SpiffWorkflowException as exc:
             spec = getattr(exc, "task_spec", None)
             element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None) or "process"
@@ -335,9 +339,22 @@ class Engine:
 
     def set_data(self, run: Run, data: dict) -> None:
         """Opportunity fields (amount, stage, custom fields…) that conditions can read."""
-        fields = dict(run.workflow.data.get(FIELDS_KEY) or {})
+        old = run.workflow.data.get(FIELDS_KEY) or {}
+        fields = dict(old)
         fields.update(_clean(data))
+        self._check_timer_data(run.definition, old, fields)
         run.workflow.data[FIELDS_KEY] = fields
+
+    @staticmethod
+    def _check_timer_data(definition: ProcessDefinition, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        """Refuse data that gives one of the process's timers a value it could not start with (beyond ten years,
+        an endless or too frequent cycle, not ISO 8601), naming the changed fields: the timer may start much
+        later, in someone else's action, and should not fail there. Raises ValidationFailed."""
+        found = timers.data_timers((definition.spec, *definition.subprocess_specs.values()))
+        errors = timers.refused_changes(found, old, new) if found else {}
+        if errors:
+            field, reasons = next(iter(errors.items()))
+            raise ValidationFailed(f"Check {field}: {reasons[0]}", errors=errors)
 
     def complete_task(self, run: Run, task_id: str, data: dict | None = None) -> dict:
         """Complete a non-gate user task with its form's answers; returns the data it was completed with (the
