@@ -221,7 +221,7 @@ def start_value(kind: str, text: str, names: dict) -> str:
         try:
             value = evaluate(text, names)
         except ExpressionError:
-            raise TimerValueError(f"it finds no value here; enter an ISO-8601 {KINDS[kind]} such as "
+            raise TimerValueError(f"the value is missing; enter an ISO-8601 {KINDS[kind]} such as "
                                   f"{_EXAMPLES[kind]}", fields_read(text), missing=True) from None
     reason = value_reason(kind, value)
     if reason:
