@@ -353,8 +353,7 @@ class Engine:
         found = timers.data_timers((definition.spec, *definition.subprocess_specs.values()))
         errors = timers.refused_changes(found, old, new) if found else {}
         if errors:
-            field, reasons = next(iter(errors.items()))
-            raise ValidationFailed(f"Check {field}: {reasons[0]}", errors=errors)
+            raise ValidationFailed(next(iter(errors.values()))[0], errors=errors)
 
     def complete_task(self, run: Run, task_id: str, data: dict | None = None) -> dict:
         """Complete a non-gate user task with its form's answers; returns the data it was completed with (the
