@@ -132,8 +132,11 @@ def test_a_sane_value_starts_the_timer_and_it_fires_when_the_clock_passes_it(off
     due = db.session.scalars(select(Reminder.due_at).where(
         Reminder.opportunity_id == deal["id"], Reminder.kind == "process_timer", Reminder.state == "pending")).all()
     assert due == [start + timedelta(days=3)]
-    manager_tasks = lambda: [t["title"] for t in admin.get(f"/tasks?opportunity={deal['id']}&per_page=200").json[
-        "items"] if t["status"] == "open" and t["role"] == "manager"]  # noqa: E731
+
+    def manager_tasks() -> list[str]:
+        tasks = admin.get(f"/tasks?opportunity={deal['id']}&per_page=200").json["items"]
+        return [t["title"] for t in tasks if t["status"] == "open" and t["role"] == "manager"]
+
     clock.advance(days=2)
     with time_machine.travel(clock.now(), tick=False):
         fire_due_reminders()
