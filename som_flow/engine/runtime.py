@@ -118,6 +118,7 @@ class Engine:
         self._serializer = StateSerializer()
         self._definitions: dict[int, tuple[str | bytes, ProcessDefinition]] = {}
         self._follow_ons: dict[int, tuple[str | bytes, ProcessDefinition]] = {}  # by follow-on version id
+        self._timers_of: dict[int, tuple[ProcessDefinition, tuple[timers.DataTimer, ...]]] = {}  # by id(definition)
         self._lock = threading.Lock()
 
     # -- definitions ---------------------------------------------------------------------------
@@ -151,6 +152,19 @@ class Engine:
         with self._lock:
             self._follow_ons[version_id] = (bpmn_xml, parsed)
         return parsed
+
+    def _data_timers(self, definition: ProcessDefinition) -> tuple[timers.DataTimer, ...]:
+        """The definition's timers that read deal data, found once per definition (a walk of every task spec)."""
+        with self._lock:
+            cached = self._timers_of.get(id(definition))
+        if cached is not None and cached[0] is definition:
+            return cached[1]
+        found = timers.data_timers((definition.spec, *definition.subprocess_specs.values()))
+        with self._lock:
+            if len(self._timers_of) > 1000:  # definitions built outside the cache (tests, checks) come and go
+                self._timers_of.clear()
+            self._timers_of[id(definition)] = (definition, found)
+        return found
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -345,12 +359,11 @@ class Engine:
         self._check_timer_data(run.definition, old, fields)
         run.workflow.data[FIELDS_KEY] = fields
 
-    @staticmethod
-    def _check_timer_data(definition: ProcessDefinition, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    def _check_timer_data(self, definition: ProcessDefinition, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         """Refuse data that gives one of the process's timers a value it could not start with (beyond ten years,
         an endless or too frequent cycle, not ISO 8601), naming the changed fields: the timer may start much
         later, in someone else's action, and should not fail there. Raises ValidationFailed."""
-        found = timers.data_timers((definition.spec, *definition.subprocess_specs.values()))
+        found = self._data_timers(definition)
         errors = timers.refused_changes(found, old, new) if found else {}
         if errors:
             raise ValidationFailed(next(iter(errors.values()))[0], errors=errors)
