@@ -146,3 +146,23 @@ def test_a_sane_value_starts_the_timer_and_it_fires_when_the_clock_passes_it(off
         assert fire_due_reminders() == 1
     assert manager_tasks() == ["Review stalled Proposal"]
     assert rep.get(f"/opportunities/{deal['id']}").json["stage"] == "proposal", "the SLA does not move the deal"
+
+
+def test_a_migration_leaves_a_deal_whose_timer_its_data_cannot_start_and_says_why(office, app, runner):
+    admin, rep, new_deal = office
+    good = _to_qualification(admin, rep, new_deal(custom={"wait": "P3D"}).json)
+    bad = _to_qualification(admin, rep, new_deal(custom={"wait": "P3D"}).json)
+    for deal in (good, bad):
+        assert rep.post(f"/opportunities/{deal['id']}/stage", {"stage": "proposal"}).status_code == 200
+    db.session.get(Opportunity, bad["id"]).custom = {"wait": "soon"}  # stored before this check, say
+    db.session.commit()
+    xml = admin.get("/kinds/timed/bpmn").data
+    assert admin.put("/kinds/timed/bpmn", xml).status_code == 201  # version 2
+    result = runner.invoke(args=["kinds", "migrate", "timed"])
+    assert result.exit_code == 0, result.output
+    assert "moved 1 opportunities" in result.output
+    assert f"left {bad['id']}: The timer 'SLA P14D' reads this field: 'soon' is not a valid ISO-8601" in result.output
+    db.session.expire_all()
+    assert {d["id"]: (db.session.get(Opportunity, d["id"]).kind_version.number,
+                      rep.get(f"/opportunities/{d['id']}").json["stage"]) for d in (good, bad)} == {
+        good["id"]: (2, "proposal"), bad["id"]: (1, "proposal")}, "the left deal keeps its version, untouched"
