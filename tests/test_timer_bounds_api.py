@@ -110,7 +110,7 @@ def test_a_move_into_the_timed_stage_without_the_value_is_refused_naming_the_fie
 
 
 @pytest.mark.parametrize("value", BAD)
-def test_a_move_starting_the_timer_with_a_stored_bad_value_is_refused_quickly(office, value):
+def test_a_move_starting_the_timer_with_a_stored_bad_value_is_refused(office, value):
     """A value stored before this check (or by hand in the database) is refused when the timer would start."""
     admin, rep, new_deal = office
     deal = _to_qualification(admin, rep, new_deal().json)
