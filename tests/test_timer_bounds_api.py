@@ -18,7 +18,7 @@ from som_flow.extensions import db
 from som_flow.models import Opportunity, Reminder
 from som_flow.services.process_run import process_data
 from som_flow.services.reminders import fire_due_reminders
-from tests.helpers import Api, make_customer, make_user
+from tests.helpers import Api, login, make_customer, make_user
 
 PROBLEM = "application/problem+json"
 SLA = '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"P14D"</bpmn:timeDuration>'
@@ -70,7 +70,7 @@ def _refused(r, value: str | None) -> None:
     assert r.status_code == 422 and r.mimetype == PROBLEM, (r.status_code, r.get_data(as_text=True)[:300])
     assert list(r.json["errors"]) == ["custom.wait"]
     [reason] = r.json["errors"]["custom.wait"]
-    assert reason.startswith("The timer 'SLA P14D' reads this field: ")
+    assert reason.startswith("The timer 'SLA P14D' reads the user-defined field 'wait': ")
     assert (SAYS[value] if value else "the value is missing; enter an ISO-8601 duration") in reason
 
 
@@ -107,6 +107,20 @@ def test_a_move_into_the_timed_stage_without_the_value_is_refused_naming_the_fie
     # the rep fills the field in and the move goes through
     assert rep.patch(f"/opportunities/{deal['id']}", {"custom": {"wait": "P3D"}}).status_code == 200
     assert rep.post(f"/opportunities/{deal['id']}/stage", {"stage": "proposal"}).json["stage"] == "proposal"
+
+
+def test_the_deal_page_says_why_the_move_is_refused_in_words(office, app):
+    """The page's move shows the same sentence as the API, naming the field in words, not by its key."""
+    admin, rep, new_deal = office
+    deal = _to_qualification(admin, rep, new_deal().json)
+    page = login(app.test_client(), "rep@x.test")
+    r = page.post(f"/opportunities/{deal['id']}/stage", data={"stage": "proposal", "version": deal["version"]},
+                  follow_redirects=True)
+    html = r.get_data(as_text=True)
+    assert ("The timer &#39;SLA P14D&#39; reads the user-defined field &#39;wait&#39;: the value is missing; enter "
+            "an ISO-8601 duration such as P14D or PT5M.") in html
+    assert "custom.wait:" not in html, "no internal key in the message"
+    assert rep.get(f"/opportunities/{deal['id']}").json["stage"] == "qualification"
 
 
 @pytest.mark.parametrize("value", BAD)
@@ -161,7 +175,8 @@ def test_a_migration_leaves_a_deal_whose_timer_its_data_cannot_start_and_says_wh
     result = runner.invoke(args=["kinds", "migrate", "timed"])
     assert result.exit_code == 0, result.output
     assert "moved 1 opportunities" in result.output
-    assert f"left {bad['id']}: The timer 'SLA P14D' reads this field: 'soon' is not a valid ISO-8601" in result.output
+    assert (f"left {bad['id']}: The timer 'SLA P14D' reads the user-defined field 'wait': 'soon' is not a valid "
+            "ISO-8601") in result.output
     db.session.expire_all()
     assert {d["id"]: (db.session.get(Opportunity, d["id"]).kind_version.number,
                       rep.get(f"/opportunities/{d['id']}").json["stage"]) for d in (good, bad)} == {

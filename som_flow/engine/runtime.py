@@ -366,7 +366,7 @@ class Engine:
         found = self._data_timers(definition)
         errors = timers.refused_changes(found, old, new) if found else {}
         if errors:
-            raise ValidationFailed(next(iter(errors.values()))[0], errors=errors)
+            raise ValidationFailed(" ".join(dict.fromkeys(m for msgs in errors.values() for m in msgs)), errors=errors)
 
     def complete_task(self, run: Run, task_id: str, data: dict | None = None) -> dict:
         """Complete a non-gate user task with its form's answers; returns the data it was completed with (the

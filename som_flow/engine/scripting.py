@@ -36,7 +36,7 @@ class TimerRefused(WorkflowTaskException):
     def __init__(self, task: Any, cause: timers.TimerValueError):
         spec = task.task_spec
         label = repr(spec.bpmn_name) if spec.bpmn_name else f"on {spec.bpmn_id}"
-        super().__init__(f"The timer {label} cannot start: {cause.reason}", task=task)
+        super().__init__(cause.detail(label), task=task)
         self.errors = cause.errors(label)
 
 

@@ -67,11 +67,22 @@ class TimerValueError(ExpressionError):
         self.missing = missing
 
     def errors(self, timer: str) -> dict[str, list[str]]:
-        """The refusal keyed by each field the timer read (as the API names them), else by the timer."""
+        """The refusal keyed by each field the timer read (as the API names them), else by the timer. Each
+        sentence names its field, so it reads the same beside the field and in a page's flash."""
         if not self.fields:
             return {timer: [f"The timer {timer} cannot start: {self.reason}."]}
         value_words = self.reason.removeprefix("timer ")
-        return {field: [f"The timer {timer} reads this field: {value_words}."] for field in self.fields}
+        return {field: [f"The timer {timer} reads {_field_words(field)}: {value_words}."] for field in self.fields}
+
+    def detail(self, timer: str) -> str:
+        return " ".join(dict.fromkeys(m for msgs in self.errors(timer).values() for m in msgs))
+
+
+def _field_words(field: str) -> str:
+    """`custom.wait` as words: the user-defined field 'wait'."""
+    if field.startswith("custom."):
+        return f"the user-defined field '{field.removeprefix('custom.')}'"
+    return f"the field '{field}'"
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,8 @@ def test_the_rep_on_a_phone_gives_the_timer_field_a_value_no_timer_can_start_wit
     custom.get_by_role("button", name="Save user-defined fields").click()
     custom = page.get_by_role("tabpanel", name="User defined")
     expect(page.get_by_text("Not saved")).to_be_visible()
-    expect(custom).to_contain_text("The timer 'SLA P14D' reads this field: 'P2000000Y' is longer than ten years.")
+    expect(custom).to_contain_text(
+        "The timer 'SLA P14D' reads the user-defined field 'wait': 'P2000000Y' is longer than ten years.")
     expect(custom.get_by_label("Wait")).to_have_value("P2000000Y")
     page.screenshot(path=str(tmp_path / "timer-field-refused-phone.png"), full_page=True)
 

@@ -132,7 +132,7 @@ def test_a_deal_value_beyond_the_bounds_is_refused_naming_the_field(waiting, wai
     assert caught.value.status == 422
     assert list(caught.value.errors) == ["custom.wait"]
     [reason] = caught.value.errors["custom.wait"]
-    assert reason.startswith("The timer 'SLA P14D' reads this field: ") and says in reason
+    assert reason.startswith("The timer 'SLA P14D' reads the user-defined field 'wait': ") and says in reason
 
 
 def test_a_timer_starting_without_its_value_is_refused_naming_the_field(waiting):
@@ -141,8 +141,8 @@ def test_a_timer_starting_without_its_value_is_refused_naming_the_field(waiting)
     with pytest.raises(ValidationFailed) as caught:
         engine.start(definition, {"custom": {}}, start_stage="proposal")
     assert caught.value.errors == {"custom.wait": [
-        "The timer 'SLA P14D' reads this field: the value is missing; enter an ISO-8601 duration such as "
-        "P14D or PT5M."]}
+        "The timer 'SLA P14D' reads the user-defined field 'wait': the value is missing; enter an ISO-8601 "
+        "duration such as P14D or PT5M."]}
     assert engine.current_stage(run) == "qualification"
 
 
