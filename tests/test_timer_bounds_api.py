@@ -181,3 +181,21 @@ def test_a_migration_leaves_a_deal_whose_timer_its_data_cannot_start_and_says_wh
     assert {d["id"]: (db.session.get(Opportunity, d["id"]).kind_version.number,
                       rep.get(f"/opportunities/{d['id']}").json["stage"]) for d in (good, bad)} == {
         good["id"]: (2, "proposal"), bad["id"]: (1, "proposal")}, "the left deal keeps its version, untouched"
+
+
+def test_a_kind_with_a_timer_written_bare_as_modelers_write_it_runs(office, clock):
+    """The issue's "accepted, then stuck": `P14D` without quotes passed upload, then every move into the stage
+    failed. Bare ISO text is the timer's value: the deal moves on and its timer is due in 14 days."""
+    admin, rep, new_deal = office
+    xml = admin.get("/kinds/standard-sale/bpmn").get_data(as_text=True)
+    bare = xml.replace(SLA, '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">P14D</bpmn:timeDuration>')
+    assert admin.put("/kinds/bare/bpmn", bare.encode()).status_code == 201
+    start = clock.now()
+    with time_machine.travel(start, tick=False):
+        deal = new_deal(kind="bare").json
+        deal = _to_qualification(admin, rep, deal)
+        r = rep.post(f"/opportunities/{deal['id']}/stage", {"stage": "proposal"})
+        assert r.status_code == 200, r.json
+    due = db.session.scalars(select(Reminder.due_at).where(
+        Reminder.opportunity_id == deal["id"], Reminder.kind == "process_timer")).all()
+    assert due == [start + timedelta(days=14)]
