@@ -31,6 +31,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from som_flow.engine import profile as p
+from som_flow.engine import timers
 from som_flow.engine.expressions import ExpressionError, compile_expression, evaluate
 from som_flow.engine.forms import FormSpecError, parse_form
 from som_flow.errors import InvalidProcess
@@ -337,33 +338,28 @@ def _compile(errors: _Errors, owner: str, text: str, what: str) -> None:
 
 
 def _check_timer(errors: _Errors, timer: etree._Element) -> None:
+    """One timer, as every parse of a version reads it: bare ISO-8601 text is read as one, an expression must
+    compile, and a constant must be ISO 8601. Upload adds the bounds and which names a timer may read
+    (processes/validation.py); a value read from data is checked when the timer starts (engine/timers.py)."""
     owner = _owner_id(timer)
     children = [c for c in timer if isinstance(c.tag, str) and _local(c)[0] == p.BPMN_NS]
-    exprs = [c for c in children if _local(c)[1] in ("timeDuration", "timeDate", "timeCycle")]
+    exprs = [c for c in children if _local(c)[1] in timers.KINDS]
     if len(exprs) != 1:
         errors.add(owner, "a timer needs exactly one timeDuration, timeDate or timeCycle")
         return
     kind, text = _local(exprs[0])[1], exprs[0].text or ""
-    try:
-        compile_expression(text)
-    except ExpressionError as exc:
-        errors.add(owner, f"timer {text.strip()[:80]!r}: {exc}")
-        return
-    try:
-        value = evaluate(text, {})
-    except ExpressionError:
-        return  # refers to data (e.g. a date field); checked when the timer starts
-    try:
-        if not isinstance(value, str):
-            raise ValueError("not an ISO-8601 string")
-        if kind == "timeDuration":
-            TimerEventDefinition.parse_iso_duration(value)
-        elif kind == "timeDate":
-            TimerEventDefinition.get_datetime(value)
-        else:
-            TimerEventDefinition.parse_iso_recurring_interval(value)
-    except Exception as exc:  # the library raises bare Exceptions for bad ISO strings
-        errors.add(owner, f"timer {text.strip()!r} is not a valid ISO-8601 {kind[4:].lower()}: {exc}")
+    value = timers.bare_literal(text)
+    if value is None:
+        try:
+            if timers.names_read(text):
+                return  # reads data
+            value = evaluate(text, {})
+        except ExpressionError as exc:
+            errors.add(owner, f"timer {text.strip()[:80]!r}: {exc}")
+            return
+    reason = timers.iso_reason(kind, value)
+    if reason:
+        errors.add(owner, reason)
 
 
 def _check_props(errors: _Errors, el: etree._Element, props: dict[str, str]) -> None:
@@ -660,10 +656,7 @@ def _stage_info(key: str, ts: Any, root: etree._Element) -> StageInfo:
             continue
         duration = boundary.find(f"{{{p.BPMN_NS}}}timerEventDefinition/{{{p.BPMN_NS}}}timeDuration")
         if duration is not None:
-            try:
-                value = evaluate(duration.text or "", {})
-            except ExpressionError:
-                value = None
+            value = timers.constant_value(duration.text)
             sla = value if isinstance(value, str) else None
     probability = props.get(p.PROBABILITY)
     return StageInfo(

@@ -29,10 +29,11 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from som_flow.engine import profile as p
+from som_flow.engine import timers
 from som_flow.engine.definition import ProcessDefinition, parse_definition
 from som_flow.engine.follow_on import parse_follow_on
 from som_flow.engine.forms import FormField, check_answers, parse_form
-from som_flow.engine.scripting import FIELDS_KEY, Operation, SafeScriptEngine
+from som_flow.engine.scripting import FIELDS_KEY, Operation, SafeScriptEngine, TimerRefused
 from som_flow.engine.serialization import StateSerializer
 from som_flow.errors import Conflict, NotFound, ValidationFailed
 
@@ -117,6 +118,7 @@ class Engine:
         self._serializer = StateSerializer()
         self._definitions: dict[int, tuple[str | bytes, ProcessDefinition]] = {}
         self._follow_ons: dict[int, tuple[str | bytes, ProcessDefinition]] = {}  # by follow-on version id
+        self._timers_of: dict[int, tuple[ProcessDefinition, tuple[timers.DataTimer, ...]]] = {}  # by id(definition)
         self._lock = threading.Lock()
 
     # -- definitions ---------------------------------------------------------------------------
@@ -151,6 +153,19 @@ class Engine:
             self._follow_ons[version_id] = (bpmn_xml, parsed)
         return parsed
 
+    def _data_timers(self, definition: ProcessDefinition) -> tuple[timers.DataTimer, ...]:
+        """The definition's timers that read deal data, found once per definition (a walk of every task spec)."""
+        with self._lock:
+            cached = self._timers_of.get(id(definition))
+        if cached is not None and cached[0] is definition:
+            return cached[1]
+        found = timers.data_timers((definition.spec, *definition.subprocess_specs.values()))
+        with self._lock:
+            if len(self._timers_of) > 1000:  # definitions built outside the cache (tests, checks) come and go
+                self._timers_of.clear()
+            self._timers_of[id(definition)] = (definition, found)
+        return found
+
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self, definition: ProcessDefinition, data: dict, start_stage: str | None = None) -> Run:
@@ -158,6 +173,7 @@ class Engine:
         if start_stage is not None and definition.stage(start_stage) is None:
             raise NotFound(f"Unknown stage '{start_stage}'")
         stage = start_stage or (definition.stages[0].key if definition.stages else None)
+        self._check_timer_data(definition, {}, _clean(data))
         workflow = BpmnWorkflow(
             definition.spec, definition.subprocess_specs, script_engine=self._script_engine
         )
@@ -187,6 +203,8 @@ class Engine:
             if spiff_task is not None:
                 spiff_task.run()
             run.workflow.do_engine_steps()
+        except TimerRefused as exc:  # the data gave a timer a value it cannot start with: the caller's input
+            raise ValidationFailed(str(exc), errors=exc.errors) from None
         except SpiffWorkflowException as exc:
             spec = getattr(exc, "task_spec", None)
             element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None) or "process"
@@ -335,9 +353,20 @@ class Engine:
 
     def set_data(self, run: Run, data: dict) -> None:
         """Opportunity fields (amount, stage, custom fields…) that conditions can read."""
-        fields = dict(run.workflow.data.get(FIELDS_KEY) or {})
+        old = run.workflow.data.get(FIELDS_KEY) or {}
+        fields = dict(old)
         fields.update(_clean(data))
+        self._check_timer_data(run.definition, old, fields)
         run.workflow.data[FIELDS_KEY] = fields
+
+    def _check_timer_data(self, definition: ProcessDefinition, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        """Refuse data that gives one of the process's timers a value it could not start with (beyond ten years,
+        an endless or too frequent cycle, not ISO 8601), naming the changed fields: the timer may start much
+        later, in someone else's action, and should not fail there. Raises ValidationFailed."""
+        found = self._data_timers(definition)
+        errors = timers.refused_changes(found, old, new) if found else {}
+        if errors:
+            raise ValidationFailed(" ".join(dict.fromkeys(m for msgs in errors.values() for m in msgs)), errors=errors)
 
     def complete_task(self, run: Run, task_id: str, data: dict | None = None) -> dict:
         """Complete a non-gate user task with its form's answers; returns the data it was completed with (the

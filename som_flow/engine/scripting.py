@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from som_flow.engine import timers
 from som_flow.engine.expressions import ExpressionError, compile_expression, evaluate
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,16 @@ FIELDS_KEY = "fields"  # workflow.data[FIELDS_KEY]: opportunity fields set by En
 
 class ScriptsRefused(RuntimeError):
     """Raised if anything asks the engine to run a script."""
+
+
+class TimerRefused(WorkflowTaskException):
+    """A timer that cannot start with the value it read; `errors` name the fields (or the timer)."""
+
+    def __init__(self, task: Any, cause: timers.TimerValueError):
+        spec = task.task_spec
+        label = repr(spec.bpmn_name) if spec.bpmn_name else f"on {spec.bpmn_id}"
+        super().__init__(cause.detail(label), task=task)
+        self.errors = cause.errors(label)
 
 
 class SafeEnvironment(BasePythonScriptEngineEnvironment):
@@ -69,6 +80,14 @@ class SafeScriptEngine(PythonScriptEngine):
         compile_expression(expression)
 
     def evaluate(self, task: Any, expression: str, external_context: dict | None = None) -> Any:
+        event_definition = getattr(task.task_spec, "event_definition", None)
+        kind = timers.kind_of(event_definition)
+        if kind and expression == event_definition.expression:
+            # A timer starting: bare ISO text is its value, and a value read from data must be within the bounds.
+            try:
+                return timers.start_value(kind, expression, self.names_for(task))
+            except timers.TimerValueError as exc:
+                raise TimerRefused(task, exc) from None
         try:
             return self.environment.evaluate(expression, self.names_for(task), external_context)
         except ExpressionError as exc:

@@ -2,16 +2,17 @@
 
 On top of the engine's checks (safe XML, whitelist, expressions, profile) this bounds what would only
 hurt later: ids, names and stage keys longer than the columns that mirror them, timers that would
-overflow the clock or fire endlessly, and an error report larger than the upload itself.
+overflow the clock or fire endlessly (the bounds are the engine's, engine/timers.py: it applies them again
+when a timer reads its value from a deal), timers and `som.due` reading names no deal has, and an error
+report larger than the upload itself. These apply to uploads only: a stored version is parsed by the
+engine's own checks, so tightening them here never makes a running kind unloadable.
 """
 
 from __future__ import annotations
 
-import re
-
 from lxml import etree
 
-from som_flow.engine import ExpressionError, ProcessDefinition, evaluate, parse_xml
+from som_flow.engine import ExpressionError, FormSpecError, ProcessDefinition, parse_form, parse_xml, timers
 from som_flow.engine import profile as p
 from som_flow.engine.definition import parse_definition
 from som_flow.engine.follow_on import parse_follow_on
@@ -21,18 +22,7 @@ from som_flow.processes.operations import OPERATIONS
 MAX_ID = 100  # Task.spec_name
 MAX_NAME = 200  # Task.title
 MAX_STAGE_KEY = 64  # Opportunity.stage
-MAX_TIMER_DAYS = 3653  # ten years; SpiffWorkflow hangs on durations like P999999999Y
-MIN_CYCLE_SECONDS = 3600  # each firing creates a task; more than hourly is a mistake
-MAX_CYCLE_REPEATS = 100
 MAX_REPORTED = 50  # elements named in one refusal
-
-_NUMBER = r"(\d{1,9}(?:[.,]\d{1,9})?)"
-_DURATION = re.compile(
-    rf"^P(?!$)(?:{_NUMBER}Y)?(?:{_NUMBER}M)?(?:{_NUMBER}W)?(?:{_NUMBER}D)?"
-    rf"(?:T(?=\d)(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?$"
-)
-_DAYS_PER = (365.25, 30.44, 7, 1, 1 / 24, 1 / 1440, 1 / 86400)
-_CYCLE = re.compile(r"^R(\d{1,9})/(?:[^/]+/)?([^/]+)$")
 
 
 def _validated(xml: str | bytes, parse) -> ProcessDefinition:
@@ -62,33 +52,6 @@ def validate_follow_on_bpmn(xml: str | bytes) -> ProcessDefinition:
     return _validated(xml, parse_follow_on)
 
 
-def _days(text: str) -> float | None:
-    """The length of a plain ISO-8601 duration in days; None if it is not one (negative, repeating…)."""
-    match = _DURATION.match(text.strip())
-    if match is None:
-        return None
-    return sum(float(g.replace(",", ".")) * per for g, per in zip(match.groups(), _DAYS_PER, strict=True) if g)
-
-
-def _timer_reason(kind: str, value: str) -> str | None:
-    if kind == "timeDuration":
-        days = _days(value)
-        if days is None:
-            return f"timer {value!r} is not a plain ISO-8601 duration such as P14D"
-        if days > MAX_TIMER_DAYS:
-            return f"timer {value!r} is longer than ten years"
-    elif kind == "timeCycle":
-        match = _CYCLE.match(value.strip())
-        if match is None:
-            return f"timer cycle {value!r} must be R<count>/<interval> such as R3/P1D (endless cycles are refused)"
-        repeats, days = int(match.group(1)), _days(match.group(2))
-        if not 1 <= repeats <= MAX_CYCLE_REPEATS:
-            return f"timer cycle {value!r} must repeat 1 to {MAX_CYCLE_REPEATS} times"
-        if days is None or days * 86400 < MIN_CYCLE_SECONDS or days > MAX_TIMER_DAYS:
-            return f"timer cycle {value!r} needs an interval from one hour to ten years"
-    return None
-
-
 def _limit_errors(root: etree._Element) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for el in root.iter(f"{{{p.BPMN_NS}}}*"):
@@ -105,15 +68,63 @@ def _limit_errors(root: etree._Element) -> dict[str, list[str]]:
             errors.setdefault(owner, []).append(f"som.stage is {len(value)} characters; the limit is {MAX_STAGE_KEY}")
     for timer in root.iter(f"{{{p.BPMN_NS}}}timerEventDefinition"):
         owner = next((a.get("id") for a in timer.iterancestors() if a.get("id")), "document")
-        for expr in timer.iterchildren(*(f"{{{p.BPMN_NS}}}{k}" for k in ("timeDuration", "timeCycle"))):
-            try:
-                value = evaluate(expr.text or "", {})
-            except ExpressionError:
-                continue  # refers to data, or is refused by the engine's own check with its reason
-            reason = _timer_reason(etree.QName(expr).localname, value) if isinstance(value, str) else None
+        for expr in timer.iterchildren(*(f"{{{p.BPMN_NS}}}{k}" for k in timers.KINDS)):
+            reason = _timer_reason(etree.QName(expr).localname, expr.text or "", owner, root)
+            if reason:
+                errors.setdefault(owner, []).append(reason)
+    for prop in root.iter(f"{{{p.SPIFF_NS}}}property"):
+        if prop.get("name") == p.DUE and prop.get("value"):
+            owner = next((a.get("id") for a in prop.iterancestors() if a.get("id")), "document")
+            reason = _due_reason(prop.get("value"))
             if reason:
                 errors.setdefault(owner, []).append(reason)
     return errors
+
+
+def _timer_reason(kind: str, text: str, owner: str, root: etree._Element) -> str | None:
+    """Upload's part of the timer rule (engine/timers.py): a timer reads only the data a workflow has, and a
+    constant one (bare ISO text included) is within the bounds. Whether a constant is ISO 8601 at all, and
+    whether an expression compiles, the engine says with its own reason."""
+    if timers.bare_literal(text) is None:
+        try:
+            names = timers.names_read(text)
+        except ExpressionError:
+            return None
+        unknown = [name for name in names if name not in _timer_names(root)]
+        if unknown:
+            return (f"timer on {owner} refers to {unknown[0][:80]!r}, which is neither an ISO-8601 "
+                    f"{timers.KINDS[kind]} nor a field of the opportunity (write P14D, or read one of "
+                    f"{', '.join(timers.OPPORTUNITY_FIELDS[:-1])} or custom[\"<field key>\"])")
+        if names:
+            return None  # read from the deal: bounded when the timer starts
+    value = timers.constant_value(text)
+    if not isinstance(value, str) or timers.iso_reason(kind, value):
+        return None
+    return timers.bound_reason(kind, value)
+
+
+def _timer_names(root: etree._Element) -> frozenset[str]:
+    """The names a timer may read: the opportunity's fields, the engine's routing keys and the answers the
+    document's forms ask for (a completed task's answers stay in the workflow's data)."""
+    answers: set[str] = set()
+    for prop in root.iter(f"{{{p.SPIFF_NS}}}property"):
+        if prop.get("name") == p.FORM:
+            try:
+                answers.update(f.name for f in parse_form(prop.get("value")))
+            except FormSpecError:
+                pass  # refused by the engine with its own reason
+    return frozenset((*timers.OPPORTUNITY_FIELDS, *timers.ENGINE_NAMES, *answers))
+
+
+def _due_reason(value: str) -> str | None:
+    """`som.due` is a duration within the bounds or a date field of the deal (services/process_run.task_due)."""
+    value = value.strip()
+    if value in timers.DUE_FIELDS or timers.is_bounded_duration(value):
+        return None
+    if timers.bare_literal(value) and timers.bound_reason("timeDuration", value):
+        return f"som.due {value!r} is longer than ten years"
+    return (f"som.due {value[:80]!r} is neither an ISO-8601 duration such as P2D nor a date field of the "
+            f"opportunity ({', '.join(timers.DUE_FIELDS)})")
 
 
 def _trimmed(detail: str, errors: dict[str, list[str]]) -> InvalidProcess:

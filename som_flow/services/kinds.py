@@ -260,7 +260,11 @@ def migrate_opportunities(key: str) -> tuple[list[int], dict[int, str]]:
         if opp.stage is not None and opp.stage not in stage_keys:
             left[opp.id] = f"stage {opp.stage} is not in version {current.number}"
             continue
-        restart_process(opp, current, start_stage=opp.stage, actor=None, reason="kind_migrated")
+        try:
+            restart_process(opp, current, start_stage=opp.stage, actor=None, reason="kind_migrated")
+        except ValidationFailed as exc:  # a timer its data cannot start (engine/timers.py); raised before any write
+            left[opp.id] = exc.detail
+            continue
         moved.append(opp.id)
     return moved, left
 

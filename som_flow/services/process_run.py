@@ -80,7 +80,7 @@ def _task_due(raw: str | None, opp: Opportunity, assignee: User | None) -> datet
     if raw.startswith("P"):
         try:
             return now() + isodate.parse_duration(raw)
-        except (isodate.ISO8601Error, ValueError):
+        except (isodate.ISO8601Error, ValueError, OverflowError):  # upload bounds it; versions stored before not
             log.warning("bad som.due %r on %s", raw, opp.number)
             return None
     value = getattr(opp, raw, None)
