@@ -182,6 +182,8 @@ class KindStageSchema(Schema):
 class KindVersionSchema(Schema):
     number = fields.Integer()
     created_at = fields.DateTime()
+    # what was read or added on import (modeler properties, forms, bare timers, the pipeline's plumbing)
+    import_notes = fields.List(fields.String(), allow_none=True)
 
 
 class FollowOnVersionSchema(Schema):
