@@ -274,14 +274,16 @@ def _add_plumbing(root: etree._Element) -> list[str]:
             return []  # nothing drawn that says it is a sale: the validation says what is missing
         pipelines = [_wrap_in_pipeline(root, process)]
         names = [sp.get("name") or som_properties(sp)[p.STAGE] for sp in stages]
+        moved = [name for name in (p.ALLOW_BACK, p.ALLOW_EARLY_WIN) if name in som_properties(pipelines[0])]
         notes.append(f"Added the pipeline subprocess around the stages {', '.join(names)}, with a start event "
-                     "before it and the Won end after it")
+                     "before it and the Won end after it"
+                     + (f"; moved {' and '.join(moved)} from the process onto it" if moved else ""))
     if len(pipelines) == 1:
         for label, message, outcome in (("lose", p.MESSAGE_LOSE, "lost"), ("win", p.MESSAGE_WIN, "won")):
             if not _has_boundary(root, pipelines[0], message):
                 _add_boundary(root, pipelines[0], label, message, outcome)
-                notes.append(f"Added the {message} boundary message on the pipeline, ending in the "
-                             f"{outcome} outcome")
+                notes.append(f"Added the boundary message {message} on the pipeline ({label} from any stage), "
+                             f"ending in the {outcome.title()} outcome")
     return notes
 
 
@@ -295,10 +297,11 @@ def _wrap_in_pipeline(root: etree._Element, process: etree._Element) -> etree._E
     # the pipeline's settings may have been written on the process, the one place a modeler offers for them;
     # the engine reads them on the pipeline (SpiffWorkflow reads properties of flow elements only)
     settings = {p.PIPELINE: "true"}
-    process_props = som_properties(process)
-    for name in (p.ALLOW_BACK, p.ALLOW_EARLY_WIN):
-        if name in process_props:
-            settings[name] = process_props[name]
+    for prop in list(process.iterfind(
+            f"{_b('extensionElements')}/{_q(p.SPIFF_NS, 'properties')}/{_q(p.SPIFF_NS, 'property')}")):
+        if prop.get("name") in (p.ALLOW_BACK, p.ALLOW_EARLY_WIN):
+            settings[prop.get("name")] = prop.get("value", "")
+            prop.getparent().remove(prop)
     set_som_properties(pipeline, settings)
     for child in moving:
         pipeline.append(child)
