@@ -384,7 +384,8 @@ def _add_boundary(root: etree._Element, pipeline: etree._Element, label: str, me
 class _Ids:
     """New element ids that collide with none in the document."""
 
-    def __init__(self, root: etree._Element) -> None:
+    def __init__(self, within: etree._Element) -> None:
+        root = within.getroottree().getroot()  # ids are unique document-wide, diagram included
         self.taken = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
 
     def new(self, wanted: str) -> str:
@@ -434,7 +435,8 @@ def _n(value: float) -> str:
 
 def _add_shape(plane: etree._Element, element_id: str, box: _Box, *, expanded: bool = False,
                first: bool = False) -> None:
-    shape = etree.Element(_q(p.BPMNDI_NS, "BPMNShape"), id=f"{element_id}_di", bpmnElement=element_id)
+    shape = etree.Element(_q(p.BPMNDI_NS, "BPMNShape"), id=_Ids(plane).new(f"{element_id}_di"),
+                          bpmnElement=element_id)
     if expanded:
         shape.set("isExpanded", "true")
     etree.SubElement(shape, _q(p.DC_NS, "Bounds"), x=_n(box.x), y=_n(box.y), width=_n(box.w), height=_n(box.h))
@@ -445,7 +447,8 @@ def _add_shape(plane: etree._Element, element_id: str, box: _Box, *, expanded: b
 
 
 def _add_edge(plane: etree._Element, element_id: str, points: list[tuple[float, float]]) -> None:
-    edge = etree.SubElement(plane, _q(p.BPMNDI_NS, "BPMNEdge"), id=f"{element_id}_di", bpmnElement=element_id)
+    edge = etree.SubElement(plane, _q(p.BPMNDI_NS, "BPMNEdge"), id=_Ids(plane).new(f"{element_id}_di"),
+                            bpmnElement=element_id)
     for x, y in points:
         etree.SubElement(edge, _q(p.DI_NS, "waypoint"), x=_n(x), y=_n(y))
 
