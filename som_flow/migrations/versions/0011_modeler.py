@@ -16,10 +16,9 @@ depends_on = None
 
 def upgrade():
     # versions stored before modeler reading keep null: nothing was added to them
-    with op.batch_alter_table("kind_version") as batch:
-        batch.add_column(sa.Column("import_notes", sa.JSON(), nullable=True))
+    op.add_column("kind_version", sa.Column("import_notes", sa.JSON(), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table("kind_version") as batch:
-        batch.drop_column("import_notes")
+    # a plain DROP COLUMN (SQLite 3.35+): a batch copy would drop kind_version, which opportunity_kind refers to
+    op.drop_column("kind_version", "import_notes")
