@@ -18,6 +18,7 @@ Nothing is evaluated or run: the text is parsed with the engine's safe parser an
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 
@@ -47,6 +48,7 @@ _BARE_TIMER = re.compile(
     rf"^(?:{_DURATION}|{_DATE_TIME}|R\d*/(?:(?:{_DATE_TIME})/)?{_DURATION}(?:/{_DATE_TIME})?)$")
 
 _EVENT, _TASK_GAP = 36, 60
+_MAX_SHOWN = 80  # characters of an id or a value quoted in a refusal
 
 
 def _q(ns: str, tag: str) -> str:
@@ -68,6 +70,7 @@ def read_modeler_bpmn(xml: str, *, plumbing: bool = True) -> tuple[str, list[str
     notes = _read_properties(root, errors)
     notes += _read_forms(root, errors)
     if errors:
+        errors = {_short(element): reasons for element, reasons in errors.items()}
         first, reasons = next(iter(errors.items()))
         raise InvalidProcess(f"What the modeler wrote cannot be read: {first}: {reasons[0]}", errors=errors)
     notes += _read_timers(root)
@@ -135,7 +138,7 @@ def _read_properties(root: etree._Element, errors: dict[str, list[str]]) -> list
         for name, by_source in found.items():
             values = {v for vs in by_source.values() for v in vs}
             if len(values) > 1:
-                said = "; ".join(f"{source} says {' and '.join(repr(v) for v in sorted(vs))}"
+                said = "; ".join(f"{source} says {' and '.join(repr(_short(v)) for v in sorted(vs))}"
                                  for source, vs in by_source.items())
                 errors.setdefault(owner_id, []).append(
                     f"{name} is given different values ({said}): keep one of them")
@@ -196,7 +199,7 @@ def _zeebe_form(ext: etree._Element, forms: dict[str, str], task_id: str, errors
         return []  # a linked or external form: nothing here to read
     try:
         form = json.loads(forms[form_id])
-    except ValueError:
+    except (ValueError, RecursionError):  # a form nested a thousand deep is no form either
         errors.setdefault(task_id, []).append(f"the Zeebe form {form_id} is not readable JSON")
         return []
     items = []
@@ -218,7 +221,8 @@ def _components(node: object, depth: int = 0) -> list[dict]:
     if not isinstance(node, dict) or depth > 10:
         return []
     found = []
-    for component in node.get("components") or []:
+    components = node.get("components")
+    for component in components if isinstance(components, list) else []:
         if isinstance(component, dict):
             found.append(component)
             found.extend(_components(component, depth + 1))
@@ -233,7 +237,7 @@ def _read_timers(root: etree._Element) -> list[str]:
     for timer in root.iter(_b("timerEventDefinition")):
         for expr in timer.iterchildren(*kinds):
             value = (expr.text or "").strip()
-            if _BARE_TIMER.match(value):
+            if len(value) <= _MAX_SHOWN and _BARE_TIMER.match(value):
                 expr.text = f'"{value}"'
                 owner = next((a.get("id") for a in timer.iterancestors() if a.get("id")), "document")
                 read.append(f"{owner} ({value})")
@@ -413,9 +417,11 @@ def _shapes(plane: etree._Element) -> dict[str, _Box]:
         if bounds is None:
             continue
         try:
-            out[shape.get("bpmnElement")] = _Box(*(float(bounds.get(k, "0")) for k in ("x", "y", "width", "height")))
+            values = [float(bounds.get(k, "0")) for k in ("x", "y", "width", "height")]
         except ValueError:
             continue  # a broken shape draws nothing; it is not ours to mend
+        if all(math.isfinite(v) for v in values):
+            out[shape.get("bpmnElement")] = _Box(*values)
     return out
 
 
@@ -423,9 +429,11 @@ def _waypoints(edge: etree._Element) -> list[tuple[float, float]]:
     points = []
     for point in edge.iterfind(_q(p.DI_NS, "waypoint")):
         try:
-            points.append((float(point.get("x", "0")), float(point.get("y", "0"))))
+            x, y = float(point.get("x", "0")), float(point.get("y", "0"))
         except ValueError:
             continue
+        if math.isfinite(x) and math.isfinite(y):
+            points.append((x, y))
     return points
 
 
@@ -485,6 +493,10 @@ def _set_bounds(shape: etree._Element, box: _Box) -> None:
     bounds = shape.find(_q(p.DC_NS, "Bounds"))
     for key, value in (("x", box.x), ("y", box.y), ("width", box.w), ("height", box.h)):
         bounds.set(key, _n(value))
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "…"
 
 
 def _listed(items: list[str], limit: int = 6) -> str:

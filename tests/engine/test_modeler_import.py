@@ -339,3 +339,41 @@ def test_the_camunda_modeler_fixture_is_translated_whole():
     assert [s.name for s in definition.stages] == ["Lead", "Offer", "Order"]
     assert [s.sla for s in definition.stages] == [None, "P14D", None]
     assert len(notes) == 6
+
+
+# -- what a hostile or broken file cannot do: a 500, a hang, or a refusal larger than needed ----------------------
+def test_a_zeebe_form_nested_beyond_reason_is_refused_naming_the_task():
+    nested = "[" * 5000 + "]" * 5000
+    form = f'<bpmn:extensionElements><zeebe:userTaskForm id="form_1">{nested}</zeebe:userTaskForm>' \
+           "</bpmn:extensionElements>"
+    with pytest.raises(InvalidProcess) as refused:
+        read_modeler_bpmn(_doc(form + _task('<zeebe:formDefinition formKey="camunda-forms:bpmn:form_1"/>')))
+    assert list(refused.value.errors) == ["Task_1"]
+
+
+@pytest.mark.parametrize("body", ['{"components": 5}', '{"components": "abc"}', "[1, 2]", '{"components": [7]}'])
+def test_a_zeebe_form_of_the_wrong_shape_defines_nothing(body):
+    form = f'<bpmn:extensionElements><zeebe:userTaskForm id="form_1">{body}</zeebe:userTaskForm>' \
+           "</bpmn:extensionElements>"
+    xml = _doc(form + _task('<zeebe:formDefinition formKey="camunda-forms:bpmn:form_1"/>'))
+    assert read_modeler_bpmn(xml) == (xml, [])
+
+
+def test_shapes_with_coordinates_that_are_not_numbers_do_not_break_the_added_diagram():
+    diagram = _diagram().replace('x="200" y="100"', 'x="NaN" y="INF"').replace('x="136"', 'x="1e999"')
+    out, notes = read_modeler_bpmn(_with_diagram(TWO_STAGES, diagram))
+    assert any("pipeline" in n for n in notes)
+    shape = next(s for s in parse_xml(out).iter(f"{{{p.BPMNDI_NS}}}BPMNShape") if s.get("bpmnElement") == "pipeline_2")
+    bounds = shape.find(f"{{{p.DC_NS}}}Bounds")
+    assert all(bounds.get(k).lstrip("-").isdigit() for k in ("x", "y", "width", "height"))
+
+
+def test_a_refusal_quotes_long_values_and_ids_shortened():
+    long_id, long_value = "T" * 300, "x" * 5000
+    xml = _doc(_task(f'<camunda:properties><camunda:property name="som.role" value="{long_value}"/>'
+                     '</camunda:properties><zeebe:properties><zeebe:property name="som.role" value="csr"/>'
+                     "</zeebe:properties>", long_id))
+    with pytest.raises(InvalidProcess) as refused:
+        read_modeler_bpmn(xml)
+    (element, reasons), = refused.value.errors.items()
+    assert len(element) < 100 and len(reasons[0]) < 400 and len(refused.value.detail) < 600
