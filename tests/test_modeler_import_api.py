@@ -107,6 +107,23 @@ def _lost_reason(api: Api) -> str:
     return "price"
 
 
+def test_the_standard_sale_written_with_camunda_properties_uploads_as_a_standard_kind_with_the_same_stages(admin):
+    from som_flow.processes import shipped_bpmn
+
+    camunda = (shipped_bpmn("standard-sale")
+               .replace('xmlns:spiffworkflow="', 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+                                                 'xmlns:spiffworkflow="')
+               .replace("spiffworkflow:properties", "camunda:properties")
+               .replace("spiffworkflow:property ", "camunda:property "))
+    assert "spiffworkflow:property " not in camunda
+    r = admin.put("/kinds/camunda-sale/bpmn", camunda.encode())
+    assert r.status_code == 201, r.json
+    assert len(r.json["import_notes"]) == 1 and r.json["import_notes"][0].startswith("Read camunda:properties")
+    shipped = admin.get("/kinds/standard-sale").json["stages"]
+    assert [s["key"] for s in shipped] == ["lead", "qualification", "proposal", "negotiation"]
+    assert admin.get("/kinds/camunda-sale").json["stages"] == shipped
+
+
 def test_the_cli_imports_the_camunda_modeler_file_as_the_api_does(app, runner, admin, tmp_path):
     path = tmp_path / "sales.bpmn"
     path.write_bytes(SALES)

@@ -276,6 +276,7 @@ def _add_plumbing(root: etree._Element) -> list[str]:
         stages = [sp for sp in process.iterfind(_b("subProcess")) if som_properties(sp).get(p.STAGE)]
         if not stages:
             return []  # nothing drawn that says it is a sale: the validation says what is missing
+        _refuse_lost_ends(process)
         pipelines = [_wrap_in_pipeline(root, process)]
         names = [sp.get("name") or som_properties(sp)[p.STAGE] for sp in stages]
         moved = [name for name in (p.ALLOW_BACK, p.ALLOW_EARLY_WIN) if name in som_properties(pipelines[0])]
@@ -289,6 +290,19 @@ def _add_plumbing(root: etree._Element) -> list[str]:
                 notes.append(f"Added the boundary message {message} on the pipeline ({label} from any stage), "
                              f"ending in the {outcome.title()} outcome")
     return notes
+
+
+def _refuse_lost_ends(process: etree._Element) -> None:
+    """An end marked lost among the drawn stages would end the added pipeline, and the pipeline's end is Won: the
+    deal would be won where the admin drew it lost. Refused naming the ends, with what to draw instead."""
+    lost = [end.get("id") or "document" for end in process.iterfind(_b("endEvent"))
+            if som_properties(end).get(p.OUTCOME) == "lost"]
+    if lost:
+        reason = ("an end marked som.outcome=lost beside the stages cannot end the deal once the pipeline is added "
+                  "around them: remove this end (losing is the som.lose message, added on import) or draw the "
+                  "pipeline yourself")
+        raise InvalidProcess(f"What the modeler wrote cannot be read: {_short(lost[0])}: {reason}",
+                             errors={_short(end_id): [reason] for end_id in lost})
 
 
 def _wrap_in_pipeline(root: etree._Element, process: etree._Element) -> etree._Element:

@@ -318,6 +318,16 @@ def test_the_added_shapes_fit_inside_a_drawn_pool_and_its_lanes():
     assert lane_a["x"] + lane_a["width"] == pool_box["x"] + pool_box["width"]
 
 
+def test_an_end_drawn_lost_beside_the_stages_is_refused_rather_than_won():
+    lost_end = ('<bpmn:endEvent id="Lost_end"><bpmn:extensionElements><camunda:properties>'
+                '<camunda:property name="som.outcome" value="lost"/></camunda:properties></bpmn:extensionElements>'
+                "</bpmn:endEvent>")
+    with pytest.raises(InvalidProcess) as refused:
+        read_modeler_bpmn(_doc(TWO_STAGES + lost_end))
+    assert list(refused.value.errors) == ["Lost_end"]
+    assert "som.lose" in refused.value.errors["Lost_end"][0]
+
+
 def test_a_process_without_stages_is_not_given_a_pipeline():
     xml = _doc('<bpmn:startEvent id="S"/><bpmn:userTask id="T"/><bpmn:endEvent id="E"/>'
                '<bpmn:sequenceFlow id="F1" sourceRef="S" targetRef="T"/>'
