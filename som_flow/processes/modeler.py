@@ -4,7 +4,8 @@ som_flow profile before it is checked.
 What a modeler writes differs from what the engine reads in four ways, each translated here and said in a sentence
 the admin sees on the stored version:
 - som properties written as `camunda:properties` or `zeebe:properties` (their properties panels) become
-  `spiffworkflow:properties`; the three are equivalent, and two that disagree on one element are refused;
+  `spiffworkflow:properties`; the three are equivalent, and two that disagree on one element are refused; a
+  task's candidate group that is one som_flow role is its som.role;
 - a Camunda form (`camunda:formData`) or an inline Zeebe form (Camunda Forms JSON) defines a task's `som.form`
   when the task has none;
 - a timer written bare, `P14D` as modelers write it, becomes the quoted text the expression evaluator reads
@@ -68,6 +69,7 @@ def read_modeler_bpmn(xml: str, *, plumbing: bool = True) -> tuple[str, list[str
     root = parse_xml(xml)
     errors: dict[str, list[str]] = {}
     notes = _read_properties(root, errors)
+    notes += _read_roles(root)
     notes += _read_forms(root, errors)
     if errors:
         errors = {_short(element): reasons for element, reasons in errors.items()}
@@ -146,6 +148,25 @@ def _read_properties(root: etree._Element, errors: dict[str, list[str]]) -> list
             have = som_properties(owner)
             set_som_properties(owner, {k: v for k, v in moved.items() if k not in have})
     return [f"Read {source} as som properties on {_listed(ids)}" for source, ids in read.items() if ids]
+
+
+# -- roles -----------------------------------------------------------------------------------------------------
+def _read_roles(root: etree._Element) -> list[str]:
+    """A user task without som.role whose candidate group (Camunda's `camunda:candidateGroups`, Zeebe's
+    `zeebe:assignmentDefinition candidateGroups`) is one som_flow role takes it as its som.role. Other groups are
+    the modeler's business: the lane or the default (rep) decides, as for any task."""
+    read: list[str] = []
+    for task in root.iter(_b("userTask")):
+        if som_properties(task).get(p.ROLE):
+            continue
+        assignment = task.find(f"{_b('extensionElements')}/{_q(ZEEBE_NS, 'assignmentDefinition')}")
+        groups = task.get(_q(CAMUNDA_NS, "candidateGroups")) or (
+            assignment.get("candidateGroups") if assignment is not None else None) or ""
+        named = [g.strip().lower() for g in groups.split(",") if g.strip()]
+        if len(named) == 1 and named[0] in p.ROLES:
+            set_som_properties(task, {p.ROLE: named[0]})
+            read.append(f"{task.get('id') or 'document'} ({named[0]})")
+    return [f"Read the candidate group as the som.role of {_listed(read)}"] if read else []
 
 
 # -- forms -----------------------------------------------------------------------------------------------------

@@ -97,6 +97,33 @@ def test_two_sources_that_disagree_are_refused_naming_the_element_and_both_value
     assert "som.role" in reason and "'csr'" in reason and "'manager'" in reason
 
 
+@pytest.mark.parametrize(("attributes", "inner", "role"), [
+    ('camunda:candidateGroups="manager"', "", "manager"),
+    ('camunda:candidateGroups=" CSR "', "", "csr"),
+    ("", '<zeebe:assignmentDefinition candidateGroups="scheduler"/>', "scheduler"),
+])
+def test_a_candidate_group_that_is_a_role_becomes_the_tasks_role(attributes, inner, role):
+    xml = _doc(f'<bpmn:userTask id="Task_1" {attributes}><bpmn:extensionElements>{inner}</bpmn:extensionElements>'
+               "</bpmn:userTask>")
+    out, notes = read_modeler_bpmn(xml)
+    assert _props_of(out, "Task_1") == {p.ROLE: role}
+    assert notes == [f"Read the candidate group as the som.role of Task_1 ({role})"]
+
+
+@pytest.mark.parametrize("groups", ["sales, manager", "accounting", ""])
+def test_candidate_groups_that_are_not_one_role_decide_nothing(groups):
+    xml = _doc(f'<bpmn:userTask id="Task_1" camunda:candidateGroups="{groups}"/>')
+    assert read_modeler_bpmn(xml) == (xml, [])
+
+
+def test_a_som_role_wins_over_the_candidate_group():
+    xml = _doc('<bpmn:userTask id="Task_1" camunda:candidateGroups="manager"><bpmn:extensionElements>'
+               '<camunda:properties><camunda:property name="som.role" value="csr"/></camunda:properties>'
+               "</bpmn:extensionElements></bpmn:userTask>")
+    out, _ = read_modeler_bpmn(xml)
+    assert _props_of(out, "Task_1") == {p.ROLE: "csr"}
+
+
 # -- forms -----------------------------------------------------------------------------------------------------
 CAMUNDA_FORM = """<camunda:formData>
   <camunda:formField id="budget" label="Budget" type="long"/>
@@ -348,7 +375,7 @@ def test_the_camunda_modeler_fixture_is_translated_whole():
     definition = validate_bpmn(out)
     assert [s.name for s in definition.stages] == ["Lead", "Offer", "Order"]
     assert [s.sla for s in definition.stages] == [None, "P14D", None]
-    assert len(notes) == 6
+    assert len(notes) == 7 and "Read the candidate group as the som.role of Task_lead_review (manager)" in notes
 
 
 # -- what a hostile or broken file cannot do: a 500, a hang, or a refusal larger than needed ----------------------
