@@ -146,6 +146,12 @@ def test_a_zeebe_modeler_variant_imports_with_its_inline_form_and_its_process_se
     # som.allow_early_win=false, written on the process in the modeler, holds on the added pipeline
     early = admin.post(f"/opportunities/{deal['id']}/win", {})
     assert early.status_code == 409, early.json
+    done = admin.post(f"/tasks/{visit['id']}/complete", {"data": {
+        "visited_on": "2026-03-01", "interested": "yes", "next_step": "quote", "units": "3"}})
+    assert done.status_code == 200, done.json
+    assert admin.post(f"/opportunities/{deal['id']}/stage", {"stage": "negotiation"}).status_code == 200
+    won = admin.post(f"/opportunities/{deal['id']}/win", {})
+    assert won.status_code == 200 and won.json["status"] == "won", won.json
 
 
 def test_two_property_sources_that_disagree_are_refused_naming_the_element_and_nothing_is_stored(admin):
