@@ -43,6 +43,8 @@ class KindVersion(db.Model):
     definition: Mapped[dict | None] = mapped_column(JSON)
     stages: Mapped[list] = mapped_column(JSON, default=list)
     allow_back: Mapped[bool] = mapped_column(default=False)
+    # sentences saying what was read or added when the BPMN came from a modeler (None: stored as given)
+    import_notes: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 

@@ -182,6 +182,10 @@ class KindStageSchema(Schema):
 class KindVersionSchema(Schema):
     number = fields.Integer()
     created_at = fields.DateTime()
+    # what was read or added on import (modeler properties, forms, bare timers, the pipeline's plumbing)
+    import_notes = fields.List(fields.String(), allow_none=True, metadata={
+        "description": "Sentences saying what was read or added when the BPMN came from a modeler (camunda:/zeebe:"
+                       " properties, forms, bare timers, the pipeline and its lose/win boundaries); null if none"})
 
 
 class FollowOnVersionSchema(Schema):

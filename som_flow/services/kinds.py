@@ -16,6 +16,7 @@ from som_flow.processes import (
     SHIPPED,
     build_kind_bpmn,
     kind_identity_errors,
+    read_modeler_bpmn,
     validate_bpmn,
     validate_follow_on_bpmn,
 )
@@ -52,8 +53,9 @@ def kind_stages(kind: OpportunityKind) -> list[dict]:
 def prepare_bpmn(xml: str) -> tuple[str, ProcessDefinition, list[str]]:
     """An uploaded or drawn BPMN as it would be stored: (the text kept, its checked definition, sentences saying what
     was added to it). Raises InvalidProcess naming elements. Stores nothing: uploads and drafts share it."""
-    xml = storable(xml)  # what a browser could run is dropped first, so what is checked is what is kept
-    return xml, validate_bpmn(xml), []
+    xml, added = read_modeler_bpmn(xml)  # what modelers write, and the plumbing they leave out, in profile form
+    xml = storable(xml)  # what a browser could run is dropped, so what is checked is what is kept
+    return xml, validate_bpmn(xml), added
 
 
 def kind_type_errors(kind_type: str, summary: ProcessDefinition) -> dict[str, list[str]]:
@@ -66,14 +68,14 @@ def kind_type_errors(kind_type: str, summary: ProcessDefinition) -> dict[str, li
 
 
 def _store_version(kind: OpportunityKind, xml: str, definition: dict | None, actor: User | None) -> KindVersion:
-    xml, summary, _added = prepare_bpmn(xml)  # raises InvalidProcess naming elements; nothing stored
+    xml, summary, added = prepare_bpmn(xml)  # raises InvalidProcess naming elements; nothing stored
     errors = kind_type_errors(kind.type, summary)
     if errors:
         raise ValidationFailed(next(iter(errors.values()))[0], errors)
     number = 1 + max((v.number for v in kind.versions), default=0)
     version = KindVersion(
         kind=kind, number=number, bpmn_xml=xml, definition=definition, created_at=now(),
-        created_by_id=actor.id if actor else None, allow_back=summary.allow_back,
+        created_by_id=actor.id if actor else None, allow_back=summary.allow_back, import_notes=added or None,
         stages=[{"key": s.key, "name": s.name, "probability": s.probability,
                  "required_fields": list(s.required_fields), "sla": s.sla} for s in summary.stages],
     )
@@ -186,7 +188,9 @@ def attach_follow_on(key: str, xml: bytes | str, actor: User | None = None) -> F
     already running keep theirs). Raises NotFound (kind), ValidationFailed (not UTF-8), InvalidProcess (the
     engine's check, naming elements; nothing stored)."""
     kind = get_kind(key)
-    xml = storable(_text(xml))  # what a browser could run is dropped first, so what is checked is what is kept
+    # read as a kind's process is (properties, forms), without the sale's plumbing; what a browser could run is
+    # dropped, so what is checked is what is kept
+    xml = storable(read_modeler_bpmn(_text(xml), plumbing=False)[0])
     definition = validate_follow_on_bpmn(xml)
     number = 1 + (db.session.scalar(select(func.max(FollowOnVersion.number))
                                     .where(FollowOnVersion.kind_id == kind.id)) or 0)

@@ -207,7 +207,8 @@ def upload_bpmn():
     except ValidationFailed as exc:
         flash(f"The BPMN was refused; nothing was stored. {exc.detail}", "error")
         return again(errors=exc.errors, form=request.form), 422
-    flash(f"Version {version.number} of {key} stored.", "ok")
+    added = " What was added on import is listed under the diagram." if version.import_notes else ""
+    flash(f"Version {version.number} of {key} stored.{added}", "ok")
     return redirect(url_for("admin.kind_page", key=key))
 
 
