@@ -156,6 +156,10 @@ _BPMN_DATA = frozenset({
     "globalTask", "globalUserTask", "globalManualTask", "globalScriptTask", "globalBusinessRuleTask",
     "participantMultiplicity", "correlationKey", "eventDefinition",
 })
+_UNDRAWN_PARTS = frozenset({
+    "standardLoopCharacteristics", "multiInstanceLoopCharacteristics", "potentialOwner", "performer",
+    "humanPerformer", "resourceRole", "ioSpecification", "dataInput", "dataOutput", "property", "script",
+})
 _CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 _ACTIVITI_NS = "http://activiti.org/bpmn"
 _ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
@@ -342,7 +346,9 @@ def check_document(root: etree._Element, operations: Iterable[str]) -> None:
                        "element its own id",
                        plural="{n} ids are each used by several elements: {ids}; give each element its own id")
     for el, reason in _refused_elements(root):
-        errors.add(_owner_id(el), reason)
+        # a part a modeler does not draw (a marker, an assignment, inputs) is blamed on the element it belongs to
+        part = _local(el)[1] in _UNDRAWN_PARTS and el.getparent() is not None
+        errors.add(_owner_id(el.getparent() if part else el), reason)
     errors.raise_if_any("The BPMN is not allowed")
 
     _check_processes(errors, root)

@@ -13,7 +13,7 @@ from lxml import etree
 
 from som_flow.engine import ExpressionError, ProcessDefinition, evaluate, parse_xml
 from som_flow.engine import profile as p
-from som_flow.engine.definition import parse_definition
+from som_flow.engine.definition import collapse_repeats, parse_definition
 from som_flow.engine.follow_on import parse_follow_on
 from som_flow.errors import InvalidProcess
 from som_flow.processes.operations import OPERATIONS
@@ -117,8 +117,9 @@ def _limit_errors(root: etree._Element) -> dict[str, list[str]]:
 
 
 def _trimmed(detail: str, errors: dict[str, list[str]]) -> InvalidProcess:
-    """The refusal with at most MAX_REPORTED elements and three reasons each: never larger than needed."""
-    items = list(errors.items())
+    """The refusal with one row per cause (a reason many elements share names them together), at most
+    MAX_REPORTED elements and three reasons each: never larger than needed."""
+    items = list(collapse_repeats(errors).items())
     shown: dict[str, list[str]] = {}
     for element, reasons in items[:MAX_REPORTED]:
         key = element if len(element) <= MAX_ID else element[:MAX_ID] + "…"
