@@ -119,8 +119,6 @@ _BPMN_REFUSED_REASONS = {
                        "parallel branches (a parallel gateway)",
     "messageFlow": "message flows between pools are not supported: som_flow runs one pool; delete the message "
                    "flow (the pipeline's lose and win messages come from the app)",
-    "dataObject": "data objects are not supported: keep the data in the deal's fields (a task's form); delete "
-                  "the data object",
     "dataObjectReference": "data objects are not supported: keep the data in the deal's fields (a task's form); "
                            "delete the data object",
     "dataStoreReference": "data stores are not supported: keep the data in the deal's fields; delete the data "
@@ -155,6 +153,7 @@ _BPMN_DATA = frozenset({
     "import", "correlationProperty", "dataStore", "partnerEntity", "partnerRole", "relationship",
     "globalTask", "globalUserTask", "globalManualTask", "globalScriptTask", "globalBusinessRuleTask",
     "participantMultiplicity", "correlationKey", "eventDefinition",
+    "dataObject",  # what a drawn data object refers to; the drawing (dataObjectReference) is refused
 })
 _UNDRAWN_PARTS = frozenset({
     "standardLoopCharacteristics", "multiInstanceLoopCharacteristics", "potentialOwner", "performer",

@@ -25,6 +25,7 @@ MAX_TIMER_DAYS = 3653  # ten years; SpiffWorkflow hangs on durations like P99999
 MIN_CYCLE_SECONDS = 3600  # each firing creates a task; more than hourly is a mistake
 MAX_CYCLE_REPEATS = 100
 MAX_REPORTED = 50  # elements named in one refusal
+MAX_REASONS = 6  # reasons given for one element (after collapsing: distinct causes)
 
 _NUMBER = r"(\d{1,9}(?:[.,]\d{1,9})?)"
 _DURATION = re.compile(
@@ -118,12 +119,13 @@ def _limit_errors(root: etree._Element) -> dict[str, list[str]]:
 
 def _trimmed(detail: str, errors: dict[str, list[str]]) -> InvalidProcess:
     """The refusal with one row per cause (a reason many elements share names them together), at most
-    MAX_REPORTED elements and three reasons each: never larger than needed."""
+    MAX_REPORTED elements and MAX_REASONS reasons each: never larger than needed."""
     items = list(collapse_repeats(errors).items())
     shown: dict[str, list[str]] = {}
     for element, reasons in items[:MAX_REPORTED]:
         key = element if len(element) <= MAX_ID else element[:MAX_ID] + "…"
-        shown[key] = reasons[:3] + ([f"and {len(reasons) - 3} more"] if len(reasons) > 3 else [])
+        more = len(reasons) - MAX_REASONS
+        shown[key] = reasons[:MAX_REASONS] + ([f"and {more} more reasons for this element"] if more > 0 else [])
     if len(items) > MAX_REPORTED:
         shown.setdefault("document", []).append(f"and {len(items) - MAX_REPORTED} more elements with problems")
     return InvalidProcess(detail[:500], errors=shown)

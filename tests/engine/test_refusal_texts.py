@@ -14,11 +14,8 @@ import pytest
 from som_flow.errors import InvalidProcess
 from som_flow.processes import validate_bpmn
 from som_flow.services.kinds import prepare_bpmn
-from tests.engine.hostile import STANDARD, refused, swap
+from tests.engine.hostile import LIBRARY_WORDS, STANDARD, refused, swap
 
-# Wording only a library, an XML schema or a programmer would use: never in what the admin reads.
-LIBRARY_WORDS = ("{http://", "Element '", "attribute", "ValidationException", "lxml", "xsd", "schema", "Traceback",
-                 "SpiffWorkflow", "Error(", "Exception")
 CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
 START_LEAD_FLOW = '<bpmn:sequenceFlow id="flow_lead_split" sourceRef="start_lead" targetRef="split_lead"/>'
 
