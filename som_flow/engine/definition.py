@@ -348,9 +348,9 @@ def check_document(root: etree._Element, operations: Iterable[str]) -> None:
         # a part a modeler does not draw (a marker, an assignment, inputs) is blamed on the element it belongs to
         part = _local(el)[1] in _UNDRAWN_PARTS and el.getparent() is not None
         errors.add(_owner_id(el.getparent() if part else el), reason)
+    _check_processes(errors, root)
     errors.raise_if_any("The BPMN is not allowed")
 
-    _check_processes(errors, root)
     ids = set(by_id)
     for cond in root.iter(f"{{{p.BPMN_NS}}}conditionExpression"):
         _compile(errors, _owner_id(cond), cond.text or "", "condition")
