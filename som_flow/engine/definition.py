@@ -675,7 +675,12 @@ _SCHEMA_SENTENCES = (
     (r"'(\w+)': '([^']*)' is not a valid value", "has a bad value '{1}' for its {0}: correct it in your modeler"),
     (r"This element is not expected", "is in a place BPMN does not allow (for example, inside the wrong element, "
      "or in the wrong order): move it, or draw it again in your modeler"),
+    (r"Missing child element", "is missing a part BPMN requires: draw it again in your modeler"),
 )
+# Library words a fallback sentence must not carry, and what the admin reads instead.
+_PLAIN_WORDS = ((re.compile(r"\{[^}]*\}"), ""), (re.compile(r"\b\w+(Exception|Error)\b:?\s*"), ""),
+                (re.compile(r"\battributes?\b", re.I), "setting"), (re.compile(r"\bxsd?:"), ""),
+                (re.compile(r"\bschema\b", re.I), "BPMN standard"), (re.compile(r"Element '"), "'"))
 _SCHEMA_ELEMENT = re.compile(r"Element '(?:\{[^}]*\})?(\w+)'(?:, attribute '(?:\{[^}]*\})?(\w+)')?: ")
 
 
@@ -702,9 +707,12 @@ def _library_reason(exc: Exception, root: etree._Element) -> tuple[str, str]:
         if match:
             said = sentence.format(*match.groups())
             break
-    else:  # a message we have no words for: its text without namespaces or class names, and where it is
-        plain = re.sub(r"\{[^}]*\}|\b\w+(Exception|Error)\b:?\s*", "", message).strip(" .")
-        said = f"this element could not be read: {plain}"
+    else:  # a message we have no words for: its text in plain words, and where it is
+        plain = message
+        for pattern, replacement in _PLAIN_WORDS:
+            plain = pattern.sub(replacement, plain)
+        said = f"could not be read: {plain.strip(' .')}"
+        subject = subject or "this element"
     return element_id, (f"{subject} {said}" if subject else said).strip() + where
 
 

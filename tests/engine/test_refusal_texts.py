@@ -104,6 +104,24 @@ def test_a_flow_without_its_target_is_named_in_plain_words():
     assert error.errors["flow_lead_split"][0].startswith("this sequence flow has no end: connect it to the element")
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "element", "says"),
+    [
+        ('cancelActivity="false"', 'cancelActivity="maybe"', "sla_proposal",
+         "this boundary event has a bad value 'maybe' for its cancelActivity: correct it in your modeler"),
+        ('<bpmn:startEvent id="start_lead"/>', '<bpmn:startEvent id="start_lead" colour="red"/>', "start_lead",
+         "this start event has a setting BPMN does not know (colour): delete it"),
+        ('<bpmn:startEvent id="start_lead"/>', '<bpmn:startEvent id="start_lead"><bpmn:outgoing>flow_lead_split'
+         "</bpmn:outgoing><bpmn:documentation>x</bpmn:documentation></bpmn:startEvent>", "start_lead",
+         "this documentation is in a place BPMN does not allow"),
+    ],
+)
+def test_other_schema_complaints_are_sentences_about_the_element(old, new, element, says):
+    error = plain(refused(swap(old, new)))
+    assert list(error.errors) == [element]
+    assert error.errors[element][0].startswith(says)
+
+
 def test_a_process_without_a_start_event_is_named_with_the_fix():
     error = plain(refused(minimal('<bpmn:userTask id="Task_1"/>')))
     assert error.errors == {"Process_1": ["the process has no start event: draw one start event where the process "
