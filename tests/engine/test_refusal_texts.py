@@ -293,3 +293,14 @@ def test_input_mappings_without_scripts_are_data():
     opening = re.search(r'<bpmn:userTask id="task_lead_1"[^>]*>\s*<bpmn:extensionElements>', xml).group(0)
     mapping = '<camunda:inputOutput><camunda:inputParameter name="a">1</camunda:inputParameter></camunda:inputOutput>'
     assert validate_bpmn(swap(opening, opening + mapping, xml)).process_id == "som_standard_sale"
+
+
+def test_markup_written_beside_the_process_is_dropped_not_stored():
+    """Elements of other vocabularies outside extensionElements are ignored by the check, and never stored: the
+    stored text is served back, and an XHTML script there would run if a browser rendered it."""
+    script = '<x:script xmlns:x="http://www.w3.org/1999/xhtml">alert(document.cookie)</x:script>'
+    xml = swap("<bpmn:collaboration ", script + "<bpmn:collaboration ")
+    xml = swap('<bpmn:startEvent id="start_lead"/>', '<bpmn:startEvent id="start_lead"/>' + script, xml)
+    stored, definition, _added = prepare_bpmn(xml)
+    assert definition.process_id == "som_standard_sale"
+    assert "script" not in stored and "alert" not in stored
