@@ -436,13 +436,28 @@ def _words(name: str) -> str:
     return ("an " if words[:1] in "aeiou" else "a ") + words
 
 
+def _drawn_processes(root: etree._Element) -> list[etree._Element]:
+    """The processes with something drawn in them: a pool left empty (a modeler writes a process for every pool,
+    the customer's too) is a picture, not a process to run."""
+    flow_nodes = {f"{{{p.BPMN_NS}}}{tag}" for tag in _FLOW_NODES}
+    return [proc for proc in root.iterfind(f"{{{p.BPMN_NS}}}process")
+            if any(isinstance(el.tag, str) and (el.tag in flow_nodes or _local(el)[1] in _BPMN_REFUSED_REASONS)
+                   for el in proc)]
+
+
 def _check_processes(errors: _Errors, root: etree._Element) -> None:
-    """Exactly one process, marked executable: said against the process, with how to fix it."""
-    processes = root.findall(f"{{{p.BPMN_NS}}}process")
+    """Exactly one process with something drawn in it, marked executable: said against the process, with how to
+    fix it."""
+    processes = _drawn_processes(root)
     executable = [proc.get("id", "") for proc in processes if proc.get("isExecutable", "").strip() == "true"]
     if not processes:
-        errors.add(root.get("id") or "document",
-                   "the file has no process: draw a start event, the tasks and an end event in a process")
+        empty = root.find(f"{{{p.BPMN_NS}}}process")
+        if empty is None:
+            errors.add(root.get("id") or "document",
+                       "the file has no process: draw a start event, the tasks and an end event in a process")
+        else:
+            errors.add(empty.get("id", ""), "nothing is drawn in the process: draw a start event, the tasks and an "
+                       "end event in it")
     elif len(processes) == 1 and not executable:
         errors.add(processes[0].get("id", ""), _NOT_EXECUTABLE)
     elif len(processes) > 1:
@@ -627,8 +642,9 @@ def parse_specs(root: etree._Element) -> tuple[str, Any, dict[str, Any]]:
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_xml(root.getroottree())
-        process_ids = parser.get_process_ids()
-        if len(process_ids) != 1:
+        drawn = [proc.get("id") for proc in _drawn_processes(root)]
+        process_ids = [pid for pid in parser.get_process_ids() if pid in drawn]
+        if len(process_ids) != 1:  # check_document refuses this first; here for a document it did not see
             errors = _Errors()
             _check_processes(errors, root)
             errors.raise_if_any("The BPMN is not allowed")
@@ -645,7 +661,8 @@ def parse_specs(root: etree._Element) -> tuple[str, Any, dict[str, Any]]:
 
 def _main_id(root: etree._Element) -> str:
     """The id to blame when nothing narrower is known: the process's (or the document's)."""
-    process = root.find(f"{{{p.BPMN_NS}}}process")
+    drawn = _drawn_processes(root)
+    process = drawn[0] if drawn else root.find(f"{{{p.BPMN_NS}}}process")
     return (process.get("id") if process is not None else None) or root.get("id") or "document"
 
 

@@ -79,6 +79,21 @@ def test_several_processes_none_executable_say_how_many_and_what_to_set():
     assert 'isExecutable="true"' in error.errors["Process_1"][0]
 
 
+def test_an_empty_pool_beside_the_process_is_a_picture_not_a_second_process():
+    """Camunda Modeler writes a process for every pool, the customer's empty one too: it does not count."""
+    pool = '<bpmn:participant id="Participant_customer" name="Customer" processRef="Process_customer"/>'
+    xml = swap('<bpmn:participant id="pool"', pool + '<bpmn:participant id="pool"')
+    xml = swap("<bpmndi:BPMNDiagram", '<bpmn:process id="Process_customer" isExecutable="false"/><bpmndi:BPMNDiagram',
+               xml)
+    assert validate_bpmn(xml).process_id == "som_standard_sale"
+
+
+def test_only_empty_processes_say_nothing_is_drawn():
+    error = plain(refused(minimal("")))
+    assert error.errors == {"Process_1": ["nothing is drawn in the process: draw a start event, the tasks and an end "
+                                          "event in it"]}
+
+
 def test_a_file_without_a_process_is_blamed_on_the_document_it_is():
     xml = ('<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Definitions_9" '
            'targetNamespace="http://example.com"/>')
