@@ -360,7 +360,8 @@ def check_document(root: etree._Element, operations: Iterable[str]) -> None:
         owner = _owner_id(op)
         if op.get("id") not in operations:
             known = ", ".join(sorted(operations)) or "none"
-            errors.add(owner, f"unknown operation '{op.get('id')}' (registered: {known})")
+            errors.add(owner, f"unknown operation '{op.get('id')}': choose a registered operation ({known}), or "
+                       "draw a user task instead")
         for param in op.iter(f"{{{p.SPIFF_NS}}}parameter"):
             _compile(errors, owner, param.get("value", ""), f"parameter '{param.get('id')}'")
     for task in root.iter(f"{{{p.BPMN_NS}}}serviceTask"):
