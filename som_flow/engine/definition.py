@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -83,16 +82,113 @@ _BPMN_ALLOWED = frozenset(_FLOW_NODES) | frozenset(
         "categoryValue",
     }
 )
+# What a modeler draws that som_flow does not run, each with what to draw instead (said of one element; many of
+# one kind collapse into one row, see _Errors). Their contents are not judged separately: one reason per element.
 _BPMN_REFUSED_REASONS = {
-    "scriptTask": "script tasks are not allowed (no Python in BPMN); use a service task operation",
-    "script": "scripts are not allowed (no Python in BPMN)",
-    "callActivity": "call activities are not supported; draw the subprocess inline",
-    "businessRuleTask": "business rule tasks are not supported",
-    "standardLoopCharacteristics": "loops are not allowed; repetition is modelled by restarting a stage",
-    "multiInstanceLoopCharacteristics": "multi-instance tasks are not supported",
-    "conditionalEventDefinition": "conditional events are not supported",
-    "dataObject": "data objects are not supported",
-    "dataStore": "data stores are not supported",
+    "scriptTask": "script tasks are not run (no code in a BPMN file): draw a service task with a registered "
+                  "operation, or a user task",
+    "script": "scripts are not run (no code in a BPMN file): use a service task with a registered operation",
+    "callActivity": "call activities are not supported: draw the called process inline as an expanded subprocess",
+    "businessRuleTask": "business rule tasks are not supported: draw an exclusive gateway with a condition on "
+                        "each outgoing flow",
+    "sendTask": "send tasks are not supported: draw a service task with a registered operation (a notification)",
+    "receiveTask": "receive tasks are not supported: draw a user task that someone completes when the answer "
+                   "arrives",
+    "standardLoopCharacteristics": "loop markers are not supported: draw the steps once; repetition is modelled "
+                                   "by restarting a stage",
+    "multiInstanceLoopCharacteristics": "multi-instance markers are not supported: draw a single task (or one "
+                                        "task per party)",
+    "conditionalEventDefinition": "conditional events are not supported: draw an exclusive gateway with a "
+                                  "condition on its outgoing flow",
+    "signalEventDefinition": "signal events are not supported: draw a message event (the pipeline's lose and win "
+                             "messages) or a user task",
+    "errorEventDefinition": "error events are not supported: draw an end event, or an exclusive gateway that "
+                            "routes the failure",
+    "escalationEventDefinition": "escalation events are not supported: draw a timer on the task with a follow-up "
+                                 "user task for the person to escalate to",
+    "compensateEventDefinition": "compensation events are not supported: draw the undoing steps as user tasks",
+    "cancelEventDefinition": "cancel events are not supported: draw an end event",
+    "linkEventDefinition": "link events are not supported: draw the sequence flow itself",
+    "intermediateThrowEvent": "throwing events are not supported: draw a service task with a registered "
+                              "operation, or delete the event",
+    "complexGateway": "complex gateways are not supported: draw an inclusive or exclusive gateway with a "
+                      "condition on each outgoing flow",
+    "eventBasedGateway": "event-based gateways are not supported: draw an exclusive gateway, or a timer on the "
+                         "waiting user task",
+    "transaction": "transactions are not supported: draw an ordinary expanded subprocess",
+    "adHocSubProcess": "ad-hoc subprocesses are not supported: draw an expanded subprocess with its tasks on "
+                       "parallel branches (a parallel gateway)",
+    "messageFlow": "message flows between pools are not supported: som_flow runs one pool; delete the message "
+                   "flow (the pipeline's lose and win messages come from the app)",
+    "dataObjectReference": "data objects are not supported: keep the data in the deal's fields (a task's form); "
+                           "delete the data object",
+    "dataStoreReference": "data stores are not supported: keep the data in the deal's fields; delete the data "
+                          "store",
+    "dataInputAssociation": "data associations are not supported: a task reads the deal's fields; delete the "
+                            "association",
+    "dataOutputAssociation": "data associations are not supported: a task writes the deal's fields through its "
+                             "form; delete the association",
+    "ioSpecification": "task inputs and outputs are not supported: a task reads the deal's fields and writes "
+                       "them through its form (som.form); delete the inputs and outputs",
+    "dataInput": "data inputs are not supported: a task reads the deal's fields; delete the data input",
+    "dataOutput": "data outputs are not supported: a task writes the deal's fields through its form; delete the "
+                  "data output",
+    "property": "process and task variables are not supported: keep the data in the deal's fields",
+    "potentialOwner": "who does a task comes from its role (som.role), not from a potential owner: delete the "
+                      "assignment and set som.role",
+    "performer": "who does a task comes from its role (som.role), not from a performer: delete the assignment "
+                 "and set som.role",
+    "resourceRole": "who does a task comes from its role (som.role), not from a resource: delete the assignment "
+                    "and set som.role",
+    "humanPerformer": "who does a task comes from its role (som.role), not from a performer: delete the "
+                      "assignment and set som.role",
+    "choreographyTask": "choreographies are not supported: draw the process of one pool",
+    "subChoreography": "choreographies are not supported: draw the process of one pool",
+    "conversation": "conversations are not supported: draw the process of one pool",
+}
+# Declarations at the top of a document (beside the process), and parts of an allowed element, that are data
+# written for other tools: nothing here reads them unless an element that refers to them is drawn, and such an
+# element is refused itself. Ignored, with everything inside them.
+_BPMN_DATA = frozenset({
+    "itemDefinition", "error", "escalation", "signal", "resource", "interface", "operation", "extension",
+    "import", "correlationProperty", "dataStore", "partnerEntity", "partnerRole", "relationship",
+    "globalTask", "globalUserTask", "globalManualTask", "globalScriptTask", "globalBusinessRuleTask",
+    "participantMultiplicity", "correlationKey", "eventDefinition",
+    "dataObject",  # what a drawn data object refers to; the drawing (dataObjectReference) is refused
+})
+_UNDRAWN_PARTS = frozenset({
+    "standardLoopCharacteristics", "multiInstanceLoopCharacteristics", "potentialOwner", "performer",
+    "humanPerformer", "resourceRole", "ioSpecification", "dataInput", "dataOutput", "property", "script",
+})
+_CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+_ACTIVITI_NS = "http://activiti.org/bpmn"
+_ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+# Executable content in the vocabularies modelers write: code another engine would run. som_flow runs none of it,
+# so an admin who drew it would expect something that never happens: it is refused, saying what to draw instead.
+# Everything else in these vocabularies is data and is ignored here (processes/modeler.py reads some of it):
+# properties, form fields, input/output mappings without scripts, retry counts (spiffworkflow:retry), unit tests,
+# job types and headers (zeebe:taskDefinition, zeebe:taskHeaders), modeler and grid settings, colours.
+_LISTENER = ("listeners are not run: som_flow runs no code from a BPMN file; delete the listener and draw a "
+             "service task with a registered operation where its effect belongs")
+_VENDOR_EXECUTABLE = {
+    (p.SPIFF_NS, "script"): "scripts are not run (no code in a BPMN file): use a service task with a registered "
+                            "operation",
+    (p.SPIFF_NS, "preScript"): "pre-scripts are not run (no code in a BPMN file): delete it; a service task "
+                               "with a registered operation can do the work",
+    (p.SPIFF_NS, "postScript"): "post-scripts are not run (no code in a BPMN file): delete it; a service task "
+                                "with a registered operation can do the work",
+    (p.SPIFF_NS, "messagePayload"): "message payloads are not supported: the deal's messages carry no data; "
+                                    "delete the payload",
+    (p.SPIFF_NS, "payloadExpression"): "message payloads are not supported: the deal's messages carry no data; "
+                                       "delete the payload",
+    (_CAMUNDA_NS, "script"): "scripts are not run (no code in a BPMN file): delete it; a service task with a "
+                             "registered operation can do the work",
+    (_CAMUNDA_NS, "executionListener"): _LISTENER,
+    (_CAMUNDA_NS, "taskListener"): _LISTENER,
+    (_ACTIVITI_NS, "executionListener"): _LISTENER,
+    (_ACTIVITI_NS, "taskListener"): _LISTENER,
+    (_ZEEBE_NS, "script"): "scripts are not run (no code in a BPMN file): use a service task with a registered "
+                           "operation",
 }
 _SPIFF_ALLOWED = frozenset(
     {
@@ -106,6 +202,9 @@ _SPIFF_ALLOWED = frozenset(
     }
 )
 _DIAGRAM_NS = frozenset({p.BPMNDI_NS, p.DC_NS, p.DI_NS})
+# Identical reasons on this many elements or more are one row naming them all (one root cause, one row).
+COLLAPSE_AT = 3
+_LISTED = 12  # element ids named in one collapsed row
 
 # Bounds on the shape of a process, checked before SpiffWorkflow sees it: its parser recurses about
 # twice per flow node along a path (a 490-node line overflows Python's stack), and parsing, the
@@ -160,16 +259,47 @@ class ProcessDefinition:
 
 
 class _Errors:
+    """Reasons by element id, as the admin reads them: one row per root cause (see collapse_repeats)."""
+
     def __init__(self) -> None:
         self.errors: dict[str, list[str]] = {}
+        self.plurals: dict[str, str] = {}
 
-    def add(self, element_id: str, reason: str) -> None:
+    def add(self, element_id: str, reason: str, plural: str | None = None) -> None:
+        """Note `reason` against the element; `plural` ("{n} elements are …: {ids}") words it for many."""
         self.errors.setdefault(element_id or "document", []).append(reason)
+        if plural:
+            self.plurals[reason] = plural
 
     def raise_if_any(self, detail: str) -> None:
         if self.errors:
-            first_id, reasons = next(iter(self.errors.items()))
-            raise InvalidProcess(f"{detail}: {first_id}: {reasons[0]}", errors=self.errors)
+            errors = collapse_repeats(self.errors, self.plurals)
+            first_id, reasons = next(iter(errors.items()))
+            raise InvalidProcess(f"{detail}: {first_id}: {reasons[0]}", errors=errors)
+
+
+def collapse_repeats(errors: dict[str, list[str]], plurals: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """`errors` with each reason given to COLLAPSE_AT or more elements said once, against the first of them,
+    naming them all: one cause, one row. `plurals` words such a row ("{n} elements are …: {ids}"); otherwise
+    it reads "{n} elements (a, b, c): reason"."""
+    holders: dict[str, list[str]] = {}
+    for element, reasons in errors.items():
+        for reason in dict.fromkeys(reasons):
+            holders.setdefault(reason, []).append(element)
+    out: dict[str, list[str]] = {}
+    said: set[str] = set()
+    for element, reasons in errors.items():
+        for reason in reasons:
+            many = holders[reason]
+            if len(many) < COLLAPSE_AT:
+                out.setdefault(element, []).append(reason)
+            elif reason not in said:
+                said.add(reason)
+                ids = ", ".join(many[:_LISTED]) + (f" and {len(many) - _LISTED} more" if len(many) > _LISTED else "")
+                template = (plurals or {}).get(reason)
+                out.setdefault(element, []).append(
+                    template.format(n=len(many), ids=ids) if template else f"{len(many)} elements ({ids}): {reason}")
+    return out
 
 
 def _local(el: etree._Element) -> tuple[str, str]:
@@ -204,37 +334,24 @@ def check_document(root: etree._Element, operations: Iterable[str]) -> None:
         raise InvalidProcess("Not a BPMN document", errors={"document": ["root must be bpmn:definitions"]})
     for process in root.iterfind(f"{{{p.BPMN_NS}}}process"):
         _check_shape(process)
-    seen: dict[str, int] = {}
     by_id: dict[str, etree._Element] = {}
-    for el in root.iter():
-        if not isinstance(el.tag, str):  # comments
-            continue
-        ns, name = _local(el)
-        el_id = el.get("id")
-        if el_id:
-            if el_id in seen:
-                errors.add(el_id, f"duplicate id (also on line {seen[el_id]})")
-            seen[el_id] = el.sourceline or 0
-            by_id[el_id] = el
-        if ns == p.BPMN_NS:
-            if name in _BPMN_REFUSED_REASONS:
-                errors.add(_owner_id(el), _BPMN_REFUSED_REASONS[name])
-            elif name not in _BPMN_ALLOWED:
-                errors.add(_owner_id(el), f"element bpmn:{name} is not allowed in som_flow processes")
-            if name == "subProcess" and el.get("triggeredByEvent", "false").lower() == "true":
-                errors.add(_owner_id(el), "event subprocesses are not supported; use boundary events")
-        elif ns == p.SPIFF_NS:
-            if name not in _SPIFF_ALLOWED:
-                errors.add(_owner_id(el), f"spiffworkflow:{name} is not allowed (no Python in BPMN)")
-        elif ns in _DIAGRAM_NS:
-            continue
-        elif not _inside_extension(el):
-            errors.add(_owner_id(el), f"unknown element {{{ns}}}{name}")
+    uses: dict[str, int] = {}
+    for el_id, el in _element_ids(root):
+        by_id.setdefault(el_id, el)
+        uses[el_id] = uses.get(el_id, 0) + 1
+    for el_id, count in uses.items():
+        if count > 1:
+            line = by_id[el_id].sourceline or 0
+            errors.add(el_id, f"duplicate id: {count} elements have it (the first on line {line}); give each "
+                       "element its own id",
+                       plural="{n} ids are each used by several elements: {ids}; give each element its own id")
+    for el, reason in _refused_elements(root):
+        # a part a modeler does not draw (a marker, an assignment, inputs) is blamed on the element it belongs to
+        part = _local(el)[1] in _UNDRAWN_PARTS and el.getparent() is not None
+        errors.add(_owner_id(el.getparent() if part else el), reason)
+    _check_processes(errors, root)
     errors.raise_if_any("The BPMN is not allowed")
 
-    processes = root.findall(f"{{{p.BPMN_NS}}}process")
-    if len(processes) != 1:
-        errors.add("document", f"exactly one process is required, found {len(processes)}")
     ids = set(by_id)
     for cond in root.iter(f"{{{p.BPMN_NS}}}conditionExpression"):
         _compile(errors, _owner_id(cond), cond.text or "", "condition")
@@ -244,12 +361,16 @@ def check_document(root: etree._Element, operations: Iterable[str]) -> None:
         owner = _owner_id(op)
         if op.get("id") not in operations:
             known = ", ".join(sorted(operations)) or "none"
-            errors.add(owner, f"unknown operation '{op.get('id')}' (registered: {known})")
+            errors.add(owner, f"unknown operation '{op.get('id')}': choose a registered operation ({known}), or "
+                       "draw a user task instead")
         for param in op.iter(f"{{{p.SPIFF_NS}}}parameter"):
             _compile(errors, owner, param.get("value", ""), f"parameter '{param.get('id')}'")
     for task in root.iter(f"{{{p.BPMN_NS}}}serviceTask"):
         if task.find(f"{{{p.BPMN_NS}}}extensionElements/{{{p.SPIFF_NS}}}serviceTaskOperator") is None:
-            errors.add(task.get("id", ""), "a service task must name a registered operation")
+            errors.add(task.get("id", ""), "a service task must name a registered operation "
+                       f"({', '.join(sorted(operations)) or 'none'}): choose one, or draw a user task instead",
+                       plural="{n} service tasks name no registered operation: {ids}; choose one for each, or "
+                       "draw user tasks instead")
     # Lanes are a picture of roles (a task's role is its som.role), so any element may sit in any lane: a
     # modeler recomputes lane membership from positions after every edit. Only a dangling reference is wrong.
     for ref in root.iter(f"{{{p.BPMN_NS}}}flowNodeRef"):
@@ -263,6 +384,100 @@ def check_document(root: etree._Element, operations: Iterable[str]) -> None:
         if props:
             _check_props(errors, el, props)
     errors.raise_if_any("The BPMN is not allowed")
+
+
+def _element_ids(root: etree._Element) -> Iterable[tuple[str, etree._Element]]:
+    """(id, element) for each BPMN and diagram element that has an id, in document order.
+
+    Ids inside bpmn:extensionElements or in another vocabulary are not element ids: a form field "details" or an
+    operation named in two service tasks is data of its own vocabulary, and may repeat."""
+    for el in root.iter():
+        el_id = el.get("id") if isinstance(el.tag, str) else None
+        if el_id and (_local(el)[0] == p.BPMN_NS or _local(el)[0] in _DIAGRAM_NS) and not _inside_extension(el):
+            yield el_id, el
+
+
+def _refused_elements(root: etree._Element) -> Iterable[tuple[etree._Element, str]]:
+    """(element, reason) for what the document holds that som_flow does not run, in document order.
+
+    Judged: BPMN elements (the whitelist, with what to draw instead) and executable content of the vocabularies
+    modelers write (_VENDOR_EXECUTABLE). Ignored, with what is inside them: declarations and other data
+    (_BPMN_DATA), the diagram, and any other vocabulary's elements, wherever they are. A refused element's
+    contents are not judged: one reason per element."""
+    todo = [root]
+    while todo:
+        el = todo.pop()
+        if not isinstance(el.tag, str):
+            continue
+        ns, name = _local(el)
+        reason = None
+        if ns == p.BPMN_NS:
+            if name in _BPMN_DATA:
+                continue
+            if name in _BPMN_REFUSED_REASONS:
+                reason = _BPMN_REFUSED_REASONS[name]
+            elif name not in _BPMN_ALLOWED:
+                reason = (f"{_words(name)} is not something som_flow runs: delete it, or draw a user task, a "
+                          "service task, a subprocess, a gateway, a timer or a message event instead")
+            elif name == "subProcess" and el.get("triggeredByEvent", "false").lower() == "true":
+                reason = "event subprocesses are not supported: draw a boundary event on the task instead"
+        elif ns in _DIAGRAM_NS:
+            continue
+        else:
+            reason = _VENDOR_EXECUTABLE.get((ns, name))
+        if reason:
+            yield el, reason
+            continue
+        todo.extend(reversed(el))
+
+
+def _words(name: str) -> str:
+    """A BPMN element name as words: "adHocSubProcess" -> "an ad hoc sub process"."""
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).lower()
+    return ("an " if words[:1] in "aeiou" else "a ") + words
+
+
+def _drawn_processes(root: etree._Element) -> list[etree._Element]:
+    """The processes with something drawn in them: a pool left empty (a modeler writes a process for every pool,
+    the customer's too) is a picture, not a process to run."""
+    flow_nodes = {f"{{{p.BPMN_NS}}}{tag}" for tag in _FLOW_NODES}
+    return [proc for proc in root.iterfind(f"{{{p.BPMN_NS}}}process")
+            if any(isinstance(el.tag, str) and (el.tag in flow_nodes or _local(el)[1] in _BPMN_REFUSED_REASONS)
+                   for el in proc)]
+
+
+def _check_processes(errors: _Errors, root: etree._Element) -> None:
+    """Exactly one process with something drawn in it, marked executable: said against the process, with how to
+    fix it."""
+    processes = _drawn_processes(root)
+    executable = [proc.get("id", "") for proc in processes if proc.get("isExecutable", "").strip() == "true"]
+    if not processes:
+        empty = root.find(f"{{{p.BPMN_NS}}}process")
+        if empty is None:
+            errors.add(root.get("id") or "document",
+                       "the file has no process: draw a start event, the tasks and an end event in a process")
+        else:
+            errors.add(empty.get("id", ""), "nothing is drawn in the process: draw a start event, the tasks and an "
+                       "end event in it")
+    elif len(processes) == 1 and not executable:
+        errors.add(processes[0].get("id", ""), _NOT_EXECUTABLE)
+    elif len(processes) > 1:
+        ids = ", ".join(proc.get("id", "") for proc in processes)
+        if len(executable) == 1:
+            for proc in processes:
+                if proc.get("id") != executable[0]:
+                    errors.add(proc.get("id", ""), f"the file has {len(processes)} processes ({ids}) and som_flow "
+                               f"runs one, the executable '{executable[0]}': delete this pool's contents (an "
+                               "empty pool may stay)")
+        else:
+            for proc in processes:
+                errors.add(proc.get("id", ""), f"the file has {len(processes)} processes ({ids}), "
+                           f"{len(executable)} marked executable; som_flow runs exactly one: keep the process to "
+                           'run, set isExecutable="true" on it, and delete the other pools\' contents')
+
+
+_NOT_EXECUTABLE = ('the process is not marked executable: set isExecutable="true" on the process (in Camunda '
+                   'Modeler, tick "Executable" in the process\'s properties)')
 
 
 def _check_shape(process: etree._Element) -> None:
@@ -419,31 +634,109 @@ def parse_definition(
 
 def parse_specs(root: etree._Element) -> tuple[str, Any, dict[str, Any]]:
     """SpiffWorkflow's parse of a checked document: (process id, spec, subprocess specs), its flows checked
-    (`check_flows`). Raises InvalidProcess."""
+    (`check_flows`). Raises InvalidProcess, its reasons in the admin's words (see _library_reason)."""
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_xml(root.getroottree())
-        process_ids = parser.get_process_ids()
-        if len(process_ids) != 1:
-            raise InvalidProcess(
-                "Exactly one executable process is required",
-                errors={"document": [f"executable processes: {process_ids}"]},
-            )
+        drawn = [proc.get("id") for proc in _drawn_processes(root)]
+        process_ids = [pid for pid in parser.get_process_ids() if pid in drawn]
+        if len(process_ids) != 1:  # check_document refuses this first; here for a document it did not see
+            errors = _Errors()
+            _check_processes(errors, root)
+            errors.raise_if_any("The BPMN is not allowed")
+            raise InvalidProcess("The BPMN is not allowed", errors={_main_id(root): [_NOT_EXECUTABLE]})
         process_id = process_ids[0]
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
-    except ValidationException as exc:
-        where = exc.id or "document"
-        line = f" (line {exc.line_number})" if exc.line_number else ""
-        raise InvalidProcess(
-            f"Invalid BPMN: {where}: {exc}{line}", errors={where: [f"{exc}{line}"]}
-        ) from None
-    except etree.LxmlError as exc:
-        raise InvalidProcess(f"Invalid BPMN: {exc}", errors={"document": [str(exc)]}) from None
-    except SpiffWorkflowException as exc:
-        raise InvalidProcess(f"Invalid BPMN: {exc}", errors={"document": [str(exc)]}) from None
+    except (SpiffWorkflowException, etree.LxmlError) as exc:
+        element_id, reason = _library_reason(exc, root)
+        raise InvalidProcess(f"Invalid BPMN: {element_id}: {reason}", errors={element_id: [reason]}) from None
     check_flows(process_id, spec, subprocess_specs, root)
     return process_id, spec, subprocess_specs
+
+
+def _main_id(root: etree._Element) -> str:
+    """The id to blame when nothing narrower is known: the process's (or the document's)."""
+    drawn = _drawn_processes(root)
+    process = drawn[0] if drawn else root.find(f"{{{p.BPMN_NS}}}process")
+    return (process.get("id") if process is not None else None) or root.get("id") or "document"
+
+
+# What SpiffWorkflow says when it cannot read a process, in the admin's words. Keyed by a pattern of its message.
+_LIBRARY_SENTENCES = (
+    (r"No start event found", "the process has no start event: draw one start event where the process begins"),
+    (r"Exactly one start event is required in a SubWorkflow Task; found (\d+)",
+     "this subprocess needs exactly one start event, found {0}: keep one start event inside it"),
+    (r"A SubWorkflow Must contain an End event", "this subprocess has no end event: draw one after its last task"),
+    (r"Non-default exclusive outgoing sequence flow without condition",
+     "this flow leaves an exclusive gateway without a condition: give it a condition, or make it the gateway's "
+     "default flow"),
+    (r"is not executable", _NOT_EXECUTABLE),
+    (r"Could not find messageRef", "this message event names no message: choose the message it waits for"),
+    (r"Duplicate process ID", "two processes have this id: give each its own id"),
+)
+# What the BPMN schema says of an element (lxml's wording), in the admin's words; {0} is the setting's name.
+_SCHEMA_SENTENCES = (
+    (r"The attribute 'attachedToRef' is required", "is not attached to a task: draw it on the border of the task "
+     "or subprocess it belongs to"),
+    (r"The attribute 'sourceRef' is required", "has no start: connect it from the element it leaves"),
+    (r"The attribute 'targetRef' is required", "has no end: connect it to the element it leads to"),
+    (r"The attribute '(\w+)' is required", "is incomplete: its {0} is missing; set it in your modeler"),
+    (r"The attribute '(\w+)' is not allowed", "has a setting BPMN does not know ({0}): delete it"),
+    (r"is not a valid value of the atomic type 'xs:ID'", "has an id that is not a valid id: an id starts with a "
+     "letter or an underscore and has no spaces"),
+    (r"'(\w+)': '([^']*)' is not a valid value", "has a bad value '{1}' for its {0}: correct it in your modeler"),
+    (r"This element is not expected", "is in a place BPMN does not allow (for example, inside the wrong element, "
+     "or in the wrong order): move it, or draw it again in your modeler"),
+    (r"Missing child element", "is missing a part BPMN requires: draw it again in your modeler"),
+)
+# Library words a fallback sentence must not carry, and what the admin reads instead.
+_PLAIN_WORDS = ((re.compile(r"\{[^}]*\}"), ""), (re.compile(r"\b\w+(Exception|Error)\b:?\s*"), ""),
+                (re.compile(r"\battributes?\b", re.I), "setting"), (re.compile(r"\bxsd?:"), ""),
+                (re.compile(r"\bschema\b", re.I), "BPMN standard"), (re.compile(r"Element '"), "'"))
+_SCHEMA_ELEMENT = re.compile(r"Element '(?:\{[^}]*\})?(\w+)'(?:, attribute '(?:\{[^}]*\})?(\w+)')?: ")
+
+
+def _library_reason(exc: Exception, root: etree._Element) -> tuple[str, str]:
+    """(element id, sentence) for SpiffWorkflow's or the BPMN schema's refusal: the element found by its id or,
+    failing that, by the line and element name the message gives; its words the admin's, never the library's."""
+    message = str(exc).strip()
+    line = getattr(exc, "line_number", None) or getattr(exc, "lineno", None) or 0
+    element_id = getattr(exc, "id", "") or ""
+    named = _SCHEMA_ELEMENT.match(message)
+    if named:  # the schema's wording: "Element '{ns}boundaryEvent': The attribute 'attachedToRef' is required…"
+        local = named.group(1)
+        element_id = element_id or _id_on_line(root, int(line or 0), local)
+        message = message[named.end():]
+        if named.group(2):
+            message = f"'{named.group(2)}': {message}"
+        table, subject = _SCHEMA_SENTENCES, "this " + _words(local).split(" ", 1)[1]
+    else:
+        table, subject = _LIBRARY_SENTENCES, ""
+    element_id = element_id or (_id_on_line(root, int(line or 0), None) if line else "") or _main_id(root)
+    where = f" (line {line})" if line else ""
+    for pattern, sentence in table:
+        match = re.search(pattern, message)
+        if match:
+            said = sentence.format(*match.groups())
+            break
+    else:  # a message we have no words for: its text in plain words, and where it is
+        plain = message
+        for pattern, replacement in _PLAIN_WORDS:
+            plain = pattern.sub(replacement, plain)
+        said = f"could not be read: {plain.strip(' .')}"
+        subject = subject or "this element"
+    return element_id, (f"{subject} {said}" if subject else said).strip() + where
+
+
+def _id_on_line(root: etree._Element, line: int, local: str | None) -> str:
+    """The id of the element (named `local`, if given) that starts on `line`, or of its nearest BPMN owner."""
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.sourceline == line and (local is None or _local(el)[1] == local):
+            owner = _owner_id(el)
+            if owner != "document":
+                return owner
+    return ""
 
 
 def _properties(task_spec: Any) -> dict[str, str]:
@@ -484,7 +777,9 @@ def check_flows(process_id: str, spec: Any, subprocess_specs: dict[str, Any], ro
     parsed = {getattr(ts, "bpmn_id", None) for each in all_specs.values() for ts in each.task_specs.values()}
     for el in root.iter(*(f"{{{p.BPMN_NS}}}{tag}" for tag in _FLOW_NODES)):
         if el.get("id") not in parsed:
-            errors.add(el.get("id", ""), "not reachable from a start event")
+            errors.add(el.get("id", ""), "not reachable from a start event: connect it with a sequence flow, or "
+                       "delete it", plural="{n} elements are not reachable from a start event: {ids}. Connect each "
+                       "with a sequence flow, or delete it")
     errors.raise_if_any("The process breaks the som_flow profile")
 
 

@@ -26,6 +26,8 @@ KEPT_EXTENSIONS = frozenset({
     "http://www.signavio.com",
 })
 
+_STANDARD = frozenset({p.BPMN_NS, p.BPMNDI_NS, p.DC_NS, p.DI_NS})
+
 
 def _parser() -> etree.XMLParser:
     # A parser per call: lxml parsers keep error state and are not meant to be shared across threads.
@@ -69,23 +71,32 @@ def parse_xml(xml: str | bytes) -> etree._Element:
 
 def storable(xml: str) -> str:
     """The text to store for an uploaded BPMN: `xml` itself, or, when it carries any, `xml` without
-    foreign elements inside bpmn:extensionElements and without processing instructions.
+    foreign elements and without processing instructions.
 
-    Stripped rather than refused: BPMN lets any vocabulary into extensionElements and modelers write
-    their own there, so a refusal would turn away files people really draw. But the stored text is
-    served back, and an XHTML <script> or an <?xml-stylesheet?> runs if a browser ever renders it;
-    som_flow reads neither, so neither is kept. Raises InvalidProcess as parse_xml does.
+    Foreign: inside bpmn:extensionElements, a vocabulary other than KEPT_EXTENSIONS; anywhere else, any
+    vocabulary but BPMN and its diagram (a modeler's grid, page or colour settings written beside the
+    process). Stripped rather than refused: BPMN lets any vocabulary into extensionElements and modelers
+    write their own there and around it, so a refusal would turn away files people really draw. But the
+    stored text is served back, and an XHTML <script> or an <?xml-stylesheet?> runs if a browser ever
+    renders it; som_flow reads neither, so neither is kept. Raises InvalidProcess as parse_xml does.
     """
     root = parse_xml(xml)  # drops processing instructions (remove_pis)
-    foreign = [
-        el
-        for extensions in root.iter(f"{{{p.BPMN_NS}}}extensionElements")
-        for el in extensions.iterdescendants()
-        if isinstance(el.tag, str) and etree.QName(el).namespace not in KEPT_EXTENSIONS
-    ]
+    foreign = [el for el in root.iter() if isinstance(el.tag, str) and not _kept(el)]
     if not foreign and not _INSTRUCTION.search(xml):
         return xml
     for el in foreign:
         if el.getparent() is not None:
             el.getparent().remove(el)
     return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8").decode("utf-8")
+
+
+def _kept(el: etree._Element) -> bool:
+    namespace = etree.QName(el).namespace
+    if namespace in _STANDARD:
+        return True
+    parent = el.getparent()
+    while parent is not None:
+        if etree.QName(parent).localname == "extensionElements" and etree.QName(parent).namespace == p.BPMN_NS:
+            return namespace in KEPT_EXTENSIONS
+        parent = parent.getparent()
+    return False

@@ -14,7 +14,7 @@ from lxml import etree
 
 from som_flow.engine import ExpressionError, FormSpecError, ProcessDefinition, parse_form, parse_xml, timers
 from som_flow.engine import profile as p
-from som_flow.engine.definition import parse_definition
+from som_flow.engine.definition import collapse_repeats, parse_definition
 from som_flow.engine.follow_on import parse_follow_on
 from som_flow.errors import InvalidProcess
 from som_flow.processes.operations import OPERATIONS
@@ -23,6 +23,7 @@ MAX_ID = 100  # Task.spec_name
 MAX_NAME = 200  # Task.title
 MAX_STAGE_KEY = 64  # Opportunity.stage
 MAX_REPORTED = 50  # elements named in one refusal
+MAX_REASONS = 6  # reasons given for one element (after collapsing: distinct causes)
 
 
 def _validated(xml: str | bytes, parse) -> ProcessDefinition:
@@ -128,12 +129,14 @@ def _due_reason(value: str) -> str | None:
 
 
 def _trimmed(detail: str, errors: dict[str, list[str]]) -> InvalidProcess:
-    """The refusal with at most MAX_REPORTED elements and three reasons each: never larger than needed."""
-    items = list(errors.items())
+    """The refusal with one row per cause (a reason many elements share names them together), at most
+    MAX_REPORTED elements and MAX_REASONS reasons each: never larger than needed."""
+    items = list(collapse_repeats(errors).items())
     shown: dict[str, list[str]] = {}
     for element, reasons in items[:MAX_REPORTED]:
         key = element if len(element) <= MAX_ID else element[:MAX_ID] + "…"
-        shown[key] = reasons[:3] + ([f"and {len(reasons) - 3} more"] if len(reasons) > 3 else [])
+        more = len(reasons) - MAX_REASONS
+        shown[key] = reasons[:MAX_REASONS] + ([f"and {more} more reasons for this element"] if more > 0 else [])
     if len(items) > MAX_REPORTED:
         shown.setdefault("document", []).append(f"and {len(items) - MAX_REPORTED} more elements with problems")
     return InvalidProcess(detail[:500], errors=shown)

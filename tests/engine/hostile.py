@@ -8,6 +8,9 @@ from som_flow.errors import InvalidProcess
 from som_flow.processes import shipped_bpmn, validate_bpmn
 
 STANDARD = shipped_bpmn("standard-sale")
+# Wording only a library, an XML schema or a programmer would use: never in what an admin reads of a refusal.
+LIBRARY_WORDS = ("{http://", "Element '", "attribute", "ValidationException", "lxml", "xsd", "schema", "Traceback",
+                 "SpiffWorkflow", "Error(", "Exception")
 
 
 def refused(xml: str | bytes) -> InvalidProcess:
