@@ -58,8 +58,10 @@ def save_kind(data):
 @blp.doc(requestBody={"required": True, "content": {
     media_type: {"schema": text_schema("BPMN 2.0 XML, UTF-8: the draft to check")} for media_type in BPMN_MEDIA_TYPES}})
 def validate_draft(query):
-    """Check a BPMN draft as an upload would (and, with `type`, against that kind type) without storing it:
-    `valid`, the reasons by element id, the stages it declares and what an upload would add."""
+    """Check a BPMN draft as an upload would, storing nothing; 200 says whether it is valid and why not.
+
+    With `type`, the draft is also checked against that kind type. The answer: `valid`, the reasons by element id
+    (or field), the stages the draft declares and what an upload would add to it."""
     require_media_type(*BPMN_MEDIA_TYPES)
     return kind_service.check_draft(request.get_data(cache=False), query["type"])
 
