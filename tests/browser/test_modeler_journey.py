@@ -145,3 +145,30 @@ def test_an_admin_draws_a_three_stage_kind_fixes_a_refused_stage_saves_it_and_se
     expect(page.get_by_role("heading", level=1)).to_contain_text("Warehouse roof survey")
     expect(page.locator("#stage")).to_have_text("Lead")
     me.assert_no_console_errors()
+
+
+def test_on_a_phone_the_modeler_opens_a_shipped_kind_checks_it_and_saves_a_renamed_task(sessions):
+    me = sessions.new()
+    page = me.login("admin@x.test")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/admin/kinds/standard-sale")
+    page.get_by_role("link", name="Open in modeler").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("in the modeler")
+    expect(page.locator("#modeler-canvas")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#modeler-canvas")).to_be_visible()
+    expect(_checked(page)).to_have_attribute("data-state", "valid")
+    expect(page.locator("#draft-stages")).to_have_text("Stages: Lead → Qualification → Proposal → Negotiation")
+    box = page.locator("#modeler-canvas").bounding_box()
+    assert box["width"] <= 390 and box["height"] > 200  # the drawing fits the screen's width, with room to draw
+
+    task = page.evaluate("""() => window.somModeler.get('elementRegistry')
+        .filter(e => e.type === 'bpmn:UserTask' && !e.businessObject.extensionElements.values[0].values
+          .some(p => p.name === 'som.gate'))[0].id""")
+    _select(page, task)
+    _open(page, "general")
+    _type(page, page.locator("#bio-properties-panel-name"), task, "name", "Call the prospect back")
+    expect(_checked(page)).to_have_attribute("data-state", "valid")
+    page.get_by_role("button", name="Save as a new version").click()
+    expect(page.get_by_role("status").first).to_contain_text("Version 2 of standard-sale stored.")
+    expect(page.locator("#current-version")).to_have_text("2")
+    me.assert_no_console_errors()
