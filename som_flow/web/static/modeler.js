@@ -38,6 +38,16 @@
     return name ? name + " (" + id + ")" : id;
   }
 
+  // The shape that shows a refused id: the element itself, else the pool of a refused process or the event
+  // holding a refused event definition (those have no shape of their own).
+  function shapeOf(id) {
+    return registry.get(id) || registry.find(function (element) {
+      var bo = element.businessObject || {};
+      return (bo.processRef && bo.processRef.id === id) ||
+        (bo.eventDefinitions || []).some(function (definition) { return definition.id === id; });
+    });
+  }
+
   function unmark() {
     marked.forEach(function (id) { canvas.removeMarker(id, "som-refused"); });
     overlays.remove({ type: "som-refused" });
@@ -45,6 +55,7 @@
   }
 
   function mark(element, reasons) {
+    if (marked.indexOf(element.id) >= 0) { return; }  // two ids on one shape: one mark
     canvas.addMarker(element.id, "som-refused");
     var badge = document.createElement("div");
     badge.className = "som-refused-badge";
@@ -61,7 +72,7 @@
     var ids = Object.keys(result.errors || {});
     ids.forEach(function (id) {
       var reasons = result.errors[id];
-      var element = registry.get(id);
+      var element = shapeOf(id);
       var row = body.insertRow();
       row.dataset.element = id;
       var head = document.createElement("th");
