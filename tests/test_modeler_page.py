@@ -113,5 +113,14 @@ def test_a_drawing_that_does_not_fit_the_chosen_type_says_so(admin):
                                                    "bpmn": xml})
     assert r.status_code == 422
     assert "A stageless kind has no stages" in text(r)
+    assert "<code>stages</code>" not in r.get_data(as_text=True)  # words, not the field's key
     assert kinds.find_kind("roof-survey") is None
     assert _drawing(r) == xml
+
+
+def test_a_drawing_with_stages_for_a_stageless_kind_says_so_and_stores_nothing(admin):
+    before = kinds.get_kind("stageless").current_version.number
+    r = admin.post("/admin/kinds/stageless/model", data={"bpmn": shipped_bpmn("standard-sale")})
+    assert r.status_code == 422
+    assert "A stageless kind has no stages: remove the stage subprocesses." in text(r)
+    assert kinds.get_kind("stageless").current_version.number == before
