@@ -182,3 +182,40 @@ def test_on_a_phone_the_modeler_opens_a_shipped_kind_checks_it_and_saves_a_renam
     expect(page.get_by_role("status").first).to_contain_text("Version 2 of standard-sale stored.")
     expect(page.locator("#current-version")).to_have_text("2")
     me.assert_no_console_errors()
+
+
+OPERATOR = ('<spiffworkflow:serviceTaskOperator id="set_probability"><spiffworkflow:parameters>'
+            '<spiffworkflow:parameter id="percent" type="int" value="amount // 100"/>'
+            "</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator>")
+MESSAGE_VARIABLE = "<spiffworkflow:messageVariable>som_win</spiffworkflow:messageVariable>"
+ROUND_TRIP = """async (xml) => {
+  const modeler = window.somModeler;
+  const imported = await modeler.importXML(xml);
+  const saved = await modeler.saveXML({format: false});
+  return {warnings: imported.warnings.map(w => w.message), xml: saved.xml};
+}"""
+
+
+def test_the_modeler_keeps_every_spiffworkflow_extension_it_reads(sessions):
+    """What the engine reads survives the modeler unchanged: properties, message variables and service task
+    operators with their parameters (the moddle extension describes them all)."""
+    from som_flow.processes import shipped_bpmn
+
+    me = sessions.new()
+    page = me.login("admin@x.test")
+    page.goto("/admin/kinds/new-model")
+    expect(page.locator("#modeler-canvas")).to_have_attribute("data-ready", "true")
+    xml = shipped_bpmn("standard-sale").replace(
+        '<bpmn:userTask id="gate_lead"',
+        f'<bpmn:serviceTask id="ops"><bpmn:extensionElements>{OPERATOR}</bpmn:extensionElements></bpmn:serviceTask>'
+        '<bpmn:userTask id="gate_lead"', 1)
+    assert OPERATOR in xml and MESSAGE_VARIABLE in xml
+    result = page.evaluate(ROUND_TRIP, xml)
+    assert result["warnings"] == []
+    saved = result["xml"].replace(" />", "/>")  # bpmn-js writes a space before "/>"
+    assert OPERATOR in saved
+    assert MESSAGE_VARIABLE in saved
+    assert saved.count('<spiffworkflow:property name="som.gate" value="true"/>') == xml.count(
+        '<spiffworkflow:property name="som.gate" value="true"/>')
+    assert '<spiffworkflow:property name="som.pipeline" value="true"/>' in saved
+    me.assert_no_console_errors()
