@@ -99,7 +99,7 @@ def test_an_admin_draws_a_three_stage_kind_fixes_a_refused_stage_saves_it_and_se
         _open(page, "general")
         _type(page, page.locator("#bio-properties-panel-name"), shapes["stage"], "name", stage_name)
         _open(page, "som_flow")
-        _type(page, page.get_by_label("Stage key"), shapes["stage"], "som.stage", stage_key)
+        page.get_by_label("Stage", exact=True).select_option(label=stage_name)  # the catalog's stages, by name
         _type(page, page.get_by_label("Win probability in this stage (%)"), shapes["stage"], "som.probability",
               "30" if stage_key == "qualification" else "60")
         _select(page, shapes["task"])

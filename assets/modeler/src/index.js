@@ -12,11 +12,13 @@ const SomPropertiesModule = {
   somPropertiesProvider: ['type', SomPropertiesProvider]
 };
 
-/** A modeler drawing into `container`, its properties panel in `propertiesParent`. */
-function create(container, propertiesParent) {
+/** A modeler drawing into `container`, its properties panel in `propertiesParent`; `somFlow.stages` (the stage
+ * catalog, [{key, name}]) makes the stage a choice by name. */
+function create(container, propertiesParent, somFlow) {
   return new BpmnModeler({
     container,
     propertiesPanel: { parent: propertiesParent },
+    somFlow: somFlow || {},
     additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, SomPropertiesModule],
     moddleExtensions: { spiffworkflow }
   });

@@ -132,17 +132,42 @@ const USER_TASK = [
 ];
 const END_EVENT = [select('som.outcome', 'Outcome of the deal', OUTCOMES)];
 
-function entriesFor(element) {
+// With the stage catalog (the page passes it as the modeler's `somFlow.stages` option) the stage is chosen by name;
+// a key that is not in the catalog stays listed, so opening a drawing never changes it.
+function stageSelect(stages) {
+  return {
+    name: 'som.stage', isEdited: isSelectEntryEdited,
+    component: function SomStageEntry({ element, id }) {
+      const current = getSomProperty(element.businessObject, 'som.stage');
+      const choices = [['', '(not a stage: a plain subprocess)']].concat(stages.map((s) => [s.key, s.name]));
+      if (current && !stages.some((s) => s.key === current)) {
+        choices.push([current, current + ' (not in the stage catalog)']);
+      }
+      return h(SelectEntry, {
+        element, id, label: 'Stage',
+        getValue: () => getSomProperty(element.businessObject, 'som.stage'),
+        setValue: useSetter(element, 'som.stage'),
+        getOptions: () => choices.map(([value, text]) => ({ value, label: text }))
+      });
+    }
+  };
+}
+
+function entriesFor(element, stages) {
+  if (is(element, 'bpmn:SubProcess') && stages) {
+    return SUBPROCESS.map((entry) => (entry.name === 'som.stage' ? stageSelect(stages) : entry));
+  }
   if (is(element, 'bpmn:SubProcess')) { return SUBPROCESS; }
   if (is(element, 'bpmn:UserTask')) { return USER_TASK; }
   if (is(element, 'bpmn:EndEvent')) { return END_EVENT; }
   return [];
 }
 
-export default function SomPropertiesProvider(propertiesPanel) {
+export default function SomPropertiesProvider(propertiesPanel, options) {
+  const stages = (options && options.stages) || null;
   this.getGroups = function (element) {
     return function (groups) {
-      const entries = entriesFor(element);
+      const entries = entriesFor(element, stages);
       if (entries.length) {
         groups.splice(Math.min(1, groups.length), 0, {
           id: 'som_flow', label: 'som_flow',
@@ -157,4 +182,4 @@ export default function SomPropertiesProvider(propertiesPanel) {
   };
   propertiesPanel.registerProvider(500, this);
 }
-SomPropertiesProvider.$inject = ['propertiesPanel'];
+SomPropertiesProvider.$inject = ['propertiesPanel', 'config.somFlow'];

@@ -21,7 +21,8 @@
 
   if (!window.SomModeler) { say("The modeler is missing (run `make assets`).", "failed"); return; }
   var container = document.getElementById("modeler-canvas");
-  var modeler = window.SomModeler.create(container, document.getElementById("modeler-properties"));
+  var modeler = window.SomModeler.create(container, document.getElementById("modeler-properties"),
+    { stages: JSON.parse(form.dataset.stages || "[]") });
   window.somModeler = modeler;  // for the browser console (and the browser tests)
   var canvas = modeler.get("canvas");
   var overlays = modeler.get("overlays");

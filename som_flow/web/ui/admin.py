@@ -581,8 +581,9 @@ def _without_lanes(xml: str) -> str:
 
 
 def _modeler_page(kind: OpportunityKind | None, xml: str, *, errors=None, findings=None, form=None) -> str:
-    return render_template("admin/modeler.html", kind=kind, xml=xml, types=KIND_TYPES, errors=errors or {},
-                           findings=findings or {}, form=form or {})
+    stages = [{"key": s.key, "name": s.name} for s in catalogs.list_stages()]  # the panel's stage choice
+    return render_template("admin/modeler.html", kind=kind, xml=xml, types=KIND_TYPES, stages=stages,
+                           errors=errors or {}, findings=findings or {}, form=form or {})
 
 
 @bp.route("/kinds/new-model", methods=["GET", "POST"], endpoint="new_model")
