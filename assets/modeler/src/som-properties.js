@@ -13,6 +13,7 @@ export const ROLES = [
   ['manager', 'Manager'], ['scheduler', 'Scheduler']
 ];
 export const ACTIONS = [['', 'None'], ['schedule_appointment', 'Book an appointment']];
+export const DONE_BY = [['', 'Someone marks it done'], ['assignment', 'The deal gets a sales rep']];
 export const OUTCOMES = [['', 'None (not an end of the deal)'], ['won', 'Won'], ['lost', 'Lost']];
 
 function propertyList(bo) {
@@ -125,6 +126,7 @@ const SUBPROCESS = [
 const USER_TASK = [
   checkbox('som.gate', 'Stage gate: completing it finishes the stage'),
   select('som.role', 'Done by', ROLES),
+  select('som.done_by', 'Done when', DONE_BY),
   text('som.due', 'Due', 'How long after it opens, e.g. P3D for three days or PT4H for four hours.'),
   text('som.form', 'Form fields', 'e.g. qualified:yesno, budget:number, next_step:choice(call|visit)'),
   text('som.instructions', 'Instructions for whoever does it'),
