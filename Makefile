@@ -36,7 +36,13 @@ $(BPMN_JS)/bpmn-viewer.production.min.js $(BPMN_JS)/bpmn-modeler.production.min.
 	        $$tmp/package/dist/assets/bpmn-font/css/bpmn-embedded.css $$tmp/package/LICENSE $(BPMN_JS)/ \
 	  && echo $(BPMN_JS_VERSION) > $(BPMN_JS)/VERSION; status=$$?; rm -rf $$tmp; exit $$status
 
-assets: $(BPMN_JS)/bpmn-viewer.production.min.js $(BPMN_JS)/bpmn-modeler.production.min.js
+# The modeler page's bundle (bpmn-js, its properties panel and our som.* properties group) is built from
+# assets/modeler/ (pinned in its package.json and lock) with esbuild; committed too, so this only runs when missing.
+SOM_MODELER := som_flow/web/static/vendor/som-modeler
+$(SOM_MODELER)/som-modeler.min.js:
+	cd assets/modeler && npm ci --no-audit --no-fund && npm run build
+
+assets: $(BPMN_JS)/bpmn-viewer.production.min.js $(BPMN_JS)/bpmn-modeler.production.min.js $(SOM_MODELER)/som-modeler.min.js
 
 # Chromium for the browser tests comes from Debian, never a downloaded browser build.
 browser:

@@ -212,6 +212,23 @@ class BpmnQuery(Schema):
     version = fields.Integer(load_default=None, validate=ID)
 
 
+class DraftCheckQuery(Schema):
+    """POST /kinds/validate's query: the kind type the draft is meant for (checked against it when given)."""
+
+    type = fields.String(load_default=None, validate=validate.OneOf(KIND_TYPES))
+
+
+class DraftCheckSchema(Schema):
+    """What a BPMN draft would give if uploaded; nothing is stored."""
+
+    valid = fields.Boolean(metadata={"description": "True when an upload of this draft would be accepted"})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), metadata={
+        "description": "Reasons by element id (or by field, e.g. `type`, `document`), in the admin's words"})
+    stages = fields.List(fields.Dict(), metadata={"description": "The draft's stages in order: key, name, "
+                                                                 "probability, required_fields, sla"})
+    added = fields.List(fields.String(), metadata={"description": "Sentences saying what an upload would add"})
+
+
 # opportunities -----------------------------------------------------------------------------------
 MERGED = "A JSON merge patch (RFC 7396) of the stored map: the keys given change, a key set to null is removed."
 _EDITABLE = dict(

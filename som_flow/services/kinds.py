@@ -163,6 +163,20 @@ def _text(xml: bytes | str) -> str:
                                {"bpmn": [f"Byte {exc.start} is not UTF-8; save the file as UTF-8."]}) from exc
 
 
+def check_draft(xml: bytes | str, kind_type: str | None = None) -> dict:
+    """What uploading this BPMN would give, without storing anything: {valid, errors by element id (or field),
+    stages, added}. The same checks as an upload (prepare_bpmn, then the kind type's when `kind_type` is given),
+    so a draft that passes here is a version the upload accepts."""
+    try:
+        _xml, summary, added = prepare_bpmn(_text(xml))
+    except ValidationFailed as exc:  # InvalidProcess names elements; a non-UTF-8 body names `bpmn`
+        return {"valid": False, "errors": exc.errors or {"document": [exc.detail]}, "stages": [], "added": []}
+    errors = kind_type_errors(kind_type, summary) if kind_type else {}
+    stages = [{"key": s.key, "name": s.name, "probability": s.probability,
+               "required_fields": list(s.required_fields), "sla": s.sla} for s in summary.stages]
+    return {"valid": not errors, "errors": errors, "stages": stages, "added": list(added)}
+
+
 # -- the follow-on process: the job's own work after a win with a job ---------------------------------------------
 def current_follow_on(kind: OpportunityKind) -> FollowOnVersion | None:
     """The kind's newest follow-on version (the one a win with a job starts), or None."""

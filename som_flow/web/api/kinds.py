@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask import request
 
-from som_flow.schemas import BpmnQuery, KindCreateSchema, KindPatchSchema, KindSchema, KindVersionSchema
+from som_flow.schemas import (
+    BpmnQuery,
+    DraftCheckQuery,
+    DraftCheckSchema,
+    KindCreateSchema,
+    KindPatchSchema,
+    KindSchema,
+    KindVersionSchema,
+)
 from som_flow.services import kinds as kind_service
 from som_flow.web.api.common import Blueprint, require_media_type
 from som_flow.web.api.openapi import text_schema
@@ -41,6 +49,21 @@ def list_kinds():
 def save_kind(data):
     """Create or redesign a kind from a stage list; the BPMN is generated as a new version."""
     return kind_view(kind_service.save_designed_kind(data, api_user()))
+
+
+@blp.route("/kinds/validate", methods=["POST"])
+@roles_required()
+@blp.arguments(DraftCheckQuery, location="query")
+@blp.response(200, DraftCheckSchema)
+@blp.doc(requestBody={"required": True, "content": {
+    media_type: {"schema": text_schema("BPMN 2.0 XML, UTF-8: the draft to check")} for media_type in BPMN_MEDIA_TYPES}})
+def validate_draft(query):
+    """Check a BPMN draft as an upload would, storing nothing; 200 says whether it is valid and why not.
+
+    With `type`, the draft is also checked against that kind type. The answer: `valid`, the reasons by element id
+    (or field), the stages the draft declares and what an upload would add to it."""
+    require_media_type(*BPMN_MEDIA_TYPES)
+    return kind_service.check_draft(request.get_data(cache=False), query["type"])
 
 
 @blp.route("/kinds/<string:key>")

@@ -12,11 +12,13 @@ from collections.abc import Callable
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from lxml import etree
 from marshmallow import Schema, ValidationError, fields, validate
 
+from som_flow.engine.profile import BPMN_NS, BPMNDI_NS
 from som_flow.errors import Forbidden, InvalidProcess, NotFound, ValidationFailed
 from som_flow.models import CATALOGS, ROLES, KindVersion, OpportunityKind
-from som_flow.processes import KIND_TYPES, kind_identity_errors
+from som_flow.processes import KIND_TYPES, build_kind_bpmn, kind_identity_errors
 from som_flow.schemas import (
     CURRENCY,
     KEY,
@@ -557,3 +559,61 @@ def retry_reminder(reminder_id: int):
     row = reminders.retry_reminder(reminder_id)
     flash(f"Reminder {row.id} will be tried again on the next scheduler tick.", "ok")
     return redirect(url_for("admin.dead_reminders_page"))
+
+
+# the modeler: BPMN drawn in the browser (bpmn-js with a som_flow properties panel; static/modeler.js) --------
+def _starter_bpmn() -> str:
+    """A new kind's first drawing: one stage of the catalog, small and valid, built as the designer builds."""
+    first = next(iter(catalogs.list_stages()), None)
+    stage = ({"key": first.key, "name": first.name, "probability": first.default_probability} if first
+             else {"key": "lead", "name": "Lead", "probability": 10})
+    return _without_lanes(build_kind_bpmn(key="new_kind", name="New kind", type="standard", stages=[stage]))
+
+
+def _without_lanes(xml: str) -> str:
+    """The drawing without its lanes: roles come from each task's "Done by" (som.role), and a modeler recomputes lane
+    membership from positions on every move, which would put the pipeline in a lane the admin never chose."""
+    root = etree.fromstring(xml.encode())
+    lanes = root.findall(f".//{{{BPMN_NS}}}laneSet")
+    ids = {lane.get("id") for lane_set in lanes for lane in lane_set.iter(f"{{{BPMN_NS}}}lane")}
+    for node in lanes + [shape for shape in root.iter(f"{{{BPMNDI_NS}}}BPMNShape") if shape.get("bpmnElement") in ids]:
+        node.getparent().remove(node)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()
+
+
+def _modeler_page(kind: OpportunityKind | None, xml: str, *, errors=None, findings=None, form=None) -> str:
+    stages = [{"key": s.key, "name": s.name} for s in catalogs.list_stages()]  # the panel's stage choice
+    return render_template("admin/modeler.html", kind=kind, xml=xml, types=KIND_TYPES, stages=stages,
+                           errors=errors or {}, findings=findings or {}, form=form or {})
+
+
+@bp.route("/kinds/new-model", methods=["GET", "POST"], endpoint="new_model")
+@bp.route("/kinds/<key>/model", methods=["GET", "POST"])
+def model_kind(key: str | None = None):
+    """Draw a kind (new, or a new version of `key`) in the browser modeler. Saving uploads the drawing through the
+    same service as a file upload; a refusal stores nothing and shows the reasons beside the drawing, kept."""
+    kind = kinds.get_kind(key) if key else None
+    if request.method == "GET":
+        return _modeler_page(kind, kind.current_version.bpmn_xml if kind and kind.current_version else _starter_bpmn())
+    xml = request.form.get("bpmn", "")
+    new_key = kind.key if kind else request.form.get("key", "").strip()
+    kind_type = kind.type if kind else request.form.get("type", "")
+    errors = {} if kind else kind_identity_errors(new_key, kind_type)  # the upload's own check, beside the fields
+    if kind is None and "key" not in errors and kinds.find_kind(new_key):
+        errors["key"] = ["A kind with this key exists: open it and draw a new version there."]
+    if kind is None and len(request.form.get("name", "").strip()) > 120:
+        errors["name"] = ["At most 120 characters."]
+    if errors:
+        flash("Check the fields marked below; nothing was stored.", "error")
+        return _modeler_page(kind, xml, errors=errors, form=request.form), 422
+    try:
+        version = kinds.import_kind_bpmn(new_key, xml, name=request.form.get("name", "").strip() or None,
+                                         kind_type=kind_type, actor=current_user._get_current_object())
+    except InvalidProcess as exc:
+        flash(f"The drawing was refused; nothing was stored. {exc.detail}", "error")
+        return _modeler_page(kind, xml, findings=exc.errors, form=request.form), 422
+    except ValidationFailed as exc:
+        flash(f"The drawing was refused; nothing was stored. {exc.detail}", "error")
+        return _modeler_page(kind, xml, errors=exc.errors, form=request.form), 422
+    flash(f"Version {version.number} of {new_key} stored.", "ok")
+    return redirect(url_for("admin.kind_page", key=new_key))
