@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from som_flow.engine import FormField, FormSpecError, make_field, parse_form
+from som_flow.engine import FormField, FormSpecError, make_field, parse_form, parse_xml
 from som_flow.engine import profile as p
 from som_flow.errors import ValidationFailed
 
@@ -712,3 +712,15 @@ def _diagram(root: etree._Element, doc: _Doc, grid: _Grid, total_w: float, colla
 
 def _n(value: float) -> str:
     return str(int(round(value)))
+
+
+def without_lanes(xml: str) -> str:
+    """The drawing without its lanes: roles come from each task's "Done by" (som.role), and a modeler recomputes lane
+    membership from positions on every move, which would put the pipeline in a lane the admin never chose."""
+    root = parse_xml(xml)
+    lanes = root.findall(f".//{{{p.BPMN_NS}}}laneSet")
+    ids = {lane.get("id") for lane_set in lanes for lane in lane_set.iter(f"{{{p.BPMN_NS}}}lane")}
+    shapes = [s for s in root.iter(f"{{{p.BPMNDI_NS}}}BPMNShape") if s.get("bpmnElement") in ids]
+    for node in lanes + shapes:
+        node.getparent().remove(node)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()

@@ -12,13 +12,11 @@ from collections.abc import Callable
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from lxml import etree
 from marshmallow import Schema, ValidationError, fields, validate
 
-from som_flow.engine.profile import BPMN_NS, BPMNDI_NS
 from som_flow.errors import Forbidden, InvalidProcess, NotFound, ValidationFailed
 from som_flow.models import CATALOGS, ROLES, KindVersion, OpportunityKind
-from som_flow.processes import KIND_TYPES, build_kind_bpmn, kind_identity_errors
+from som_flow.processes import KIND_TYPES, build_kind_bpmn, kind_identity_errors, without_lanes
 from som_flow.schemas import (
     CURRENCY,
     KEY,
@@ -567,18 +565,7 @@ def _starter_bpmn() -> str:
     first = next(iter(catalogs.list_stages()), None)
     stage = ({"key": first.key, "name": first.name, "probability": first.default_probability} if first
              else {"key": "lead", "name": "Lead", "probability": 10})
-    return _without_lanes(build_kind_bpmn(key="new_kind", name="New kind", type="standard", stages=[stage]))
-
-
-def _without_lanes(xml: str) -> str:
-    """The drawing without its lanes: roles come from each task's "Done by" (som.role), and a modeler recomputes lane
-    membership from positions on every move, which would put the pipeline in a lane the admin never chose."""
-    root = etree.fromstring(xml.encode())
-    lanes = root.findall(f".//{{{BPMN_NS}}}laneSet")
-    ids = {lane.get("id") for lane_set in lanes for lane in lane_set.iter(f"{{{BPMN_NS}}}lane")}
-    for node in lanes + [shape for shape in root.iter(f"{{{BPMNDI_NS}}}BPMNShape") if shape.get("bpmnElement") in ids]:
-        node.getparent().remove(node)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()
+    return without_lanes(build_kind_bpmn(key="new_kind", name="New kind", type="standard", stages=[stage]))
 
 
 def _modeler_page(kind: OpportunityKind | None, xml: str, *, errors=None, findings=None, form=None) -> str:
