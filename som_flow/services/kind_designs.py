@@ -51,7 +51,7 @@ def designer_refusal(kind: OpportunityKind | None) -> str | None:
 
 def version_outline(version: KindVersion | None) -> list[dict]:
     """A version's stages with their tasks, as it holds them: [{key, name, probability, sla, required_fields,
-    tasks: [{title, role, due, required, gate}]}]; tasks outside any stage come last under key ""."""
+    tasks: [{title, role, due, required, gate, after_sla}]}]; tasks outside any stage come last under key ""."""
     if version is None:
         return []
     stages = [{"key": s["key"], "name": s.get("name") or s["key"], "probability": s.get("probability"),
@@ -63,21 +63,49 @@ def version_outline(version: KindVersion | None) -> list[dict]:
         root = parse_xml(version.bpmn_xml)
     except InvalidProcess:  # a stored version was checked when stored; a broken one still shows its stages
         return stages
-    for el in root.iter(f"{{{p.BPMN_NS}}}*"):
-        if etree.QName(el).localname not in _TASK_TAGS:
-            continue
+    rank = _flow_rank(root)
+    overdue = _after_stage_timer(root)
+    found = [el for el in root.iter(f"{{{p.BPMN_NS}}}*") if etree.QName(el).localname in _TASK_TAGS]
+    # in the order work reaches them; of tasks reached together, the required ones first
+    for el in sorted(found, key=lambda el: (rank.get(el.get("id"), len(rank)), p.truthy(_props(el).get(p.OPTIONAL)))):
         props = _props(el)
         if p.truthy(props.get(p.WAIT)):
             continue  # the stageless wait is the process's own plumbing, not work for anyone
-        stage = _stage_of(el)
+        stage = _stage_of(el) or overdue.get(el.get("id"))
         task = {"title": el.get("name") or el.get("id", ""), "role": props.get(p.ROLE) or _lane_of(root, el),
                 "due": props.get(p.DUE) or "", "required": not p.truthy(props.get(p.OPTIONAL)),
-                "gate": p.truthy(props.get(p.GATE))}
+                "gate": p.truthy(props.get(p.GATE)), "after_sla": el.get("id") in overdue}
         (by_key[stage]["tasks"] if stage in by_key else loose).append(task)
     if loose:
-        stages.append({"key": "", "name": "Outside the stages", "probability": None, "sla": None,
-                       "required_fields": [], "tasks": loose})
+        stages.append({"key": "", "name": "Tasks outside the stages" if stages else "Tasks", "probability": None,
+                       "sla": None, "required_fields": [], "tasks": loose})
     return stages
+
+
+def _flow_rank(root: etree._Element) -> dict[str, int]:
+    """Each flow node's distance (in sequence flows) from a start event, so tasks list in the order they come."""
+    targets: dict[str, list[str]] = {}
+    for flow in root.iter(f"{{{p.BPMN_NS}}}sequenceFlow"):
+        targets.setdefault(flow.get("sourceRef", ""), []).append(flow.get("targetRef", ""))
+    todo = [el.get("id") for el in root.iter(f"{{{p.BPMN_NS}}}startEvent")]
+    rank = dict.fromkeys(todo, 0)
+    while todo:
+        node = todo.pop(0)
+        for target in targets.get(node, []):
+            if target not in rank:
+                rank[target] = rank[node] + 1
+                todo.append(target)
+    return rank
+
+
+def _after_stage_timer(root: etree._Element) -> dict[str, str]:
+    """Tasks that a stage's SLA timer starts (a boundary event on the stage, one flow away): task id -> stage key."""
+    stage_of_sub = {el.get("id"): _props(el)[p.STAGE] for el in root.iter(f"{{{p.BPMN_NS}}}subProcess")
+                    if _props(el).get(p.STAGE)}
+    stage_of_event = {b.get("id"): stage_of_sub[b.get("attachedToRef")]
+                      for b in root.iter(f"{{{p.BPMN_NS}}}boundaryEvent") if b.get("attachedToRef") in stage_of_sub}
+    return {flow.get("targetRef", ""): stage_of_event[flow.get("sourceRef")]
+            for flow in root.iter(f"{{{p.BPMN_NS}}}sequenceFlow") if flow.get("sourceRef") in stage_of_event}
 
 
 def _props(el: etree._Element) -> dict[str, str]:
