@@ -155,3 +155,13 @@ def test_a_designer_built_kind_round_trips_without_a_new_version(admin):
     assert versions_of("field-sale") == [1, 2]
     assert db.session.scalar(select(func.count()).select_from(KindVersion)
                              .where(KindVersion.kind_id == kinds.get_kind("field-sale").id)) == 2
+
+
+def test_the_new_kind_form_does_not_overwrite_an_existing_kind(admin):
+    r = admin.post("/admin/kinds/new", data={"key": "service-contract", "name": "Service contract", "type": "custom",
+                                             "use.lead": "1", "use.proposal": "1"})
+    assert r.status_code == 422
+    assert ("A kind with the key service-contract already exists; open it from the kinds list to change it."
+            in text(r))
+    assert 'value="service-contract"' in r.get_data(as_text=True)  # what was typed comes back
+    assert versions_of("service-contract") == [1]

@@ -369,6 +369,9 @@ def design_kind(key: str | None = None):
     new_key = key or request.form.get("key", "").strip()
     before = kind.current_version.number if kind and kind.current_version else None
     try:
+        if kind is None and kinds.find_kind(new_key):  # "new" never redesigns (or overwrites an uploaded) kind
+            raise ValidationFailed("Check the fields marked below.", {"key": [
+                f"A kind with the key {new_key} already exists; open it from the kinds list to change it."]})
         design = _design_from_form(new_key)
         saved = kinds.save_designed_kind(design, current_user._get_current_object())
     except ValidationFailed as exc:
