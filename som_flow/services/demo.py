@@ -124,12 +124,12 @@ def _plan_deal(n: int, today: date, rng: random.Random, people: dict, customers_
         **({"sales_rep": rep.id} if rep else {}),
     }
     steps = [_Step(at, n * 100, n, lambda _id: opportunities.create_opportunity(csr, dict(data)).id)]
-    if rep is None or kind == "stageless":
-        return steps  # an unassigned lead waits in its first stage; a stageless deal has no stages to walk
+    if rep is None:
+        return steps  # an unassigned lead waits in its first stage
     actor = rep
     closing = rng.random() < min(0.9, age / 120)  # old deals are mostly decided, this month's mostly open
     won = closing and rng.random() < 0.45
-    reach = 3 if won else rng.randrange(0, 4)
+    reach = 0 if kind == "stageless" else 3 if won else rng.randrange(0, 4)  # a stageless deal has no stages
     for index, stage in enumerate(STAGES[1:reach + 1], start=1):
         at = _at_work(at.date() + timedelta(days=rng.randrange(2, 21)), rep.timezone, rng)
         if at.date() >= today:
