@@ -47,7 +47,7 @@ PEOPLE = ["Alvarez", "Berg", "Chen", "Dahl", "Evans", "Fischer", "Garcia", "Hans
 TITLES = ["New furnace", "AC replacement", "Service contract", "CRM licenses", "Heat pump install",
           "Duct cleaning", "Annual maintenance", "Boiler upgrade", "Consulting package", "Thermostat rollout"]
 HISTORY_DAYS = 365
-DEALS = 160
+DEALS = 130
 KINDS = ["standard-sale"] * 6 + ["service-contract"] * 3 + ["stageless"]
 STAGES = ["lead", "qualification", "proposal", "negotiation"]
 CURRENCIES = ["USD"] * 6 + ["EUR", "NOK"]
