@@ -165,3 +165,13 @@ def test_the_new_kind_form_does_not_overwrite_an_existing_kind(admin):
             in text(r))
     assert 'value="service-contract"' in r.get_data(as_text=True)  # what was typed comes back
     assert versions_of("service-contract") == [1]
+
+
+def test_a_stageless_kind_with_tasks_shows_them_read_only(admin, client):
+    # the form has no rows for a stageless kind's tasks: saving from it would drop them
+    r = Api(client, "admin@x.test").post("/kinds", {"key": "repairs", "name": "Repairs", "type": "stageless",
+                                                    "stage_tasks": {"": [{"title": "Call back", "role": "csr"}]}})
+    assert r.status_code == 201, r.json
+    page = text(admin.get("/admin/kinds/repairs/design"))
+    assert "This kind was designed with tasks outside the stages, which the stage designer cannot show" in page
+    assert "Tasks Tasks Task Role Due Required Call back csr yes" in page and SAVE not in page
