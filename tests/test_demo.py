@@ -38,5 +38,5 @@ def test_the_demo_data_fills_the_forecast_and_board_and_loads_once(tmp_path):
         from som_flow.models import ForecastSnapshot, Opportunity
 
         assert db.session.scalar(select(func.count()).select_from(Opportunity)) >= 100
-        assert db.session.scalar(select(func.count()).select_from(ForecastSnapshot)) == 1
+        assert db.session.scalar(select(func.count()).select_from(ForecastSnapshot)) >= 52  # weekly, a year back
         db.engine.dispose()

@@ -20,6 +20,7 @@ from som_flow.processes import (
     validate_bpmn,
     validate_follow_on_bpmn,
 )
+from som_flow.services.kind_designs import same_design
 from som_flow.services.process_run import restart_process
 from som_flow.services.unit_of_work import now, service
 
@@ -64,7 +65,26 @@ def kind_type_errors(kind_type: str, summary: ProcessDefinition) -> dict[str, li
         return {"stages": ["A stageless kind has no stages: remove the stage subprocesses."]}
     if kind_type != "stageless" and not summary.stages:
         return {"type": ["This process has no stages: use type 'stageless' for it."]}
+    if kind_type == "standard":
+        return _standard_errors(summary)
     return {}
+
+
+def _standard_errors(summary: ProcessDefinition) -> dict[str, list[str]]:
+    """A standard kind goes through every stage in order: each stage's only way on is the next stage, and no
+    move goes back. Names the stages a deal could skip, so the admin sees which flows to remove."""
+    names = {s.key: s.name for s in summary.stages}
+    order = [s.key for s in summary.stages]
+    skips = [f"{names[key]} → {names[target]}" for i, key in enumerate(order)
+             for target in summary.next_stages.get(key, ()) if order.index(target) != i + 1]
+    messages = []
+    if skips:
+        messages.append(f"A standard kind goes through every stage in order, but in this process a deal can skip "
+                        f"stages ({', '.join(skips)}): use a custom kind, or remove those flows.")
+    if summary.allow_back:
+        messages.append("A standard kind never moves back to an earlier stage, but this process allows it "
+                        "(som.allow_back on the pipeline): use a custom kind, or remove that property.")
+    return {"stages": messages} if messages else {}
 
 
 def _store_version(kind: OpportunityKind, xml: str, definition: dict | None, actor: User | None) -> KindVersion:
@@ -132,7 +152,9 @@ def save_designed_kind(data: dict, actor: User | None = None) -> OpportunityKind
     kind.name = data["name"]
     kind.allowed = data.get("allowed", True)
     kind.record_initial_request = data.get("record_initial_request", kind.record_initial_request or False)
-    if kind.current_version is None or kind.current_version.bpmn_xml != xml:
+    current = kind.current_version
+    # an unchanged design keeps its version even when the builder now draws it differently
+    if current is None or (current.bpmn_xml != xml and not same_design(current.definition, data)):
         _store_version(kind, xml, definition=dict(data), actor=actor)
     return kind
 

@@ -30,7 +30,7 @@ from som_flow.schemas import (
     UserCreateSchema,
     sane_date,
 )
-from som_flow.services import catalogs, kinds, reminders, users
+from som_flow.services import catalogs, kind_designs, kinds, reminders, users
 from som_flow.services.fields import REQUIRABLE_FIELDS, VALUE_TYPES, required_on_create, set_required_on_create
 from som_flow.services.unit_of_work import now
 from som_flow.web.downloads import bpmn_file
@@ -147,6 +147,7 @@ def _kind_page(kind: OpportunityKind, version: KindVersion | None, errors=None, 
                follow_on_errors=None, follow_on_findings=None) -> str:
     authors = {u.id: u.name for u in users.list_users()}
     return render_template("admin/kind.html", kind=kind, version=version, authors=authors, errors=errors or {},
+                           designer_read_only=bool(kind_designs.designer_refusal(kind)),
                            form=form or {}, follow_on=kinds.current_follow_on(kind),
                            follow_on_errors=follow_on_errors or {}, follow_on_findings=follow_on_findings or {})
 
@@ -245,21 +246,14 @@ def upload_follow_on(key: str):
 
 # the designer --------------------------------------------------------------------------------------
 def _design_of(kind: OpportunityKind | None) -> dict:
-    """The designer's starting point: the builder input of the current version, or what an uploaded
-    version declares (its stages, SLAs and required fields; its tasks cannot be read back)."""
-    if kind is None:
-        return {"type": "custom", "stages": [], "allowed": True, "allow_early_win": True}
-    version = kind.current_version
-    if version is not None and version.definition:
-        # name and offering may have been changed since (PATCH /kinds); the kind holds the current ones
-        return {**version.definition, "name": kind.name, "allowed": kind.allowed,
-                "record_initial_request": kind.record_initial_request}
-    stages = list(version.stages) if version else []
-    return {"key": kind.key, "name": kind.name, "type": kind.type, "allowed": kind.allowed,
-            "record_initial_request": kind.record_initial_request, "allow_back": bool(version and version.allow_back),
-            "allow_early_win": True, "stages": [s["key"] for s in stages],
-            "stage_sla": {s["key"]: s["sla"] for s in stages if s.get("sla")},
-            "required_fields": {s["key"]: s["required_fields"] for s in stages if s.get("required_fields")}}
+    """The designer's starting point: the builder input of the current version (a kind without one, e.g.
+    uploaded, never reaches the form: see kind_designs.designer_refusal)."""
+    if kind is None or kind.current_version is None or not kind.current_version.definition:
+        return {"type": kind.type if kind else "custom", "stages": [], "allowed": True, "allow_early_win": True,
+                **({"key": kind.key, "name": kind.name} if kind else {})}
+    # name and offering may have been changed since (PATCH /kinds); the kind holds the current ones
+    return {**kind.current_version.definition, "name": kind.name, "allowed": kind.allowed,
+            "record_initial_request": kind.record_initial_request}
 
 
 def _sla_days(sla: str | None) -> str:
@@ -352,10 +346,16 @@ def _design_from_form(key: str) -> dict:
 @bp.route("/kinds/new", methods=["GET", "POST"], endpoint="new_kind")
 @bp.route("/kinds/<key>/design", methods=["GET", "POST"])
 def design_kind(key: str | None = None):
-    """Create or redesign a kind; saving stores a new BPMN version when the process changed."""
+    """Create or redesign a kind; saving stores a new BPMN version when the process changed. A kind the designer
+    cannot hold completely (uploaded, or with task details it has no field for) is shown read-only, and a save
+    of it is refused: the form would silently drop what it cannot show."""
     kind = kinds.get_kind(key) if key else None
+    read_only = kind_designs.designer_refusal(kind)
 
     def page(errors=None, form=None, design=None) -> str:
+        if read_only:
+            return render_template("admin/designer.html", kind=kind, read_only=read_only, design={},
+                                   outline=kind_designs.version_outline(kind.current_version))
         design = design if design is not None else _design_of(kind)
         general, by_stage = _split_stage_errors(errors or {})
         return render_template("admin/designer.html", kind=kind, design=design, rows=_designer_rows(design),
@@ -364,9 +364,15 @@ def design_kind(key: str | None = None):
 
     if request.method == "GET":
         return page()
+    if read_only:
+        flash(f"Nothing was saved. {read_only}", "error")
+        return page(), 409
     new_key = key or request.form.get("key", "").strip()
     before = kind.current_version.number if kind and kind.current_version else None
     try:
+        if kind is None and kinds.find_kind(new_key):  # "new" never redesigns (or overwrites an uploaded) kind
+            raise ValidationFailed("Check the fields marked below.", {"key": [
+                f"A kind with the key {new_key} already exists; open it from the kinds list to change it."]})
         design = _design_from_form(new_key)
         saved = kinds.save_designed_kind(design, current_user._get_current_object())
     except ValidationFailed as exc:
