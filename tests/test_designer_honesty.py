@@ -88,6 +88,7 @@ def test_an_uploaded_kind_opens_read_only_with_its_stages_and_tasks(admin):
     assert "Answer qualification and profile questions on site rep" in shown
     assert "Complete Lead rep completing it moves the deal on" in shown
     assert "SLA P14D" in shown
+    assert 'href="/admin/kinds/standard-sale/model" id="open-in-modeler"' in page.get_data(as_text=True)
     # the kind page says so before the admin clicks
     assert "Show in the stage designer (read only)" in text(admin.get("/admin/kinds/standard-sale"))
 
