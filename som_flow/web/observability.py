@@ -16,12 +16,12 @@ from flask import Flask, Response, current_app, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from som_flow.errors import Forbidden, SomFlowError
+from som_flow.errors import Forbidden
 from som_flow.logs import REQUEST_ID_HEADER, REQUEST_ID_KEY, request_id_for
 from som_flow.services.health import check_readiness
 from som_flow.web.api.openapi import text_schema
 from som_flow.web.auth import api_user
-from som_flow.web.errors import bearer_challenge, problem
+from som_flow.web.errors import problem
 from som_flow.web.metrics import exposition, install_metrics, observe_request
 
 blp = Blueprint("operations", __name__, description="For operators: liveness, readiness and metrics (outside /api/v1)")
@@ -65,8 +65,8 @@ def readyz():
 
 
 def _admin_or_metrics_token(view):
-    """An admin (bearer token or page session), or the scraper's SOM_FLOW_METRICS_TOKEN. Refusals are problem+json
-    here, outside /api/, where the pages' handler would redirect a 401 to the login page."""
+    """An admin (bearer token or page session), or the scraper sending SOM_FLOW_METRICS_TOKEN as its bearer token.
+    Raises Unauthorized (401) or Forbidden (403), answered as problem+json (web.errors.OPERATOR_PATHS)."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -74,14 +74,8 @@ def _admin_or_metrics_token(view):
         header = request.headers.get("Authorization", "")
         sent = header[7:].strip() if header.lower().startswith("bearer ") else ""
         if not (expected and sent and hmac.compare_digest(sent.encode(), expected.encode())):
-            try:
-                if not api_user().has_role("admin"):
-                    raise Forbidden("The metrics are for admins and for the scraper's token (SOM_FLOW_METRICS_TOKEN).")
-            except SomFlowError as exc:
-                response = problem(exc.status, exc.title, exc.detail, exc.errors)
-                if exc.status == 401:
-                    response.headers["WWW-Authenticate"] = bearer_challenge()
-                return response
+            if not api_user().has_role("admin"):
+                raise Forbidden("The metrics are for admins and for the scraper's token (SOM_FLOW_METRICS_TOKEN).")
         return view(*args, **kwargs)
 
     wrapper.som_roles = ("admin",)  # read by the role-matrix test (the metrics token is not a user)
