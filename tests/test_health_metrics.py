@@ -6,7 +6,11 @@ scraper reads them (its token, or an admin), and checked by their values after w
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -19,6 +23,7 @@ from som_flow.clock import FixedClock
 from som_flow.config import TestConfig
 from som_flow.extensions import db
 from som_flow.models import Reminder
+from som_flow.scheduler import _tick
 from tests.conftest import _admin_conn
 from tests.helpers import Api, login, make_customer, make_user, token_headers
 
@@ -235,3 +240,55 @@ def test_the_lag_is_the_oldest_due_reminders_wait_and_a_failed_delivery_counts(a
     # the broken one is pending again (retried next tick, until dead): still due, one minute late
     assert _value(after, "som_flow_reminders_due") == 1
     assert _value(after, "som_flow_reminder_lag_seconds") == 60
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_scheduler_tick_is_timed(app, client):
+    make_user("admin@x.test", "admin")
+    before = _scrape(client)
+
+    _tick(app, "scheduler-a:1")  # what the scheduler process runs every SCHEDULER_INTERVAL_SECONDS
+
+    after = _scrape(client)
+    assert _value(after, "som_flow_scheduler_tick_duration_seconds_count", outcome="ok") == \
+        _value(before, "som_flow_scheduler_tick_duration_seconds_count", outcome="ok") + 1
+
+
+# -- several worker processes (gunicorn) ----------------------------------------------------------------------------
+WORKER = """
+import sys
+from som_flow import create_app
+from som_flow.config import TestConfig
+
+config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
+config.update(SQLALCHEMY_DATABASE_URI=sys.argv[1], METRICS_TOKEN="scrape-token")
+client = create_app(config).test_client()
+if sys.argv[2] == "probe":
+    assert client.get("/healthz").status_code == 200
+else:
+    answer = client.get("/metrics", headers={"Authorization": "Bearer scrape-token"})
+    assert answer.status_code == 200, answer.data
+    sys.stdout.write(answer.get_data(as_text=True))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_with_a_multiprocess_directory_any_worker_answers_for_all_of_them(db_url, tmp_path):
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PYTHONPATH": str(Path(__file__).parents[1])}
+
+    def worker(role: str) -> str:
+        done = subprocess.run([sys.executable, "-c", WORKER, db_url, role], env=env, capture_output=True,  # noqa: S603 - this interpreter, our script
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    worker("probe")
+    worker("probe")
+    scraped = worker("scrape")
+
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(scraped) for s in family.samples}
+    healthz = {"endpoint": "operations.healthz", "method": "GET", "status": "200"}
+    assert _value(samples, "som_flow_http_request_duration_seconds_count", **healthz) == 2
+    assert _value(samples, "som_flow_reminders_due") == 0  # read from the database at scrape time

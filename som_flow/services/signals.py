@@ -17,3 +17,5 @@ service_finished = _signals.signal("service-finished")
 reminders_delivered = _signals.signal("reminders-delivered")
 # sender: the lease owner; `reminder_id`, whose delivery raised (it is retried, then dead)
 reminder_failed = _signals.signal("reminder-failed")
+# sender: the lease owner (None: host:pid); `seconds` the tick took, `outcome` "ok" or "failed"
+scheduler_ticked = _signals.signal("scheduler-ticked")

@@ -16,7 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from som_flow.services.reminders import due_backlog
-from som_flow.services.signals import reminder_failed, reminders_delivered, service_finished
+from som_flow.services.signals import reminder_failed, reminders_delivered, scheduler_ticked, service_finished
 
 log = logging.getLogger(__name__)
 UNMATCHED = "unmatched"  # the endpoint label of a request no route matched (a 404, a 405)
@@ -36,6 +36,11 @@ REMINDERS_DELIVERED = Counter(
 REMINDER_FAILURES = Counter(
     "som_flow_reminder_failures", "Reminder deliveries that failed (retried, and dead after REMINDER_MAX_ATTEMPTS)")
 
+SCHEDULER_TICK_SECONDS = Histogram(
+    "som_flow_scheduler_tick_duration_seconds",
+    "Time of one scheduler tick (claim and deliver everything due); outcome ok or failed", ["outcome"],
+    buckets=_LATENCY_BUCKETS + (30.0, 60.0))
+
 
 def _service_finished(name: str, *, seconds: float, outcome: str) -> None:
     if name == "move_to_stage":
@@ -48,6 +53,10 @@ def _reminders_delivered(_owner: str, *, count: int) -> None:
 
 def _reminder_failed(_owner: str, *, reminder_id: int) -> None:
     REMINDER_FAILURES.inc()
+
+
+def _scheduler_ticked(_owner: str | None, *, seconds: float, outcome: str) -> None:
+    SCHEDULER_TICK_SECONDS.labels(outcome).observe(seconds)
 
 
 class ReminderBacklog:
@@ -92,3 +101,4 @@ def install_metrics() -> None:
     service_finished.connect(_service_finished)
     reminders_delivered.connect(_reminders_delivered)
     reminder_failed.connect(_reminder_failed)
+    scheduler_ticked.connect(_scheduler_ticked)
