@@ -26,6 +26,9 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+=@-]{0,127}")
 # what every LogRecord has anyway: the rest of its attributes are the caller's `extra=` fields
 _RECORD_FIELDS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id", "request", "taskName"}
 _HANDLER_MARK = "_som_flow_handler"
+# chatty at INFO about nothing an operator acts on (alembic's plugin set-up at import; APScheduler's every tick,
+# which `som_flow.scheduler` reports itself when it delivers something): warnings only, unless DEBUG is asked for
+QUIET_LOGGERS = ("alembic.runtime.plugins", "apscheduler.executors.default")
 _FACTORY_INSTALLED = False
 
 
@@ -113,4 +116,6 @@ def configure_logging(log_format: str = "text", level: str = "INFO", stream: IO[
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING)
     return handler

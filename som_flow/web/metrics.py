@@ -66,8 +66,8 @@ class ReminderBacklog:
     def collect(self):
         try:
             count, lag = due_backlog()
-        except Exception:  # noqa: BLE001 - the other metrics still answer while the database is away
-            log.warning("metrics: cannot read the reminder backlog", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - the other metrics still answer while the database is away
+            log.warning("metrics: cannot read the reminder backlog: %s", str(exc).strip().splitlines()[0])
             return
         yield GaugeMetricFamily("som_flow_reminders_due", "Reminders due now and not yet delivered", value=count)
         yield GaugeMetricFamily("som_flow_reminder_lag_seconds",
