@@ -97,6 +97,20 @@ def test_readyz_is_503_naming_the_migrations_on_a_database_one_migration_behind(
     assert behind.json["status"] == 503 and behind.json["title"] == "Service Unavailable"
 
 
+def test_readyz_is_503_on_a_database_a_newer_release_has_upgraded(tmp_path):
+    app = create_app(_config(f"sqlite:///{tmp_path / 'ahead.sqlite'}"), clock=FixedClock())
+    with app.app_context():
+        upgrade()
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0099_from_the_future'")
+        ahead = app.test_client().get("/readyz")
+        db.engine.dispose()
+
+    assert ahead.status_code == 503
+    [message] = ahead.json["errors"]["migrations"]
+    assert "0099_from_the_future" in message and "a newer release" in message
+
+
 def test_readyz_is_503_on_a_database_built_without_migrations(client):
     # the test fixtures build the schema with create_all: no alembic_version, as a hand-made database would be
     r = client.get("/readyz")

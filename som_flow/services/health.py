@@ -36,7 +36,8 @@ def _code_heads(directory: str) -> tuple[str, ...]:
 
 
 def check_readiness() -> Readiness:
-    """One connection and one query (the alembic_version table); never raises for a database that is down."""
+    """One connection, two small queries (is there an alembic_version table; what it holds); never raises for a
+    database that is down."""
     wanted = _code_heads(current_app.extensions["migrate"].directory)
     try:
         with db.engine.connect() as conn:
