@@ -6,9 +6,14 @@ scraper reads them (its token, or an admin), and checked by their values after w
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +25,7 @@ from sqlalchemy import insert
 
 from som_flow import create_app
 from som_flow.clock import FixedClock
-from som_flow.config import TestConfig
+from som_flow.config import TestConfig, _engine_options
 from som_flow.extensions import db
 from som_flow.models import Reminder
 from som_flow.scheduler import _tick
@@ -306,3 +311,45 @@ def test_with_a_multiprocess_directory_any_worker_answers_for_all_of_them(db_url
     healthz = {"endpoint": "operations.healthz", "method": "GET", "status": "200"}
     assert _value(samples, "som_flow_http_request_duration_seconds_count", **healthz) == 2
     assert _value(samples, "som_flow_reminders_due") == 0  # read from the database at scrape time
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_scheduler_on_a_host_without_a_web_process_serves_its_own_metrics(db_url, tmp_path):
+    som_flow = Path(sys.executable).with_name("som-flow")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("SOM_FLOW_")}, "SOM_FLOW_DATABASE_URL": db_url,
+           "SOM_FLOW_SECRET_KEY": "scheduler-metrics-test", "SOM_FLOW_LOG_FORMAT": "json"}
+    scheduler = subprocess.Popen([str(som_flow), "scheduler", "--name", "host-b", "--metrics-port", str(port)],  # noqa: S603 - our own console script, fixed arguments
+                                 env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, body = time.monotonic() + 60, ""
+        while time.monotonic() < deadline and "som_flow_scheduler_tick_duration_seconds_count" not in body:
+            assert scheduler.poll() is None, scheduler.stderr.read()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as answer:  # noqa: S310 - the local scheduler, http://127.0.0.1
+                    body = answer.read().decode()
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)  # still starting: a real process, a real port
+            if 'som_flow_scheduler_tick_duration_seconds_count{outcome="ok"} 0.0' in body:
+                body = ""  # up, but its first tick has not finished yet
+    finally:
+        scheduler.terminate()
+        _, errors = scheduler.communicate(timeout=30)
+
+    assert 'som_flow_scheduler_tick_duration_seconds_count{outcome="ok"}' in body
+    assert "som_flow_reminder_deliveries_total" in body
+    started = [json.loads(line) for line in errors.splitlines() if line.startswith("{")]
+    assert any(line["message"] == f"scheduler metrics on http://127.0.0.1:{port}/metrics" for line in started)
+
+
+def test_pool_settings_come_from_the_environment(monkeypatch):
+    for name, value in (("DB_POOL_SIZE", "4"), ("DB_MAX_OVERFLOW", "2"), ("DB_POOL_RECYCLE_SECONDS", "1800"),
+                        ("DB_PRE_PING", "1")):
+        monkeypatch.setenv(f"SOM_FLOW_{name}", value)
+    assert _engine_options() == {"pool_size": 4, "max_overflow": 2, "pool_recycle": 1800, "pool_pre_ping": True}
+    for name in ("DB_POOL_SIZE", "DB_MAX_OVERFLOW", "DB_POOL_RECYCLE_SECONDS", "DB_PRE_PING"):
+        monkeypatch.delenv(f"SOM_FLOW_{name}")
+    assert _engine_options() == {}  # SQLAlchemy's own defaults
