@@ -18,6 +18,8 @@ from typing import IO
 
 from flask import has_request_context, request
 
+from som_flow.errors import ValidationFailed
+
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_KEY = "som.request_id"  # the WSGI environ key holding this request's id
 LOG_FORMATS = ("text", "json")
@@ -104,9 +106,15 @@ class TextFormatter(logging.Formatter):
 
 def configure_logging(log_format: str = "text", level: str = "INFO", stream: IO[str] | None = None) -> logging.Handler:
     """Send the process's logs to stderr (or `stream`) as text or JSON lines. Idempotent: called again (a second
-    app in one process) it replaces its own handler, never adds another. Raises ValueError for an unknown format."""
+    app in one process) it replaces its own handler, never adds another. Raises ValidationFailed (naming the
+    variable) for an unknown format or level, which the console script reports in one line."""
+    log_format, level = log_format.strip().lower(), level.strip().upper()
     if log_format not in LOG_FORMATS:
-        raise ValueError(f"SOM_FLOW_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
+        raise ValidationFailed(f"SOM_FLOW_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}",
+                               {"SOM_FLOW_LOG_FORMAT": [f"Use {' or '.join(LOG_FORMATS)}."]})
+    if not isinstance(logging.getLevelName(level), int):
+        raise ValidationFailed(f"SOM_FLOW_LOG_LEVEL must be a logging level such as INFO, not {level!r}",
+                               {"SOM_FLOW_LOG_LEVEL": ["Use DEBUG, INFO, WARNING or ERROR."]})
     install_request_ids()
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
@@ -115,7 +123,7 @@ def configure_logging(log_format: str = "text", level: str = "INFO", stream: IO[
     setattr(handler, _HANDLER_MARK, True)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root.addHandler(handler)
-    root.setLevel(level.upper())
+    root.setLevel(level)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING)
     return handler

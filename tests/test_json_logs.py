@@ -8,8 +8,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert
@@ -17,6 +21,7 @@ from sqlalchemy import insert
 from som_flow import create_app
 from som_flow.clock import FixedClock
 from som_flow.config import TestConfig
+from som_flow.errors import ValidationFailed
 from som_flow.extensions import db
 from som_flow.logs import JsonFormatter, configure_logging
 from som_flow.models import Reminder
@@ -126,11 +131,25 @@ def test_json_format_writes_one_object_per_line_and_text_format_shows_the_id(cli
     assert "INFO [def-456] som_flow.test_work: looking up the deal" in lines[3]
 
 
-def test_an_unknown_log_format_is_refused_when_the_app_starts(tmp_path):
+def test_an_unknown_log_format_or_level_is_refused_when_the_app_starts(tmp_path):
     config = {**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-              "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}", "LOG_FORMAT": "xml"}
-    with pytest.raises(ValueError, match="SOM_FLOW_LOG_FORMAT must be one of text, json"):
-        create_app(config, clock=FixedClock())
+              "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}"}
+    with pytest.raises(ValidationFailed, match="SOM_FLOW_LOG_FORMAT must be one of text, json"):
+        create_app({**config, "LOG_FORMAT": "xml"}, clock=FixedClock())
+    with pytest.raises(ValidationFailed, match="SOM_FLOW_LOG_LEVEL must be a logging level"):
+        create_app({**config, "LOG_FORMAT": "json", "LOG_LEVEL": "LOUD"}, clock=FixedClock())
+
+
+@pytest.mark.slow
+def test_the_console_script_says_so_in_one_line(tmp_path):
+    som_flow = Path(sys.executable).with_name("som-flow")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("SOM_FLOW_")}, "SOM_FLOW_LOG_FORMAT": "xml",
+           "SOM_FLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}", "SOM_FLOW_SECRET_KEY": "log-format-test"}
+    done = subprocess.run([str(som_flow), "init"], env=env, cwd=tmp_path, capture_output=True, text=True,  # noqa: S603 - our own console script, fixed arguments
+                          timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == "error: SOM_FLOW_LOG_FORMAT must be one of text, json, not 'xml'"
+    assert "Traceback" not in done.stderr
 
 
 @SQLITE
