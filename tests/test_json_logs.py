@@ -131,6 +131,18 @@ def test_json_format_writes_one_object_per_line_and_text_format_shows_the_id(cli
     assert "INFO [def-456] som_flow.test_work: looking up the deal" in lines[3]
 
 
+@SQLITE
+def test_a_newline_in_the_path_cannot_forge_a_line_of_the_text_log(client, restore_logging):
+    stream = io.StringIO()
+    configure_logging("text", "INFO", stream=stream)
+
+    r = client.get("/nowhere%0A2026-03-02 INFO som_flow.access: GET /admin 200")
+
+    assert r.status_code == 404
+    [line] = stream.getvalue().splitlines()
+    assert "GET /nowhere\\n2026-03-02 INFO" in line and line.endswith("ms")
+
+
 def test_an_unknown_log_format_or_level_is_refused_when_the_app_starts(tmp_path):
     config = {**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
               "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}"}

@@ -105,9 +105,11 @@ def _finish(response: Response) -> Response:
     endpoint = request.url_rule.endpoint if request.url_rule is not None else None
     response.headers[REQUEST_ID_HEADER] = request.environ[REQUEST_ID_KEY]
     observe_request(endpoint, request.method, response.status_code, seconds)
-    # the path without its query (a calendar feed's ?token= must not reach the logs)
+    # the path without its query (a calendar feed's ?token= must not reach the logs); a %0A in it must not start
+    # a forged line of a text log (the JSON field is escaped by JSON itself)
+    shown = request.path.replace("\r", "\\r").replace("\n", "\\n")
     access_log.log(logging.DEBUG if endpoint in QUIET_ENDPOINTS else logging.INFO,
-                   "%s %s %s %.1f ms", request.method, request.path, response.status_code, seconds * 1000,
+                   "%s %s %s %.1f ms", request.method, shown, response.status_code, seconds * 1000,
                    extra={"method": request.method, "path": request.path, "status": response.status_code,
                           "endpoint": endpoint, "duration_ms": round(seconds * 1000, 2)})
     return response
