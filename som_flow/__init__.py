@@ -23,6 +23,11 @@ def create_app(config: object | dict | None = None, *, clock: Clock | None = Non
     elif config is not None:
         app.config.from_object(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    from som_flow.logs import configure_logging, install_request_ids
+
+    install_request_ids()
+    if app.config.get("LOG_FORMAT"):
+        configure_logging(app.config["LOG_FORMAT"], app.config.get("LOG_LEVEL") or "INFO")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if app.config["PROXY_HOPS"]:

@@ -107,12 +107,16 @@ def _scheduler_name(ctx, param, value: str | None) -> str | None:
 
 @click.command("scheduler", cls=_Command)
 @click.option("--name", default=None, callback=_scheduler_name, help="Lease owner name (default host:pid).")
+@click.option("--metrics-port", default=None, type=click.IntRange(1, 65535),
+              help="Serve this process's Prometheus metrics on this port (no login: loopback by default).")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port.")
 @with_appcontext
-def scheduler_command(name: str | None) -> None:
+def scheduler_command(name: str | None, metrics_port: int | None, metrics_host: str) -> None:
     """Run the reminder scheduler alone (any number may run at once)."""
     from som_flow.scheduler import run_blocking_scheduler
 
-    run_blocking_scheduler(current_app._get_current_object(), name=name)
+    run_blocking_scheduler(current_app._get_current_object(), name=name, metrics_port=metrics_port,
+                           metrics_host=metrics_host)
 
 
 @click.group("reminders", cls=_Group)

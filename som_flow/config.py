@@ -12,6 +12,19 @@ def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"SOM_FLOW_{name}", default)
 
 
+def _engine_options() -> dict:
+    """Connection pool settings for PostgreSQL (several web workers and schedulers share its connections);
+    left to SQLAlchemy's defaults unless set."""
+    options: dict = {}
+    for name, key in (("DB_POOL_SIZE", "pool_size"), ("DB_MAX_OVERFLOW", "max_overflow"),
+                      ("DB_POOL_RECYCLE_SECONDS", "pool_recycle")):
+        if _env(name):
+            options[key] = int(_env(name))
+    if _env("DB_PRE_PING", "0") == "1":
+        options["pool_pre_ping"] = True  # a connection the database dropped (a restart, a failover) is replaced
+    return options
+
+
 def instance_secret_key(instance_path: str | os.PathLike) -> str:
     """The key kept in the instance folder, made on first use: restarts and every process on this host
     share it, so sessions and CSRF tokens survive them. Readable by the owner only."""
@@ -34,7 +47,7 @@ def instance_secret_key(instance_path: str | os.PathLike) -> str:
 class Config:
     SECRET_KEY = _env("SECRET_KEY")  # None: instance_secret_key() in the instance folder
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")  # None: an SQLite file in the instance folder
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = _engine_options()
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -72,9 +85,18 @@ class Config:
     REQUIRED_FIELDS_ON_CREATE = [f for f in (_env("REQUIRED_FIELDS", "") or "").split(",") if f]
     # failed page logins per minute for one e-mail from one address (five times that per address)
     LOGIN_ATTEMPTS_PER_MINUTE = int(_env("LOGIN_ATTEMPTS_PER_MINUTE", "10"))
+    # operators: logs as `text` or `json` lines (None: leave logging as the host set it up), and their level
+    LOG_FORMAT = _env("LOG_FORMAT", "text")
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+    # GET /metrics answers an admin, or a scraper sending `Authorization: Bearer <this token>`
+    METRICS_TOKEN = _env("METRICS_TOKEN")
+    # set for a multi-process server (gunicorn): prometheus-client keeps each worker's metrics in files there
+    PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
 
 class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"  # noqa: S105 - fixed for reproducible tests
     WTF_CSRF_ENABLED = False
+    LOG_FORMAT = None  # pytest captures the logs; tests of the formats configure them themselves
+    METRICS_TOKEN = None

@@ -7,6 +7,7 @@ Correctness lives in the database (leases + delivery log), so any number of thes
 from __future__ import annotations
 
 import logging
+import time
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -17,14 +18,19 @@ log = logging.getLogger(__name__)
 
 def _tick(app: Flask, owner: str | None) -> None:
     from som_flow.services.reminders import fire_due_reminders
+    from som_flow.services.signals import scheduler_ticked
 
+    started, outcome = time.perf_counter(), "failed"
     with app.app_context():
         try:
             fired = fire_due_reminders(owner=owner)
             if fired:
                 log.info("delivered %d reminders", fired)
+            outcome = "ok"
         except Exception:  # noqa: BLE001 - the next tick retries; leases keep it exactly once
             log.exception("scheduler tick failed")
+        finally:
+            scheduler_ticked.send(owner, seconds=time.perf_counter() - started, outcome=outcome)
 
 
 def _snapshot(app: Flask) -> None:
@@ -61,9 +67,21 @@ def start_background_scheduler(app: Flask, owner: str | None = None) -> Backgrou
     return scheduler
 
 
-def run_blocking_scheduler(app: Flask, name: str | None = None) -> None:
+def serve_metrics(port: int, host: str = "127.0.0.1") -> None:
+    """This process's Prometheus metrics (its deliveries, failures and ticks) on http://host:port/, for a
+    scheduler on a host with no web process to scrape. No login: keep it on loopback or a private network."""
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=host)
+    log.info("scheduler metrics on http://%s:%d/metrics", host, port)
+
+
+def run_blocking_scheduler(app: Flask, name: str | None = None, metrics_port: int | None = None,
+                           metrics_host: str = "127.0.0.1") -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     _configure(scheduler, app, name)
+    if metrics_port is not None:
+        serve_metrics(metrics_port, metrics_host)
     log.info("scheduler %s started", name or "(host:pid)")
     print("som_flow scheduler running", flush=True)
     try:

@@ -29,6 +29,8 @@ TABLE = {
     "write, edit or select an estimate": (ALL, ALL, ALL, OWN, NONE),
     "add or remove parties and primary demand lines": (ALL, ALL, ALL, OWN, NONE),
     "archive, unarchive or delete an opportunity made by mistake": (ALL, ALL, NONE, NONE, NONE),
+    "read the operators' metrics (`/metrics`; a scraper sends `SOM_FLOW_METRICS_TOKEN` instead)":
+        (ALL, NONE, NONE, NONE, NONE),
 }
 README_CELLS = {ALL: "✓", NONE: "", OWN: ("own deals only", "own only")}
 
@@ -218,8 +220,15 @@ def archive_or_delete(app, world, role, owner) -> tuple[bool, bool]:
     return api, _opportunity(by_page).archived_at is not None
 
 
+def read_metrics(app, world, role, owner) -> tuple[bool, bool]:
+    by_token = app.test_client().get("/metrics", headers=Api(app.test_client(), f"{role}@x.test").headers)
+    by_session = _page_client(app, role).get("/metrics")
+    return _status_allowed(by_token), _status_allowed(by_session)
+
+
 CHECKS = dict(zip(TABLE, (hold, reopen, add_task, assign, log_activity, bulk_hold, edit_customer, see_calendar,
-                          change_appointment, write_estimate, add_demand, archive_or_delete), strict=True))
+                          change_appointment, write_estimate, add_demand, archive_or_delete, read_metrics),
+                  strict=True))
 CASES = [(action, role, owner) for action, cells in TABLE.items() for role, cell in zip(ROLES, cells, strict=True)
          # a rep's "own only" is tried on their own and on a colleague's; everyone else on a colleague's
          for owner in (("rep", "colleague") if cell == OWN else ("colleague",))]

@@ -12,10 +12,10 @@ import hashlib
 import logging
 import os
 import socket
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -26,6 +26,7 @@ from som_flow.services.notify import post_webhook, send_pending_email
 from som_flow.services.permissions import calendar_owner
 from som_flow.services.process_run import wake_due_timers
 from som_flow.services.reminder_schedule import sync_appointment
+from som_flow.services.signals import reminder_failed, reminders_delivered
 from som_flow.services.unit_of_work import now, service, transaction
 
 log = logging.getLogger(__name__)
@@ -53,12 +54,30 @@ def default_owner() -> str:
     return f"{host}:{pid}"
 
 
+def _due(at: datetime, wall: datetime):
+    """Rows to deliver: pending and due at `at`, or claimed by a process whose lease ran out by `wall`."""
+    return or_(and_(Reminder.state == "pending", Reminder.due_at <= at),
+               and_(Reminder.state == "claimed", Reminder.lease_until < wall))
+
+
+def due_backlog() -> tuple[int, float]:
+    """How many reminders are due now and not delivered, and how many seconds the oldest of them has waited
+    (0 when none): the schedulers' backlog and lag, in one query over the (state, due_at) index."""
+    at = now()
+    count, oldest = db.session.execute(
+        select(func.count(), func.min(Reminder.due_at)).where(_due(at, at))).one()
+    if oldest is None:
+        return count, 0.0
+    if oldest.tzinfo is None:  # defensive: an aggregate's value, should a backend hand back a naive one
+        oldest = oldest.replace(tzinfo=UTC)
+    return count, max((at - oldest).total_seconds(), 0.0)
+
+
 def _claim(at: datetime, owner: str, opportunity_ids: list[int] | None) -> list[int]:
     """Claim up to BATCH due rows (or rows whose lease expired) for `owner`; one short transaction."""
     lease = current_app.config["REMINDER_LEASE_SECONDS"]
     wall = now()
-    due = or_(and_(Reminder.state == "pending", Reminder.due_at <= at),
-              and_(Reminder.state == "claimed", Reminder.lease_until < wall))
+    due = _due(at, wall)
     candidates = select(Reminder.id).where(due).order_by(Reminder.due_at).limit(BATCH)
     if opportunity_ids is not None:
         candidates = candidates.where(Reminder.opportunity_id.in_(opportunity_ids))
@@ -254,16 +273,19 @@ def fire_due_reminders(at: datetime | None = None, owner: str | None = None,
         if not claimed:
             break
         delivered, one_by_one = _deliver_batch(claimed, owner)
-        fired += delivered
         for reminder_id in one_by_one:
             try:
                 if _deliver(reminder_id, owner):
-                    fired += 1
+                    delivered += 1
             except (_LostLease, IntegrityError, Conflict):
                 log.info("reminder %s was delivered elsewhere", reminder_id)
             except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
                 log.exception("delivering reminder %s failed", reminder_id)
                 _fail(reminder_id, repr(exc))
+                reminder_failed.send(owner, reminder_id=reminder_id)
+        fired += delivered
+        if delivered:
+            reminders_delivered.send(owner, count=delivered)
         if len(claimed) < BATCH:
             break
     if fired:
@@ -280,8 +302,6 @@ def next_due_at() -> datetime | None:
 
 
 def list_reminders(user: User, *, user_filter=None, state=None, kind=None, page=1, per_page=50):
-    from sqlalchemy import func
-
     query = select(Reminder)
     wanted = user.id if user_filter == "me" else (int(user_filter) if user_filter else None)
     owner = calendar_owner(user, wanted)  # Forbidden for a colleague's, unless the user sees everyone's

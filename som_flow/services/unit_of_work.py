@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,9 +17,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from som_flow.clock import Clock
-from som_flow.errors import Conflict, StaleVersion
+from som_flow.errors import Conflict, SomFlowError, StaleVersion
 from som_flow.extensions import WRITE_TRANSACTION, db
 from som_flow.models.base import Timestamped
+from som_flow.services.signals import service_finished
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -93,11 +95,20 @@ def transaction() -> Iterator[Session]:
 
 
 def service(fn: Callable[P, R]) -> Callable[P, R]:
-    """Run a service function as one transaction."""
+    """Run a service function as one transaction (and announce how long it took, for the metrics)."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with transaction():
-            return fn(*args, **kwargs)
+        started, outcome = time.perf_counter(), "error"
+        try:
+            with transaction():
+                result = fn(*args, **kwargs)
+            outcome = "ok"
+            return result
+        except SomFlowError:
+            outcome = "refused"
+            raise
+        finally:
+            service_finished.send(fn.__name__, seconds=time.perf_counter() - started, outcome=outcome)
 
     return wrapper

@@ -22,11 +22,14 @@ def register_web(app: Flask) -> None:
     from som_flow.web.api import register_api
     from som_flow.web.auth import register_auth
     from som_flow.web.errors import register_error_handlers
+    from som_flow.web.observability import install_request_hooks, register_operations
     from som_flow.web.ui import register_ui
 
+    install_request_hooks(app)  # first: the request id and the clock start before any other hook
     register_auth(app)
     register_api(app)
     register_ui(app)
+    register_operations(app)  # after the API (its OpenAPI document) and the pages (their rate limiter)
     register_error_handlers(app)
 
     https = app.config["HTTPS"]

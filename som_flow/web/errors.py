@@ -14,8 +14,12 @@ from som_flow.web.redirects import RETURN_TO, back
 log = logging.getLogger(__name__)
 
 
+# outside /api/ yet asked by machines: the operators' probes and metrics (web.observability) answer problem+json
+OPERATOR_PATHS = ("/healthz", "/readyz", "/metrics")
+
+
 def wants_json() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith("/api/") or request.path in OPERATOR_PATHS
 
 
 def problem(status: int, title: str, detail: str, errors: dict | None = None):

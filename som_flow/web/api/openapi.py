@@ -23,7 +23,9 @@ def operation_id(endpoint: str) -> str:
 
 def error_statuses(path: str, method: str, operation: dict) -> list[int]:
     """The 4xx statuses this operation can answer, from what it takes (the web edge's rules, in one place)."""
-    statuses = [401, 403]  # every operation needs a caller (bearer, session or feed token) with a role
+    # every operation needs a caller (bearer, session or feed token) with a role, but the public few
+    # (`security: []`: the operators' probes) that anyone may call
+    statuses = [] if operation.get("security") == [] else [401, 403]
     if "{" in path:
         statuses.append(404)  # an id in the path that names nothing
     if method != "get":
