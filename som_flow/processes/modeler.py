@@ -171,12 +171,15 @@ def _read_roles(root: etree._Element) -> list[str]:
 
 # -- forms -----------------------------------------------------------------------------------------------------
 def _read_forms(root: etree._Element, errors: dict[str, list[str]]) -> list[str]:
-    """A task without som.form takes its Camunda form fields, or the fields of its inline Zeebe form."""
+    """A task without som.form (and not done by an assignment) takes its Camunda form fields, or the fields of its
+    inline Zeebe form."""
     read: dict[str, list[str]] = {"Camunda form fields": [], "the Zeebe form": []}
     zeebe_forms = {
         form.get("id"): form.text or "" for form in root.iter(_q(ZEEBE_NS, "userTaskForm")) if form.get("id")}
     for task in root.iter(_b("userTask")):
-        if som_properties(task).get(p.FORM, "").strip():
+        props = som_properties(task)
+        # a task done by an assignment asks nothing: its modeler form stays the modeler's data
+        if props.get(p.FORM, "").strip() or props.get(p.DONE_BY):
             continue
         task_id = task.get("id") or "document"
         ext = task.find(_b("extensionElements"))

@@ -152,6 +152,13 @@ def test_a_task_that_has_a_som_form_keeps_it():
     assert _props_of(out, "Task_1")[p.FORM] == "reason" and notes == []
 
 
+def test_a_task_done_by_an_assignment_leaves_its_camunda_form_as_the_modelers_data():
+    inner = CAMUNDA_FORM + ('<spiffworkflow:properties><spiffworkflow:property name="som.done_by" value="assignment"/>'
+                            "</spiffworkflow:properties>")
+    out, notes = read_modeler_bpmn(_doc(_task(inner)))
+    assert p.FORM not in _props_of(out, "Task_1") and notes == []
+
+
 def test_a_camunda_form_field_som_flow_cannot_name_is_refused_naming_the_task():
     form = '<camunda:formData><camunda:formField id="1st-choice" type="string"/></camunda:formData>'
     with pytest.raises(InvalidProcess) as refused:
