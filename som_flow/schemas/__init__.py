@@ -216,6 +216,9 @@ class DraftCheckQuery(Schema):
     """POST /kinds/validate's query: the kind type the draft is meant for (checked against it when given)."""
 
     type = fields.String(load_default=None, validate=validate.OneOf(KIND_TYPES))
+    process = fields.String(load_default="kind", validate=validate.OneOf(("kind", "follow_on")), metadata={
+        "description": "`kind` (default): a kind's sales process; `follow_on`: a kind's follow-on process (the job's "
+                       "own work after a win), checked as PUT /kinds/{key}/follow-on would"})
 
 
 class DraftCheckSchema(Schema):

@@ -185,12 +185,21 @@ def _text(xml: bytes | str) -> str:
                                {"bpmn": [f"Byte {exc.start} is not UTF-8; save the file as UTF-8."]}) from exc
 
 
-def check_draft(xml: bytes | str, kind_type: str | None = None) -> dict:
+def prepare_follow_on_bpmn(xml: str) -> tuple[str, ProcessDefinition, list[str]]:
+    """A follow-on process (the job's own work) as it would be stored: read as a kind's process is (properties,
+    forms), without the sale's plumbing; what a browser could run is dropped, so what is checked is what is kept.
+    Raises InvalidProcess naming elements."""
+    xml, added = read_modeler_bpmn(xml, plumbing=False)
+    xml = storable(xml)
+    return xml, validate_follow_on_bpmn(xml), added
+
+
+def check_draft(xml: bytes | str, kind_type: str | None = None, *, follow_on: bool = False) -> dict:
     """What uploading this BPMN would give, without storing anything: {valid, errors by element id (or field),
-    stages, added}. The same checks as an upload (prepare_bpmn, then the kind type's when `kind_type` is given),
-    so a draft that passes here is a version the upload accepts."""
+    stages, added}. The same checks as an upload (prepare_bpmn, then the kind type's when `kind_type` is given;
+    a follow-on's when `follow_on`), so a draft that passes here is a version the upload accepts."""
     try:
-        _xml, summary, added = prepare_bpmn(_text(xml))
+        _xml, summary, added = (prepare_follow_on_bpmn if follow_on else prepare_bpmn)(_text(xml))
     except ValidationFailed as exc:  # InvalidProcess names elements; a non-UTF-8 body names `bpmn`
         return {"valid": False, "errors": exc.errors or {"document": [exc.detail]}, "stages": [], "added": []}
     errors = kind_type_errors(kind_type, summary) if kind_type else {}
@@ -224,10 +233,7 @@ def attach_follow_on(key: str, xml: bytes | str, actor: User | None = None) -> F
     already running keep theirs). Raises NotFound (kind), ValidationFailed (not UTF-8), InvalidProcess (the
     engine's check, naming elements; nothing stored)."""
     kind = get_kind(key)
-    # read as a kind's process is (properties, forms), without the sale's plumbing; what a browser could run is
-    # dropped, so what is checked is what is kept
-    xml = storable(read_modeler_bpmn(_text(xml), plumbing=False)[0])
-    definition = validate_follow_on_bpmn(xml)
+    xml, definition, _added = prepare_follow_on_bpmn(_text(xml))
     number = 1 + (db.session.scalar(select(func.max(FollowOnVersion.number))
                                     .where(FollowOnVersion.kind_id == kind.id)) or 0)
     version = FollowOnVersion(kind_id=kind.id, number=number, bpmn_xml=xml, created_at=now(),

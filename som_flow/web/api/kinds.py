@@ -60,10 +60,12 @@ def save_kind(data):
 def validate_draft(query):
     """Check a BPMN draft as an upload would, storing nothing; 200 says whether it is valid and why not.
 
-    With `type`, the draft is also checked against that kind type. The answer: `valid`, the reasons by element id
+    With `type`, the draft is also checked against that kind type; with `process=follow_on`, it is checked as a
+    kind's follow-on process (the job's own work). The answer: `valid`, the reasons by element id
     (or field), the stages the draft declares and what an upload would add to it."""
     require_media_type(*BPMN_MEDIA_TYPES)
-    return kind_service.check_draft(request.get_data(cache=False), query["type"])
+    return kind_service.check_draft(request.get_data(cache=False), query["type"],
+                                    follow_on=query["process"] == "follow_on")
 
 
 @blp.route("/kinds/<string:key>")

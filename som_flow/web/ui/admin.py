@@ -16,7 +16,13 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from som_flow.errors import Forbidden, InvalidProcess, NotFound, ValidationFailed
 from som_flow.models import CATALOGS, ROLES, KindVersion, OpportunityKind
-from som_flow.processes import KIND_TYPES, build_kind_bpmn, kind_identity_errors, without_lanes
+from som_flow.processes import (
+    KIND_TYPES,
+    build_kind_bpmn,
+    kind_identity_errors,
+    shipped_follow_on_bpmn,
+    without_lanes,
+)
 from som_flow.schemas import (
     CURRENCY,
     KEY,
@@ -574,10 +580,12 @@ def _starter_bpmn() -> str:
     return without_lanes(build_kind_bpmn(key="new_kind", name="New kind", type="standard", stages=[stage]))
 
 
-def _modeler_page(kind: OpportunityKind | None, xml: str, *, errors=None, findings=None, form=None) -> str:
+def _modeler_page(kind: OpportunityKind | None, xml: str, *, errors=None, findings=None, form=None,
+                  follow_on: bool = False) -> str:
     stages = [{"key": s.key, "name": s.name} for s in catalogs.list_stages()]  # the panel's stage choice
     return render_template("admin/modeler.html", kind=kind, xml=xml, types=KIND_TYPES, stages=stages,
-                           errors=errors or {}, findings=findings or {}, form=form or {})
+                           errors=errors or {}, findings=findings or {}, form=form or {}, follow_on=follow_on,
+                           follow_on_version=kinds.current_follow_on(kind) if follow_on else None)
 
 
 @bp.route("/kinds/new-model", methods=["GET", "POST"], endpoint="new_model")
@@ -610,3 +618,26 @@ def model_kind(key: str | None = None):
         return _modeler_page(kind, xml, errors=exc.errors, form=request.form), 422
     flash(f"Version {version.number} of {new_key} stored.", "ok")
     return redirect(url_for("admin.kind_page", key=new_key))
+
+
+@bp.route("/kinds/<key>/follow-on/model", methods=["GET", "POST"])
+def model_follow_on(key: str):
+    """Draw the kind's follow-on process (the job's own work after a win with a job) in the same modeler, checked
+    as its upload is; saving stores a new follow-on version, a refusal stores nothing and keeps the drawing."""
+    kind = kinds.get_kind(key)
+    if request.method == "GET":
+        current = kinds.current_follow_on(kind)
+        # with none yet, the drawing starts from the shipped job order, a small valid example to change
+        return _modeler_page(kind, current.bpmn_xml if current else shipped_follow_on_bpmn("job-order"),
+                             follow_on=True)
+    xml = request.form.get("bpmn", "")
+    try:
+        stored = kinds.attach_follow_on(key, xml, actor=current_user._get_current_object())
+    except InvalidProcess as exc:
+        flash(f"The drawing was refused; nothing was stored. {exc.detail}", "error")
+        return _modeler_page(kind, xml, findings=exc.errors, form=request.form, follow_on=True), 422
+    except ValidationFailed as exc:
+        flash(f"The drawing was refused; nothing was stored. {exc.detail}", "error")
+        return _modeler_page(kind, xml, errors=exc.errors, form=request.form, follow_on=True), 422
+    flash(f"Version {stored.number} of the job's process of {kind.name} stored.", "ok")
+    return redirect(url_for("admin.kind_page", key=key) + "#follow-on")
