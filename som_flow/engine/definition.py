@@ -828,7 +828,11 @@ def _profile(
     if len(pipelines) != 1:
         errors.add(
             process_id,
-            f"exactly one pipeline subprocess (som.pipeline=true) is required, found {len(pipelines)}",
+            "this process has no stages: draw each stage as an expanded subprocess with the som_flow property "
+            "Stage (som.stage) — the pipeline around them and the won/lost ends are added on import — or, for a "
+            "kind without stages, put its tasks in one subprocess marked Pipeline (som.pipeline=true)"
+            if not pipelines else
+            f"{len(pipelines)} subprocesses are marked Pipeline (som.pipeline=true): keep the marker on one of them",
         )
     for outcome in p.OUTCOMES:
         if outcome not in outcomes:

@@ -319,3 +319,16 @@ def test_markup_written_beside_the_process_is_dropped_not_stored():
     stored, definition, _added = prepare_bpmn(xml)
     assert definition.process_id == "som_standard_sale"
     assert "script" not in stored and "alert" not in stored
+
+
+# -- a plain process (no stages, no pipeline) is told how to become a kind ---------------------------------------------
+
+def test_a_plain_process_without_stages_is_told_to_draw_stages_or_mark_a_pipeline():
+    flow = ('<bpmn:startEvent id="s"/><bpmn:userTask id="t" name="Call"/><bpmn:endEvent id="e"/>'
+            '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/><bpmn:sequenceFlow id="f2" sourceRef="t" '
+            'targetRef="e"/>')
+    error = plain(refused(minimal(flow)))
+    [reason] = [r for r in error.errors["Process_1"] if "stages" in r]
+    assert "draw each stage as an expanded subprocess" in reason and "som.stage" in reason
+    assert "som.pipeline=true" in reason and "found 0" not in reason
+
