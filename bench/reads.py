@@ -33,12 +33,13 @@ from som_flow import create_app  # noqa: E402
 from som_flow.clock import FixedClock  # noqa: E402
 from som_flow.config import TestConfig  # noqa: E402
 from som_flow.extensions import db  # noqa: E402
-from som_flow.models import OpportunityKind  # noqa: E402
+from som_flow.models import Opportunity, OpportunityKind  # noqa: E402
 from som_flow.services import users  # noqa: E402
 
 SOM_FLOW = Path(sys.executable).with_name("som-flow")
 PASSWORD = "bench-password-123"
 REPS = 50
+READ_INDEXES = ("ix_opportunity_archived", "ix_opportunity_board")  # migration 0012_reads
 OPEN_SHARE = 0.14  # deals still being worked (in progress or on hold); the rest were won or lost over the years
 
 
@@ -175,6 +176,17 @@ def raw_runner(app, statements):
     return run, raw
 
 
+def raw_runner_one(raw, one):
+    def run():
+        cursor = raw.cursor()
+        cursor.execute(*one)
+        if cursor.description is not None:
+            cursor.fetchall()
+        cursor.close()
+        raw.rollback()
+    return run
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -232,6 +244,8 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 100,000 opportunities, 300,000 tasks")
     parser.add_argument("--rounds", type=int, default=200, help="requests per measure (at most)")
     parser.add_argument("--seconds", type=float, default=20, help="time box per measure (after 5 requests)")
+    parser.add_argument("--compare", action="store_true",
+                        help="first measure without the indexes migration 0012_reads adds, then with them")
     parser.add_argument("--keep", action="store_true", help="print the database URL and wait before tearing down")
     args = parser.parse_args()
     from tests.pgcluster import Cluster
@@ -282,16 +296,12 @@ def main() -> None:
                 check(r, path)
             return call
 
-        measures = []  # (label, samples, statements, target ms)
         calls = {
-            "tasks ?assignee=me (API, rep)": (in_process(client, tasks_path, headers=headers), tasks_path),
-            "pipeline board (page, manager)": (in_process(manager_client, "/pipeline"), "/pipeline"),
-            "opportunity list (page, manager)": (in_process(manager_client, "/opportunities"), "/opportunities"),
-            "opportunity list (page, rep: own open)": (in_process(rep_client, "/opportunities"), "/opportunities"),
+            "tasks ?assignee=me (API, rep)": in_process(client, tasks_path, headers=headers),
+            "pipeline board (page, manager)": in_process(manager_client, "/pipeline"),
+            "opportunity list (page, manager)": in_process(manager_client, "/opportunities"),
+            "opportunity list (page, rep: own open)": in_process(rep_client, "/opportunities"),
         }
-        captured = {label: capture(app, fn) for label, (fn, _) in calls.items()}
-        measures.append(("in-process: tasks ?assignee=me", timed(calls["tasks ?assignee=me (API, rep)"][0],
-                                                                args.rounds, args.seconds), 5))
         server, base = serve(url)
         rep_http, manager_http = browser(base, who["rep"]), browser(base, who["manager"])
         api_http = requests.Session()
@@ -302,33 +312,51 @@ def main() -> None:
                 check(session.get(f"{base}{path}"), path)
             return call
 
-        measures += [
-            ("HTTP: tasks ?assignee=me", timed(over_http(api_http, tasks_path), args.rounds, args.seconds), 30),
-            ("HTTP: pipeline board", timed(over_http(manager_http, "/pipeline"), args.rounds, args.seconds), 50),
-            ("HTTP: opportunity list (manager)", timed(over_http(manager_http, "/opportunities"), args.rounds,
-                                                       args.seconds), 50),
-            ("HTTP: opportunity list (rep)", timed(over_http(rep_http, "/opportunities"), args.rounds,
-                                                   args.seconds), 50),
-        ]
-        print(f"\n{'request':40s} {'n':>5s} {'p50':>8s} {'p95':>8s} {'p99':>8s}  target (p95)")
-        for label, samples, target in measures:
-            p50, p95, p99 = percentiles(samples)
-            verdict = "met" if p95 < target else "MISSED"
-            print(f"{label:40s} {len(samples):5d} {p50:7.2f}ms {p95:7.2f}ms {p99:7.2f}ms  < {target} ms: {verdict}")
-        print(f"\n{'raw SQL the ORM emitted, run directly':40s} {'stmts':>5s} {'p50':>8s} {'p95':>8s} {'p99':>8s}")
-        for label, statements in captured.items():
-            run, raw = raw_runner(app, statements)
-            try:
-                p50, p95, p99 = percentiles(timed(run, args.rounds, args.seconds))
-            finally:
-                raw.close()
-            print(f"{label:40s} {len(statements):5d} {p50:7.2f}ms {p95:7.2f}ms {p99:7.2f}ms")
-        if os.environ.get("BENCH_SHOW_SQL"):
+        def measure(title: str) -> None:
+            captured = {label: capture(app, fn) for label, fn in calls.items()}
+            measures = [
+                ("in-process: tasks ?assignee=me", calls["tasks ?assignee=me (API, rep)"], 5),
+                ("HTTP: tasks ?assignee=me", over_http(api_http, tasks_path), 30),
+                ("HTTP: pipeline board", over_http(manager_http, "/pipeline"), 50),
+                ("HTTP: opportunity list (manager)", over_http(manager_http, "/opportunities"), 50),
+                ("HTTP: opportunity list (rep)", over_http(rep_http, "/opportunities"), 50),
+            ]
+            print(f"\n## {title}\n{'request':40s} {'n':>5s} {'p50':>8s} {'p95':>8s} {'p99':>8s}  target (p95)")
+            for label, fn, target in measures:
+                samples = timed(fn, args.rounds, args.seconds)
+                p50, p95, p99 = percentiles(samples)
+                verdict = "met" if p95 < target else "MISSED"
+                print(f"{label:40s} {len(samples):5d} {p50:7.2f}ms {p95:7.2f}ms {p99:7.2f}ms  < {target} ms: {verdict}")
+            print(f"\n{'raw SQL the ORM emitted, run directly':40s} {'stmts':>5s} {'p50':>8s} {'p95':>8s} {'p99':>8s}"
+                  "  slowest statement (median)")
             for label, statements in captured.items():
-                print(f"\n-- {label}")
-                shapes = Counter(" ".join(statement.split())[:160] for statement, _ in statements)
-                for shape, times in shapes.items():
-                    print(f"  {times:4d} x {shape}")
+                run, raw = raw_runner(app, statements)
+                try:
+                    p50, p95, p99 = percentiles(timed(run, args.rounds, args.seconds))
+                    slowest = max(((statistics.median(timed(raw_runner_one(raw, one), 7, 1)), one[0])
+                                   for one in statements), key=lambda pair: pair[0])
+                finally:
+                    raw.close()
+                print(f"{label:40s} {len(statements):5d} {p50:7.2f}ms {p95:7.2f}ms {p99:7.2f}ms"
+                      f"  {slowest[0] * 1000:.2f} ms: {' '.join(slowest[1].split())[:70]}…")
+                if os.environ.get("BENCH_SHOW_SQL"):
+                    for shape, times in Counter(" ".join(st.split())[:160] for st, _ in statements).items():
+                        print(f"      {times:4d} x {shape}")
+
+        if args.compare:
+            with app.app_context(), db.engine.connect() as conn:
+                for name in READ_INDEXES:
+                    conn.execute(text(f"DROP INDEX {name}"))
+                conn.commit()
+            measure("without the 0012_reads indexes (--compare)")
+            with app.app_context(), db.engine.connect() as conn:
+                for index in Opportunity.__table__.indexes:
+                    if index.name in READ_INDEXES:
+                        index.create(conn)
+                conn.commit()
+                conn.execute(text("ANALYZE opportunity"))
+                conn.commit()
+        measure("with the schema as migrated")
         if args.keep:
             input("press Enter to tear down ")
     finally:

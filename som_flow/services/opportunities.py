@@ -116,14 +116,14 @@ def open_deals(*, kind_id: int | None = None, limit: int | None = None, newest_f
 BOARD_CARDS = 50  # cards a board column shows; the rest are a link to the list
 
 
-def board_cards(kind_id: int, per_column: int = BOARD_CARDS) -> list[Opportunity]:
+def board_cards(kind_id: int, per_column: int | None = None) -> list[Opportunity]:
     """The open deals of a kind a board shows: the oldest `per_column` of each stage (the column's count and totals
     are forecast.board_totals, over all of them)."""
     ranked = (select(Opportunity.id, func.row_number().over(partition_by=Opportunity.stage,
                                                             order_by=Opportunity.id).label("place"))
               .where(Opportunity.kind_id == kind_id, Opportunity.closed.is_(False), Opportunity.archived_at.is_(None))
               .subquery())
-    shown = select(ranked.c.id).where(ranked.c.place <= per_column)
+    shown = select(ranked.c.id).where(ranked.c.place <= (per_column or BOARD_CARDS))
     return list(db.session.scalars(select(Opportunity).where(Opportunity.id.in_(shown)).order_by(Opportunity.id)
                                    .options(*CARD_LOADS)))
 
