@@ -33,8 +33,8 @@ class Opportunity(Timestamped, db.Model):
               sqlite_where=text("archived_at IS NOT NULL")),
         # a board: the open deals of a kind by stage, with what its cards and column totals are summed from
         Index("ix_opportunity_board", "kind_id", "stage", "id", "currency", "amount", "probability",
-              postgresql_where=text("NOT closed AND archived_at IS NULL"),
-              sqlite_where=text("NOT closed AND archived_at IS NULL")),
+              postgresql_where=text("closed IS false AND archived_at IS NULL"),
+              sqlite_where=text("closed IS 0 AND archived_at IS NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)

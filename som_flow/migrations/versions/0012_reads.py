@@ -15,7 +15,10 @@ branch_labels = None
 depends_on = None
 
 ARCHIVED = "archived_at IS NOT NULL"
-OPEN = "NOT closed AND archived_at IS NULL"
+# written as the queries are (`closed IS false`): a planner uses a partial index only when it can prove the
+# query's condition implies the index's, and PostgreSQL does not prove `NOT closed` from `closed IS false`
+OPEN_PG = "closed IS false AND archived_at IS NULL"
+OPEN_SQLITE = "closed IS 0 AND archived_at IS NULL"
 
 
 def upgrade():
@@ -23,7 +26,7 @@ def upgrade():
                     sqlite_where=sa.text(ARCHIVED))
     op.create_index("ix_opportunity_board", "opportunity",
                     ["kind_id", "stage", "id", "currency", "amount", "probability"],
-                    postgresql_where=sa.text(OPEN), sqlite_where=sa.text(OPEN))
+                    postgresql_where=sa.text(OPEN_PG), sqlite_where=sa.text(OPEN_SQLITE))
 
 
 def downgrade():
