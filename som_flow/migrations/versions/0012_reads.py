@@ -16,7 +16,7 @@ depends_on = None
 
 ARCHIVED = "archived_at IS NOT NULL"
 # written as the queries are (`closed IS false`): a planner uses a partial index only when it can prove the
-# query's condition implies the index's, and PostgreSQL does not prove `NOT closed` from `closed IS false`
+# query's condition implies the index's (tests/test_reads_plan.py checks both backends use it)
 OPEN_PG = "closed IS false AND archived_at IS NULL"
 OPEN_SQLITE = "closed IS 0 AND archived_at IS NULL"
 
