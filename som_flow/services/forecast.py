@@ -228,14 +228,6 @@ def summed_totals(rows: list[tuple], currency: str, rates: Rates) -> dict:
     return {"total": total, "weighted": weighted}
 
 
-def column_totals(opportunities: list[Opportunity], currency: str, rates: Rates | None = None) -> dict:
-    """A pipeline column's total and weighted total in one currency (the board shows few cards at a time)."""
-    rates = rates or Rates(now().date())
-    total = sum((rates.convert(o.amount, o.currency, currency) for o in opportunities), Decimal("0.00"))
-    weighted = sum((rates.convert(o.weighted_amount, o.currency, currency) for o in opportunities), Decimal("0.00"))
-    return {"total": total, "weighted": weighted}
-
-
 # -- snapshots: forecast vs actual -----------------------------------------------------------------
 @service
 def take_snapshot(currency: str | None = None, *, force: bool = False) -> ForecastSnapshot | None:
