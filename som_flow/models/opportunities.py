@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Numeric, String, Text, false
+from sqlalchemy import JSON, Float, ForeignKey, Index, Numeric, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from som_flow.extensions import Money, UTCDateTime, db
@@ -28,6 +28,13 @@ class Opportunity(Timestamped, db.Model):
         # covering index for the pipeline report's one scan of decided deals (no table lookups)
         Index("ix_opportunity_decided", "status", "resolved_date", "sales_rep_id", "kind_id", "currency",
               "marketing_source", "reason", "amount", "date"),
+        # the few archived deals: the task list leaves their tasks out without reading all deals (bench/reads.py)
+        Index("ix_opportunity_archived", "id", postgresql_where=text("archived_at IS NOT NULL"),
+              sqlite_where=text("archived_at IS NOT NULL")),
+        # a board: the open deals of a kind by stage, with what its cards and column totals are summed from
+        Index("ix_opportunity_board", "kind_id", "stage", "id", "currency", "amount", "probability",
+              postgresql_where=text("closed IS false AND archived_at IS NULL"),
+              sqlite_where=text("closed IS 0 AND archived_at IS NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from sqlalchemy import Numeric, case, func, literal, null, or_, select
+from sqlalchemy.orm import selectinload
 
 from som_flow.engine import jsonable
 from som_flow.errors import Conflict, NotFound, SomFlowError, ValidationFailed
@@ -92,18 +93,39 @@ def get_many(ids: list[int]) -> list[Opportunity]:
     return [rows[i] for i in ids if i in rows]
 
 
+# what a row of the list or a card of the board shows beside the deal (its customer, as Customer:Job, and its rep):
+# loaded for the whole page in a few queries, not one per deal (measured by bench/reads.py: 396 customer queries
+# for one board of 700 deals)
+CARD_LOADS = (selectinload(Opportunity.customer).selectinload(Customer.parent), selectinload(Opportunity.sales_rep))
+
+
 def open_deals(*, kind_id: int | None = None, limit: int | None = None, newest_first: bool = False,
                including: int | None = None) -> list[Opportunity]:
     """Open deals (of one kind), oldest or newest first, at most `limit`; `including` an open deal is always in."""
     query = select(Opportunity).where(Opportunity.closed.is_(False), Opportunity.archived_at.is_(None))
     if kind_id is not None:
         query = query.where(Opportunity.kind_id == kind_id)
-    query = query.order_by(Opportunity.id.desc() if newest_first else Opportunity.id)
+    query = query.order_by(Opportunity.id.desc() if newest_first else Opportunity.id).options(*CARD_LOADS)
     rows = list(db.session.scalars(query.limit(limit) if limit else query))
     if including and including not in {o.id for o in rows}:
         rows += list(db.session.scalars(select(Opportunity).where(Opportunity.id == including,
                                                                   Opportunity.closed.is_(False))))
     return rows
+
+
+BOARD_CARDS = 50  # cards a board column shows; the rest are a link to the list
+
+
+def board_cards(kind_id: int, per_column: int | None = None) -> list[Opportunity]:
+    """The open deals of a kind a board shows: the oldest `per_column` of each stage (the column's count and totals
+    are forecast.board_totals, over all of them)."""
+    ranked = (select(Opportunity.id, func.row_number().over(partition_by=Opportunity.stage,
+                                                            order_by=Opportunity.id).label("place"))
+              .where(Opportunity.kind_id == kind_id, Opportunity.closed.is_(False), Opportunity.archived_at.is_(None))
+              .subquery())
+    shown = select(ranked.c.id).where(ranked.c.place <= (per_column or BOARD_CARDS))
+    return list(db.session.scalars(select(Opportunity).where(Opportunity.id.in_(shown)).order_by(Opportunity.id)
+                                   .options(*CARD_LOADS)))
 
 
 def allowed_stages(opp: Opportunity) -> list[str]:
@@ -117,14 +139,16 @@ def allowed_stages(opp: Opportunity) -> list[str]:
 def _filtered(*, user: User, q=None, stage=None, status=None, kind=None, assignee=None, close_from=None,
               close_to=None, archived=False, next_activity=None):
     """The deals a list's filters select; status "open" is every deal not won or lost (on hold included)."""
-    query = select(Opportunity).join(Customer, Opportunity.customer_id == Customer.id)
+    query = select(Opportunity)
     # archived deals (made by mistake) only when asked for, and then only they
     query = query.where(Opportunity.archived_at.is_not(None) if archived else Opportunity.archived_at.is_(None))
     if q:
         like = f"%{q.lower()}%"
-        query = query.where(or_(func.lower(Opportunity.title).like(like), func.lower(Customer.name).like(like),
-                                func.lower(Opportunity.description).like(like),
-                                func.lower(Opportunity.number).like(like)))
+        # joined only to be searched (every deal has a customer): otherwise the list's count of 100,000 deals
+        # read every customer too — its slowest statement in bench/reads.py
+        query = query.join(Customer, Opportunity.customer_id == Customer.id).where(or_(
+            func.lower(Opportunity.title).like(like), func.lower(Customer.name).like(like),
+            func.lower(Opportunity.description).like(like), func.lower(Opportunity.number).like(like)))
     if stage:
         query = query.where(Opportunity.stage == stage)
     if status == "open":
@@ -178,7 +202,7 @@ def search_opportunities(*, user: User, sort="-id", page=1, per_page=50, **filte
     """One page of the deals the filters select, in `sort` order, and how many there are in all."""
     query = _ordered(_filtered(user=user, **filters), sort)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page).options(*CARD_LOADS)))
     return items, total
 
 

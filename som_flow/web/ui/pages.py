@@ -357,16 +357,19 @@ def pipeline():
     columns, rate_error = [], None
     if kind is not None:
         by_stage = defaultdict(list)
-        for opp in opportunities.open_deals(kind_id=kind.id):
+        # a column shows its first cards; its count and totals are over all its deals, summed by the database
+        for opp in opportunities.board_cards(kind.id):
             by_stage[opp.stage].append(opp)
+        sums = forecast.board_sums(kind.id)
         rates = forecast.Rates(now().date())
         for stage in kinds.kind_stages(kind):
-            cards = by_stage.get(stage["key"], [])
+            rows = sums.get(stage["key"], [])
             try:  # totals only in one currency: a missing rate says so instead of summing USD with NOK
-                totals = forecast.column_totals(cards, currency, rates)
+                totals = forecast.summed_totals(rows, currency, rates)
             except SomFlowError as exc:
                 rate_error, totals = exc.errors["currency"][0], {"total": None, "weighted": None}
-            columns.append({"stage": stage, "cards": cards, **totals})
+            columns.append({"stage": stage, "cards": by_stage.get(stage["key"], []),
+                            "count": sum(count for _, count, _, _ in rows), **totals})
     upcoming = next_activities([o.id for col in columns for o in col["cards"]])
     return render_template("pipeline.html", kinds=all_kinds, kind=kind, columns=columns, currency=currency,
                            upcoming=upcoming, local=_local_time, at=now(),
