@@ -47,6 +47,17 @@ MEASURE = """() => {
 }"""
 
 
+SECTIONS = {"/admin": "Admin", "/forecast": "Forecast", "/schedule": "Schedule", "/customers": "Customers",
+            "/tasks": "My tasks", "/pipeline": "Pipeline", "/opportunities": "Opportunities"}
+
+
+def _section(path: str) -> str | None:
+    """The main menu's entry a page belongs to."""
+    if path == "/":  # the home page is the opportunity list
+        return "Opportunities"
+    return next((label for prefix, label in SECTIONS.items() if path.startswith(prefix)), None)
+
+
 def _pages(live_server) -> dict[str, list[str]]:
     """The main pages each role opens, with a real deal, customer and appointment to show."""
     from som_flow.extensions import db
@@ -111,6 +122,7 @@ def test_every_main_page_fits_a_phone_and_the_menu_folds(sessions, live_server, 
     links.get_by_role("link", name="My tasks", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     expect(page).to_have_url(f"{page.url.split('/tasks')[0]}/tasks")
+    expect(page.locator("nav[aria-label=Main] a[aria-current=page]")).to_have_text("My tasks")  # folded, still marked
     me.assert_no_console_errors()
 
 
@@ -127,6 +139,11 @@ def test_a_desktop_shows_the_whole_menu_on_every_page(sessions, live_server):
         for name in MAIN_LINKS["admin"]:
             expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
         expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        current = nav.locator("[aria-current=page]")
+        if _section(path):  # the menu marks the section the page belongs to, and only that one
+            expect(current).to_have_text(_section(path))
+        else:
+            expect(current).to_have_count(0)
         measured = page.evaluate(MEASURE)
         assert measured["scroll"] <= DESKTOP["width"], (path, measured)
     me.assert_no_console_errors()
