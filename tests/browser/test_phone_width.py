@@ -117,6 +117,14 @@ def test_every_main_page_fits_a_phone_and_the_menu_folds(sessions, live_server, 
     expect(menu).to_have_attribute("aria-expanded", "false")
     expect(menu).to_be_focused()
 
+    # the bell's list fits the screen too, and Escape closes it
+    page.locator("#bell summary").click()
+    expect(page.locator("#bell .bell-menu")).to_be_visible()
+    assert page.evaluate(MEASURE)["scroll"] <= PHONE["width"]
+    page.keyboard.press("Escape")
+    expect(page.locator("#bell .bell-menu")).to_be_hidden()
+    menu.focus()
+
     # by keyboard alone: Enter opens it, a link in it takes you there
     page.keyboard.press("Enter")
     links.get_by_role("link", name="My tasks", exact=True).click()
