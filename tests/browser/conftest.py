@@ -124,3 +124,11 @@ def sessions(browser, live_server):
     yield opened
     for session in opened:
         session.context.close()
+
+
+def follow_menu_link(page, name: str) -> None:
+    """Follow a link of the header's main menu as a person would: on a phone, open the folded "Menu" first."""
+    toggle = page.get_by_role("button", name="Menu")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()

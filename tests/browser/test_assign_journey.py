@@ -9,6 +9,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import follow_menu_link
+
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
@@ -38,7 +40,7 @@ def test_the_office_assigns_a_rep_and_the_rep_moves_the_deal_after_only_the_reps
     deal_url = page.url
 
     # before anyone has the deal, its office task waits in the office's pool
-    page.get_by_role("link", name="My tasks", exact=True).click()
+    follow_menu_link(page, "My tasks")
     expect(page.locator("#pool tr", has_text="Assign a sales rep")).to_contain_text("Heat pump")
 
     page.goto(deal_url)
@@ -48,13 +50,13 @@ def test_the_office_assigns_a_rep_and_the_rep_moves_the_deal_after_only_the_reps
     expect(page.locator("#sales-rep")).to_have_text("Rep")
     page.get_by_role("tab", name="Tasks").click()
     expect(page.locator("#panel-tasks li.done", has_text="Assign a sales rep")).to_be_visible()
-    page.get_by_role("link", name="My tasks", exact=True).click()
+    follow_menu_link(page, "My tasks")
     expect(page.locator("#pool")).not_to_contain_text("Heat pump")  # nothing left for the office to tick
 
     rep = sessions.new()
     rep.page.set_viewport_size(PHONE)
     page = rep.login("rep@x.test")
-    page.get_by_role("link", name="My tasks", exact=True).click()
+    follow_menu_link(page, "My tasks")
     contact = page.locator("#my-tasks tr", has_text="Contact the prospect")
     expect(contact).to_contain_text("Heat pump")
     contact.get_by_role("button", name="Done").click()
@@ -67,7 +69,7 @@ def test_the_office_assigns_a_rep_and_the_rep_moves_the_deal_after_only_the_reps
     expect(page.locator("#stage")).to_have_text("Qualification")
 
     # the qualification task asks yes or no, with nothing chosen for the rep
-    page.get_by_role("link", name="My tasks", exact=True).click()
+    follow_menu_link(page, "My tasks")
     qualify = page.locator("#my-tasks tr", has_text="Answer qualification")
     question = qualify.get_by_role("group", name="Is the prospect qualified?")
     expect(question.get_by_role("radio", name="Yes")).not_to_be_checked()

@@ -9,6 +9,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import follow_menu_link
+
 pytestmark = pytest.mark.browser
 
 UPLOADED = ("This kind was uploaded as BPMN; the stage designer would lose parts of it. "
@@ -16,7 +18,7 @@ UPLOADED = ("This kind was uploaded as BPMN; the stage designer would lose parts
 
 
 def _open_shipped_kind_in_the_designer(page) -> None:
-    page.get_by_role("link", name="Admin", exact=True).click()
+    follow_menu_link(page, "Admin")
     page.get_by_role("link", name="Standard sale").first.click()
     expect(page.locator("#current-version")).to_have_text("1")
     page.get_by_role("link", name="Show in the stage designer (read only)").click()

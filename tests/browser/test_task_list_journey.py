@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from som_flow.clock import FixedClock
+from tests.browser.conftest import follow_menu_link
 from tests.browser.test_journeys import _deal
 
 pytestmark = pytest.mark.browser
@@ -55,7 +56,7 @@ def test_a_rep_adds_a_task_on_the_deal_page_and_works_it_from_the_task_list(sess
     expect(page.locator("#deal-tasks")).to_contain_text("Call about the budget")
     expect(page.locator("#next-activity")).to_have_text("Task: Call about the budget · 2026-03-02 15:00")
 
-    page.get_by_role("link", name="My tasks").first.click()
+    follow_menu_link(page, "My tasks")
     row = page.get_by_role("row", name="Call about the budget")
     expect(row).to_contain_text("2026-03-02 15:00")
     expect(row).to_contain_text("CRM licenses")
