@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 import isodate
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from som_flow.engine import Engine, ProcessDefinition, ReadyTask, Run, Snapshot
 from som_flow.errors import Conflict
@@ -49,7 +49,18 @@ def load_run(opp: Opportunity) -> Run:
     state = db.session.get(WorkflowState, opp.id)
     if state is None:
         raise Conflict(f"Opportunity {opp.number} has no process state")
-    return engine().restore(definition_for(db.session.get(KindVersion, state.kind_version_id)), state.state)
+    # The session's identity map holds rows weakly: without a reference the state row and the kind version
+    # would be read again by the save and by `opp.kind_version` in the same transaction (two SELECTs a call).
+    # The reference lives until the save; the session still refreshes the row after a commit (never stale).
+    _held_states()[opp.id] = state
+    version = opp.kind_version  # held by the deal: the projection's `opp.kind_version` reads no row again
+    if version is None or version.id != state.kind_version_id:
+        version = db.session.get(KindVersion, state.kind_version_id)
+    return engine().restore(definition_for(version), state.state)
+
+
+def _held_states() -> dict[int, WorkflowState]:
+    return db.session.info.setdefault("som_loaded_states", {})
 
 
 def process_data(opp: Opportunity) -> dict:
@@ -200,13 +211,18 @@ def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> None
     its own run (services/job_work.py)."""
     if opp.closed:
         cancel_person_tasks(opp, actor)
-    current = {t.id: t for t in db.session.scalars(select(Task).where(
-        Task.opportunity_id == opp.id, Task.status == "open", Task.source == "process", Task.job_work_id.is_(None)))}
     ready = {t.id: t for t in snap.ready_tasks if not t.gate}
+    # one query: the deal's open process tasks, and whichever ready tasks already have a row (any deal, any
+    # status: a task done or cancelled before is not made again)
+    is_current = and_(Task.opportunity_id == opp.id, Task.status == "open", Task.source == "process",
+                      Task.job_work_id.is_(None))
+    rows = list(db.session.scalars(select(Task).where(or_(is_current, Task.id.in_(ready)) if ready else is_current)))
+    current = {t.id: t for t in rows if t.opportunity_id == opp.id and t.status == "open" and t.source == "process"
+               and t.job_work_id is None}
+    existing = {t.id for t in rows}
     for task_id, ready_task in ready.items():
-        if task_id in current or db.session.get(Task, task_id) is not None:
-            continue
-        _task_row(opp, ready_task)
+        if task_id not in existing:
+            _task_row(opp, ready_task)
     for task_id, row in current.items():
         if task_id not in ready:
             row.status = "cancelled"
@@ -215,7 +231,8 @@ def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> None
 
 def _save_state(opp: Opportunity, run: Run, snap: Snapshot, version: KindVersion) -> None:
     """The run's serialized state and its next timer, one row per deal."""
-    state = db.session.get(WorkflowState, opp.id)
+    state = db.session.get(WorkflowState, opp.id)  # the row load_run read, from the session: no SELECT
+    _held_states().pop(opp.id, None)
     if state is None:
         state = WorkflowState(opportunity_id=opp.id)
         db.session.add(state)
