@@ -145,7 +145,7 @@ def test_the_rep_on_a_phone_edits_the_opportunity_profile_and_user_defined_tabs(
     expect(page.get_by_text("Saved.")).to_be_visible()
     tab = _panel(page, "Opportunity")
     expect(tab).to_be_visible()  # back on the tab that was edited
-    expect(tab).to_contain_text("15000.50 EUR")
+    expect(tab).to_contain_text("€15,000.50")
     expect(tab).to_contain_text("45% (set by hand)")
 
     # back to the stage default

@@ -123,7 +123,7 @@ def create_estimate(opp_id: int):
         estimate = estimates.create_estimate(current_user, opp_id, _load_lines())
     except ValidationFailed as exc:
         return _refused(opp_id, "estimate-new", exc)
-    flash(f"{estimate.number} written: {estimate.total} {estimate.currency}.", "ok")
+    flash(f"{estimate.number} written: {money(estimate.total, estimate.currency)}.", "ok")
     return redirect(_deal_url(opp_id, "estimates"))
 
 
@@ -135,7 +135,7 @@ def edit_estimate(estimate_id: int):
         estimate = estimates.update_estimate(current_user, estimate_id, _load_lines())
     except ValidationFailed as exc:
         return _refused(opp_id, f"estimate-{estimate_id}", exc)
-    flash(f"{estimate.number} changed: {estimate.total} {estimate.currency}.", "ok")
+    flash(f"{estimate.number} changed: {money(estimate.total, estimate.currency)}.", "ok")
     return redirect(_deal_url(opp_id, "estimates"))
 
 
