@@ -99,7 +99,7 @@ def test_the_office_creates_a_deal_with_its_required_fields_and_edits_the_info_t
         expect(info).to_contain_text(shown)
     history = _history(page)
     expect(history).to_contain_text("Terms of sales: empty → 30 days net")
-    expect(history).to_contain_text("Department: empty → installation")
+    expect(history).to_contain_text("Department: empty → Installation")  # the catalog name, not its key
     office.assert_no_console_errors(r"status of 422 .* at \S+/edit/info#info$")  # the refused form, on purpose
     admin.assert_no_console_errors()
 
