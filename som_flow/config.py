@@ -71,6 +71,8 @@ class Config:
     OPENAPI_SWAGGER_UI_PATH = None
     # domain settings
     DEFAULT_CURRENCY = _env("DEFAULT_CURRENCY", "USD")
+    # how pages write money, numbers and durations (a Babel locale: en, en_GB, nb_NO...)
+    LOCALE = _env("LOCALE", "en")
     REMINDER_LOCAL_HOUR = int(_env("REMINDER_LOCAL_HOUR", "8"))
     CLOSE_DATE_REMINDER_DAYS = int(_env("CLOSE_DATE_REMINDER_DAYS", "3"))
     REMINDER_LEASE_SECONDS = int(_env("REMINDER_LEASE_SECONDS", "60"))

@@ -111,7 +111,7 @@ def test_the_designer_saves_a_new_version_and_shows_its_stages_and_versions(admi
     page = admin.get(r.headers["Location"])
     assert "Field sale: version 1 saved." in text(page)
     assert "Current version 1" in text(page)
-    assert "Stages of version 1 # Stage Probability SLA Required fields 1 Lead 10% 2 Proposal 50% P14D amount" \
+    assert "Stages of version 1 # Stage Probability SLA Required fields 1 Lead 10% 2 Proposal 50% 14 days amount" \
         in text(page)
     assert 'id="diagram"' in page.get_data(as_text=True)
 

@@ -131,11 +131,11 @@ def test_on_the_deal_page_the_rep_writes_an_estimate_with_two_lines_edits_and_se
 
     client.post(f"/estimates/{estimate['id']}/select")
     page = client.get(f"/opportunities/{deal}").get_data(as_text=True)
-    assert '<dd id="amount">10200.00 USD</dd>' in page and "(selected)" in page
+    assert '<dd id="amount">$10,200.00</dd>' in page and "(selected)" in page
 
     client.post(f"/estimates/{estimate['id']}/lines", data=_form_lines((0, {**LINES[0], "quantity": "3"})))
     page = client.get(f"/opportunities/{deal}").get_data(as_text=True)
-    assert '<dd id="amount">13500.00 USD</dd>' in page  # the amount followed the selected estimate's lines
+    assert '<dd id="amount">$13,500.00</dd>' in page  # the amount followed the selected estimate's lines
 
 
 def test_a_refused_estimate_form_keeps_every_value_beside_its_message(client, world):

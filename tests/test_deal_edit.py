@@ -118,7 +118,7 @@ def test_the_opportunity_tab_sets_amount_currency_probability_level_and_back_to_
         "probability_default": "1"})
     opp = opps.get_opportunity(deal_id)
     assert (opp.probability, opp.probability_source) == (default, "stage_default")
-    assert "4200.50 EUR" in text(_page(client, deal_id))
+    assert "€4,200.50" in text(_page(client, deal_id))
 
 
 def test_typed_answers_are_saved_and_a_wrong_one_is_refused_keeping_the_others_typed(office):

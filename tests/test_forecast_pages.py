@@ -37,7 +37,7 @@ def test_a_manager_reads_the_forecast_in_one_currency_with_chart_and_report(clie
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     # 50,000 USD + 100,000 NOK (10,000 USD), both in Lead at 10%
-    assert "60000.00 USD" in html and "6000.00 USD" in html
+    assert "$60,000.00" in html and "$6,000.00" in html
     assert "<svg class=\"chart\"" in html and "2026-02" in html
     assert 'id="funnel"' in html and "Lead" in html
     # both close dates (20 Feb) have passed on 2 March: both listed as overdue, linked
@@ -64,7 +64,7 @@ def test_a_missing_rate_is_named_on_the_page_and_the_board(client, deals):
     board = client.get("/pipeline?kind=standard-sale&currency=EUR").get_data(as_text=True)
     assert "Column totals need exchange rates" in board
     usd = client.get("/pipeline?kind=standard-sale&currency=USD").get_data(as_text=True)
-    assert "60000.00 · weighted 6000.00 USD" in usd
+    assert "$60,000.00 · weighted $6,000.00" in usd
 
 
 def test_the_office_may_not_read_the_forecast_and_a_manager_takes_a_snapshot(client, deals):
@@ -77,7 +77,7 @@ def test_the_office_may_not_read_the_forecast_and_a_manager_takes_a_snapshot(cli
     assert r.status_code == 302
     html = client.get(r.headers["Location"]).get_data(as_text=True)
     # both deals were due in February, before the snapshot's first month (March): nothing forecast ahead
-    assert "Snapshot taken: weighted 0.00 USD." in html
+    assert "Snapshot taken: weighted $0.00." in html
 
 
 def test_the_deal_page_shows_the_suggested_probability_beside_its_own(client, deals):

@@ -84,7 +84,7 @@ def test_a_long_board_column_shows_its_first_cards_and_counts_and_sums_them_all(
     lead = html[html.index('data-stage="lead"'):]
     lead = lead[:lead.index("</section>")]
     assert lead.count('class="card-item"') == 3
-    assert re.search(r'<span class="count">5</span> · 5000.00 · weighted', lead)
+    assert re.search(r'<span class="count">5</span> · \$5,000.00 · weighted', lead)
     assert "2 more in the list" in lead
     more = re.search(r'<a class="more" href="([^"]+)"', lead).group(1).replace("&amp;", "&")
     assert client.get(more).get_data(as_text=True).count("Deal ") >= 5  # the list shows every deal of the stage

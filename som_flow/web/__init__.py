@@ -22,6 +22,7 @@ def register_web(app: Flask) -> None:
     from som_flow.web.api import register_api
     from som_flow.web.auth import register_auth
     from som_flow.web.errors import register_error_handlers
+    from som_flow.web.formatting import register_formatting
     from som_flow.web.observability import install_request_hooks, register_operations
     from som_flow.web.ui import register_ui
 
@@ -29,6 +30,7 @@ def register_web(app: Flask) -> None:
     register_auth(app)
     register_api(app)
     register_ui(app)
+    register_formatting(app)  # the pages' money, durations and labels
     register_operations(app)  # after the API (its OpenAPI document) and the pages (their rate limiter)
     register_error_handlers(app)
 

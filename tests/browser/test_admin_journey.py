@@ -40,7 +40,7 @@ def test_an_admin_builds_a_custom_kind_in_the_designer_and_sees_its_diagram(sess
     expect(page.get_by_role("heading", level=1)).to_contain_text("Field sale")
     expect(page.locator("#current-version")).to_have_text("1")
     expect(page.locator("#version-stages tbody tr")).to_have_text([
-        re.compile(r"1\s*Lead\s*10%"), re.compile(r"2\s*Proposal\s*50%\s*P14D\s*amount"),
+        re.compile(r"1\s*Lead\s*10%"), re.compile(r"2\s*Proposal\s*50%\s*14 days\s*amount"),
         re.compile(r"3\s*Qualification\s*20%")])
 
     # the viewer draws the version's BPMN DI: an SVG with the stages and their tasks as labels

@@ -68,12 +68,12 @@ def test_the_rep_writes_an_estimate_adds_parties_and_wins_with_a_job(sessions, d
     form.get_by_label("Quantity, line 6").fill("1")
     form.get_by_label("Price, line 6").fill("1200.50")
     form.get_by_role("button", name="Write estimate").click()
-    expect(page.get_by_role("status")).to_have_text("EST-00001 written: 10200.50 USD.")
+    expect(page.get_by_role("status")).to_have_text("EST-00001 written: $10,200.50.")
     estimates = _panel(page, "Estimates")
     expect(estimates).to_be_visible()  # back on the same tab
-    expect(estimates).to_contain_text("2.0 × Cooling unit @ 4500.00; 1.0 × Installation @ 1200.50")
+    expect(estimates).to_contain_text("2.0 × Cooling unit @ $4,500.00; 1.0 × Installation @ $1,200.50")
     estimates.get_by_role("button", name="Select EST-00001").click()
-    expect(page.locator("#amount")).to_have_text("10200.50 USD")
+    expect(page.locator("#amount")).to_have_text("$10,200.50")
     expect(_panel(page, "Estimates")).to_contain_text("(selected)")
 
     # a partner and a contact person, and what the customer asked for
@@ -104,7 +104,7 @@ def test_the_rep_writes_an_estimate_adds_parties_and_wins_with_a_job(sessions, d
     expect(hold).to_contain_text("cannot be moved until someone resumes it")
     hold.get_by_role("button", name="Cancel").click()
     expect(hold).to_be_hidden()
-    expect(page.locator("#status")).to_have_text("in_progress")
+    expect(page.locator("#status")).to_have_text("in progress")
 
     # won: a reason from the catalog, nothing chosen beforehand; a job named by the pattern
     page.get_by_role("button", name="Won…").click()
@@ -136,7 +136,7 @@ def test_the_rep_loses_a_deal_only_once_a_reason_is_chosen(sessions, deals):
     lost.get_by_label("Explanation").fill("Went with the cheaper offer")
     lost.get_by_role("button", name="Mark lost").click()
     expect(lost).to_be_visible()  # the browser asks for the reason first; nothing was sent
-    expect(page.locator("#status")).to_have_text("in_progress")
+    expect(page.locator("#status")).to_have_text("in progress")
     lost.get_by_label("Lost reason").select_option(label="Price")
     lost.get_by_role("button", name="Mark lost").click()
     expect(page.locator("#status")).to_have_text("lost")
@@ -161,7 +161,7 @@ def test_without_javascript_the_dialogs_open_in_place_and_still_work(browser, li
         panel.get_by_label("Quantity, line 1").fill("2")
         panel.get_by_label("Price, line 1").fill("4500")
         panel.get_by_role("button", name="Write estimate").click()
-        expect(page.get_by_role("status")).to_have_text("EST-00001 written: 9000.00 USD.")
+        expect(page.get_by_role("status")).to_have_text("EST-00001 written: $9,000.00.")
         page.get_by_text("Lost…").click()
         lost = page.locator("details[data-dialog=lose]")
         lost.get_by_label("Lost reason").select_option(label="Bad timing")

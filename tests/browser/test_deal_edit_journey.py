@@ -99,7 +99,7 @@ def test_the_office_creates_a_deal_with_its_required_fields_and_edits_the_info_t
         expect(info).to_contain_text(shown)
     history = _history(page)
     expect(history).to_contain_text("Terms of sales: empty → 30 days net")
-    expect(history).to_contain_text("Department: empty → Installation")
+    expect(history).to_contain_text("Department: empty → Installation")  # the catalog name, not its key
     office.assert_no_console_errors(r"status of 422 .* at \S+/edit/info#info$")  # the refused form, on purpose
     admin.assert_no_console_errors()
 
@@ -145,7 +145,7 @@ def test_the_rep_on_a_phone_edits_the_opportunity_profile_and_user_defined_tabs(
     expect(page.get_by_text("Saved.")).to_be_visible()
     tab = _panel(page, "Opportunity")
     expect(tab).to_be_visible()  # back on the tab that was edited
-    expect(tab).to_contain_text("15000.50 EUR")
+    expect(tab).to_contain_text("€15,000.50")
     expect(tab).to_contain_text("45% (set by hand)")
 
     # back to the stage default

@@ -43,9 +43,9 @@ def test_an_uploaded_kind_opens_read_only_in_the_designer(sessions, size, tmp_pa
     # in the order the work comes: the office assigns (booking a visit may start beside it), the rep calls
     expect(lead.locator("tbody tr")).to_have_text([
         re.compile(r"Assign a sales rep\s*csr\s*yes"), re.compile(r"Book an appointment\s*rep\s*no"),
-        re.compile(r"Contact the prospect\s*rep\s*P1D\s*yes"),
+        re.compile(r"Contact the prospect\s*rep\s*1 day\s*yes"),
         re.compile(r"Complete Lead\s*rep\s*completing it moves the deal on")])
-    expect(page.get_by_text("SLA P14D.")).to_be_visible()
+    expect(page.get_by_text("SLA 14 days.")).to_be_visible()
     proposal = page.get_by_role("table", name="Tasks in Proposal")
     expect(proposal.get_by_role("row").last).to_have_text(
         re.compile(r"Review stalled Proposal \(when the stage runs over its SLA\)\s*manager"))

@@ -71,7 +71,7 @@ def test_the_office_enters_a_deal_and_the_rep_works_it_to_qualification_on_the_b
 
     page.get_by_role("link", name="Opportunities").click()
     row = page.locator("table.list tbody tr", has_text="Boiler replacement")
-    expect(row).to_contain_text("lead")
+    expect(row).to_contain_text("Lead")
     expect(row).to_contain_text("Rep")
 
     # the deal came with its rep: the office's "Assign a sales rep" is done by that, nothing waits in its pool

@@ -49,7 +49,7 @@ def test_a_rep_pages_to_the_second_page_of_150_deals_and_holds_one_from_its_menu
     menu.get_by_role("button", name="Hold").click()
     expect(page.get_by_role("status")).to_contain_text("Saved.")
     expect(page.locator("#page-of")).to_have_text("Page 2 of 3")
-    expect(page.locator(f'tr[data-id="{ids[80]}"]')).to_contain_text("on_hold")
+    expect(page.locator(f'tr[data-id="{ids[80]}"]')).to_contain_text("on hold")
 
     page.get_by_role("link", name="Previous").click()
     expect(page.locator("#page-of")).to_have_text("Page 1 of 3")
@@ -75,5 +75,5 @@ def test_the_office_holds_every_deal_of_a_filter_not_only_the_first_page(session
     page.goto("/opportunities?status=on_hold&per_page=100")
     expect(page.locator("#list-count")).to_have_text("60 found")
     page.goto("/opportunities?q=crane")
-    expect(page.locator("#opportunity-list tbody tr").first).to_contain_text("in_progress")
+    expect(page.locator("#opportunity-list tbody tr").first).to_contain_text("in progress")
     csr.assert_no_console_errors()

@@ -18,6 +18,7 @@ from som_flow.services import appointments, archive, catalogs, customers, estima
 from som_flow.services.guards import get_opportunity
 from som_flow.services.permissions import can_change_opportunity
 from som_flow.services.unit_of_work import now
+from som_flow.web.formatting import money
 from som_flow.web.forms import load_form, refused
 from som_flow.web.redirects import return_to
 from som_flow.web.ui.pages import render_deal
@@ -122,7 +123,7 @@ def create_estimate(opp_id: int):
         estimate = estimates.create_estimate(current_user, opp_id, _load_lines())
     except ValidationFailed as exc:
         return _refused(opp_id, "estimate-new", exc)
-    flash(f"{estimate.number} written: {estimate.total} {estimate.currency}.", "ok")
+    flash(f"{estimate.number} written: {money(estimate.total, estimate.currency)}.", "ok")
     return redirect(_deal_url(opp_id, "estimates"))
 
 
@@ -134,7 +135,7 @@ def edit_estimate(estimate_id: int):
         estimate = estimates.update_estimate(current_user, estimate_id, _load_lines())
     except ValidationFailed as exc:
         return _refused(opp_id, f"estimate-{estimate_id}", exc)
-    flash(f"{estimate.number} changed: {estimate.total} {estimate.currency}.", "ok")
+    flash(f"{estimate.number} changed: {money(estimate.total, estimate.currency)}.", "ok")
     return redirect(_deal_url(opp_id, "estimates"))
 
 
@@ -143,7 +144,7 @@ def select_estimate(estimate_id: int):
     opp_id = estimates.get_estimate(estimate_id).opportunity_id
     return_to(_deal_url(opp_id, "estimates"))
     estimate = estimates.select_estimate(current_user, estimate_id)
-    flash(f"{estimate.number} selected: the amount is now {estimate.total} {estimate.currency}.", "ok")
+    flash(f"{estimate.number} selected: the amount is now {money(estimate.total, estimate.currency)}.", "ok")
     return redirect(_deal_url(opp_id, "estimates"))
 
 

@@ -10,6 +10,7 @@ from som_flow.errors import Forbidden, SomFlowError
 from som_flow.models import Opportunity
 from som_flow.schemas import ID, sane_date
 from som_flow.services import catalogs, csv_io, forecast, kinds, opportunities, reports, users
+from som_flow.web.formatting import money
 from som_flow.web.forms import load_args
 
 bp = Blueprint("reports", __name__)
@@ -105,7 +106,7 @@ def snapshot_now():
     if not current_user.has_role("admin", "manager"):
         raise Forbidden("Only managers take forecast snapshots.")
     taken = forecast.take_snapshot(request.form.get("currency") or None, force=True)
-    flash(f"Snapshot taken: weighted {taken.weighted_total} {taken.currency}.", "ok")
+    flash(f"Snapshot taken: weighted {money(taken.weighted_total, taken.currency)}.", "ok")
     return redirect(url_for("reports.forecast_page"))
 
 

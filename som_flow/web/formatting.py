@@ -1,0 +1,158 @@
+"""Values as people read them: money, numbers and durations by the viewer's locale (Babel), and labels
+instead of internal keys. Registered on the app as Jinja filters and globals, so every page formats the
+same value the same way; the JSON API keeps the raw values (clients format for their own readers)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+import isodate
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency, format_decimal, format_percent
+from babel.units import format_unit
+from flask import Flask, current_app, g, has_request_context
+from flask_login import current_user
+
+from som_flow.services import catalogs
+
+# the words for the fixed enums; the catalogs and the stage list give the names of what an admin can edit
+STATUS_LABELS = {
+    "open": "open",
+    "in_progress": "in progress",
+    "on_hold": "on hold",
+    "won": "won",
+    "lost": "lost",
+    "active": "active",
+    "inactive": "inactive",
+    "draft": "draft",
+    "sent": "sent",
+    "accepted": "accepted",
+    "rejected": "rejected",
+}
+# label('priority', 'high') reads the catalog 'priorities': the singular names a template says naturally
+CATALOG_OF = {
+    "priority": "priorities",
+    "product": "products",
+    "lost_reason": "lost_reasons",
+    "won_reason": "won_reasons",
+    "currency": "currencies",
+    "channel": "marketing_channels",
+    "timeframe": "timeframes",
+}
+# the units a duration is told in, largest first (months and years come only from ISO Y/M parts)
+_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def viewer_locale() -> Locale:
+    """The signed-in user's locale when they have one, else the site's (LOCALE, default English)."""
+    wanted = None
+    if has_request_context() and getattr(current_user, "is_authenticated", False):
+        wanted = getattr(current_user, "locale", None)
+    wanted = wanted or current_app.config.get("LOCALE") or "en"
+    try:
+        return Locale.parse(str(wanted).replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def _decimal(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def money(amount, currency: str | None = None, *, blank: str = "—") -> str:
+    """57706 USD -> "$57,706.00" (en) or "USD 57 706,00" (nb): the currency always shown, never a raw decimal."""
+    value = _decimal(amount)
+    if value is None:
+        return blank
+    locale = viewer_locale()
+    if not currency:
+        return format_decimal(value, format="#,##0.00", locale=locale)
+    code = currency.upper()
+    try:
+        text = format_currency(value, code, locale=locale)
+    except (ValueError, KeyError):  # an unknown code in a catalog: the number still formatted, the code beside it
+        return f"{format_decimal(value, format='#,##0.00', locale=locale)} {currency}"
+    # English writes a code with no symbol glued to the digits ("NOK58,663.00"): a no-break space between
+    if text.startswith(code) and text[len(code):][:1].isdigit():
+        text = f"{code}\u00a0{text[len(code):]}"
+    return text
+
+
+def number(value, *, digits: int | None = None, blank: str = "—") -> str:
+    """A count or measure with the locale's grouping and decimal mark (digits: fixed decimals)."""
+    parsed = _decimal(value)
+    if parsed is None:
+        return blank
+    pattern = None if digits is None else "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(parsed, format=pattern, locale=viewer_locale())
+
+
+def percent(value, *, fraction: bool = False, blank: str = "—") -> str:
+    """A whole percentage (40 -> "40%"); fraction=True reads 0.4 as 40%."""
+    parsed = _decimal(value)
+    if parsed is None:
+        return blank
+    return format_percent(parsed if fraction else parsed / 100, locale=viewer_locale())
+
+
+def duration(value, *, blank: str = "") -> str:
+    """An ISO 8601 duration or a timedelta in words: P14D -> "14 days", PT5M -> "5 minutes",
+    P1DT4H -> "1 day 4 hours". A value that is not a duration is shown as it came."""
+    if value is None or value == "":
+        return blank
+    if isinstance(value, (int, float, Decimal)):  # a number of days (an SLA, an average cycle): whole days,
+        days = float(value)                          # or whole hours under a day
+        value = timedelta(days=round(days)) if days >= 1 else timedelta(hours=round(days * 24))
+    parts: list[tuple[str, int]] = []
+    if isinstance(value, str):
+        try:
+            value = isodate.parse_duration(value.strip())
+        except (isodate.ISO8601Error, ValueError):
+            return value
+    if isinstance(value, isodate.Duration):  # years and months have no fixed length: told as written
+        parts += [("year", int(value.years)), ("month", int(value.months))]
+        value = value.tdelta
+    seconds = int(value.total_seconds())
+    for unit, size in _UNITS:
+        parts.append((unit, seconds // size))
+        seconds %= size
+    locale = viewer_locale()
+    words = [format_unit(n, f"duration-{unit}", length="long", locale=locale) for unit, n in parts if n]
+    return " ".join(words) or format_unit(0, "duration-day", length="long", locale=locale)
+
+
+def _names() -> dict:
+    """The stage and catalog names, read once per request (a page formats many rows)."""
+    if "value_names" not in g:
+        names = {("stage", s.key): s.name for s in catalogs.list_stages()}
+        names.update(catalogs.entry_names())
+        g.value_names = names
+    return g.value_names
+
+
+def label(kind: str, key, *, blank: str = "—") -> str:
+    """The name people know for an internal key: label('status', 'in_progress') -> "in progress",
+    label('stage', 'qualify') -> the stage's name, label('priority', 'high') -> the catalog entry's name.
+    A key with no name is shown with its underscores as spaces rather than not at all."""
+    if key is None or key == "":
+        return blank
+    key = str(key)
+    if kind == "status":
+        return STATUS_LABELS.get(key, key.replace("_", " "))
+    names = _names() if has_request_context() else {}
+    found = names.get((kind, key)) or names.get((CATALOG_OF.get(kind, kind), key))
+    return found or key.replace("_", " ")
+
+
+def register_formatting(app: Flask) -> None:
+    """money, number, percent and duration as filters ({{ o.amount|money(o.currency) }}); label as a global."""
+    for func in (money, number, percent, duration):
+        app.add_template_filter(func)
+    app.add_template_global(label)
+    app.add_template_global(money)
