@@ -11,7 +11,7 @@ import isodate
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.units import format_unit
-from flask import Flask, current_app, g, has_request_context
+from flask import Flask, current_app, has_request_context, request
 from flask_login import current_user
 
 from som_flow.services import catalogs
@@ -128,12 +128,14 @@ def duration(value, *, blank: str = "") -> str:
 
 
 def _names() -> dict:
-    """The stage and catalog names, read once per request (a page formats many rows)."""
-    if "value_names" not in g:
-        names = {("stage", s.key): s.name for s in catalogs.list_stages()}
-        names.update(catalogs.entry_names())
-        g.value_names = names
-    return g.value_names
+    """The stage and catalog names, read once per request (a page formats many rows). Kept on the request itself:
+    `g` lives as long as the app context, which can span several requests (tests, CLI), and names can change."""
+    cached = request.environ.get("som_flow.value_names")
+    if cached is None:
+        cached = {("stage", s.key): s.name for s in catalogs.list_stages()}
+        cached.update(catalogs.entry_names())
+        request.environ["som_flow.value_names"] = cached
+    return cached
 
 
 def label(kind: str, key, *, blank: str = "—") -> str:
