@@ -17,8 +17,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 PASSWORD = "secret-password"  # noqa: S105 - test users only
-# Each test gets its own waits short enough that a broken page fails fast instead of hanging the run.
-TIMEOUT_MS = 5_000
+# Each test gets its own waits, short enough that a broken page fails fast instead of hanging the run, long enough
+# for a deal page on a 2-core machine that runs the suite on both cores (a 5 s wait timed out there under load).
+TIMEOUT_MS = 10_000
 
 
 def _require_chromium() -> None:
