@@ -26,8 +26,8 @@ def test_the_demo_data_fills_the_forecast_and_board_and_loads_once(tmp_path):
     page = client.get("/forecast?group_by=stage")
     html = page.get_data(as_text=True)
     assert page.status_code == 200, html
-    weighted = re.search(r'id="weighted-total">([0-9.]+) USD<', html)
-    assert weighted and Decimal(weighted.group(1)) > 0
+    weighted = re.search(r'id="weighted-total">\$([0-9,.]+)<', html)
+    assert weighted and Decimal(weighted.group(1).replace(",", "")) > 0
     assert "Forecast vs actual" in html
     board = client.get("/pipeline").get_data(as_text=True)
     assert "Column totals need exchange rates" not in board

@@ -83,11 +83,11 @@ def test_an_uploaded_kind_opens_read_only_with_its_stages_and_tasks(admin):
     # the stages in order, each with the tasks the BPMN gives it, with role and due date
     assert re.search(r"1\. Lead .* 2\. Qualification .* 3\. Proposal .* 4\. Negotiation", shown)
     assert "Assign a sales rep csr" in shown
-    assert "Contact the prospect rep P1D yes" in shown
+    assert "Contact the prospect rep 1 day yes" in shown
     assert "Book an appointment rep no" in shown
     assert "Answer qualification and profile questions on site rep" in shown
     assert "Complete Lead rep completing it moves the deal on" in shown
-    assert "SLA P14D" in shown
+    assert "SLA 14 days" in shown
     assert 'href="/admin/kinds/standard-sale/model" id="open-in-modeler"' in page.get_data(as_text=True)
     # the kind page says so before the admin clicks
     assert "Show in the stage designer (read only)" in text(admin.get("/admin/kinds/standard-sale"))

@@ -30,7 +30,7 @@ def test_an_admin_uploads_a_camunda_modeler_drawing_and_sees_what_was_added(sess
     expect(page.get_by_role("status").first).to_have_text(
         "Version 1 of field-sale stored. What was added on import is listed under the diagram.")
     expect(page.locator("#version-stages tbody tr")).to_have_text([
-        re.compile(r"1\s*Lead\s*10%"), re.compile(r"2\s*Offer\s*50%\s*P14D"), re.compile(r"3\s*Order\s*80%")])
+        re.compile(r"1\s*Lead\s*10%"), re.compile(r"2\s*Offer\s*50%\s*14 days"), re.compile(r"3\s*Order\s*80%")])
     expect(page.get_by_role("heading", name="Added on import")).to_be_visible()
     notes = page.get_by_role("list", name="Added on import").get_by_role("listitem")
     expect(notes.filter(has_text="Added the pipeline subprocess around the stages Lead, Offer, Order")).to_be_visible()

@@ -88,7 +88,7 @@ def test_the_tabs_show_each_part_of_the_deal_by_mouse_and_keyboard(sessions, dea
     expect(opportunity).to_contain_text("Consulting")
     expect(opportunity).to_contain_text("High")
     expect(opportunity).to_contain_text("10% (stage default)")
-    expect(opportunity).to_contain_text("12000.00 USD")
+    expect(opportunity).to_contain_text("$12,000.00")
     expect(_panel(page, "Profile")).to_be_hidden()
 
     page.keyboard.press("ArrowRight")
@@ -100,7 +100,7 @@ def test_the_tabs_show_each_part_of_the_deal_by_mouse_and_keyboard(sessions, dea
     page.keyboard.press("ArrowRight")
     estimates = _panel(page, "Estimates")
     expect(estimates).to_contain_text("EST-")
-    expect(estimates).to_contain_text("9000.00 USD")
+    expect(estimates).to_contain_text("$9,000.00")
     page.keyboard.press("ArrowRight")
     expect(_panel(page, "Parties & demand")).to_contain_text("No partners or contact persons yet.")
     page.keyboard.press("ArrowRight")
