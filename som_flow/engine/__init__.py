@@ -6,7 +6,7 @@ value types it returns, and `IllegalMove`. See `runtime`, `definition`, `scripti
 profile's property names.
 """
 
-from som_flow.engine.definition import ProcessDefinition, StageInfo
+from som_flow.engine.definition import ProcessDefinition, StageInfo, som_properties
 from som_flow.engine.expressions import ExpressionError, ExpressionTooLarge, compile_expression, evaluate
 from som_flow.engine.forms import FIELD_TYPES, FormField, FormSpecError, jsonable, make_field, parse_form
 from som_flow.engine.runtime import (
@@ -42,5 +42,6 @@ __all__ = [
     "compile_expression",
     "evaluate",
     "parse_xml",
+    "som_properties",
     "storable",
 ]

@@ -317,7 +317,9 @@ def _owner_id(el: etree._Element) -> str:
     return "document"
 
 
-def _props(el: etree._Element) -> dict[str, str]:
+def som_properties(el: etree._Element) -> dict[str, str]:
+    """An element's som properties: its `spiffworkflow:properties` (what the engine reads; modelers' other
+    vocabularies are moved there on import, see processes/modeler.py)."""
     out: dict[str, str] = {}
     for prop in el.iterfind(
         f"{{{p.BPMN_NS}}}extensionElements/{{{p.SPIFF_NS}}}properties/{{{p.SPIFF_NS}}}property"
@@ -380,7 +382,7 @@ def check_document(root: etree._Element, operations: Iterable[str]) -> None:
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
-        props = _props(el)
+        props = som_properties(el)
         if props:
             _check_props(errors, el, props)
     errors.raise_if_any("The BPMN is not allowed")

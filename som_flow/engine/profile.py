@@ -51,6 +51,7 @@ TARGET_STAGE = "target_stage"
 START_STAGE = "start_stage"
 
 ROLES = ("rep", "csr", "office", "manager", "scheduler")
+DEFAULT_ROLE = "rep"  # a task without som.role (lanes are only a picture of roles)
 OUTCOMES = ("won", "lost")
 ACTIONS = ("schedule_appointment",)
 DONE_BY_ASSIGNMENT = "assignment"

@@ -252,7 +252,7 @@ class Engine:
             id=str(spiff_task.id),
             spec_name=spec.bpmn_id or spec.name,
             title=spec.bpmn_name or spec.bpmn_id or spec.name,
-            role=(props.get(p.ROLE) or "rep").strip().lower(),  # lanes are only a picture of roles
+            role=(props.get(p.ROLE) or p.DEFAULT_ROLE).strip().lower(),
             stage=self._stage_of(spiff_task),
             gate=p.truthy(props.get(p.GATE)),
             required=run.definition.is_required(spec.bpmn_id),

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from som_flow.engine import FormSpecError, parse_xml
+from som_flow.engine import FormSpecError, parse_xml, som_properties
 from som_flow.engine import profile as p
 from som_flow.errors import InvalidProcess
 from som_flow.processes.builder import form_fields
@@ -88,12 +88,6 @@ def read_modeler_bpmn(xml: str, *, plumbing: bool = True) -> tuple[str, list[str
 
 
 # -- properties ------------------------------------------------------------------------------------------------
-def som_properties(el: etree._Element) -> dict[str, str]:
-    """The `spiffworkflow:properties` of an element (what the engine reads)."""
-    return {prop.get("name", ""): prop.get("value", "") for prop in el.iterfind(
-        f"{_b('extensionElements')}/{_q(p.SPIFF_NS, 'properties')}/{_q(p.SPIFF_NS, 'property')}")}
-
-
 def set_som_properties(el: etree._Element, values: dict[str, str]) -> None:
     """Add or replace `spiffworkflow:properties` entries of an element (its extensionElements made if needed)."""
     ext = el.find(_b("extensionElements"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from lxml import etree
 from sqlalchemy import select
 
-from som_flow.engine import parse_xml
+from som_flow.engine import parse_xml, som_properties
 from som_flow.engine import profile as p
 from som_flow.errors import InvalidProcess
 from som_flow.extensions import db
@@ -51,7 +51,8 @@ def designer_refusal(kind: OpportunityKind | None) -> str | None:
 
 def version_outline(version: KindVersion | None) -> list[dict]:
     """A version's stages with their tasks, as it holds them: [{key, name, probability, sla, required_fields,
-    tasks: [{title, role, due, required, gate, after_sla}]}]; tasks outside any stage come last under key ""."""
+    tasks: [{title, role, due, required, gate, after_sla}]}] (a task's role is its som.role, as the engine
+    hands it out); tasks outside any stage come last under key ""."""
     if version is None:
         return []
     stages = [{"key": s["key"], "name": s.get("name") or s["key"], "probability": s.get("probability"),
@@ -67,12 +68,15 @@ def version_outline(version: KindVersion | None) -> list[dict]:
     overdue = _after_stage_timer(root)
     found = [el for el in root.iter(f"{{{p.BPMN_NS}}}*") if etree.QName(el).localname in _TASK_TAGS]
     # in the order work reaches them; of tasks reached together, the required ones first
-    for el in sorted(found, key=lambda el: (rank.get(el.get("id"), len(rank)), p.truthy(_props(el).get(p.OPTIONAL)))):
-        props = _props(el)
+    def order(el: etree._Element) -> tuple[int, bool]:
+        return rank.get(el.get("id"), len(rank)), p.truthy(som_properties(el).get(p.OPTIONAL))
+
+    for el in sorted(found, key=order):
+        props = som_properties(el)
         if p.truthy(props.get(p.WAIT)):
             continue  # the stageless wait is the process's own plumbing, not work for anyone
         stage = _stage_of(el) or overdue.get(el.get("id"))
-        task = {"title": el.get("name") or el.get("id", ""), "role": props.get(p.ROLE) or _lane_of(root, el),
+        task = {"title": el.get("name") or el.get("id", ""), "role": props.get(p.ROLE) or p.DEFAULT_ROLE,
                 "due": props.get(p.DUE) or "", "required": not p.truthy(props.get(p.OPTIONAL)),
                 "gate": p.truthy(props.get(p.GATE)), "after_sla": el.get("id") in overdue}
         (by_key[stage]["tasks"] if stage in by_key else loose).append(task)
@@ -100,44 +104,22 @@ def _flow_rank(root: etree._Element) -> dict[str, int]:
 
 def _after_stage_timer(root: etree._Element) -> dict[str, str]:
     """Tasks that a stage's SLA timer starts (a boundary event on the stage, one flow away): task id -> stage key."""
-    stage_of_sub = {el.get("id"): _props(el)[p.STAGE] for el in root.iter(f"{{{p.BPMN_NS}}}subProcess")
-                    if _props(el).get(p.STAGE)}
+    stage_of_sub = {el.get("id"): som_properties(el)[p.STAGE] for el in root.iter(f"{{{p.BPMN_NS}}}subProcess")
+                    if som_properties(el).get(p.STAGE)}
     stage_of_event = {b.get("id"): stage_of_sub[b.get("attachedToRef")]
                       for b in root.iter(f"{{{p.BPMN_NS}}}boundaryEvent") if b.get("attachedToRef") in stage_of_sub}
     return {flow.get("targetRef", ""): stage_of_event[flow.get("sourceRef")]
             for flow in root.iter(f"{{{p.BPMN_NS}}}sequenceFlow") if flow.get("sourceRef") in stage_of_event}
 
 
-def _props(el: etree._Element) -> dict[str, str]:
-    """An element's som properties, however the modeler wrote them (spiffworkflow:, camunda: or zeebe:)."""
-    out: dict[str, str] = {}
-    ext = el.find(f"{{{p.BPMN_NS}}}extensionElements")
-    if ext is None:
-        return out
-    for group in ext:
-        if isinstance(group.tag, str) and etree.QName(group).localname == "properties":
-            for prop in group:
-                if isinstance(prop.tag, str) and etree.QName(prop).localname == "property":
-                    out[prop.get("name", "")] = prop.get("value", "")
-    return out
-
-
 def _stage_of(el: etree._Element) -> str | None:
     """The key of the stage subprocess `el` sits in, if any."""
     parent = el.getparent()
     while parent is not None:
-        if etree.QName(parent).localname == "subProcess" and _props(parent).get(p.STAGE):
-            return _props(parent)[p.STAGE]
+        if etree.QName(parent).localname == "subProcess" and som_properties(parent).get(p.STAGE):
+            return som_properties(parent)[p.STAGE]
         parent = parent.getparent()
     return None
-
-
-def _lane_of(root: etree._Element, el: etree._Element) -> str:
-    """The name of the lane that lists `el`, or "" (a task's role is its som.role; a lane is the fallback)."""
-    for ref in root.iter(f"{{{p.BPMN_NS}}}flowNodeRef"):
-        if (ref.text or "").strip() == el.get("id"):
-            return ref.getparent().get("name", "")
-    return ""
 
 
 def same_design(stored: dict | None, design: dict) -> bool:

@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from som_flow.engine import parse_xml
+from som_flow.engine import parse_xml, som_properties
 from som_flow.engine import profile as p
 from som_flow.errors import InvalidProcess
 from som_flow.processes import SHIPPED, read_modeler_bpmn, shipped_bpmn, validate_bpmn, validate_follow_on_bpmn
 from som_flow.processes.kinds import shipped_follow_on_bpmn
-from som_flow.processes.modeler import som_properties
 
 FIXTURES = Path(__file__).parent.parent / "bpmn_camunda"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
