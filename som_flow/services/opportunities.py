@@ -99,12 +99,11 @@ def get_many(ids: list[int]) -> list[Opportunity]:
 CARD_LOADS = (selectinload(Opportunity.customer).selectinload(Customer.parent), selectinload(Opportunity.sales_rep))
 
 
-def open_deals(*, kind_id: int | None = None, limit: int | None = None, newest_first: bool = False,
+def open_deals(*, limit: int | None = None, newest_first: bool = False,
                including: int | None = None) -> list[Opportunity]:
-    """Open deals (of one kind), oldest or newest first, at most `limit`; `including` an open deal is always in."""
+    """Open deals (for a form's choice of deal), oldest or newest first, at most `limit`; `including` an open deal
+    is always in. The board reads its own (board_cards)."""
     query = select(Opportunity).where(Opportunity.closed.is_(False), Opportunity.archived_at.is_(None))
-    if kind_id is not None:
-        query = query.where(Opportunity.kind_id == kind_id)
     query = query.order_by(Opportunity.id.desc() if newest_first else Opportunity.id).options(*CARD_LOADS)
     rows = list(db.session.scalars(query.limit(limit) if limit else query))
     if including and including not in {o.id for o in rows}:
@@ -118,7 +117,7 @@ BOARD_CARDS = 50  # cards a board column shows; the rest are a link to the list
 
 def board_cards(kind_id: int, per_column: int | None = None) -> list[Opportunity]:
     """The open deals of a kind a board shows: the oldest `per_column` of each stage (the column's count and totals
-    are forecast.board_totals, over all of them)."""
+    come from forecast.board_sums, over all of them)."""
     ranked = (select(Opportunity.id, func.row_number().over(partition_by=Opportunity.stage,
                                                             order_by=Opportunity.id).label("place"))
               .where(Opportunity.kind_id == kind_id, Opportunity.closed.is_(False), Opportunity.archived_at.is_(None))

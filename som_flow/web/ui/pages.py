@@ -517,9 +517,10 @@ def complete_task(task_id: str):
             zone = ZoneInfo(current_user.timezone or "UTC")
             data["appointment"] = {"start": local_datetime("appointment_start", zone, "start"),
                                    "end": local_datetime("appointment_end", zone, "end")}
-            missing = [name for name, value in zip(booking, data["appointment"].values(), strict=True) if not value]
+            missing = {name: [f"Give the {word} date and time."] for name, word, value
+                       in zip(booking, ("start", "end"), data["appointment"].values(), strict=True) if not value}
             if missing:
-                raise ValidationFailed("Give the appointment's start and end", dict.fromkeys(missing, ["Missing."]))
+                raise ValidationFailed("Give the appointment's start and end", missing)
         opportunities.complete_task(current_user, task_id, data, idempotency_key=key)
     except ValidationFailed as exc:
         # an answer the form does not take: the page the form was on, again, with what was typed (the booking's
