@@ -74,17 +74,10 @@ def timed_deal(wait_field) -> int:
     return opp_id
 
 
-def test_the_rep_on_a_phone_gives_the_timer_field_a_value_no_timer_can_start_with(browser, wait_field, timed_deal,
-                                                                                  tmp_path):
-    _, base_url, _ = wait_field
-    context = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto("/login")
-    page.get_by_label("E-mail").fill("rep@x.test")
-    page.get_by_label("Password").fill("secret-password")
-    page.get_by_role("button", name="Log in").click()
+def test_the_rep_on_a_phone_gives_the_timer_field_a_value_no_timer_can_start_with(sessions, timed_deal, tmp_path):
+    rep = sessions.new()
+    rep.page.set_viewport_size({"width": 390, "height": 844})
+    page = rep.login("rep@x.test")
     page.goto(f"/opportunities/{timed_deal}")
 
     page.get_by_role("tab", name="User defined").click()
@@ -106,5 +99,4 @@ def test_the_rep_on_a_phone_gives_the_timer_field_a_value_no_timer_can_start_wit
     page.reload()
     page.get_by_role("tab", name="User defined").click()
     expect(page.get_by_role("tabpanel", name="User defined")).to_contain_text("P5D")
-    assert errors == []
-    context.close()
+    assert [e for e in rep.errors if e.startswith("pageerror")] == []
