@@ -30,6 +30,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from som_flow.engine import profile as p
+from som_flow.engine import refusals as r
 from som_flow.engine import timers
 from som_flow.engine.expressions import ExpressionError, compile_expression, evaluate
 from som_flow.engine.forms import FormSpecError, parse_form
@@ -82,70 +83,6 @@ _BPMN_ALLOWED = frozenset(_FLOW_NODES) | frozenset(
         "categoryValue",
     }
 )
-# What a modeler draws that som_flow does not run, each with what to draw instead (said of one element; many of
-# one kind collapse into one row, see _Errors). Their contents are not judged separately: one reason per element.
-_BPMN_REFUSED_REASONS = {
-    "scriptTask": "script tasks are not run (no code in a BPMN file): draw a service task with a registered "
-                  "operation, or a user task",
-    "script": "scripts are not run (no code in a BPMN file): use a service task with a registered operation",
-    "callActivity": "call activities are not supported: draw the called process inline as an expanded subprocess",
-    "businessRuleTask": "business rule tasks are not supported: draw an exclusive gateway with a condition on "
-                        "each outgoing flow",
-    "sendTask": "send tasks are not supported: draw a service task with a registered operation (a notification)",
-    "receiveTask": "receive tasks are not supported: draw a user task that someone completes when the answer "
-                   "arrives",
-    "standardLoopCharacteristics": "loop markers are not supported: draw the steps once; repetition is modelled "
-                                   "by restarting a stage",
-    "multiInstanceLoopCharacteristics": "multi-instance markers are not supported: draw a single task (or one "
-                                        "task per party)",
-    "conditionalEventDefinition": "conditional events are not supported: draw an exclusive gateway with a "
-                                  "condition on its outgoing flow",
-    "signalEventDefinition": "signal events are not supported: draw a message event (the pipeline's lose and win "
-                             "messages) or a user task",
-    "errorEventDefinition": "error events are not supported: draw an end event, or an exclusive gateway that "
-                            "routes the failure",
-    "escalationEventDefinition": "escalation events are not supported: draw a timer on the task with a follow-up "
-                                 "user task for the person to escalate to",
-    "compensateEventDefinition": "compensation events are not supported: draw the undoing steps as user tasks",
-    "cancelEventDefinition": "cancel events are not supported: draw an end event",
-    "linkEventDefinition": "link events are not supported: draw the sequence flow itself",
-    "intermediateThrowEvent": "throwing events are not supported: draw a service task with a registered "
-                              "operation, or delete the event",
-    "complexGateway": "complex gateways are not supported: draw an inclusive or exclusive gateway with a "
-                      "condition on each outgoing flow",
-    "eventBasedGateway": "event-based gateways are not supported: draw an exclusive gateway, or a timer on the "
-                         "waiting user task",
-    "transaction": "transactions are not supported: draw an ordinary expanded subprocess",
-    "adHocSubProcess": "ad-hoc subprocesses are not supported: draw an expanded subprocess with its tasks on "
-                       "parallel branches (a parallel gateway)",
-    "messageFlow": "message flows between pools are not supported: som_flow runs one pool; delete the message "
-                   "flow (the pipeline's lose and win messages come from the app)",
-    "dataObjectReference": "data objects are not supported: keep the data in the deal's fields (a task's form); "
-                           "delete the data object",
-    "dataStoreReference": "data stores are not supported: keep the data in the deal's fields; delete the data "
-                          "store",
-    "dataInputAssociation": "data associations are not supported: a task reads the deal's fields; delete the "
-                            "association",
-    "dataOutputAssociation": "data associations are not supported: a task writes the deal's fields through its "
-                             "form; delete the association",
-    "ioSpecification": "task inputs and outputs are not supported: a task reads the deal's fields and writes "
-                       "them through its form (som.form); delete the inputs and outputs",
-    "dataInput": "data inputs are not supported: a task reads the deal's fields; delete the data input",
-    "dataOutput": "data outputs are not supported: a task writes the deal's fields through its form; delete the "
-                  "data output",
-    "property": "process and task variables are not supported: keep the data in the deal's fields",
-    "potentialOwner": "who does a task comes from its role (som.role), not from a potential owner: delete the "
-                      "assignment and set som.role",
-    "performer": "who does a task comes from its role (som.role), not from a performer: delete the assignment "
-                 "and set som.role",
-    "resourceRole": "who does a task comes from its role (som.role), not from a resource: delete the assignment "
-                    "and set som.role",
-    "humanPerformer": "who does a task comes from its role (som.role), not from a performer: delete the "
-                      "assignment and set som.role",
-    "choreographyTask": "choreographies are not supported: draw the process of one pool",
-    "subChoreography": "choreographies are not supported: draw the process of one pool",
-    "conversation": "conversations are not supported: draw the process of one pool",
-}
 # Declarations at the top of a document (beside the process), and parts of an allowed element, that are data
 # written for other tools: nothing here reads them unless an element that refers to them is drawn, and such an
 # element is refused itself. Ignored, with everything inside them.
@@ -160,36 +97,6 @@ _UNDRAWN_PARTS = frozenset({
     "standardLoopCharacteristics", "multiInstanceLoopCharacteristics", "potentialOwner", "performer",
     "humanPerformer", "resourceRole", "ioSpecification", "dataInput", "dataOutput", "property", "script",
 })
-_CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-_ACTIVITI_NS = "http://activiti.org/bpmn"
-_ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
-# Executable content in the vocabularies modelers write: code another engine would run. som_flow runs none of it,
-# so an admin who drew it would expect something that never happens: it is refused, saying what to draw instead.
-# Everything else in these vocabularies is data and is ignored here (processes/modeler.py reads some of it):
-# properties, form fields, input/output mappings without scripts, retry counts (spiffworkflow:retry), unit tests,
-# job types and headers (zeebe:taskDefinition, zeebe:taskHeaders), modeler and grid settings, colours.
-_LISTENER = ("listeners are not run: som_flow runs no code from a BPMN file; delete the listener and draw a "
-             "service task with a registered operation where its effect belongs")
-_VENDOR_EXECUTABLE = {
-    (p.SPIFF_NS, "script"): "scripts are not run (no code in a BPMN file): use a service task with a registered "
-                            "operation",
-    (p.SPIFF_NS, "preScript"): "pre-scripts are not run (no code in a BPMN file): delete it; a service task "
-                               "with a registered operation can do the work",
-    (p.SPIFF_NS, "postScript"): "post-scripts are not run (no code in a BPMN file): delete it; a service task "
-                                "with a registered operation can do the work",
-    (p.SPIFF_NS, "messagePayload"): "message payloads are not supported: the deal's messages carry no data; "
-                                    "delete the payload",
-    (p.SPIFF_NS, "payloadExpression"): "message payloads are not supported: the deal's messages carry no data; "
-                                       "delete the payload",
-    (_CAMUNDA_NS, "script"): "scripts are not run (no code in a BPMN file): delete it; a service task with a "
-                             "registered operation can do the work",
-    (_CAMUNDA_NS, "executionListener"): _LISTENER,
-    (_CAMUNDA_NS, "taskListener"): _LISTENER,
-    (_ACTIVITI_NS, "executionListener"): _LISTENER,
-    (_ACTIVITI_NS, "taskListener"): _LISTENER,
-    (_ZEEBE_NS, "script"): "scripts are not run (no code in a BPMN file): use a service task with a registered "
-                           "operation",
-}
 _SPIFF_ALLOWED = frozenset(
     {
         "properties",
@@ -202,10 +109,6 @@ _SPIFF_ALLOWED = frozenset(
     }
 )
 _DIAGRAM_NS = frozenset({p.BPMNDI_NS, p.DC_NS, p.DI_NS})
-# Identical reasons on this many elements or more are one row naming them all (one root cause, one row).
-COLLAPSE_AT = 3
-_LISTED = 12  # element ids named in one collapsed row
-
 # Bounds on the shape of a process, checked before SpiffWorkflow sees it: its parser recurses about
 # twice per flow node along a path (a 490-node line overflows Python's stack), and parsing, the
 # profile checks and every move walk all nodes.
@@ -258,50 +161,6 @@ class ProcessDefinition:
         return info.name if info else key
 
 
-class _Errors:
-    """Reasons by element id, as the admin reads them: one row per root cause (see collapse_repeats)."""
-
-    def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
-        self.plurals: dict[str, str] = {}
-
-    def add(self, element_id: str, reason: str, plural: str | None = None) -> None:
-        """Note `reason` against the element; `plural` ("{n} elements are …: {ids}") words it for many."""
-        self.errors.setdefault(element_id or "document", []).append(reason)
-        if plural:
-            self.plurals[reason] = plural
-
-    def raise_if_any(self, detail: str) -> None:
-        if self.errors:
-            errors = collapse_repeats(self.errors, self.plurals)
-            first_id, reasons = next(iter(errors.items()))
-            raise InvalidProcess(f"{detail}: {first_id}: {reasons[0]}", errors=errors)
-
-
-def collapse_repeats(errors: dict[str, list[str]], plurals: dict[str, str] | None = None) -> dict[str, list[str]]:
-    """`errors` with each reason given to COLLAPSE_AT or more elements said once, against the first of them,
-    naming them all: one cause, one row. `plurals` words such a row ("{n} elements are …: {ids}"); otherwise
-    it reads "{n} elements (a, b, c): reason"."""
-    holders: dict[str, list[str]] = {}
-    for element, reasons in errors.items():
-        for reason in dict.fromkeys(reasons):
-            holders.setdefault(reason, []).append(element)
-    out: dict[str, list[str]] = {}
-    said: set[str] = set()
-    for element, reasons in errors.items():
-        for reason in reasons:
-            many = holders[reason]
-            if len(many) < COLLAPSE_AT:
-                out.setdefault(element, []).append(reason)
-            elif reason not in said:
-                said.add(reason)
-                ids = ", ".join(many[:_LISTED]) + (f" and {len(many) - _LISTED} more" if len(many) > _LISTED else "")
-                template = (plurals or {}).get(reason)
-                out.setdefault(element, []).append(
-                    template.format(n=len(many), ids=ids) if template else f"{len(many)} elements ({ids}): {reason}")
-    return out
-
-
 def _local(el: etree._Element) -> tuple[str, str]:
     q = etree.QName(el)
     return q.namespace or "", q.localname
@@ -330,7 +189,7 @@ def som_properties(el: etree._Element) -> dict[str, str]:
 
 def check_document(root: etree._Element, operations: Iterable[str]) -> None:
     """Whitelist, ids, expressions and operations, on the XML; raise InvalidProcess naming element ids."""
-    errors = _Errors()
+    errors = r.Errors()
     operations = set(operations)
     if _local(root) != (p.BPMN_NS, "definitions"):
         raise InvalidProcess("Not a BPMN document", errors={"document": ["root must be bpmn:definitions"]})
@@ -403,7 +262,7 @@ def _refused_elements(root: etree._Element) -> Iterable[tuple[etree._Element, st
     """(element, reason) for what the document holds that som_flow does not run, in document order.
 
     Judged: BPMN elements (the whitelist, with what to draw instead) and executable content of the vocabularies
-    modelers write (_VENDOR_EXECUTABLE). Ignored, with what is inside them: declarations and other data
+    modelers write (r.VENDOR_EXECUTABLE). Ignored, with what is inside them: declarations and other data
     (_BPMN_DATA), the diagram, and any other vocabulary's elements, wherever they are. A refused element's
     contents are not judged: one reason per element."""
     todo = [root]
@@ -416,8 +275,8 @@ def _refused_elements(root: etree._Element) -> Iterable[tuple[etree._Element, st
         if ns == p.BPMN_NS:
             if name in _BPMN_DATA:
                 continue
-            if name in _BPMN_REFUSED_REASONS:
-                reason = _BPMN_REFUSED_REASONS[name]
+            if name in r.REFUSED_ELEMENTS:
+                reason = r.REFUSED_ELEMENTS[name]
             elif name not in _BPMN_ALLOWED:
                 reason = (f"{_words(name)} is not something som_flow runs: delete it, or draw a user task, a "
                           "service task, a subprocess, a gateway, a timer or a message event instead")
@@ -426,7 +285,7 @@ def _refused_elements(root: etree._Element) -> Iterable[tuple[etree._Element, st
         elif ns in _DIAGRAM_NS:
             continue
         else:
-            reason = _VENDOR_EXECUTABLE.get((ns, name))
+            reason = r.VENDOR_EXECUTABLE.get((ns, name))
         if reason:
             yield el, reason
             continue
@@ -444,11 +303,11 @@ def _drawn_processes(root: etree._Element) -> list[etree._Element]:
     the customer's too) is a picture, not a process to run."""
     flow_nodes = {f"{{{p.BPMN_NS}}}{tag}" for tag in _FLOW_NODES}
     return [proc for proc in root.iterfind(f"{{{p.BPMN_NS}}}process")
-            if any(isinstance(el.tag, str) and (el.tag in flow_nodes or _local(el)[1] in _BPMN_REFUSED_REASONS)
+            if any(isinstance(el.tag, str) and (el.tag in flow_nodes or _local(el)[1] in r.REFUSED_ELEMENTS)
                    for el in proc)]
 
 
-def _check_processes(errors: _Errors, root: etree._Element) -> None:
+def _check_processes(errors: r.Errors, root: etree._Element) -> None:
     """Exactly one process with something drawn in it, marked executable: said against the process, with how to
     fix it."""
     processes = _drawn_processes(root)
@@ -462,7 +321,7 @@ def _check_processes(errors: _Errors, root: etree._Element) -> None:
             errors.add(empty.get("id", ""), "nothing is drawn in the process: draw a start event, the tasks and an "
                        "end event in it")
     elif len(processes) == 1 and not executable:
-        errors.add(processes[0].get("id", ""), _NOT_EXECUTABLE)
+        errors.add(processes[0].get("id", ""), r.NOT_EXECUTABLE)
     elif len(processes) > 1:
         ids = ", ".join(proc.get("id", "") for proc in processes)
         if len(executable) == 1:
@@ -476,10 +335,6 @@ def _check_processes(errors: _Errors, root: etree._Element) -> None:
                 errors.add(proc.get("id", ""), f"the file has {len(processes)} processes ({ids}), "
                            f"{len(executable)} marked executable; som_flow runs exactly one: keep the process to "
                            'run, set isExecutable="true" on it, and delete the other pools\' contents')
-
-
-_NOT_EXECUTABLE = ('the process is not marked executable: set isExecutable="true" on the process (in Camunda '
-                   'Modeler, tick "Executable" in the process\'s properties)')
 
 
 def _check_shape(process: etree._Element) -> None:
@@ -547,14 +402,14 @@ def _inside_extension(el: etree._Element) -> bool:
     return False
 
 
-def _compile(errors: _Errors, owner: str, text: str, what: str) -> None:
+def _compile(errors: r.Errors, owner: str, text: str, what: str) -> None:
     try:
         compile_expression(text)
     except ExpressionError as exc:
         errors.add(owner, f"{what} {text.strip()[:80]!r}: {exc}")
 
 
-def _check_timer(errors: _Errors, timer: etree._Element) -> None:
+def _check_timer(errors: r.Errors, timer: etree._Element) -> None:
     """One timer, as every parse of a version reads it: bare ISO-8601 text is read as one, an expression must
     compile, and a constant must be ISO 8601. Upload adds the bounds and which names a timer may read
     (processes/validation.py); a value read from data is checked when the timer starts (engine/timers.py)."""
@@ -579,7 +434,7 @@ def _check_timer(errors: _Errors, timer: etree._Element) -> None:
         errors.add(owner, reason)
 
 
-def _check_props(errors: _Errors, el: etree._Element, props: dict[str, str]) -> None:
+def _check_props(errors: r.Errors, el: etree._Element, props: dict[str, str]) -> None:
     owner = el.get("id", "")
     role = props.get(p.ROLE)
     if role is not None and role not in p.ROLES:
@@ -643,10 +498,10 @@ def parse_specs(root: etree._Element) -> tuple[str, Any, dict[str, Any]]:
         drawn = [proc.get("id") for proc in _drawn_processes(root)]
         process_ids = [pid for pid in parser.get_process_ids() if pid in drawn]
         if len(process_ids) != 1:  # check_document refuses this first; here for a document it did not see
-            errors = _Errors()
+            errors = r.Errors()
             _check_processes(errors, root)
             errors.raise_if_any("The BPMN is not allowed")
-            raise InvalidProcess("The BPMN is not allowed", errors={_main_id(root): [_NOT_EXECUTABLE]})
+            raise InvalidProcess("The BPMN is not allowed", errors={_main_id(root): [r.NOT_EXECUTABLE]})
         process_id = process_ids[0]
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
@@ -664,57 +519,22 @@ def _main_id(root: etree._Element) -> str:
     return (process.get("id") if process is not None else None) or root.get("id") or "document"
 
 
-# What SpiffWorkflow says when it cannot read a process, in the admin's words. Keyed by a pattern of its message.
-_LIBRARY_SENTENCES = (
-    (r"No start event found", "the process has no start event: draw one start event where the process begins"),
-    (r"Exactly one start event is required in a SubWorkflow Task; found (\d+)",
-     "this subprocess needs exactly one start event, found {0}: keep one start event inside it"),
-    (r"A SubWorkflow Must contain an End event", "this subprocess has no end event: draw one after its last task"),
-    (r"Non-default exclusive outgoing sequence flow without condition",
-     "this flow leaves an exclusive gateway without a condition: give it a condition, or make it the gateway's "
-     "default flow"),
-    (r"is not executable", _NOT_EXECUTABLE),
-    (r"Could not find messageRef", "this message event names no message: choose the message it waits for"),
-    (r"Duplicate process ID", "two processes have this id: give each its own id"),
-)
-# What the BPMN schema says of an element (lxml's wording), in the admin's words; {0} is the setting's name.
-_SCHEMA_SENTENCES = (
-    (r"The attribute 'attachedToRef' is required", "is not attached to a task: draw it on the border of the task "
-     "or subprocess it belongs to"),
-    (r"The attribute 'sourceRef' is required", "has no start: connect it from the element it leaves"),
-    (r"The attribute 'targetRef' is required", "has no end: connect it to the element it leads to"),
-    (r"The attribute '(\w+)' is required", "is incomplete: its {0} is missing; set it in your modeler"),
-    (r"The attribute '(\w+)' is not allowed", "has a setting BPMN does not know ({0}): delete it"),
-    (r"is not a valid value of the atomic type 'xs:ID'", "has an id that is not a valid id: an id starts with a "
-     "letter or an underscore and has no spaces"),
-    (r"'(\w+)': '([^']*)' is not a valid value", "has a bad value '{1}' for its {0}: correct it in your modeler"),
-    (r"This element is not expected", "is in a place BPMN does not allow (for example, inside the wrong element, "
-     "or in the wrong order): move it, or draw it again in your modeler"),
-    (r"Missing child element", "is missing a part BPMN requires: draw it again in your modeler"),
-)
-# Library words a fallback sentence must not carry, and what the admin reads instead.
-_PLAIN_WORDS = ((re.compile(r"\{[^}]*\}"), ""), (re.compile(r"\b\w+(Exception|Error)\b:?\s*"), ""),
-                (re.compile(r"\battributes?\b", re.I), "setting"), (re.compile(r"\bxsd?:"), ""),
-                (re.compile(r"\bschema\b", re.I), "BPMN standard"), (re.compile(r"Element '"), "'"))
-_SCHEMA_ELEMENT = re.compile(r"Element '(?:\{[^}]*\})?(\w+)'(?:, attribute '(?:\{[^}]*\})?(\w+)')?: ")
-
-
 def _library_reason(exc: Exception, root: etree._Element) -> tuple[str, str]:
     """(element id, sentence) for SpiffWorkflow's or the BPMN schema's refusal: the element found by its id or,
     failing that, by the line and element name the message gives; its words the admin's, never the library's."""
     message = str(exc).strip()
     line = getattr(exc, "line_number", None) or getattr(exc, "lineno", None) or 0
     element_id = getattr(exc, "id", "") or ""
-    named = _SCHEMA_ELEMENT.match(message)
+    named = r.SCHEMA_ELEMENT.match(message)
     if named:  # the schema's wording: "Element '{ns}boundaryEvent': The attribute 'attachedToRef' is required…"
         local = named.group(1)
         element_id = element_id or _id_on_line(root, int(line or 0), local)
         message = message[named.end():]
         if named.group(2):
             message = f"'{named.group(2)}': {message}"
-        table, subject = _SCHEMA_SENTENCES, "this " + _words(local).split(" ", 1)[1]
+        table, subject = r.SCHEMA_SENTENCES, "this " + _words(local).split(" ", 1)[1]
     else:
-        table, subject = _LIBRARY_SENTENCES, ""
+        table, subject = r.LIBRARY_SENTENCES, ""
     element_id = element_id or (_id_on_line(root, int(line or 0), None) if line else "") or _main_id(root)
     where = f" (line {line})" if line else ""
     for pattern, sentence in table:
@@ -724,7 +544,7 @@ def _library_reason(exc: Exception, root: etree._Element) -> tuple[str, str]:
             break
     else:  # a message we have no words for: its text in plain words, and where it is
         plain = message
-        for pattern, replacement in _PLAIN_WORDS:
+        for pattern, replacement in r.PLAIN_WORDS:
             plain = pattern.sub(replacement, plain)
         said = f"could not be read: {plain.strip(' .')}"
         subject = subject or "this element"
@@ -769,7 +589,7 @@ def _graph_has_cycle(spec: Any) -> str | None:
 
 def check_flows(process_id: str, spec: Any, subprocess_specs: dict[str, Any], root: etree._Element) -> None:
     """No flow loops back, and every flow node is reachable. Raises InvalidProcess naming the elements."""
-    errors = _Errors()
+    errors = r.Errors()
     all_specs = {process_id: spec, **subprocess_specs}
     for each in all_specs.values():
         looped = _graph_has_cycle(each)
@@ -792,7 +612,7 @@ def _profile(
     subprocess_specs: dict[str, Any],
     root: etree._Element,
 ) -> ProcessDefinition:
-    errors = _Errors()
+    errors = r.Errors()
     all_specs = {process_id: spec, **subprocess_specs}
     stage_specs: dict[str, Any] = {}  # key -> SubWorkflowTask spec
     pipelines: list[Any] = []
@@ -924,7 +744,7 @@ def _next(stage_specs: dict[str, Any], key: str) -> set[str]:
 
 
 def _stage_order(
-    stage_specs: dict[str, Any], all_specs: dict[str, Any], root: etree._Element, errors: _Errors
+    stage_specs: dict[str, Any], all_specs: dict[str, Any], root: etree._Element, errors: r.Errors
 ) -> list[str]:
     """Topological order of the stage graph; document order breaks ties."""
     doc_order = [el.get("id") for el in root.iter(f"{{{p.BPMN_NS}}}subProcess")]

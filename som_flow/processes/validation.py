@@ -14,8 +14,9 @@ from lxml import etree
 
 from som_flow.engine import ExpressionError, FormSpecError, ProcessDefinition, parse_form, parse_xml, timers
 from som_flow.engine import profile as p
-from som_flow.engine.definition import collapse_repeats, parse_definition
+from som_flow.engine.definition import parse_definition
 from som_flow.engine.follow_on import parse_follow_on
+from som_flow.engine.refusals import collapse_repeats
 from som_flow.errors import InvalidProcess
 from som_flow.processes.operations import OPERATIONS
 
