@@ -98,6 +98,8 @@ def gunicorn_command(python: Path, host: Host, workers: int = 2, threads: int = 
     """gunicorn with the app factory, gthread workers, bound to the host's own address."""
     return [str(python), "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
             "--worker-class", "gthread", "--bind", f"{host.address}:{WEB_PORT}", "--graceful-timeout", "5",
+            # the control socket's default path is one per user, not per host: two hosts on one machine would share it
+            "--no-control-socket",
             "--access-logfile", "-", "som_flow:create_app()"]
 
 
