@@ -85,6 +85,15 @@ def test_the_balancer_takes_turns_and_offers_the_other_host_next():
                                                     ["http://a", "http://b"]]
 
 
+def test_a_host_that_failed_is_tried_last_until_its_fail_timeout_passes():
+    now = [0.0]
+    balancer = Balancer(["http://a", "http://b"], fail_timeout=10, clock=lambda: now[0])
+    balancer.failed("http://a")
+    assert [balancer.order() for _ in range(2)] == [["http://b", "http://a"]] * 2
+    now[0] = 10.5
+    assert [balancer.order() for _ in range(2)] == [["http://a", "http://b"], ["http://b", "http://a"]]
+
+
 def test_only_a_request_that_never_connected_counts_as_unsent():
     refused = requests.ConnectionError(type("E", (), {"reason": NewConnectionError(None, "refused")})())
     assert _not_connected(refused)

@@ -2,7 +2,8 @@
 
 Each virtual user is one rep, with a bearer token for the API and a page session (logged in through the form; its
 cookie is sent to whichever host answers, as a browser behind one load-balanced name would).
-Hosts are chosen like a load balancer would: round robin over the web hosts; a request that could not connect
+Hosts are chosen like a load balancer would: round robin over the web hosts, a host whose connection failed
+skipped for 10 s (a passive health check); a request that could not connect
 goes once to the other host (a retry), and so does a GET whose connection broke after it was sent — a POST that
 may have reached the server is not sent twice (as nginx's proxy_next_upstream does for non-idempotent requests).
 Writes every request's (kind, host, status, seconds, retried) to a JSON file; the orchestrator summarises it.
@@ -31,17 +32,26 @@ ACTIONS = {"board_page": 15, "tasks_page": 10, "tasks_api": 15, "complete_task":
 
 
 class Balancer:
-    """Round robin over the hosts; a connection failure is retried once on the next host."""
+    """Round robin over the hosts, with a passive health check as nginx's `max_fails=1 fail_timeout=10s`: a host
+    whose connection failed goes to the back of the order for `fail_timeout` seconds (it is still tried when the
+    other one fails too)."""
 
-    def __init__(self, hosts: list[str]):
-        self.hosts = hosts
+    def __init__(self, hosts: list[str], fail_timeout: float = 10.0, clock=time.monotonic):
+        self.hosts, self.fail_timeout, self.clock = hosts, fail_timeout, clock
         self._next = itertools.count()
         self._lock = threading.Lock()
+        self._down_until: dict[str, float] = {}
 
     def order(self) -> list[str]:
         with self._lock:
             first = next(self._next) % len(self.hosts)
-        return self.hosts[first:] + self.hosts[:first]
+            now = self.clock()
+            rotated = self.hosts[first:] + self.hosts[:first]
+            return sorted(rotated, key=lambda host: self._down_until.get(host, 0.0) > now)  # stable: up first
+
+    def failed(self, host: str) -> None:
+        with self._lock:
+            self._down_until[host] = self.clock() + self.fail_timeout
 
 
 class Rep:
@@ -64,6 +74,7 @@ class Rep:
                 r = self.http.request(method, host + path, headers=headers, timeout=15, allow_redirects=False,
                                       cookies=self.cookies if page else None, **kw)
             except CONNECTION_ERRORS as exc:
+                self.balancer.failed(host)
                 unsent = _not_connected(exc)
                 self.record(kind, host, f"{'no connection' if unsent else 'broken after sending'} "
                             f"({type(exc).__name__})", time.perf_counter() - started, retried)

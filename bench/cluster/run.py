@@ -207,7 +207,9 @@ def report(args, summary: dict, checks: dict, events: list, loads: tuple) -> str
              f"{loads[0]:.2f} before, {loads[1]:.2f} after (1 min).",
              "Hosts: pg (PostgreSQL 15, fsync on), web1 + web2 (gunicorn, 2 gthread workers × 4 threads), sched1 + "
              "sched2 (`som-flow scheduler`, tick 2 s, lease 10 s), load (one process, one thread per rep). The load "
-             "picks hosts round robin and sends a request whose connection fails once to the other host.",
+             "picks hosts round robin, skips a host for 10 s after its connection failed (a passive health check, "
+             "as nginx's fail_timeout), and sends a request that could not connect — or a GET whose connection "
+             "broke — once to the other host; a POST that may have arrived is not sent twice.",
              "", "| request | count | p50 ms | p95 ms | p99 ms | answers |", "|---|---:|---:|---:|---:|---|"]
     for r in summary["rows"]:
         answers = ", ".join(f"{s}: {n}" for s, n in sorted(r["statuses"].items()))
@@ -227,7 +229,8 @@ def report(args, summary: dict, checks: dict, events: list, loads: tuple) -> str
               "deals |",
               f"| reminders due by the end of the load | {rem['due']} ({_pairs(rem['by_state'], ' ')}) |",
               f"| lost reminders | {rem['lost']} |", f"| doubled reminders | {rem['doubled']} |",
-              f"| deliveries by scheduler | {_pairs(rem['deliveries_by_scheduler'])} |"]
+              f"| deliveries by scheduler (the whole run, the drain included) | "
+              f"{_pairs(rem['deliveries_by_scheduler'])} |"]
     for t in checks["torn"][:10]:
         lines.append(f"- torn: {t['opportunity']}: {'; '.join(t['problems'])}")
     return "\n".join(lines)
