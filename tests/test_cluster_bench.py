@@ -108,11 +108,13 @@ def test_the_summary_counts_answers_latencies_and_connection_errors_per_host():
                 ("move_stage", "http://10.77.0.12:8000", 200, 0.5, True, 2.0),
                 ("move_stage", "http://10.77.0.12:8000", 422, 0.4, False, 3.0),
                 ("book", "http://10.77.0.12:8000", 500, 0.3, False, 3.0)]
-    summary = summarise({"seconds": 10.0, "samples": samples})
+    summary = summarise({"seconds": 10.0, "samples": samples}, calm_until=1.5)
     tasks = next(r for r in summary["rows"] if r["kind"] == "tasks_api")
     assert (tasks["count"], round(tasks["p50"]), round(tasks["p95"]), round(tasks["p99"])) == (100, 510, 960, 1000)
     assert summary["answered"] == 103 and summary["throughput"] == pytest.approx(10.3)
     assert summary["connection_errors"] == {"10.77.0.11:8000 no connection": 1}
+    assert summary["calm_throughput"] == pytest.approx(100 / 1.5) and round(tasks["calm_p95"]) == 960
+    assert next(r for r in summary["rows"] if r["kind"] == "move_stage")["calm_p50"] == 0  # none before 1.5 s
     assert summary["retried_ok"] == 1 and summary["server_errors"] == 1 and summary["unexpected_4xx"] == 0
 
 

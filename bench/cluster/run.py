@@ -36,6 +36,7 @@ PYTHON = Path(sys.executable)
 SOM_FLOW = PYTHON.with_name("som-flow")
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 EXPECTED_REFUSALS = (409, 412, 422)  # the process (or a concurrent mover) said no: answers, not failures
+SCHEDULER_KILL_AT, WEB_KILL_AT = 0.30, 0.45  # shares of the run
 
 
 def log(message: str) -> None:
@@ -134,7 +135,7 @@ def start_scheduler(cluster: Cluster, name: str) -> None:
 def chaos(cluster: Cluster, seconds: float, events: list, stop: threading.Event, timers: list) -> None:
     """Kill -9 sched1 at 30 % of the run and web1's gunicorn master at 45 %; restart each after ~10 s."""
     down = min(10.0, seconds * 0.15)
-    plan = [(0.30 * seconds, "sched1", start_scheduler), (0.45 * seconds, "web1", start_web)]
+    plan = [(SCHEDULER_KILL_AT * seconds, "sched1", start_scheduler), (WEB_KILL_AT * seconds, "web1", start_web)]
     t0 = time.monotonic()
     for at, name, restart in plan:
         if stop.wait(max(0.0, t0 + at - time.monotonic())):
@@ -165,17 +166,22 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def summarise(load: dict) -> dict:
-    """Per request kind: count, p50/p95/p99, statuses; overall throughput; errors by status and host."""
+def summarise(load: dict, calm_until: float = 0.0) -> dict:
+    """Per request kind: count, p50/p95/p99, statuses; overall throughput; errors by status and host. The
+    baseline from the same run: p50/p95 and throughput of the requests sent in the first `calm_until` seconds
+    (before any web host was killed)."""
     kinds: dict[str, list] = defaultdict(list)
+    calm: dict[str, list] = defaultdict(list)
     statuses: dict[str, Counter] = defaultdict(Counter)
     conn_errors: Counter = Counter()
     retried_ok = 0
-    for kind, host, status, took, retried, _at in load["samples"]:
+    for kind, host, status, took, retried, at in load["samples"]:
         statuses[kind][str(status)] += 1
         if isinstance(status, int):
             kinds[kind].append(took)
             retried_ok += retried
+            if at < calm_until:
+                calm[kind].append(took)
         else:
             conn_errors[(host.split("//")[1], status.split(" (")[0])] += 1
     rows = []
@@ -183,12 +189,15 @@ def summarise(load: dict) -> dict:
         took = kinds[kind]
         rows.append({"kind": kind, "count": sum(statuses[kind].values()),
                      "p50": 1000 * percentile(took, 0.50), "p95": 1000 * percentile(took, 0.95),
-                     "p99": 1000 * percentile(took, 0.99), "statuses": dict(statuses[kind])})
+                     "p99": 1000 * percentile(took, 0.99), "statuses": dict(statuses[kind]),
+                     "calm_p50": 1000 * percentile(calm[kind], 0.50), "calm_p95": 1000 * percentile(calm[kind], 0.95)})
     answered = sum(len(v) for v in kinds.values())
     all_status = Counter()
     for c in statuses.values():
         all_status.update(c)
     return {"rows": rows, "answered": answered, "throughput": answered / load["seconds"],
+            "calm_throughput": sum(len(v) for v in calm.values()) / calm_until if calm_until else 0.0,
+            "calm_until": calm_until,
             "seconds": load["seconds"], "statuses": dict(all_status),
             "connection_errors": {f"{host} {what}": n for (host, what), n in sorted(conn_errors.items())},
             "retried_ok": retried_ok,
@@ -210,14 +219,17 @@ def report(args, summary: dict, checks: dict, events: list, loads: tuple) -> str
              "picks hosts round robin, skips a host for 10 s after its connection failed (a passive health check, "
              "as nginx's fail_timeout), and sends a request that could not connect — or a GET whose connection "
              "broke — once to the other host; a POST that may have arrived is not sent twice.",
-             "", "| request | count | p50 ms | p95 ms | p99 ms | answers |", "|---|---:|---:|---:|---:|---|"]
+             "", f"| request | count | p50 ms | p95 ms | p99 ms | baseline p50 / p95 ms (first "
+             f"{summary['calm_until']:.0f} s, both web hosts up) | answers |", "|---|---:|---:|---:|---:|---:|---|"]
     for r in summary["rows"]:
         answers = ", ".join(f"{s}: {n}" for s, n in sorted(r["statuses"].items()))
-        lines.append(f"| {r['kind']} | {r['count']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {answers} |")
+        lines.append(f"| {r['kind']} | {r['count']} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | "
+                     f"{r['calm_p50']:.0f} / {r['calm_p95']:.0f} | {answers} |")
     rem = checks["reminders"]
     lines += ["", "| what | result |", "|---|---|",
               f"| throughput | {summary['throughput']:.1f} answered requests/s over {summary['seconds']:.0f} s "
-              f"({summary['answered']} answered) |",
+              f"({summary['answered']} answered); baseline {summary['calm_throughput']:.1f}/s in the first "
+              f"{summary['calm_until']:.0f} s |",
               f"| server errors (5xx) | {summary['server_errors']} |",
               f"| other 4xx (not 409/412/422 refusals) | {summary['unexpected_4xx']} |",
               f"| connection errors (no connection: retried on the other host; broken after sending: a GET "
@@ -295,7 +307,9 @@ def main() -> int:
         checked = cluster.run_in("load", [str(PYTHON), str(ROOT / "bench/cluster/data.py"), "check", "--cutoff",
                                           cutoff.isoformat()], stdout=subprocess.PIPE)
         checks = json.loads(checked.stdout)
-        text = report(args, summarise(json.loads(result.read_text())), checks, sorted(events), tuple(loads))
+        # the baseline: before web1 is killed (at WEB_KILL_AT of the run; the load starts a little after the chaos)
+        summary = summarise(json.loads(result.read_text()), calm_until=WEB_KILL_AT * seconds - 2)
+        text = report(args, summary, checks, sorted(events), tuple(loads))
         print(text)
         if args.report:
             args.report.write_text(text + "\n")
@@ -308,7 +322,7 @@ def main() -> int:
         cluster.stop_all()
         if args.logs:
             args.logs.mkdir(parents=True, exist_ok=True)
-            for path in work.glob("*.log"):
+            for path in [*work.glob("*.log"), *work.glob("*.json")]:
                 shutil.copy(path, args.logs / path.name)
         if cluster.built:
             cluster.teardown_network()
