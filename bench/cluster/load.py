@@ -77,7 +77,7 @@ class Rep:
                 self.balancer.failed(host)
                 unsent = _not_connected(exc)
                 self.record(kind, host, f"{'no connection' if unsent else 'broken after sending'} "
-                            f"({type(exc).__name__})", time.perf_counter() - started, retried)
+                            f"({_reason(exc)})", time.perf_counter() - started, retried)
                 if unsent or method == "GET":
                     retried = True
                     continue
@@ -170,6 +170,15 @@ def _not_connected(exc: Exception) -> bool:
         return True
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(reason, NewConnectionError)
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost cause's name (ConnectionRefusedError, RemoteDisconnected, ReadTimeout...), for the report."""
+    cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+    cause = getattr(cause, "reason", None) or cause
+    while isinstance(cause, Exception) and cause.args and isinstance(cause.args[-1], Exception):
+        cause = cause.args[-1]
+    return type(cause).__name__
 
 
 def _answer(field: dict):

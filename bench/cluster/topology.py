@@ -100,6 +100,9 @@ def gunicorn_command(python: Path, host: Host, workers: int = 2, threads: int = 
             "--worker-class", "gthread", "--bind", f"{host.address}:{WEB_PORT}", "--graceful-timeout", "5",
             # the control socket's default path is one per user, not per host: two hosts on one machine would share it
             "--no-control-socket",
+            # above the balancer's idle time (gunicorn's 2 s default is not): otherwise a worker may close an idle
+            # kept-alive connection just as the balancer sends the next request on it (seen in run 3: 4 such)
+            "--keep-alive", "30",
             "--access-logfile", "-", "som_flow:create_app()"]
 
 
