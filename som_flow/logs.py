@@ -29,8 +29,9 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+=@-]{0,127}")
 _RECORD_FIELDS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id", "request", "taskName"}
 _HANDLER_MARK = "_som_flow_handler"
 # chatty at INFO about nothing an operator acts on (alembic's plugin set-up at import; APScheduler's every tick,
-# which `som_flow.scheduler` reports itself when it delivers something): warnings only, unless DEBUG is asked for
-QUIET_LOGGERS = ("alembic.runtime.plugins", "apscheduler.executors.default")
+# which `som_flow.scheduler` reports itself when it delivers something; SpiffWorkflow's line per task state change,
+# which the deal's history already tells): warnings only, unless DEBUG is asked for
+QUIET_LOGGERS = ("alembic.runtime.plugins", "apscheduler.executors.default", "spiff")
 _FACTORY_INSTALLED = False
 
 
