@@ -42,7 +42,17 @@ SOM_MODELER := som_flow/web/static/vendor/som-modeler
 $(SOM_MODELER)/som-modeler.min.js:
 	cd assets/modeler && npm ci --no-audit --no-fund && npm run build
 
-assets: $(BPMN_JS)/bpmn-viewer.production.min.js $(BPMN_JS)/bpmn-modeler.production.min.js $(SOM_MODELER)/som-modeler.min.js
+# The forecast's charts (Chart.js, MIT): its prebuilt UMD file from the npm registry, committed like bpmn-js, so this
+# only runs when it is missing.
+CHARTJS_VERSION := 4.6.1
+CHARTJS := som_flow/web/static/vendor/chartjs
+$(CHARTJS)/chart.umd.min.js:
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent chart.js@$(CHARTJS_VERSION) >/dev/null && tar xzf chart.js-*.tgz) \
+	  && mkdir -p $(CHARTJS) && cp $$tmp/package/dist/chart.umd.min.js $$tmp/package/LICENSE.md $(CHARTJS)/ \
+	  && echo $(CHARTJS_VERSION) > $(CHARTJS)/VERSION; status=$$?; rm -rf $$tmp; exit $$status
+
+assets: $(BPMN_JS)/bpmn-viewer.production.min.js $(BPMN_JS)/bpmn-modeler.production.min.js $(SOM_MODELER)/som-modeler.min.js \
+        $(CHARTJS)/chart.umd.min.js
 
 # Chromium for the browser tests comes from Debian, never a downloaded browser build.
 browser:
