@@ -33,7 +33,7 @@
 
   function valueAxis(title, format) {
     return {beginAtZero: true, title: {display: true, text: title},
-            ticks: {precision: format === whole ? 0 : undefined,
+            ticks: {precision: 0,  // whole units: no $0.1 steps when every figure is 0
                     callback: function (value) { return format.format(value); }}};
   }
 
@@ -69,8 +69,8 @@
   draw('compare-chart', {
     type: 'bar',
     data: {labels: data.compare.labels, datasets: [
-      Object.assign({label: words.unweighted, data: data.compare.amount}, UNWEIGHTED),
-      Object.assign({label: words.weighted, data: data.compare.weighted}, WEIGHTED),
+      Object.assign({label: words.forecast_unweighted, data: data.compare.amount}, UNWEIGHTED),
+      Object.assign({label: words.forecast_weighted, data: data.compare.weighted}, WEIGHTED),
       Object.assign({label: words.won, data: data.compare.won}, WON)]},
     options: {scales: {x: categoryAxis(words.period), y: valueAxis(words.amount, shortMoney)},
               plugins: {legend: {position: 'top'}, tooltip: tooltip(money, 'y')}}

@@ -1,4 +1,5 @@
-"""The schedule board: a day/week calendar of appointments per user or for the team."""
+"""The schedule board: a day or week calendar, or the week's agenda (a list in time order, by day), of
+appointments per user or for the team. Without a chosen view a desktop shows the week and a phone the agenda."""
 
 from __future__ import annotations
 
@@ -59,8 +60,12 @@ class Day:
     slots: list[dict] = field(default_factory=list)  # {"hour", "start" (aware), "appts": [Occurrence]}
 
 
+VIEWS = ("day", "week", "agenda")
+
+
 class BoardQuery(Schema):
-    view = fields.String(load_default="week", validate=validate.OneOf(["day", "week"]))
+    # absent: the week on a desktop, the agenda on a phone (both drawn, the stylesheet shows one)
+    view = fields.String(load_default="", validate=validate.OneOf(VIEWS))
     date = fields.Date(validate=sane_date)
     user = fields.Integer(validate=ID)  # absent: the team (or, for a rep, their own calendar)
     opportunity = fields.Integer(validate=ID)
@@ -99,6 +104,15 @@ def _build_days(first: date, count: int, occurrences: list[appts.Occurrence]) ->
     return days
 
 
+def _agenda(occurrences: list[appts.Occurrence]) -> list[tuple[date, list[appts.Occurrence]]]:
+    """The occurrences in time order under their day (in the viewer's zone); days without any are left out."""
+    zone = _zone()
+    by_day: dict[date, list] = {}
+    for occ in sorted(occurrences, key=lambda o: (o.start, o.end, o.appointment.title)):
+        by_day.setdefault(occ.start.astimezone(zone).date(), []).append(occ)
+    return sorted(by_day.items())
+
+
 @bp.route("/schedule")
 def board():
     _require(*READERS)
@@ -108,8 +122,9 @@ def board():
 def _board(q: dict, values: dict | None = None, errors: dict | None = None):
     """The board for `q`; the booking form shows `values` and `errors` when a booking was refused."""
     zone = _zone()
-    first = q["date"] - timedelta(days=q["date"].weekday()) if q["view"] == "week" else q["date"]
-    count = 7 if q["view"] == "week" else 1
+    one_day = q["view"] == "day"  # else the week (Monday to Sunday) of the date: as a calendar or an agenda
+    first = q["date"] if one_day else q["date"] - timedelta(days=q["date"].weekday())
+    count = 1 if one_day else 7
     start = datetime.combine(first, time(0), tzinfo=zone)
     end = datetime.combine(first + timedelta(days=count), time(0), tzinfo=zone)
     occurrences = appts.find_appointments(start, end, int(q["user"]) if q["user"] else None)
@@ -125,6 +140,7 @@ def _board(q: dict, values: dict | None = None, errors: dict | None = None):
                   "attendees": [] if current_user.has_role("scheduler") else [str(current_user.id)]}
     return render_template(
         "schedule.html", q=q, days=_build_days(first, count, occurrences), occurrences=occurrences,
+        agenda=_agenda(occurrences),
         deal_names=deal_names, zone=zone, people=people, deals=open_deals, can_book=current_user.has_role(*BOOKERS),
         can_fire=current_user.has_role(*FIRERS), prev_date=(first - step).isoformat(),
         next_date=(first + step).isoformat(), today=now().astimezone(zone).date().isoformat(),
