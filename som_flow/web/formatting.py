@@ -4,11 +4,12 @@ same value the same way; the JSON API keeps the raw values (clients format for t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 
 import isodate
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.units import format_unit
 from flask import Flask, current_app, has_request_context, request
@@ -43,6 +44,8 @@ CATALOG_OF = {
 }
 # how each language of ours writes money, numbers and dates when the site's LOCALE is not of that language
 _FORMATTING = {"en": "en", "nb": "nb_NO"}
+# a weekday, date and time as each language writes them in a sentence
+_MOMENT = {"en": "EEE dd MMM HH:mm", "nb": "EEE d. MMM HH:mm"}
 # the units a duration is told in, largest first (months and years come only from ISO Y/M parts)
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 
@@ -129,6 +132,17 @@ def duration(value, *, blank: str = "") -> str:
     locale = viewer_locale()
     words = [format_unit(n, f"duration-{unit}", length="long", locale=locale) for unit, n in parts if n]
     return " ".join(words) or format_unit(0, "duration-day", length="long", locale=locale)
+
+
+def moment(value: datetime | None, zone: tzinfo | None = None, pattern: str | None = None, *,
+           blank: str = "") -> str:
+    """An instant as a reader says it, in `zone` (the viewer's) and the page's language: "Mon 02 Mar 09:00",
+    "man. 2. mars 09:00". `pattern` (a CLDR date pattern) overrides the language's own."""
+    if value is None:
+        return blank
+    locale = viewer_locale()
+    pattern = pattern or _MOMENT.get(locale.language, _MOMENT["en"])
+    return format_datetime(value.astimezone(zone) if zone else value, pattern, locale=locale)
 
 
 def _names() -> dict:
