@@ -102,3 +102,14 @@ def test_no_chart_is_drawn_from_a_total_that_lacks_a_rate(client, deals):
     page = client.get("/forecast?currency=EUR")
     assert page.status_code == 422
     assert 'id="chart-data"' not in page.text and "charts.js" not in page.text
+
+
+def test_in_norwegian_the_charts_speak_bokmal_and_format_as_nb_no(client, deals):
+    login(client, "manager@x.test")
+    html = client.get("/forecast?group_by=month&currency=USD", headers={"Accept-Language": "nb-NO,nb;q=0.9"}).text
+    data = chart_data(html)
+    assert data["locale"] == "nb-NO"  # what charts.js formats ticks and tooltips with, as the tables are
+    assert data["texts"]["weighted"] == "Vektet" and data["texts"]["unweighted"] == "Uvektet"
+    assert data["texts"]["amount"] == "Beløp i USD" and data["texts"]["group"] == "Avslutningsmåned"
+    assert data["texts"]["forecast_weighted"] == "Prognose, vektet" and data["texts"]["won"] == "Vunnet"
+    assert "<h1>Prognose</h1>" in html and "Stolpediagram over åpent beløp" in html

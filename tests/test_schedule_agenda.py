@@ -92,3 +92,12 @@ def test_an_unknown_view_is_refused_by_name(client, week):
     page = client.get("/schedule?view=month")
     assert page.status_code == 422
     assert "view" in page.text and "Traceback" not in page.text
+
+
+def test_in_norwegian_the_agenda_names_the_days_in_bokmal(client, week):
+    login(client, "rep@x.test")
+    html = client.get("/schedule?view=agenda&date=2026-03-04", headers={"Accept-Language": "nb"}).text
+    assert [day for day, _ in agenda(html)] == ["tirsdag 3. mars", "torsdag 5. mars"]
+    assert "Agenda for uken fra 2. mars 2026" in html and "3 avtaler vist." in html
+    week_view = client.get("/schedule?view=week&date=2026-03-04", headers={"Accept-Language": "nb"}).text
+    assert '<th scope="col" class="">tir. 3. mars</th>' in week_view

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
@@ -20,7 +21,7 @@ from som_flow.services import opportunities, users
 from som_flow.services.permissions import calendar_owner, can_change_appointment, require_change_appointment
 from som_flow.services.reminders import fire_due_reminders
 from som_flow.services.unit_of_work import now
-from som_flow.web.formatting import moment
+from som_flow.web.formatting import moment, viewer_locale
 from som_flow.web.forms import load_form, local_datetime, refused
 from som_flow.web.redirects import back, return_to, safe_next
 
@@ -32,6 +33,9 @@ FIRERS = ("admin", "scheduler")
 REPEATS = {"daily": "DAILY", "weekly": "WEEKLY", "monthly": "MONTHLY"}
 # the hours a day column always shows; earlier or later appointments widen it
 DAY_HOURS = (7, 19)
+# a day as each language writes it: a calendar column ("Tue 03 Mar"), an agenda heading, a week's first day
+DAY_PATTERNS = {"en": {"column": "EEE dd MMM", "heading": "EEEE dd MMMM", "date": "dd MMMM yyyy"},
+                "nb": {"column": "EEE d. MMM", "heading": "EEEE d. MMMM", "date": "d. MMMM yyyy"}}
 
 
 def _require(*roles: str) -> None:
@@ -106,6 +110,13 @@ def _build_days(first: date, count: int, occurrences: list[appts.Occurrence]) ->
     return days
 
 
+def day_name(day: date, style: str = "column") -> str:
+    """A day in the page's language: "Tue 03 Mar" / "tir. 3. mar."; style "heading" or "date" for the agenda."""
+    locale = viewer_locale()
+    patterns = DAY_PATTERNS.get(locale.language, DAY_PATTERNS["en"])
+    return format_date(day, patterns[style], locale=locale)
+
+
 def _agenda(occurrences: list[appts.Occurrence]) -> list[tuple[date, list[appts.Occurrence]]]:
     """The occurrences in time order under their day (in the viewer's zone); days without any are left out."""
     zone = _zone()
@@ -142,7 +153,7 @@ def _board(q: dict, values: dict | None = None, errors: dict | None = None):
                   "attendees": [] if current_user.has_role("scheduler") else [str(current_user.id)]}
     return render_template(
         "schedule.html", q=q, days=_build_days(first, count, occurrences), occurrences=occurrences,
-        agenda=_agenda(occurrences),
+        agenda=_agenda(occurrences), day_name=day_name,
         deal_names=deal_names, zone=zone, people=people, deals=open_deals, can_book=current_user.has_role(*BOOKERS),
         can_fire=current_user.has_role(*FIRERS), prev_date=(first - step).isoformat(),
         next_date=(first + step).isoformat(), today=now().astimezone(zone).date().isoformat(),
