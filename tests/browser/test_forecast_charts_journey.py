@@ -119,3 +119,19 @@ def test_on_a_phone_the_forecast_charts_fit_the_screen(sessions, forecast_deals,
     assert measured["scroll"] <= PHONE["width"], measured["wide"]
     page.screenshot(path=str(tmp_path / "forecast-phone.png"), full_page=True)
     rep.assert_no_console_errors()
+
+
+def test_in_norwegian_the_charts_speak_bokmal(sessions, forecast_deals):
+    manager = sessions.new()
+    manager.page.set_extra_http_headers({"Accept-Language": "nb-NO,nb;q=0.9"})
+    page = manager.login("manager@x.test")
+    page.set_viewport_size(DESKTOP)
+    page.goto("/forecast?group_by=month&currency=USD")
+    expect(page.get_by_role("heading", name="Prognose", level=1)).to_be_visible()
+    forecast = _chart(page, "forecast-chart")
+    assert forecast["legend"] == ["Uvektet", "Vektet"]
+    assert forecast["valueTitle"] == "Beløp i USD" and forecast["categoryTitle"] == "Avslutningsmåned"
+    # ticks in Norwegian number format with the currency, as the table's cells
+    assert any("USD" in t and "\u00a0" in t for t in forecast["ticks"][1:]), forecast["ticks"]
+    assert _chart(page, "compare-chart")["legend"] == ["Prognose, uvektet", "Prognose, vektet", "Vunnet"]
+    manager.assert_no_console_errors()
