@@ -39,8 +39,9 @@ def deals(app, client):
 
 
 def _text(html: str) -> str:
-    """What a reader sees: the page's text without its tags (option values, ids and classes are not shown)."""
-    return re.sub(r"<[^>]+>", " ", html)
+    """What a reader sees: the page's text without its tags (option values, ids and classes are not shown) and
+    without its scripts (the figures a chart draws from are embedded as JSON, not shown as text)."""
+    return re.sub(r"<[^>]+>", " ", re.sub(r"<script\b[^>]*>.*?</script>", " ", html, flags=re.S))
 
 
 def _no_raw_values(text: str) -> None:

@@ -4,6 +4,10 @@
   const message = document.getElementById('schedule-message');
   // the CSP forbids inline handlers, so the view/user pickers submit from here
   const filter = document.getElementById('board-filter');
+  // no view chosen: the stylesheet shows a phone the agenda, so the picker says so too
+  if (filter && document.querySelector('.schedule-auto') && window.matchMedia('(max-width: 48rem)').matches) {
+    filter.querySelector('select[name="view"]').value = 'agenda';
+  }
   if (filter) {
     filter.querySelectorAll('select').forEach(function (select) {
       select.addEventListener('change', function () { filter.submit(); });

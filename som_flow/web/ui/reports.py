@@ -1,4 +1,5 @@
-"""/forecast: the weighted forecast with a chart, the pipeline report, forecast vs actual — and CSV of each table."""
+"""/forecast: the weighted forecast, forecast vs actual and the pipeline report (its funnel), each chart drawn by
+Chart.js over the table it comes from, and a CSV of each table."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from flask_login import current_user, login_required
 from marshmallow import Schema, fields, validate
 
 from som_flow.errors import Forbidden, SomFlowError
+from som_flow.i18n import gettext
 from som_flow.models import Opportunity
 from som_flow.schemas import ID, sane_date
 from som_flow.services import catalogs, csv_io, forecast, kinds, opportunities, reports, users
-from som_flow.web.formatting import money
+from som_flow.web.formatting import money, viewer_locale
 from som_flow.web.forms import load_args
 
 bp = Blueprint("reports", __name__)
@@ -21,7 +23,7 @@ READERS = ("admin", "manager", "rep")
 @login_required
 def _readers_only():
     if not current_user.has_role(*READERS):
-        raise Forbidden("The forecast is for managers and reps.")
+        raise Forbidden(gettext("The forecast is for managers and reps."))
 
 
 class ForecastPageQuery(Schema):
@@ -75,11 +77,27 @@ def _deals(ids: list[int], limit: int | None = 200) -> list[Opportunity]:
     return opportunities.get_many(ids[:limit] if limit else ids)
 
 
-def _chart(groups: list[dict]) -> list[dict]:
-    """Bar lengths (percent of the widest) for the amount and weighted bars."""
-    widest = max((g["amount"] for g in groups), default=0) or 1
-    return [{**g, "amount_pct": float(100 * g["amount"] / widest), "weighted_pct": float(100 * g["weighted"] / widest)}
-            for g in groups]
+def _figure(value) -> float | None:
+    """A money figure as the charts take it (a JSON number); None stays a gap (no snapshot for the period)."""
+    return None if value is None else float(value)
+
+
+def chart_data(tables: dict) -> dict:
+    """What the page's charts draw (static/charts.js reads it from the page): the very figures of the tables
+    beside them, so a chart and its table never disagree. The words (series, axes) come from the template."""
+    groups, compare, funnel = tables["forecast"]["groups"], tables["compare"], tables["report"]["funnel"]
+    return {
+        "currency": tables["forecast"]["currency"],
+        "locale": str(viewer_locale()).replace("_", "-"),
+        "forecast": {"labels": [str(g["label"]) for g in groups], "amount": [_figure(g["amount"]) for g in groups],
+                     "weighted": [_figure(g["weighted"]) for g in groups]},
+        "compare": {"labels": [r["period"] for r in compare],
+                    "amount": [_figure(r["forecast_amount"]) for r in compare],
+                    "weighted": [_figure(r["forecast_weighted"]) for r in compare],
+                    "won": [_figure(r["won"]) for r in compare]},
+        "funnel": {"labels": [r["name"] for r in funnel], "entered": [r["entered"] for r in funnel],
+                   "advanced": [r["advanced"] for r in funnel]},
+    }
 
 
 @bp.route("/forecast")
@@ -95,7 +113,7 @@ def forecast_page():
         # a missing rate: say which pair, and where to add it; never show a raw cross-currency sum
         message = "; ".join(exc.errors.get("currency", [])) or exc.detail
         return render_template("forecast.html", error=message, **context), exc.status
-    tables["chart"] = _chart(tables["forecast"]["groups"])
+    tables["charts"] = chart_data(tables)
     tables["stuck"] = _deals(tables["report"]["stuck"])
     tables["overdue"] = _deals(tables["report"]["overdue"])
     return render_template("forecast.html", error=None, **context, **tables)
@@ -104,9 +122,9 @@ def forecast_page():
 @bp.route("/forecast/snapshot", methods=["POST"])
 def snapshot_now():
     if not current_user.has_role("admin", "manager"):
-        raise Forbidden("Only managers take forecast snapshots.")
+        raise Forbidden(gettext("Only managers take forecast snapshots."))
     taken = forecast.take_snapshot(request.form.get("currency") or None, force=True)
-    flash(f"Snapshot taken: weighted {money(taken.weighted_total, taken.currency)}.", "ok")
+    flash(gettext("Snapshot taken: weighted %(total)s.", total=money(taken.weighted_total, taken.currency)), "ok")
     return redirect(url_for("reports.forecast_page"))
 
 
