@@ -42,7 +42,16 @@ SOM_MODELER := som_flow/web/static/vendor/som-modeler
 $(SOM_MODELER)/som-modeler.min.js:
 	cd assets/modeler && npm ci --no-audit --no-fund && npm run build
 
-assets: $(BPMN_JS)/bpmn-viewer.production.min.js $(BPMN_JS)/bpmn-modeler.production.min.js $(SOM_MODELER)/som-modeler.min.js
+# axe-core, the accessibility rules the browser tests run on every page (tests/browser/test_pages_axe*.py), comes
+# from the npm registry into tests/browser/vendor/axe/; committed, so this only runs (and needs npm) when missing.
+AXE_CORE_VERSION := 4.14.1
+AXE_CORE := tests/browser/vendor/axe
+$(AXE_CORE)/axe.min.js:
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent axe-core@$(AXE_CORE_VERSION) >/dev/null && tar xzf axe-core-*.tgz) \
+	  && mkdir -p $(AXE_CORE) && cp $$tmp/package/axe.min.js $$tmp/package/LICENSE $(AXE_CORE)/ \
+	  && echo $(AXE_CORE_VERSION) > $(AXE_CORE)/VERSION; status=$$?; rm -rf $$tmp; exit $$status
+
+assets: $(AXE_CORE)/axe.min.js $(BPMN_JS)/bpmn-viewer.production.min.js $(BPMN_JS)/bpmn-modeler.production.min.js $(SOM_MODELER)/som-modeler.min.js
 
 # Chromium for the browser tests comes from Debian, never a downloaded browser build.
 browser:
