@@ -49,14 +49,16 @@ def pages_by_role(live_server) -> dict[str, list[str]]:
             "attendees": [rep.id], "location": "Customer site", "timezone": "UTC"}).id
         db.session.remove()
     deal = f"/opportunities/{opp_id}"
-    common = ["/", "/opportunities/new", deal, f"{deal}/activities", "/pipeline", "/tasks", "/schedule",
-              f"/schedule/appointments/{appt_id}", "/customers", f"/customers/{customer_id}",
-              f"/customers/{customer_id}/activities", "/notifications", "/api/docs", "/no-such-page"]
-    admin_extra = ["/admin/stages/lead", "/admin/kinds/new-model", "/admin/kinds/standard-sale/model"]
-    return {"csr": common,
-            "rep": [*common, *(f"{deal}#{tab}" for tab in DEAL_TABS[1:]), "/forecast"],
-            "manager": [*common, "/forecast"],
-            "admin": [*common, "/forecast", *ADMIN_PAGES, *admin_extra]}
+    # every role: the main menu's pages and a deal; the rep (the deal's owner) also each tab of the deal and the
+    # pages behind it; the admin also the admin pages, the API docs and an error page. Each template is walked at
+    # least once; the roles' main pages show each role's own controls and data.
+    main = ["/", "/pipeline", "/tasks", "/schedule", "/customers", deal, "/notifications"]
+    behind = ["/opportunities/new", *(f"{deal}#{tab}" for tab in DEAL_TABS[1:]), f"{deal}/activities",
+              f"/schedule/appointments/{appt_id}", f"/customers/{customer_id}", f"/customers/{customer_id}/activities"]
+    admin = [*ADMIN_PAGES, "/admin/stages/lead", "/admin/kinds/new-model", "/admin/kinds/standard-sale/model",
+             "/api/docs", "/no-such-page"]
+    return {"csr": main, "rep": [*main, "/forecast", *behind], "manager": [*main, "/forecast"],
+            "admin": [*main, "/forecast", *admin]}
 
 
 def _slug(role: str, path: str) -> str:
@@ -82,13 +84,16 @@ def _open(page, path: str) -> int:
     return status
 
 
+def axe_problems(page, name: str) -> list[str]:
+    """axe's serious and critical violations on the page as it is now (menus and dialogs open included)."""
+    page.add_script_tag(path=str(AXE))
+    return [f"{name}: {v['impact']} {v['id']} ({v['help']}) at {v['targets']}"
+            for v in page.evaluate(RUN_AXE) if v["impact"] in FAILING]
+
+
 def check_page(page, name: str, lang: str, size: dict) -> list[str]:
     """axe, `<html lang>` and (on a phone) the width of the page now showing; the problems found, in words."""
-    problems = []
-    page.add_script_tag(path=str(AXE))
-    for v in page.evaluate(RUN_AXE):
-        if v["impact"] in FAILING:
-            problems.append(f"{name}: {v['impact']} {v['id']} ({v['help']}) at {v['targets']}")
+    problems = axe_problems(page, name)
     html_lang = page.evaluate("document.documentElement.lang") or ""
     if lang == "en" and not html_lang.startswith("en"):
         problems.append(f"{name}: <html lang={html_lang!r}> for an English browser")
@@ -105,13 +110,19 @@ def check_page(page, name: str, lang: str, size: dict) -> list[str]:
     return problems
 
 
+def new_context(browser, base_url: str, lang: str, size: dict):
+    """A browser context asking for the language (Accept-Language) at the size, that lets axe in."""
+    # the pages' Content-Security-Policy (script-src 'self') would refuse axe's injected <script>
+    context = browser.new_context(base_url=base_url, locale=LOCALES[lang], viewport=size, bypass_csp=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
 def walk(browser, live_server, lang: str, size: dict, roles=("csr", "rep", "manager", "admin")) -> None:
     """Every page of every role in one browser context (one language, one size); fails naming every problem."""
     _, base_url, _ = live_server
     pages = pages_by_role(live_server)
-    # the pages' Content-Security-Policy (script-src 'self') would refuse axe's injected <script>
-    context = browser.new_context(base_url=base_url, locale=LOCALES[lang], viewport=size, bypass_csp=True)
-    context.set_default_timeout(TIMEOUT_MS)
+    context = new_context(browser, base_url, lang, size)
     problems: list[str] = []
     try:
         page = context.new_page()
