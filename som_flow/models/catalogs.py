@@ -31,6 +31,7 @@ class Stage(Timestamped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    name_nb: Mapped[str | None] = mapped_column(String(120))  # the Norwegian name; None: `name` in every language
     details: Mapped[str] = mapped_column(Text, default="")
     default_probability: Mapped[int] = mapped_column(default=0)
     position: Mapped[int] = mapped_column(default=0)
@@ -46,6 +47,7 @@ class CatalogEntry(Timestamped, db.Model):
     catalog: Mapped[str] = mapped_column(String(40), index=True)
     key: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
+    name_nb: Mapped[str | None] = mapped_column(String(200))  # the Norwegian name; None: `name` in every language
     position: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
     percent: Mapped[int | None] = mapped_column()  # probability levels

@@ -7,6 +7,7 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, validate
 
 from som_flow.engine import FormSpecError
+from som_flow.i18n import gettext
 from som_flow.models import CATALOGS, ROLES
 from som_flow.models.opportunities import OPPORTUNITY_STATUSES, PRIORITIES
 from som_flow.processes import KIND_TYPES, form_fields
@@ -124,7 +125,7 @@ class FormItem(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str | dict) or (isinstance(value, str) and len(value) > 2000):
-            raise ValidationError("Give a field as text such as qualified:yesno or as an object with a name.")
+            raise ValidationError(gettext("Give a field as text such as qualified:yesno or as an object with a name."))
         try:
             form_fields([value])
         except FormSpecError as exc:
@@ -469,7 +470,7 @@ class TaskSchema(Schema):
 def _assignee(value: str) -> None:
     if value in ("me", "none") or (value.isdigit() and 1 <= int(value) <= 2**31 - 1):
         return
-    raise ValidationError("Use me, none or a user id.")
+    raise ValidationError(gettext("Use me, none or a user id."))
 
 
 class TaskQuery(PageQuery):

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from som_flow.errors import NotFound, ValidationFailed
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import CATALOGS, CatalogEntry, CustomField, ExchangeRate, Question, Stage
 from som_flow.services.unit_of_work import service
 
@@ -120,7 +121,7 @@ def stage_by_key(key: str) -> Stage | None:
 def create_stage(key: str, name: str, default_probability: int, details: str = "",
                  sla_days: int | None = None) -> Stage:
     if stage_by_key(key):
-        raise ValidationFailed(f"Stage {key} exists", {"key": ["Already taken."]})
+        raise ValidationFailed(gettext("Stage %(key)s exists", key=key), {"key": [gettext("Already taken.")]})
     position = len(list_stages())
     stage = Stage(key=key, name=name, default_probability=default_probability, details=details,
                   position=position, sla_days=sla_days)
@@ -131,7 +132,8 @@ def create_stage(key: str, name: str, default_probability: int, details: str = "
 
 def check_catalog(name: str) -> str:
     if name not in CATALOGS:
-        raise NotFound(f"No catalog {name!r}; catalogs are {', '.join(CATALOGS)}")
+        raise NotFound(gettext("No catalog %(name)s; catalogs are %(items)s", name=repr(name),
+                               items=', '.join(CATALOGS)))
     return name
 
 
@@ -152,7 +154,8 @@ def require_entry(catalog: str, key: str | None, field: str) -> None:
     """Raise ValidationFailed naming `field` when `key` is not in the catalog."""
     if key is not None and entry(catalog, key) is None:
         keys = ", ".join(e.key for e in list_entries(catalog, active_only=True))
-        raise ValidationFailed(f"{key!r} is not in {catalog}", {field: [f"Unknown value; choose from {keys}."]})
+        raise ValidationFailed(gettext("%(key)s is not in %(catalog)s", key=repr(key), catalog=catalog),
+                               {field: [gettext("Unknown value; choose from %(keys)s.", keys=keys)]})
 
 
 @service
@@ -160,7 +163,8 @@ def create_entry(catalog: str, key: str, name: str, percent: int | None = None,
                  price: Decimal | None = None, extra: dict | None = None) -> CatalogEntry:
     check_catalog(catalog)
     if entry(catalog, key):
-        raise ValidationFailed(f"{key} exists in {catalog}", {"key": ["Already taken."]})
+        raise ValidationFailed(gettext("%(key)s exists in %(catalog)s", key=key, catalog=catalog),
+                               {"key": [gettext("Already taken.")]})
     row = CatalogEntry(catalog=catalog, key=key, name=name, percent=percent, price=price, extra=extra or {},
                        position=len(list_entries(catalog)))
     db.session.add(row)
@@ -171,7 +175,7 @@ def create_entry(catalog: str, key: str, name: str, percent: int | None = None,
 @service
 def set_exchange_rate(currency: str, base: str, rate: Decimal, valid_from: date) -> ExchangeRate:
     if rate <= 0:
-        raise ValidationFailed("A rate must be positive", {"rate": ["Must be greater than 0."]})
+        raise ValidationFailed(gettext("A rate must be positive"), {"rate": [gettext("Must be greater than 0.")]})
     row = db.session.scalar(select(ExchangeRate).where(
         ExchangeRate.currency == currency, ExchangeRate.base == base, ExchangeRate.valid_from == valid_from))
     if row is None:
@@ -187,7 +191,7 @@ def update_stage(key: str, data: dict) -> Stage:
     """Change a catalog stage's name, details, default probability or SLA days."""
     stage = stage_by_key(key)
     if stage is None:
-        raise NotFound(f"No stage {key!r}")
+        raise NotFound(gettext("No stage %(key)s", key=repr(key)))
     for name in ("name", "details", "default_probability", "sla_days"):
         if name in data:
             setattr(stage, name, data[name])
@@ -199,7 +203,7 @@ def set_entry_active(catalog: str, key: str, active: bool) -> CatalogEntry:
     """Deactivate (hide from new choices, keep on old records) or reactivate a catalog entry."""
     row = entry(check_catalog(catalog), key)
     if row is None:
-        raise NotFound(f"No {key!r} in {catalog}")
+        raise NotFound(gettext("No %(key)s in %(catalog)s", key=repr(key), catalog=catalog))
     row.active = active
     return row
 
@@ -217,9 +221,10 @@ def list_custom_fields() -> list[CustomField]:
 def create_custom_field(key: str, label: str, type: str, choices: list | None = None,
                         required: bool = False) -> CustomField:
     if db.session.scalar(select(CustomField.id).where(CustomField.key == key)):
-        raise ValidationFailed(f"Field {key} exists", {"key": ["Already taken."]})
+        raise ValidationFailed(gettext("Field %(key)s exists", key=key), {"key": [gettext("Already taken.")]})
     if type == "choice" and not choices:
-        raise ValidationFailed("A choice field needs choices", {"choices": ["Give at least one choice."]})
+        raise ValidationFailed(gettext("A choice field needs choices"),
+                               {"choices": [gettext("Give at least one choice.")]})
     row = CustomField(key=key, label=label, type=type, choices=choices or [], required=required,
                       position=len(list_custom_fields()))
     db.session.add(row)
@@ -247,7 +252,7 @@ def list_questions(kind_key: str | None = None) -> list[Question]:
 def create_question(key: str, section: str, text: str, answer_type: str = "bool", required: bool = False,
                     kind_key: str | None = None, choices: list | None = None) -> Question:
     if section not in ("profile", "qualification"):
-        raise ValidationFailed("Unknown section", {"section": ["Choose profile or qualification."]})
+        raise ValidationFailed(gettext("Unknown section"), {"section": [gettext("Choose profile or qualification.")]})
     row = Question(key=key, section=section, text=text, answer_type=answer_type, required=required,
                    kind_key=kind_key, choices=choices or [], position=len(list_questions()))
     db.session.add(row)

@@ -4,31 +4,33 @@ same value the same way; the JSON API keeps the raw values (clients format for t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 
 import isodate
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.units import format_unit
 from flask import Flask, current_app, has_request_context, request
-from flask_login import current_user
 
+from som_flow.i18n import N_, gettext, language_of
 from som_flow.services import catalogs
+from som_flow.web.i18n import current_language
 
 # the words for the fixed enums; the catalogs and the stage list give the names of what an admin can edit
 STATUS_LABELS = {
-    "open": "open",
-    "in_progress": "in progress",
-    "on_hold": "on hold",
-    "won": "won",
-    "lost": "lost",
-    "active": "active",
-    "inactive": "inactive",
-    "draft": "draft",
-    "sent": "sent",
-    "accepted": "accepted",
-    "rejected": "rejected",
+    "open": N_("open"),
+    "in_progress": N_("in progress"),
+    "on_hold": N_("on hold"),
+    "won": N_("won"),
+    "lost": N_("lost"),
+    "active": N_("active"),
+    "inactive": N_("inactive"),
+    "draft": N_("draft"),
+    "sent": N_("sent"),
+    "accepted": N_("accepted"),
+    "rejected": N_("rejected"),
 }
 # label('priority', 'high') reads the catalog 'priorities': the singular names a template says naturally
 CATALOG_OF = {
@@ -40,20 +42,25 @@ CATALOG_OF = {
     "channel": "marketing_channels",
     "timeframe": "timeframes",
 }
+# how each language of ours writes money, numbers and dates when the site's LOCALE is not of that language
+_FORMATTING = {"en": "en", "nb": "nb_NO"}
+# a weekday, date and time as each language writes them in a sentence
+_MOMENT = {"en": "EEE dd MMM HH:mm", "nb": "EEE d. MMM HH:mm"}
 # the units a duration is told in, largest first (months and years come only from ISO Y/M parts)
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 
 
 def viewer_locale() -> Locale:
-    """The signed-in user's locale when they have one, else the site's (LOCALE, default English)."""
-    wanted = None
-    if has_request_context() and getattr(current_user, "is_authenticated", False):
-        wanted = getattr(current_user, "locale", None)
-    wanted = wanted or current_app.config.get("LOCALE") or "en"
+    """The formatting locale of the language this response is written in (web/i18n.py chooses it: the user's
+    preference, the browser's, the site's): Norwegian formats as nb_NO, English as the site's LOCALE when that
+    is an English one (en_GB...), else en. An e-mail written in its recipient's language formats in it too."""
+    site = str(current_app.config.get("LOCALE") or "en").replace("-", "_")
+    language = current_language()
+    wanted = site if language_of(site) == language else _FORMATTING.get(language, "en")
     try:
-        return Locale.parse(str(wanted).replace("-", "_"))
+        return Locale.parse(wanted)
     except (UnknownLocaleError, ValueError):
-        return Locale.parse("en")
+        return Locale.parse(_FORMATTING.get(language, "en"))
 
 
 def _decimal(value) -> Decimal | None:
@@ -127,6 +134,17 @@ def duration(value, *, blank: str = "") -> str:
     return " ".join(words) or format_unit(0, "duration-day", length="long", locale=locale)
 
 
+def moment(value: datetime | None, zone: tzinfo | None = None, pattern: str | None = None, *,
+           blank: str = "") -> str:
+    """An instant as a reader says it, in `zone` (the viewer's) and the page's language: "Mon 02 Mar 09:00",
+    "man. 2. mars 09:00". `pattern` (a CLDR date pattern) overrides the language's own."""
+    if value is None:
+        return blank
+    locale = viewer_locale()
+    pattern = pattern or _MOMENT.get(locale.language, _MOMENT["en"])
+    return format_datetime(value.astimezone(zone) if zone else value, pattern, locale=locale)
+
+
 def _names() -> dict:
     """The stage and catalog names, read once per request (a page formats many rows). Kept on the request itself:
     `g` lives as long as the app context, which can span several requests (tests, CLI), and names can change."""
@@ -146,7 +164,7 @@ def label(kind: str, key, *, blank: str = "—") -> str:
         return blank
     key = str(key)
     if kind == "status":
-        return STATUS_LABELS.get(key, key.replace("_", " "))
+        return gettext(STATUS_LABELS[key]) if key in STATUS_LABELS else key.replace("_", " ")
     names = _names() if has_request_context() else {}
     found = names.get((kind, key)) or names.get((CATALOG_OF.get(kind, kind), key))
     return found or key.replace("_", " ")

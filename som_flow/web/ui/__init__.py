@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 
+from som_flow.i18n import gettext
 from som_flow.services.users import end_session, normalise_email, start_session, user_for_password
 from som_flow.web.auth import PAGE_SESSION_FIELD
 from som_flow.web.redirects import safe_next
@@ -24,7 +25,7 @@ def login():
     if request.method == "POST":
         user = user_for_password(request.form.get("email", ""), request.form.get("password", ""))
         if user is None:  # 401 is what the login throttle counts
-            flash("Wrong e-mail or password.", "error")
+            flash(gettext("Wrong e-mail or password."), "error")
             return render_template("login.html"), 401
         secret = start_session(user, replacing=session.get(PAGE_SESSION_FIELD))
         session.clear()  # nothing from before the login carries into it
@@ -64,7 +65,7 @@ def _failed(response) -> bool:
 
 
 def _too_many_attempts(_exc: RateLimitExceeded) -> ResponseReturnValue:
-    flash("Too many failed log-ins from here. Wait a minute, then try again.", "error")
+    flash(gettext("Too many failed log-ins from here. Wait a minute, then try again."), "error")
     return render_template("login.html"), 429
 
 

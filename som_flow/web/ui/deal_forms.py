@@ -7,6 +7,7 @@ import re
 
 from flask_login import current_user
 
+from som_flow.i18n import N_, gettext
 from som_flow.services import catalogs, users
 from som_flow.services.fields import REQUIRABLE_FIELDS, required_on_create
 from som_flow.services.permissions import can_change_opportunity
@@ -19,28 +20,29 @@ CATALOG_SELECTS = {
 }
 
 
-# marshmallow's words → what a person reads beside the field
+# marshmallow's words → what a person reads beside the field (in the reader's language: %(1)s is the pattern's group)
 _PLAIN = [
     (re.compile(r"^(Missing data for required field|Field may not be null|Shorter than minimum length 1)\.$"),
-     "Required."),
-    (re.compile(r"^Not a valid integer\.$"), "Enter a whole number."),
-    (re.compile(r"^Not a valid (number|decimal)\.$"), "Enter a number."),
-    (re.compile(r"^Not a valid date\.$"), "Enter a date (YYYY-MM-DD)."),
-    (re.compile(r"^Longer than maximum length (\d+)\.$"), r"At most \1 characters."),
-    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), r"Enter \1 to \2 characters."),
+     N_("Required.")),
+    (re.compile(r"^Not a valid integer\.$"), N_("Enter a whole number.")),
+    (re.compile(r"^Not a valid (number|decimal)\.$"), N_("Enter a number.")),
+    (re.compile(r"^Not a valid date\.$"), N_("Enter a date (YYYY-MM-DD).")),
+    (re.compile(r"^Longer than maximum length (\d+)\.$"), N_("At most %(1)s characters.")),
+    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), N_("Enter %(1)s to %(2)s characters.")),
     (re.compile(r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"),
-     r"Enter a value from \1 to \2."),
-    (re.compile(r"^Must be one of: .*$"), "Choose one of the listed values."),
-    (re.compile(r"^Unknown value; choose from .*$"), "Choose one of the listed values."),
+     N_("Enter a value from %(1)s to %(2)s.")),
+    (re.compile(r"^Must be one of: .*$"), N_("Choose one of the listed values.")),
+    (re.compile(r"^Unknown value; choose from .*$"), N_("Choose one of the listed values.")),
 ]
 
 
 def plain(message: str) -> str:
     """A schema's message as a person reads it beside the field ("Not a valid integer." → "Enter a whole number.")."""
     for pattern, words in _PLAIN:
-        if pattern.match(message):
-            return pattern.sub(words, message)
-    return message
+        found = pattern.match(message)
+        if found:
+            return gettext(words) % {str(i): group for i, group in enumerate(found.groups(), 1)}
+    return gettext(message)
 
 
 def plain_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
