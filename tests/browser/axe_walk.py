@@ -84,16 +84,20 @@ def _open(page, path: str) -> int:
     return status
 
 
-def axe_problems(page, name: str) -> list[str]:
-    """axe's serious and critical violations on the page as it is now (menus and dialogs open included)."""
+def axe_problems(page, name: str, report: dict | None = None) -> list[str]:
+    """axe's serious and critical violations on the page as it is now (menus and dialogs open included); every
+    violation, of any impact, goes into `report` too."""
     page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(RUN_AXE)
+    if report is not None and violations:
+        report[name] = violations
     return [f"{name}: {v['impact']} {v['id']} ({v['help']}) at {v['targets']}"
-            for v in page.evaluate(RUN_AXE) if v["impact"] in FAILING]
+            for v in violations if v["impact"] in FAILING]
 
 
-def check_page(page, name: str, lang: str, size: dict) -> list[str]:
+def check_page(page, name: str, lang: str, size: dict, report: dict) -> list[str]:
     """axe, `<html lang>` and (on a phone) the width of the page now showing; the problems found, in words."""
-    problems = axe_problems(page, name)
+    problems = axe_problems(page, name, report)
     html_lang = page.evaluate("document.documentElement.lang") or ""
     if lang == "en" and not html_lang.startswith("en"):
         problems.append(f"{name}: <html lang={html_lang!r}> for an English browser")
@@ -106,7 +110,9 @@ def check_page(page, name: str, lang: str, size: dict) -> list[str]:
         if measured["scroll"] > PHONE["width"]:
             problems.append(f"{name}: scrolls sideways at 390 px ({measured['scroll']} px wide: {measured['wide']})")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{lang}-{size['width']}x{size['height']}-{name}.png", full_page=True)
+    # a whole long page on a busy machine takes more than the usual wait
+    page.screenshot(path=SCREENSHOTS / f"{lang}-{size['width']}x{size['height']}-{name}.png", full_page=True,
+                    timeout=60_000)
     return problems
 
 
@@ -124,10 +130,11 @@ def walk(browser, live_server, lang: str, size: dict, roles=("csr", "rep", "mana
     pages = pages_by_role(live_server)
     context = new_context(browser, base_url, lang, size)
     problems: list[str] = []
+    report: dict[str, list] = {}  # every violation, also the moderate and minor ones, for people to read
     try:
         page = context.new_page()
         page.goto("/login")
-        problems += check_page(page, "login", lang, size)
+        problems += check_page(page, "login", lang, size, report)
         for role in roles:
             context.clear_cookies()
             log_in(page, f"{role}@x.test")
@@ -137,7 +144,10 @@ def walk(browser, live_server, lang: str, size: dict, roles=("csr", "rep", "mana
                 if status != expected:
                     problems.append(f"{role} {path}: answered {status}, not {expected}")
                     continue
-                problems += check_page(page, _slug(role, path), lang, size)
+                problems += check_page(page, _slug(role, path), lang, size, report)
     finally:
         context.close()
+        SCREENSHOTS.parent.mkdir(parents=True, exist_ok=True)
+        written = SCREENSHOTS.parent / f"axe-{lang}-{size['width']}x{size['height']}.json"
+        written.write_text(json.dumps(report, indent=1))
     assert not problems, f"{len(problems)} problems ({lang}, {size['width']} px):\n" + json.dumps(problems, indent=1)
