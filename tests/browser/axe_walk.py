@@ -121,6 +121,8 @@ def new_context(browser, base_url: str, lang: str, size: dict):
     # the pages' Content-Security-Policy (script-src 'self') would refuse axe's injected <script>
     context = browser.new_context(base_url=base_url, locale=LOCALES[lang], viewport=size, bypass_csp=True)
     context.set_default_timeout(TIMEOUT_MS)
+    # a walk loads ~70 pages while other suites share the cores: one slow load must not sink the whole walk
+    context.set_default_navigation_timeout(3 * TIMEOUT_MS)
     return context
 
 

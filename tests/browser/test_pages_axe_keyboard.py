@@ -41,7 +41,7 @@ def admin_page(browser, live_server):
     context.close()
 
 
-def test_escape_closes_each_dialog_and_menu_and_focus_returns_to_its_opener(admin_page):
+def test_escape_closes_each_dialog_and_menu_and_focus_returns_to_its_opener(admin_page, live_server):
     page, paths = admin_page
     deal = next(p for p in paths if p.startswith("/opportunities/") and p[len("/opportunities/"):].isdigit())
     problems: list[str] = []
@@ -95,4 +95,26 @@ def test_escape_closes_each_dialog_and_menu_and_focus_returns_to_its_opener(admi
     page.set_viewport_size(PHONE)
     page.goto("/tasks")
     problems += _escape_returns_focus(page, page.locator(".menu-toggle"), page.locator("#main-menu"), "phone menu")
+    # a customer's pop-up note (shown open, not modal, on the customer's page) closes with Escape too
+    page.set_viewport_size(DESKTOP)
+    customer = next(p for p in paths if p.startswith("/customers/") and p[len("/customers/"):].isdigit())
+    _flag_popup_note(live_server, int(customer.rsplit("/", 1)[1]))
+    page.goto(customer)
+    note = page.locator("dialog#popup-note")
+    expect(note).to_be_visible()
+    problems += axe_problems(page, "customer pop-up note")
+    page.keyboard.press("Escape")
+    expect(note).to_be_hidden()
     assert not problems, "\n".join(problems)
+
+
+def _flag_popup_note(live_server, customer_id: int) -> None:
+    from som_flow.extensions import db
+    from som_flow.models import User
+    from som_flow.services import customers
+
+    app, _, people = live_server
+    with app.app_context():
+        admin = db.session.get(User, people["admin"])
+        customers.update_customer(admin, customer_id, {"popup_notes": "Call before noon.", "popup_on_open": True})
+        db.session.remove()

@@ -22,10 +22,16 @@ document.addEventListener('DOMContentLoaded', () => {
 });
 
 // Escape closes the <details> popup the focus is in (a row's "⋯" menu, the schedule's Actions, an edit form shown in
-// place), else any open popup menu (the bell, a row menu), and puts focus back on the summary that opened it.
-// A modal <dialog> handles its own Escape (dialogs.js), and a <select>'s open list takes the key before we see it.
+// place), else any open popup menu (the bell, a row menu), and puts focus back on the summary that opened it; else
+// a non-modal <dialog> shown open (the customer's pop-up note). A modal <dialog> handles its own Escape (the
+// browser's), and a <select>'s open list takes the key before we see it.
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape' || event.defaultPrevented || document.querySelector('dialog[open]:modal')) return;
+  const note = document.querySelector('dialog[open]');
+  if (note && !document.activeElement.closest('details[open]')) {
+    note.close();
+    return;
+  }
   const focused = document.activeElement;
   const within = focused && focused.closest('details[open]');
   const menus = within ? [within] : [...document.querySelectorAll('details.bell[open], details.row-menu[open]')];
