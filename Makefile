@@ -51,8 +51,17 @@ $(CHARTJS)/chart.umd.min.js:
 	  && mkdir -p $(CHARTJS) && cp $$tmp/package/dist/chart.umd.min.js $$tmp/package/LICENSE.md $(CHARTJS)/ \
 	  && echo $(CHARTJS_VERSION) > $(CHARTJS)/VERSION; status=$$?; rm -rf $$tmp; exit $$status
 
+# axe-core, the accessibility rules the browser tests run on every page (tests/browser/test_pages_axe*.py), comes
+# from the npm registry into tests/browser/vendor/axe/; committed, so this only runs (and needs npm) when missing.
+AXE_CORE_VERSION := 4.14.1
+AXE_CORE := tests/browser/vendor/axe
+$(AXE_CORE)/axe.min.js:
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent axe-core@$(AXE_CORE_VERSION) >/dev/null && tar xzf axe-core-*.tgz) \
+	  && mkdir -p $(AXE_CORE) && cp $$tmp/package/axe.min.js $$tmp/package/LICENSE $(AXE_CORE)/ \
+	  && echo $(AXE_CORE_VERSION) > $(AXE_CORE)/VERSION; status=$$?; rm -rf $$tmp; exit $$status
+
 assets: $(BPMN_JS)/bpmn-viewer.production.min.js $(BPMN_JS)/bpmn-modeler.production.min.js $(SOM_MODELER)/som-modeler.min.js \
-        $(CHARTJS)/chart.umd.min.js
+        $(CHARTJS)/chart.umd.min.js $(AXE_CORE)/axe.min.js
 
 # Translations (Flask-Babel): som_flow/translations/<lang>/LC_MESSAGES/messages.po are the committed sources; the
 # compiled .mo files are built from them here (by run, test, install and wheel-check) and never committed.

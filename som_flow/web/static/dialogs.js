@@ -1,6 +1,7 @@
 // Forms that ask first (templates/deal/_dialogs.html): each <details data-dialog> becomes a button opening a
 // modal <dialog> with the same form. Without JS the <details> stays and opens in place. One shown open by the
-// server (a refused form, as typed) opens at once. Also: "Add a line" on estimate forms adds a blank row.
+// server (a refused form, as typed) opens at once. Escape closes a dialog (the browser's own handling) and focus
+// returns to its button. Also: "Add a line" on estimate forms adds a blank row.
 (function () {
   document.querySelectorAll('details[data-dialog]').forEach(function (details) {
     const summary = details.querySelector(':scope > summary');
@@ -15,6 +16,9 @@
     button.textContent = summary.textContent;
     button.setAttribute('aria-haspopup', 'dialog');
     button.addEventListener('click', function () { dialog.showModal(); });
+    // closed by Escape, Cancel or its form: focus goes back to the button that opens it, also for a dialog the
+    // page opened by itself (a refused form), which has no opener the browser could return to
+    dialog.addEventListener('close', function () { if (button.isConnected) button.focus(); });
     const open = details.open;
     details.replaceWith(button);
     document.body.appendChild(dialog);

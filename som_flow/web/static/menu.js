@@ -13,16 +13,54 @@ document.addEventListener('DOMContentLoaded', () => {
   };
   button.addEventListener('click', () => show(!isOpen()));
   document.addEventListener('keydown', (event) => {
-    if (event.key !== 'Escape') return;
+    if (event.key !== 'Escape' || event.defaultPrevented) return;
     if (isOpen()) {
       show(false);
       button.focus();
     }
-    // the bell is a <details>: Escape closes it too
-    const bell = document.getElementById('bell');
-    if (bell && bell.open) {
-      bell.open = false;
-      bell.querySelector('summary').focus();
-    }
   });
+});
+
+// Escape closes the <details> popup the focus is in (a row's "⋯" menu, the schedule's Actions, an edit form shown in
+// place), else any open popup menu (the bell, a row menu), and puts focus back on the summary that opened it; else
+// a non-modal <dialog> shown open (the customer's pop-up note). A modal <dialog> handles its own Escape (the
+// browser's), and a <select>'s open list takes the key before we see it.
+document.addEventListener('keydown', (event) => {
+  if (event.key !== 'Escape' || event.defaultPrevented || document.querySelector('dialog[open]:modal')) return;
+  const note = document.querySelector('dialog[open]');
+  if (note && !document.activeElement.closest('details[open]')) {
+    note.close();
+    return;
+  }
+  const focused = document.activeElement;
+  const within = focused && focused.closest('details[open]');
+  const menus = within ? [within] : [...document.querySelectorAll('details.bell[open], details.row-menu[open]')];
+  menus.forEach((details) => {
+    details.open = false;
+    if (within || details.contains(focused) || focused === document.body) details.querySelector('summary').focus();
+  });
+});
+
+// A box that scrolls sideways (a wide table on a phone) takes keyboard focus while it scrolls, so the keyboard can
+// scroll it too (WCAG 2.1.1). Observed rather than checked once: a tab or a turned phone changes what overflows.
+document.addEventListener('DOMContentLoaded', () => {
+  if (!window.ResizeObserver) return;
+  const scrolls = (el) => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX)
+    && el.scrollWidth > el.clientWidth + 1;
+  const observer = new ResizeObserver((entries) => entries.forEach(({target}) => {
+    if (scrolls(target)) {
+      if (!target.hasAttribute('tabindex')) {
+        target.tabIndex = 0;
+        target.dataset.scrollFocus = '';
+      }
+    } else if ('scrollFocus' in target.dataset) {
+      target.removeAttribute('tabindex');
+      delete target.dataset.scrollFocus;
+    }
+  }));
+  document.querySelectorAll('main table').forEach((table) => {
+    observer.observe(table);
+    observer.observe(table.parentElement);
+  });
+  document.querySelectorAll('main .board, main .calendar-wrap, main .table-scroll').forEach((el) => observer.observe(el));
 });
