@@ -42,7 +42,17 @@ SOM_MODELER := som_flow/web/static/vendor/som-modeler
 $(SOM_MODELER)/som-modeler.min.js:
 	cd assets/modeler && npm ci --no-audit --no-fund && npm run build
 
-assets: $(BPMN_JS)/bpmn-viewer.production.min.js $(BPMN_JS)/bpmn-modeler.production.min.js $(SOM_MODELER)/som-modeler.min.js
+# The design system (Pico CSS, https://picocss.com) comes as its prebuilt stylesheet from the npm registry into
+# static/; committed, so this only runs (and only needs npm and the network) when it is missing. app.css themes it.
+PICO_VERSION := 2.1.1
+PICO := som_flow/web/static/vendor/pico
+$(PICO)/pico.min.css:
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent @picocss/pico@$(PICO_VERSION) >/dev/null && tar xzf picocss-pico-*.tgz) \
+	  && mkdir -p $(PICO) && cp $$tmp/package/css/pico.min.css $$tmp/package/LICENSE.md $(PICO)/ \
+	  && echo $(PICO_VERSION) > $(PICO)/VERSION; status=$$?; rm -rf $$tmp; exit $$status
+
+assets: $(BPMN_JS)/bpmn-viewer.production.min.js $(BPMN_JS)/bpmn-modeler.production.min.js $(SOM_MODELER)/som-modeler.min.js \
+	$(PICO)/pico.min.css
 
 # Chromium for the browser tests comes from Debian, never a downloaded browser build.
 browser:
