@@ -60,3 +60,21 @@ def register_i18n(app: Flask) -> None:
         refresh()
 
     app.add_template_global(current_language)
+
+
+class InLanguage:
+    """A stage or catalog entry whose `name` reads in the page's language (its other attributes as they are):
+    what the views hand templates, so `{{ e.name }}` needs no change."""
+
+    def __init__(self, row, language: str | None = None):
+        self._row = row
+        self.name = row.name_in(language or current_language())
+
+    def __getattr__(self, attribute: str):
+        return getattr(self._row, attribute)
+
+
+def in_language(rows) -> list[InLanguage]:
+    """Stages or catalog entries named in the page's language."""
+    language = current_language()
+    return [InLanguage(row, language) for row in rows]
