@@ -17,10 +17,12 @@ CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "demo-password"  # noqa: S105 - the demo's published password
 DESKTOP = {"width": 1366, "height": 850}
 PHONE = {"width": 390, "height": 844}
-# (file name, viewport, who logs in (None: nobody), path)
+# the newest open deal of the list: its page shows a stage, a next activity and the tabs
+OPEN_DEAL = "/opportunities?status=in_progress"
+# (file name, viewport, who logs in (None: nobody), path; OPEN_DEAL follows the list's first deal)
 SHOTS = [
     ("login.png", PHONE, None, "/login"),
-    ("pipeline.png", DESKTOP, "manager@example.com", "/pipeline"),
+    ("deal.png", DESKTOP, "manager@example.com", OPEN_DEAL),
     ("tasks-phone.png", PHONE, "rep@example.com", "/tasks"),
 ]
 
@@ -40,6 +42,8 @@ def take(base_url: str, out: Path, shots=SHOTS) -> list[Path]:
                 page.get_by_role("button", name="Log in").click()
                 page.wait_for_load_state()
             page.goto(path)
+            if path == OPEN_DEAL:
+                page.locator("table.list tbody a[href*='/opportunities/']").first.click()
             page.wait_for_load_state("networkidle")
             target = out / name
             page.screenshot(path=str(target))
