@@ -19,11 +19,12 @@ DESKTOP = {"width": 1366, "height": 850}
 PHONE = {"width": 390, "height": 844}
 # the newest open deal of the list: its page shows a stage, a next activity and the tabs
 OPEN_DEAL = "/opportunities?status=in_progress"
-# (file name, viewport, who logs in (None: nobody), path; OPEN_DEAL follows the list's first deal)
+# (file name, viewport, who logs in (None: nobody), path (OPEN_DEAL follows the list's first deal)[, the part of the
+# page to scroll to])
 SHOTS = [
     ("login.png", PHONE, None, "/login"),
     ("deal.png", DESKTOP, "manager@example.com", OPEN_DEAL),
-    ("tasks-phone.png", PHONE, "rep@example.com", "/tasks"),
+    ("tasks-phone.png", PHONE, "rep@example.com", "/tasks", "#my-tasks"),
 ]
 
 
@@ -32,7 +33,7 @@ def take(base_url: str, out: Path, shots=SHOTS) -> list[Path]:
     saved = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        for name, viewport, email, path in shots:
+        for name, viewport, email, path, *scroll_to in shots:
             context = browser.new_context(base_url=base_url, viewport=viewport, device_scale_factor=1)
             page = context.new_page()
             if email:
@@ -45,6 +46,9 @@ def take(base_url: str, out: Path, shots=SHOTS) -> list[Path]:
             if path == OPEN_DEAL:
                 page.locator("table.list tbody a[href*='/opportunities/']").first.click()
             page.wait_for_load_state("networkidle")
+            if scroll_to:  # the part to show, just under the header (which stays at the top on a phone)
+                page.evaluate("""selector => { document.querySelector(selector).scrollIntoView();
+                    window.scrollBy(0, -document.querySelector('header.top').offsetHeight - 8); }""", scroll_to[0])
             target = out / name
             page.screenshot(path=str(target))
             saved.append(target)
