@@ -30,6 +30,8 @@ STATUS_LABELS = {
     "sent": N_("sent"),
     "accepted": N_("accepted"),
     "rejected": N_("rejected"),
+    "done": N_("done"),
+    "cancelled": N_("cancelled"),
 }
 # label('priority', 'high') reads the catalog 'priorities': the singular names a template says naturally
 CATALOG_OF = {

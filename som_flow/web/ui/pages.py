@@ -152,7 +152,7 @@ def opportunities_page():
     filters = _list_filters(args)
     results = _bulk(filters) if request.method == "POST" else None
     items, total = opportunities.search_opportunities(user=current_user, **filters)
-    stages = catalogs.list_stages()
+    stages = in_language(catalogs.list_stages())
     by_key = {s.key: s for s in stages}
     pages = max(1, -(-total // filters["per_page"]))
     can_change = current_user.has_role("admin", "manager", "csr", "rep")
