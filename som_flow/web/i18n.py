@@ -73,7 +73,7 @@ class InLanguage:
         return getattr(self._row, attribute)
 
 
-def in_language(rows) -> list[InLanguage]:
+def localized(rows) -> list[InLanguage]:
     """Stages or catalog entries named in the page's language."""
     language = current_language()
     return [InLanguage(row, language) for row in rows]
