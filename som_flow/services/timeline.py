@@ -184,7 +184,7 @@ def describe(e: Event, words: _Words) -> str:
         if key and group in ("custom", "answers"):  # one answer or user-defined value (a merge patch's key)
             label = words.sub_label(group, key)
         else:
-            label = _field_label(name) if name in FIELD_LABELS else d.get("label") or _field_label(name)
+            label = gettext(d["label"]) if d.get("label") else _field_label(name)
         return f"{label}: {words.field_value(name, d.get('old'))} → {words.field_value(name, d.get('new'))}"
     if t == "assigned":
         return gettext("Assigned to %(name)s", name=d.get("name") or words.user(d.get("new")) or gettext("someone"))
