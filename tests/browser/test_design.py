@@ -160,3 +160,25 @@ def test_on_a_phone_the_rep_works_by_thumb_without_sideways_scrolling(sessions, 
                         full_width=True) >= 4
     assert _tall_enough(booking.get_by_role("button", name="Book"), "booking") == 1
     me.assert_no_console_errors()
+
+
+def test_the_login_page_speaks_norwegian_to_a_norwegian_browser(browser, live_server):
+    _, base_url, _ = live_server
+    context = browser.new_context(base_url=base_url, locale="nb-NO", viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        expect(page.locator("html")).to_have_attribute("lang", "nb")
+        expect(page.locator(".identity")).to_contain_text("Hver salgsmulighet på sporet, hvert neste steg i tide.")
+        expect(page.get_by_role("heading", name="Logg inn")).to_be_visible()
+        page.get_by_label("E-post").fill("rep@x.test")
+        page.get_by_label("Passord").fill("secret-password")
+        page.get_by_role("button", name="Logg inn").click()
+        page.get_by_role("button", name="Meny").click()  # the header's menu and its sections in bokmål
+        nav = page.get_by_role("navigation", name="Hovedmeny")
+        for name in ("Salgsmuligheter", "Salgstrakt", "Mine oppgaver", "Kunder", "Kalender", "Prognose"):
+            expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
+        expect(page.get_by_role("button", name="Logg ut")).to_be_visible()
+        _no_sideways_scroll(page)
+    finally:
+        context.close()
