@@ -60,8 +60,17 @@ $(AXE_CORE)/axe.min.js:
 	  && mkdir -p $(AXE_CORE) && cp $$tmp/package/axe.min.js $$tmp/package/LICENSE $(AXE_CORE)/ \
 	  && echo $(AXE_CORE_VERSION) > $(AXE_CORE)/VERSION; status=$$?; rm -rf $$tmp; exit $$status
 
+# The design system (Pico CSS, https://picocss.com) comes as its prebuilt stylesheet from the npm registry into
+# static/; committed, so this only runs (and only needs npm and the network) when it is missing. app.css themes it.
+PICO_VERSION := 2.1.1
+PICO := som_flow/web/static/vendor/pico
+$(PICO)/pico.min.css:
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent @picocss/pico@$(PICO_VERSION) >/dev/null && tar xzf picocss-pico-*.tgz) \
+	  && mkdir -p $(PICO) && cp $$tmp/package/css/pico.min.css $$tmp/package/LICENSE.md $(PICO)/ \
+	  && echo $(PICO_VERSION) > $(PICO)/VERSION; status=$$?; rm -rf $$tmp; exit $$status
+
 assets: $(BPMN_JS)/bpmn-viewer.production.min.js $(BPMN_JS)/bpmn-modeler.production.min.js $(SOM_MODELER)/som-modeler.min.js \
-        $(CHARTJS)/chart.umd.min.js $(AXE_CORE)/axe.min.js
+        $(CHARTJS)/chart.umd.min.js $(AXE_CORE)/axe.min.js $(PICO)/pico.min.css
 
 # Translations (Flask-Babel): som_flow/translations/<lang>/LC_MESSAGES/messages.po are the committed sources; the
 # compiled .mo files are built from them here (by run, test, install and wheel-check) and never committed.
@@ -74,7 +83,7 @@ MO_FILES := $(PO_FILES:.po=.mo)
 EXTRACT_OPTIONS := --no-location --sort-output --no-wrap -k lazy_gettext -k lazy_ngettext:1,2 -k N_ \
 	--project=som_flow --copyright-holder="som_flow" --msgid-bugs-address=""
 
-$(CATALOGS)/%/LC_MESSAGES/messages.mo: $(CATALOGS)/%/LC_MESSAGES/messages.po
+$(CATALOGS)/%/LC_MESSAGES/messages.mo: $(CATALOGS)/%/LC_MESSAGES/messages.po | $(STAMP)
 	$(BIN)/pybabel compile -d $(CATALOGS) -l $* -D messages
 
 catalogs: $(MO_FILES)

@@ -37,6 +37,10 @@ class Stage(Timestamped, db.Model):
     position: Mapped[int] = mapped_column(default=0)
     sla_days: Mapped[int | None] = mapped_column()
 
+    def name_in(self, language: str | None) -> str:
+        """The name a reader of `language` ("en", "nb") sees: the Norwegian one where given, else `name`."""
+        return self.name_nb if language == "nb" and self.name_nb else self.name
+
 
 class CatalogEntry(Timestamped, db.Model):
     """One entry of a named choice list (`catalog` is one of CATALOGS)."""
@@ -53,6 +57,10 @@ class CatalogEntry(Timestamped, db.Model):
     percent: Mapped[int | None] = mapped_column()  # probability levels
     price: Mapped[Decimal | None] = mapped_column(Money())  # products and services
     extra: Mapped[dict] = mapped_column(JSON, default=dict)  # e.g. a channel's impact type
+
+    def name_in(self, language: str | None) -> str:
+        """The name a reader of `language` ("en", "nb") sees: the Norwegian one where given, else `name`."""
+        return self.name_nb if language == "nb" and self.name_nb else self.name
 
 
 class ExchangeRate(db.Model):

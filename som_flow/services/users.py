@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from som_flow.errors import NotFound, ValidationFailed
 from som_flow.extensions import db
-from som_flow.i18n import gettext
+from som_flow.i18n import LANGUAGE_NAMES, LANGUAGES, gettext
 from som_flow.models import ROLES, ApiToken, Opportunity, User, UserSession
 from som_flow.services.reminder_schedule import sync_reminders
 from som_flow.services.unit_of_work import now, service
@@ -191,6 +191,19 @@ def _resync_reminders_of(user: User) -> None:
     for opp in db.session.scalars(select(Opportunity).where(Opportunity.sales_rep_id == user.id,
                                                             Opportunity.closed.is_(False))):
         sync_reminders(opp)
+
+
+@service
+def set_language(user_id: int, language: str | None) -> User:
+    """A person's own language for pages, flash messages and the mail they get ("en", "nb"; None: as their
+    browser asks, else the site's). Raises ValidationFailed naming `locale`, NotFound."""
+    if language is not None and language not in LANGUAGES:
+        choices = ", ".join(f"{key} ({name})" for key, name in LANGUAGE_NAMES.items())
+        raise ValidationFailed(gettext("Choose a language som_flow speaks: %(choices)s.", choices=choices),
+                               {"locale": [gettext("Choose one of: %(choices)s.", choices=choices)]})
+    user = get_user(user_id)
+    user.locale = language
+    return user
 
 
 @service

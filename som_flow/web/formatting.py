@@ -11,10 +11,9 @@ import isodate
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
-from babel.units import format_unit
 from flask import Flask, current_app, has_request_context, request
 
-from som_flow.i18n import N_, gettext, language_of
+from som_flow.i18n import N_, gettext, language_of, ngettext
 from som_flow.services import catalogs
 from som_flow.web.i18n import current_language
 
@@ -31,6 +30,8 @@ STATUS_LABELS = {
     "sent": N_("sent"),
     "accepted": N_("accepted"),
     "rejected": N_("rejected"),
+    "done": N_("done"),
+    "cancelled": N_("cancelled"),
 }
 # label('priority', 'high') reads the catalog 'priorities': the singular names a template says naturally
 CATALOG_OF = {
@@ -48,6 +49,15 @@ _FORMATTING = {"en": "en", "nb": "nb_NO"}
 _MOMENT = {"en": "EEE dd MMM HH:mm", "nb": "EEE d. MMM HH:mm"}
 # the units a duration is told in, largest first (months and years come only from ISO Y/M parts)
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+# each unit in words, the form chosen by the number (written out so `make i18n` extracts both forms)
+_UNIT_WORDS = {
+    "year": lambda n, count: ngettext("%(count)s year", "%(count)s years", n, count=count),
+    "month": lambda n, count: ngettext("%(count)s month", "%(count)s months", n, count=count),
+    "day": lambda n, count: ngettext("%(count)s day", "%(count)s days", n, count=count),
+    "hour": lambda n, count: ngettext("%(count)s hour", "%(count)s hours", n, count=count),
+    "minute": lambda n, count: ngettext("%(count)s minute", "%(count)s minutes", n, count=count),
+    "second": lambda n, count: ngettext("%(count)s second", "%(count)s seconds", n, count=count),
+}
 
 
 def viewer_locale() -> Locale:
@@ -130,8 +140,13 @@ def duration(value, *, blank: str = "") -> str:
         parts.append((unit, seconds // size))
         seconds %= size
     locale = viewer_locale()
-    words = [format_unit(n, f"duration-{unit}", length="long", locale=locale) for unit, n in parts if n]
-    return " ".join(words) or format_unit(0, "duration-day", length="long", locale=locale)
+    words = [_in_words(unit, n, locale) for unit, n in parts if n]
+    return " ".join(words) or _in_words("day", 0, locale)
+
+
+def _in_words(unit: str, n: int, locale: Locale) -> str:
+    """ "14 days", "1 hour"; in bokmål "14 dager" (CLDR's Norwegian "døgn" is not what a CRM says)."""
+    return _UNIT_WORDS[unit](n, format_decimal(n, locale=locale))
 
 
 def moment(value: datetime | None, zone: tzinfo | None = None, pattern: str | None = None, *,
@@ -145,14 +160,40 @@ def moment(value: datetime | None, zone: tzinfo | None = None, pattern: str | No
     return format_datetime(value.astimezone(zone) if zone else value, pattern, locale=locale)
 
 
+# strftime's directives as CLDR date patterns (what Babel formats by locale); the names (%a, %b) are the reason
+_CLDR = {"a": "EEE", "A": "EEEE", "b": "MMM", "B": "MMMM", "d": "dd", "-d": "d", "e": "d", "H": "HH", "M": "mm",
+         "S": "ss", "Y": "yyyy", "y": "yy", "m": "MM", "Z": "zzz", "%": "%"}
+
+
+def strftime_local(value: datetime, fmt: str) -> str:
+    """`value.strftime(fmt)` with weekday and month names in the page's language ("%a %d %b" -> "Mon 02 Mar",
+    "man. 02 mars"); a format with no names is strftime's own."""
+    if not any(f"%{d}" in fmt for d in "aAbB"):
+        return value.strftime(fmt)
+    pattern, i = [], 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            key = fmt[i + 1:i + 3] if fmt[i + 1] == "-" else fmt[i + 1]
+            if key in _CLDR:
+                pattern.append(_CLDR[key])
+                i += 1 + len(key)
+                continue
+        literal = fmt[i]
+        pattern.append("''" if literal == "'" else (f"'{literal}'" if literal.isalpha() else literal))
+        i += 1
+    return format_datetime(value, "".join(pattern), locale=viewer_locale())
+
+
 def _names() -> dict:
-    """The stage and catalog names, read once per request (a page formats many rows). Kept on the request itself:
+    """The stage and catalog names in the page's language, read once per request (a page formats many rows).
+    Kept on the request itself:
     `g` lives as long as the app context, which can span several requests (tests, CLI), and names can change."""
-    cached = request.environ.get("som_flow.value_names")
+    language = current_language()
+    cached = request.environ.get(f"som_flow.value_names.{language}")
     if cached is None:
-        cached = {("stage", s.key): s.name for s in catalogs.list_stages()}
-        cached.update(catalogs.entry_names())
-        request.environ["som_flow.value_names"] = cached
+        cached = {("stage", s.key): s.name_in(language) for s in catalogs.list_stages()}
+        cached.update(catalogs.entry_names(language))
+        request.environ[f"som_flow.value_names.{language}"] = cached
     return cached
 
 
@@ -172,7 +213,7 @@ def label(kind: str, key, *, blank: str = "—") -> str:
 
 def register_formatting(app: Flask) -> None:
     """money, number, percent and duration as filters ({{ o.amount|money(o.currency) }}); label as a global."""
-    for func in (money, number, percent, duration):
+    for func in (money, number, percent, duration, moment):
         app.add_template_filter(func)
     app.add_template_global(label)
     app.add_template_global(money)

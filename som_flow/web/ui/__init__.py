@@ -13,6 +13,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from som_flow.i18n import gettext
 from som_flow.services.users import end_session, normalise_email, start_session, user_for_password
 from som_flow.web.auth import PAGE_SESSION_FIELD
+from som_flow.web.formatting import strftime_local
 from som_flow.web.redirects import safe_next
 
 # not "/static": the app's own static route owns that path and would answer 404 for these files
@@ -110,14 +111,18 @@ def register_ui(app: Flask) -> None:
     from som_flow.web.ui.deal_docs import bp as deal_docs_bp
 
     app.register_blueprint(deal_docs_bp)
+    from som_flow.web.ui.settings import bp as settings_bp
+
+    app.register_blueprint(settings_bp)
 
     @app.template_filter("local")
     def _local(when, fmt: str = "%a %d %b %H:%M"):
-        """A UTC datetime in the signed-in user's own timezone (reminders say 08:00 local)."""
+        """A UTC datetime in the signed-in user's own timezone (reminders say 08:00 local), its weekday and
+        month names in the page's language."""
         if when is None:
             return ""
         zone = getattr(current_user, "timezone", None) or "UTC"
-        return when.astimezone(ZoneInfo(zone)).strftime(fmt)
+        return strftime_local(when.astimezone(ZoneInfo(zone)), fmt)
 
     @app.context_processor
     def _globals():

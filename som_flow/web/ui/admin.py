@@ -63,6 +63,7 @@ def _admin_only():
 # forms ---------------------------------------------------------------------------------------------
 class StageEditSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    name_nb = fields.String(load_default=None, validate=validate.Length(max=120))  # blank: none
     details = fields.String(load_default="", validate=validate.Length(max=2000))
     default_probability = fields.Integer(required=True, validate=validate.Range(min=0, max=100))
     sla_days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=3650))
@@ -118,7 +119,7 @@ def stages_page():
 
 @bp.route("/stages", methods=["POST"])
 def create_stage():
-    names = ["key", "name", "details", "default_probability", "sla_days"]
+    names = ["key", "name", "name_nb", "details", "default_probability", "sla_days"]
     return _submit(lambda: catalogs.create_stage(**_load(StageCreateSchema(), names)),
                    gettext("Stage %(name)s added.", name=request.form.get("name", "").strip()),
                    url_for("admin.stages_page"), _stages_page)
@@ -135,7 +136,7 @@ def edit_stage(key: str):
 
     if request.method == "GET":
         return page()
-    names = ["name", "details", "default_probability", "sla_days"]
+    names = ["name", "name_nb", "details", "default_probability", "sla_days"]
     return _submit(lambda: catalogs.update_stage(key, _load(StageEditSchema(), names)),
                    gettext("Stage %(key)s saved.", key=key),
                    url_for("admin.stages_page"), page)
@@ -459,7 +460,7 @@ def catalog_page(name: str):
     if request.method == "GET":
         return page()
     return _submit(lambda: catalogs.create_entry(name, **_load(CatalogEntryCreateSchema(),
-                                                               ["key", "name", "percent", "price"])),
+                                                               ["key", "name", "name_nb", "percent", "price"])),
                    gettext("%(entry)s added to %(catalog)s.", entry=request.form.get("name", "").strip(), catalog=name),
                    url_for("admin.catalog_page", name=name), page)
 
@@ -506,8 +507,8 @@ def questions_page():
 def required_fields_page():
     def page(errors=None, form=None) -> str:
         chosen = set(form.getlist("fields")) if form else set(required_on_create())
-        return render_template("admin/required_fields.html", labels=REQUIRABLE_FIELDS, chosen=chosen,
-                               errors=errors or {})
+        labels = {key: gettext(words) for key, words in REQUIRABLE_FIELDS.items()}
+        return render_template("admin/required_fields.html", labels=labels, chosen=chosen, errors=errors or {})
 
     if request.method == "GET":
         return page()

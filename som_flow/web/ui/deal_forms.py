@@ -11,6 +11,7 @@ from som_flow.i18n import N_, gettext
 from som_flow.services import catalogs, users
 from som_flow.services.fields import REQUIRABLE_FIELDS, required_on_create
 from som_flow.services.permissions import can_change_opportunity
+from som_flow.web.i18n import current_language
 from som_flow.web.ui.picker import picker_label
 
 CATALOG_SELECTS = {
@@ -55,9 +56,10 @@ def plain_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
 def edit_options(opp=None) -> dict:
     """The choices and required marks of the deal forms (the deal page's tabs; the new-deal form: no `opp`)."""
     version = opp.kind_version if opp else None
+    language = current_language()
     stage = next((s for s in version.stages if s["key"] == opp.stage), None) if version else None
     return {
-        "catalog": {field: [(e.key, e.name) for e in catalogs.list_entries(name)
+        "catalog": {field: [(e.key, e.name_in(language)) for e in catalogs.list_entries(name)
                             if e.active or (opp is not None and e.key == getattr(opp, field, None))]
                     for field, name in CATALOG_SELECTS.items()},
         "reps": [(u.id, u.name) for u in users.list_reps()],
@@ -67,7 +69,7 @@ def edit_options(opp=None) -> dict:
         "stage_name": stage["name"] if stage else "",
         "can_assign": current_user.has_role("admin", "manager", "csr"),
         "can_edit": opp is not None and can_change_opportunity(current_user, opp) and not opp.closed,
-        "labels": REQUIRABLE_FIELDS,
+        "labels": {key: gettext(words) for key, words in REQUIRABLE_FIELDS.items()},
         "picker_label": picker_label,
     }
 
