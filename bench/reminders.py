@@ -73,7 +73,7 @@ WORKER = textwrap.dedent("""
         print("ready", flush=True)
         while not os.path.exists(go):
             time.sleep(0.002)
-        started, fired = time.perf_counter(), 0
+        started, cpu, fired = time.perf_counter(), time.process_time(), 0
         while True:
             fired += reminders.fire_due_reminders(at=at, owner=name)
             if not patient:
@@ -85,7 +85,7 @@ WORKER = textwrap.dedent("""
             if not left:
                 break
             time.sleep(0.2)
-        print(f"fired {fired} {time.perf_counter() - started:.3f}", flush=True)
+        print(f"fired {fired} {time.perf_counter() - started:.3f} {time.process_time() - cpu:.3f}", flush=True)
 """)
 
 
@@ -202,22 +202,24 @@ def _spawn(name: str, go: Path, env: dict, doomed: bool = False, patient: bool =
     return proc
 
 
-def _finish(proc: subprocess.Popen) -> int:
+def _finish(proc: subprocess.Popen) -> tuple[int, float]:
+    """(reminders the worker delivered, its CPU seconds while draining)."""
     out, err = proc.communicate(timeout=3600)
     if proc.returncode != 0 or "Traceback" in err:
         raise SystemExit(f"worker failed ({proc.returncode}): {err[-2000:]}")
-    return int(out.split()[1])
+    words = out.split()
+    return int(words[1]), float(words[3])
 
 
-def workers(k: int, env: dict, tmp: Path) -> float:
-    """Seconds for k workers, released together at a barrier after their start-up, to drain what is due."""
+def workers(k: int, env: dict, tmp: Path) -> tuple[float, float]:
+    """Seconds for k workers, released together at a barrier after their start-up, to drain what is due, and
+    the CPU seconds they used doing it (their own, not the database server's)."""
     go = tmp / f"go-{time.monotonic_ns()}"
     procs = [_spawn(f"w{i}", go, env) for i in range(k)]
     started = time.perf_counter()
     go.touch()
-    for proc in procs:
-        _finish(proc)
-    return time.perf_counter() - started
+    cpu = sum(_finish(proc)[1] for proc in procs)
+    return time.perf_counter() - started, cpu
 
 
 def killed_run(env: dict, tmp: Path) -> tuple[float, dict]:
@@ -229,7 +231,7 @@ def killed_run(env: dict, tmp: Path) -> tuple[float, dict]:
     go.touch()
     doomed.wait(timeout=3600)
     restarted = _spawn("restarted", go, env, patient=True)
-    fired = {"survivor": _finish(survivor), "restarted": _finish(restarted)}
+    fired = {"survivor": _finish(survivor)[0], "restarted": _finish(restarted)[0]}
     seconds = time.perf_counter() - started
     by = dict(db.session.execute(select(Delivery.delivered_by, func.count()).group_by(Delivery.delivered_by)).all())
     states = dict(db.session.execute(select(Reminder.state, func.count()).where(Reminder.due_at <= NOW)
@@ -249,19 +251,21 @@ def run(name: str, url: str, n: int, worker_counts: list[int], kill: bool, deals
               f"(set-up {time.perf_counter() - started:.0f} s)")
         due = reset(n, bodies, timers, False)
         db.session.remove()
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         raw_loop(db.engine.dialect.name, reminders.BATCH)
-        raw = due / (time.perf_counter() - t)
-        print(f"  raw batched claim-and-deliver loop, 1 process: {raw:8.0f}/s  ({load()})")
+        raw, raw_cpu = due / (time.perf_counter() - t), due / (time.process_time() - cpu)
+        print(f"  raw batched claim-and-deliver loop, 1 process: {raw:8.0f}/s, {raw_cpu:6.0f} per CPU second "
+              f"({load()})")
         single = None
         for k in worker_counts:
             due = reset(n, bodies, timers, False)
             db.session.remove()
-            seconds = workers(k, env, Path(tmp))
+            seconds, cpu = workers(k, env, Path(tmp))
             rate = due / seconds
             single = rate if k == 1 else single
             ratio = f"{rate / raw:.2f}x raw" + (f", {rate / single:.2f}x one worker" if single and k > 1 else "")
-            print(f"  delivery loop x {k}: {rate:8.0f}/s ({seconds:.1f} s; {ratio}; {load()})  {check(due, bodies)}")
+            print(f"  delivery loop x {k}: {rate:8.0f}/s, {due / cpu:6.0f} per CPU second ({seconds:.1f} s; {ratio}; "
+                  f"CPU {due / cpu / raw_cpu:.2f}x raw; {load()})\n    {check(due, bodies)}")
         if kill:
             due = reset(n, bodies, timers, True)
             db.session.remove()

@@ -8,6 +8,7 @@ row delivered only while still holding its lease.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -22,6 +23,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Row,
+    String,
     and_,
     any_,
     bindparam,
@@ -92,20 +94,27 @@ def due_backlog() -> tuple[int, float]:
     return count, max((at - oldest).total_seconds(), 0.0)
 
 
-def _among(conn, column, ids) -> ColumnElement[bool]:
-    """`column` IN the given ids, bound as ONE parameter (a JSON array read by json_each on SQLite, an integer
-    array on PostgreSQL) instead of one per id: the statement's text is the same whatever the batch's size, so
-    SQLAlchemy compiles it once and reuses it, and no per-id bind is built."""
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
-    listed = select(column_("value")).select_from(func.json_each(bindparam("ids", json.dumps(list(ids)))))
+def _ids(conn, ids) -> str | list[int]:
+    """A list of ids as the ONE parameter `_among` reads."""
+    return list(ids) if conn.dialect.name == "postgresql" else json.dumps(list(ids))
+
+
+def _among(dialect: str, column, name: str = "ids") -> ColumnElement[bool]:
+    """`column` IN the ids bound as ONE parameter `name` (see `_ids`: a JSON array read by json_each on SQLite,
+    an integer array on PostgreSQL) instead of one per id: the statement's text is the same whatever the
+    batch's size, so it is built and compiled once, and no per-id bind is made."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(Integer)))
+    listed = select(column_("value")).select_from(func.json_each(bindparam(name, type_=String())))
     return column.in_(listed.scalar_subquery())
 
 
-def _claim(at: datetime, owner: str, opportunity_ids: list[int] | None) -> list[Row]:
-    """Claim up to BATCH rows for `owner` in one statement (UPDATE … RETURNING id, kind, opportunity_id) and one
-    short transaction: first rows whose lease ran out by the wall clock (a crashed process's), then pending
-    rows due at `at`, oldest first.
+# The delivery loop's statements are built once per backend (functools.cache) with bound parameters, so a
+# batch costs their execution only, not building and compiling SQL again.
+@functools.cache
+def _claim_statement(dialect: str, some_deals: bool):
+    """Claim: rows whose lease ran out by :wall (a crashed process's), then pending rows due at :at, oldest
+    first, :batch in all, for :owner until :until — one UPDATE … RETURNING id, kind, opportunity_id.
 
     Each half reads its own index range — ORDER BY over an OR of both would sort every due row on every
     claim. On PostgreSQL each half locks its rows FOR UPDATE SKIP LOCKED in a MATERIALIZED CTE, run once: inside
@@ -113,29 +122,40 @@ def _claim(at: datetime, owner: str, opportunity_ids: list[int] | None) -> list[
     row (measured: minutes at 100% CPU with two workers over 20,000 due rows). On SQLite the statement runs
     under BEGIN IMMEDIATE, so no other writer sits between the read and the update.
     """
-    lease = current_app.config["REMINDER_LEASE_SECONDS"]
+    late = (select(Reminder.id).where(Reminder.state == "claimed",
+                                      Reminder.lease_until < bindparam("wall", type_=UTCDateTime()))
+            .limit(bindparam("batch")))
+    due = (select(Reminder.id)
+           .where(Reminder.state == "pending", Reminder.due_at <= bindparam("at", type_=UTCDateTime()))
+           .order_by(Reminder.due_at).limit(bindparam("batch")))
+    if some_deals:
+        late = late.where(_among(dialect, Reminder.opportunity_id, "opps"))
+        due = due.where(_among(dialect, Reminder.opportunity_id, "opps"))
+    postgres = dialect == "postgresql"
+    if postgres:
+        late, due = late.with_for_update(skip_locked=True), due.with_for_update(skip_locked=True)
+    late, due = late.cte("late"), due.cte("due")
+    if postgres:
+        late, due = late.prefix_with("MATERIALIZED"), due.prefix_with("MATERIALIZED")
+    picked = union_all(select(late.c.id), select(due.c.id)).limit(bindparam("batch"))
+    return (update(Reminder.__table__)
+            .where(Reminder.id.in_(picked))
+            .values(state="claimed", lease_owner=bindparam("owner", type_=String()),
+                    lease_until=bindparam("until", type_=UTCDateTime()), attempts=Reminder.attempts + 1)
+            .returning(Reminder.id, Reminder.kind, Reminder.opportunity_id))
+
+
+def _claim(at: datetime, owner: str, opportunity_ids: list[int] | None) -> list[Row]:
+    """Claim up to BATCH due rows (or rows whose lease expired) for `owner`: one statement, one short
+    transaction (see `_claim_statement`). Returns (id, kind, opportunity_id) rows."""
     wall = now()
+    params = {"wall": wall, "at": at, "batch": BATCH, "owner": owner,
+              "until": wall + timedelta(seconds=current_app.config["REMINDER_LEASE_SECONDS"])}
     with transaction() as session:
         conn = session.connection()
-        late = select(Reminder.id).where(Reminder.state == "claimed", Reminder.lease_until < wall).limit(BATCH)
-        due = (select(Reminder.id).where(Reminder.state == "pending", Reminder.due_at <= at)
-               .order_by(Reminder.due_at).limit(BATCH))
         if opportunity_ids is not None:
-            late = late.where(Reminder.opportunity_id.in_(opportunity_ids))
-            due = due.where(Reminder.opportunity_id.in_(opportunity_ids))
-        postgres = conn.dialect.name == "postgresql"
-        if postgres:
-            late, due = late.with_for_update(skip_locked=True), due.with_for_update(skip_locked=True)
-        late, due = late.cte("late"), due.cte("due")
-        if postgres:
-            late, due = late.prefix_with("MATERIALIZED"), due.prefix_with("MATERIALIZED")
-        picked = union_all(select(late.c.id), select(due.c.id)).limit(BATCH)
-        stmt = (update(Reminder.__table__)
-                .where(Reminder.id.in_(picked))
-                .values(state="claimed", lease_owner=owner, lease_until=wall + timedelta(seconds=lease),
-                        attempts=Reminder.attempts + 1)
-                .returning(Reminder.id, Reminder.kind, Reminder.opportunity_id))
-        return list(conn.execute(stmt))
+            params["opps"] = _ids(conn, opportunity_ids)
+        return list(conn.execute(_claim_statement(conn.dialect.name, opportunity_ids is not None), params))
 
 
 class Deal(NamedTuple):
@@ -147,19 +167,28 @@ class Deal(NamedTuple):
     closed: bool
 
 
+@functools.cache
+def _deals_statement(dialect: str):
+    return (select(Opportunity.id, Opportunity.number, Opportunity.status, Opportunity.closed, Customer.id,
+                   Customer.name, Customer.parent_id)
+            .outerjoin(Customer, Customer.id == Opportunity.customer_id).where(_among(dialect, Opportunity.id)))
+
+
+@functools.cache
+def _customers_statement(dialect: str):
+    return select(Customer.id, Customer.name, Customer.parent_id).where(_among(dialect, Customer.id))
+
+
 def _deals(conn, opp_ids: set[int]) -> dict[int, Deal]:
     """The deals of a batch in one query (plus one per level of job nesting, to spell Customer:Job)."""
     if not opp_ids:
         return {}
-    rows = list(conn.execute(
-        select(Opportunity.id, Opportunity.number, Opportunity.status, Opportunity.closed, Customer.id,
-               Customer.name, Customer.parent_id)
-        .outerjoin(Customer, Customer.id == Opportunity.customer_id).where(_among(conn, Opportunity.id, opp_ids))))
+    rows = list(conn.execute(_deals_statement(conn.dialect.name), {"ids": _ids(conn, opp_ids)}))
     customers = {r[4]: (r[5], r[6]) for r in rows if r[4] is not None}
     missing = {parent for _, parent in customers.values() if parent is not None} - customers.keys()
     while missing:
         found = {c.id: (c.name, c.parent_id) for c in conn.execute(
-            select(Customer.id, Customer.name, Customer.parent_id).where(_among(conn, Customer.id, missing)))}
+            _customers_statement(conn.dialect.name), {"ids": _ids(conn, missing)})}
         customers.update(found)
         missing = {parent for _, parent in found.values() if parent is not None} - customers.keys()
 
@@ -189,8 +218,21 @@ def _users(conn, user_ids: set[int]) -> dict[int, tuple]:
     """(id, e-mail) of a batch's users, for the webhook body (read only when a webhook is configured)."""
     if not user_ids:
         return {}
-    found = conn.execute(select(User.id, User.email).where(_among(conn, User.id, user_ids)))
+    found = conn.execute(select(User.id, User.email).where(_among(conn.dialect.name, User.id)),
+                         {"ids": _ids(conn, user_ids)})
     return {u.id: (u.id, u.email) for u in found}
+
+
+@functools.cache
+def _mark_statement(dialect: str, webhook: bool):
+    extra = (Reminder.opportunity_id, Reminder.user_id, Reminder.title, Reminder.idempotency_key,
+             Reminder.due_at) if webhook else ()
+    return (update(Reminder.__table__)
+            .where(_among(dialect, Reminder.id), Reminder.state == "claimed",
+                   Reminder.lease_owner == bindparam("owner", type_=String()))
+            .values(state="delivered", delivered_at=bindparam("at", type_=UTCDateTime()), lease_owner=None,
+                    lease_until=None)
+            .returning(Reminder.id, Reminder.kind, Reminder.source_id, *extra))
 
 
 def _mark_delivered(conn, ids: list[int], owner: str, at: datetime, webhook: bool = False) -> list[Row]:
@@ -200,41 +242,60 @@ def _mark_delivered(conn, ids: list[int], owner: str, at: datetime, webhook: boo
     so a late re-claim waits and then finds them done."""
     if not ids:
         return []
-    extra = (Reminder.opportunity_id, Reminder.user_id, Reminder.title, Reminder.idempotency_key,
-             Reminder.due_at) if webhook else ()
-    return list(conn.execute(
-        update(Reminder.__table__)
-        .where(_among(conn, Reminder.id, ids), Reminder.state == "claimed", Reminder.lease_owner == owner)
-        .values(state="delivered", delivered_at=at, lease_owner=None, lease_until=None)
-        .returning(Reminder.id, Reminder.kind, Reminder.source_id, *extra)))
+    return list(conn.execute(_mark_statement(conn.dialect.name, webhook),
+                             {"ids": _ids(conn, ids), "owner": owner, "at": at}))
+
+
+@functools.cache
+def _log_statement(dialect: str):
+    return insert(Delivery.__table__).from_select(
+        ["idempotency_key", "reminder_id", "delivered_at", "delivered_by", "channels"],
+        select(Reminder.idempotency_key, Reminder.id, bindparam("at", type_=UTCDateTime()),
+               bindparam("owner", type_=String()), bindparam("channels", type_=JSON()))
+        .where(_among(dialect, Reminder.id)))
 
 
 def _log(conn, ids: list[int], at: datetime, owner: str, channel: str) -> None:
     """The delivery-log rows of `ids`, copied from the reminders in one INSERT … SELECT: the unique
     idempotency key is what makes a second delivery impossible."""
-    conn.execute(insert(Delivery.__table__).from_select(
-        ["idempotency_key", "reminder_id", "delivered_at", "delivered_by", "channels"],
-        select(Reminder.idempotency_key, Reminder.id, literal(at, UTCDateTime()), literal(owner),
-               literal([channel], JSON())).where(_among(conn, Reminder.id, ids))))
+    conn.execute(_log_statement(conn.dialect.name),
+                 {"ids": _ids(conn, ids), "at": at, "owner": owner, "channels": [channel]})
+
+
+@functools.cache
+def _notify_statement(dialect: str, deals: int):
+    """INSERT … SELECT of notifications; the body is mapped from the reminder's opportunity by a CASE over
+    `deals` (:deal0, :body0), … pairs — one statement per count of deals, built once."""
+    body = case(*[(Reminder.opportunity_id == bindparam(f"deal{i}", type_=Integer()),
+                   bindparam(f"body{i}", type_=String())) for i in range(deals)],
+                else_="") if deals else literal("")
+    return insert(Notification.__table__).from_select(
+        ["user_id", "reminder_id", "opportunity_id", "title", "body", "created_at"],
+        select(Reminder.user_id, Reminder.id, Reminder.opportunity_id, Reminder.title, body,
+               bindparam("at", type_=UTCDateTime())).where(_among(dialect, Reminder.id)))
 
 
 def _notify(conn, ids: list[int], deals: dict[int, Deal], at: datetime) -> None:
     """The in-app notifications of `ids` in one INSERT … SELECT; the body ("number · Customer:Job") is the
-    deal's, mapped from the reminder's opportunity by a CASE over the batch's deals."""
-    body = (case({deal.id: f"{deal.number} · {deal.customer}" for deal in deals.values()},
-                 value=Reminder.opportunity_id, else_="") if deals else literal(""))
-    conn.execute(insert(Notification.__table__).from_select(
-        ["user_id", "reminder_id", "opportunity_id", "title", "body", "created_at"],
-        select(Reminder.user_id, Reminder.id, Reminder.opportunity_id, Reminder.title, body,
-               literal(at, UTCDateTime())).where(_among(conn, Reminder.id, ids))))
+    deal's."""
+    params = {"ids": _ids(conn, ids), "at": at}
+    for i, deal in enumerate(deals.values()):
+        params[f"deal{i}"], params[f"body{i}"] = deal.id, f"{deal.number} · {deal.customer}"
+    conn.execute(_notify_statement(conn.dialect.name, len(deals)), params)
+
+
+@functools.cache
+def _cancel_statement(dialect: str):
+    return (update(Reminder.__table__)
+            .where(_among(dialect, Reminder.id), Reminder.state == "claimed",
+                   Reminder.lease_owner == bindparam("owner", type_=String()))
+            .values(state="cancelled", lease_owner=None, lease_until=None))
 
 
 def _cancel(conn, ids: list[int], owner: str) -> None:
     """Silenced (the deal is on hold or closed): cancelled, not delivered, if still ours."""
     if ids:
-        conn.execute(update(Reminder.__table__)
-                     .where(_among(conn, Reminder.id, ids), Reminder.state == "claimed", Reminder.lease_owner == owner)
-                     .values(state="cancelled", lease_owner=None, lease_until=None))
+        conn.execute(_cancel_statement(conn.dialect.name), {"ids": _ids(conn, ids), "owner": owner})
 
 
 def _after_delivery(hooks: list[dict], appointment_ids: list[int]) -> None:
