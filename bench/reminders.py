@@ -33,14 +33,14 @@ from pathlib import Path
 
 import time_machine
 from flask import current_app
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import JSON, func, insert, literal, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from som_flow import create_app  # noqa: E402
 from som_flow.clock import FixedClock  # noqa: E402
 from som_flow.config import TestConfig  # noqa: E402
-from som_flow.extensions import db  # noqa: E402
+from som_flow.extensions import UTCDateTime, db  # noqa: E402
 from som_flow.models import Delivery, Notification, Opportunity, Reminder, Task  # noqa: E402
 from som_flow.services import reminders  # noqa: E402
 
@@ -175,9 +175,10 @@ def check(due: int, bodies: dict[int, str]) -> dict[str, int]:
             "wrong notifications": wrong + (notes_once - people if notes_once > people else 0)}
 
 
-def raw_loop(dialect: str, batch: int) -> None:
+def raw_loop(dialect: str, batch: int, set_based: bool = False) -> None:
     """The baseline: claim `batch` due rows in one UPDATE … RETURNING, then deliver the claim in one transaction
-    (notifications and delivery-log rows inserted with executemany, one update), with no ORM and no lookups."""
+    with no ORM and no lookups: notifications and delivery-log rows inserted with executemany and one update
+    (as in earlier runs), or, set_based, both copied from the reminder rows by INSERT … SELECT over the ids."""
     lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
     claim_sql = (
         "UPDATE reminder SET state='claimed', lease_owner='raw' WHERE id IN (SELECT id FROM reminder "  # noqa: S608 - constant text
@@ -188,13 +189,26 @@ def raw_loop(dialect: str, batch: int) -> None:
             rows = list(conn.execute(text(claim_sql)))
         if not rows:
             return
+        ids = [r[0] for r in rows]
         with engine.begin() as conn:
-            conn.execute(insert(Notification), [{"user_id": r[1], "reminder_id": r[0], "opportunity_id": r[2],
-                                                 "title": "raw", "body": "", "created_at": NOW} for r in rows])
-            conn.execute(insert(Delivery), [{"idempotency_key": f"raw:{r[0]}", "reminder_id": r[0],
-                                             "delivered_at": NOW, "delivered_by": "raw", "channels": ["in_app"]}
-                                            for r in rows])
-            conn.execute(update(Reminder).where(Reminder.id.in_([r[0] for r in rows])).values(state="delivered"))
+            if set_based:
+                among = Reminder.id.in_(ids)
+                conn.execute(insert(Notification).from_select(
+                    ["user_id", "reminder_id", "opportunity_id", "title", "body", "created_at"],
+                    select(Reminder.user_id, Reminder.id, Reminder.opportunity_id, Reminder.title, literal(""),
+                           literal(NOW, UTCDateTime())).where(among)))
+                conn.execute(insert(Delivery).from_select(
+                    ["idempotency_key", "reminder_id", "delivered_at", "delivered_by", "channels"],
+                    select(Reminder.idempotency_key, Reminder.id, literal(NOW, UTCDateTime()), literal("raw"),
+                           literal(["in_app"], JSON())).where(among)))
+            else:
+                conn.execute(insert(Notification), [
+                    {"user_id": r[1], "reminder_id": r[0], "opportunity_id": r[2], "title": "raw", "body": "",
+                     "created_at": NOW} for r in rows])
+                conn.execute(insert(Delivery), [
+                    {"idempotency_key": f"raw:{r[0]}", "reminder_id": r[0], "delivered_at": NOW,
+                     "delivered_by": "raw", "channels": ["in_app"]} for r in rows])
+            conn.execute(update(Reminder).where(Reminder.id.in_(ids)).values(state="delivered"))
 
 
 def _spawn(name: str, go: Path, env: dict, doomed: bool = False, patient: bool = False) -> subprocess.Popen:
@@ -254,13 +268,16 @@ def run(name: str, url: str, n: int, worker_counts: list[int], kill: bool, deals
         bodies = setup(deals, timers)
         print(f"\n{name}: {n} due people reminders on {len(bodies)} deals, batch {reminders.BATCH} "
               f"(set-up {time.perf_counter() - started:.0f} s)")
-        due = reset(n, bodies, timers, False)
-        db.session.remove()
-        t, cpu = time.perf_counter(), time.process_time()
-        raw_loop(db.engine.dialect.name, reminders.BATCH)
-        raw, raw_cpu = due / (time.perf_counter() - t), due / (time.process_time() - cpu)
-        print(f"  raw batched claim-and-deliver loop, 1 process: {raw:8.0f}/s, {raw_cpu:6.0f} per CPU second "
-              f"({load()})")
+        baselines = {}
+        for set_based, label in ((False, "executemany"), (True, "INSERT … SELECT")):
+            due = reset(n, bodies, timers, False)
+            db.session.remove()
+            t, cpu = time.perf_counter(), time.process_time()
+            raw_loop(db.engine.dialect.name, reminders.BATCH, set_based)
+            baselines[label] = due / (time.perf_counter() - t), due / (time.process_time() - cpu)
+            print(f"  raw batched claim-and-deliver loop ({label}), 1 process: {baselines[label][0]:8.0f}/s, "
+                  f"{baselines[label][1]:6.0f} per CPU second ({load()})")
+        raw, raw_cpu = max(baselines.values())  # the faster raw loop is the bar
         single = None
         for k in worker_counts:
             due = reset(n, bodies, timers, False)
