@@ -232,7 +232,7 @@ def test_a_reminder_claimed_before_the_hold_is_not_delivered(client, clock, peop
     claimed = _claim(local("2026-03-04", OSLO), "slow-worker", None)
     assert len(claimed) == 1
     assert Api(client, "oslo@x.test").post(f"/opportunities/{deal['id']}/hold").status_code == 200
-    assert _deliver(claimed[0], "slow-worker") is False
+    assert _deliver(claimed[0].id, "slow-worker") is False
     assert unread(client, "oslo@x.test") == []
     assert reminders_of(deal["id"], "follow_up")[0].state == "cancelled"
 
@@ -308,15 +308,15 @@ def test_a_row_that_keeps_failing_goes_dead_and_the_others_still_go_out(client, 
 
     bad = new_deal(client, people, "oslo", follow_up_date="2026-03-04")
     new_deal(client, people, "chicago", follow_up_date="2026-03-04")
-    real = service._message
+    real = service._deals
 
-    def flaky(row, *args):
-        if row.opportunity_id == bad["id"]:
+    def flaky(conn, opp_ids):
+        if bad["id"] in opp_ids:
             raise RuntimeError("mail relay on fire")
-        return real(row, *args)
+        return real(conn, opp_ids)
 
     # fails inside the batch (which then writes nothing) and again alone; the good row still goes out
-    monkeypatch.setattr(service, "_message", flaky)
+    monkeypatch.setattr(service, "_deals", flaky)
     clock.set(datetime(2026, 3, 5, tzinfo=UTC))
     assert fire_due_reminders(at=clock.now()) == 1
     assert len(unread(client, "chicago@x.test")) == 1
@@ -330,7 +330,7 @@ def test_a_row_that_keeps_failing_goes_dead_and_the_others_still_go_out(client, 
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 1
 
     # the admin sees it on the dead-letter page and, the relay mended, tries it again: delivered once
-    monkeypatch.setattr(service, "_message", real)
+    monkeypatch.setattr(service, "_deals", real)
     users.set_password(people["admin"].id, "secret-password")
     login(client, "admin@x.test")
     page = client.get("/admin/reminders").get_data(as_text=True)

@@ -98,7 +98,7 @@ def test_four_schedulers_one_killed_mid_batch_deliver_5000_reminders_exactly_onc
     # a scheduler that claimed four rows and died before delivering them; its lease ran out long ago
     clock.set(real_now - timedelta(hours=1))
     monkeypatch.setattr(reminders, "BATCH", 4)
-    crashed = reminders._claim(real_now, "crashed-host:1", None)
+    crashed = [row.id for row in reminders._claim(real_now, "crashed-host:1", None)]
     assert len(crashed) == 4
     db.session.remove()
 

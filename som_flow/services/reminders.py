@@ -8,21 +8,42 @@ row delivered only while still holding its lease.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import logging
 import os
 import socket
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Integer,
+    Row,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy import column as column_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from som_flow.errors import Conflict, NotFound, ValidationFailed
-from som_flow.extensions import db
+from som_flow.extensions import UTCDateTime, db
 from som_flow.i18n import gettext
-from som_flow.models import Appointment, Delivery, Notification, Opportunity, Reminder, User
+from som_flow.models import Appointment, Customer, Delivery, Notification, Opportunity, Reminder, User
 from som_flow.services.notify import post_webhook, send_pending_email
 from som_flow.services.permissions import calendar_owner
 from som_flow.services.process_run import wake_due_timers
@@ -76,64 +97,208 @@ def due_backlog() -> tuple[int, float]:
     return count, max((at - oldest).total_seconds(), 0.0)
 
 
-def _claim(at: datetime, owner: str, opportunity_ids: list[int] | None) -> list[int]:
-    """Claim up to BATCH due rows (or rows whose lease expired) for `owner`; one short transaction."""
-    lease = current_app.config["REMINDER_LEASE_SECONDS"]
+def _ids(conn, ids) -> str | list[int]:
+    """A list of ids as the ONE parameter `_among` reads."""
+    return list(ids) if conn.dialect.name == "postgresql" else json.dumps(list(ids))
+
+
+def _among(dialect: str, column, name: str = "ids") -> ColumnElement[bool]:
+    """`column` IN the ids bound as ONE parameter `name` (see `_ids`: a JSON array read by json_each on SQLite,
+    an integer array on PostgreSQL) instead of one per id: the statement's text is the same whatever the
+    batch's size, so it is built and compiled once, and no per-id bind is made."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(Integer)))
+    listed = select(column_("value")).select_from(func.json_each(bindparam(name, type_=String())))
+    return column.in_(listed.scalar_subquery())
+
+
+# The delivery loop's statements are built once per backend (functools.cache) with bound parameters, so a
+# batch costs their execution only, not building and compiling SQL again.
+@functools.cache
+def _claim_statement(dialect: str, some_deals: bool):
+    """Claim: rows whose lease ran out by :wall (a crashed process's), then pending rows due at :at, oldest
+    first, :batch in all, for :owner until :until — one UPDATE … RETURNING id, kind, opportunity_id.
+
+    Each half reads its own index range — ORDER BY over an OR of both would sort every due row on every
+    claim. On PostgreSQL each half locks its rows FOR UPDATE SKIP LOCKED in a MATERIALIZED CTE, run once: inside
+    a plain `id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n)` the planner may re-run the locking subquery per
+    row (measured: minutes at 100% CPU with two workers over 20,000 due rows). On SQLite the statement runs
+    under BEGIN IMMEDIATE, so no other writer sits between the read and the update.
+    """
+    late = (select(Reminder.id).where(Reminder.state == "claimed",
+                                      Reminder.lease_until < bindparam("wall", type_=UTCDateTime()))
+            .limit(bindparam("batch")))
+    due = (select(Reminder.id)
+           .where(Reminder.state == "pending", Reminder.due_at <= bindparam("at", type_=UTCDateTime()))
+           .order_by(Reminder.due_at).limit(bindparam("batch")))
+    if some_deals:
+        late = late.where(_among(dialect, Reminder.opportunity_id, "opps"))
+        due = due.where(_among(dialect, Reminder.opportunity_id, "opps"))
+    postgres = dialect == "postgresql"
+    if postgres:
+        late, due = late.with_for_update(skip_locked=True), due.with_for_update(skip_locked=True)
+    late, due = late.cte("late"), due.cte("due")
+    if postgres:
+        late, due = late.prefix_with("MATERIALIZED"), due.prefix_with("MATERIALIZED")
+    picked = union_all(select(late.c.id), select(due.c.id)).limit(bindparam("batch"))
+    return (update(Reminder.__table__)
+            .where(Reminder.id.in_(picked))
+            .values(state="claimed", lease_owner=bindparam("owner", type_=String()),
+                    lease_until=bindparam("until", type_=UTCDateTime()), attempts=Reminder.attempts + 1)
+            .returning(Reminder.id, Reminder.kind, Reminder.opportunity_id))
+
+
+def _claim(at: datetime, owner: str, opportunity_ids: list[int] | None) -> list[Row]:
+    """Claim up to BATCH due rows (or rows whose lease expired) for `owner`: one statement, one short
+    transaction (see `_claim_statement`). Returns (id, kind, opportunity_id) rows."""
     wall = now()
-    due = _due(at, wall)
-    candidates = select(Reminder.id).where(due).order_by(Reminder.due_at).limit(BATCH)
-    if opportunity_ids is not None:
-        candidates = candidates.where(Reminder.opportunity_id.in_(opportunity_ids))
+    params = {"wall": wall, "at": at, "batch": BATCH, "owner": owner,
+              "until": wall + timedelta(seconds=current_app.config["REMINDER_LEASE_SECONDS"])}
     with transaction() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
-        # select the ids first, then update them: inside `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP
-        # LOCKED LIMIT n)` PostgreSQL may re-run the locking subquery per row (measured: minutes at 100% CPU
-        # with two workers over 20,000 due rows); the row locks from the SELECT hold until the commit
-        ids = list(session.scalars(candidates))
-        if not ids:
-            return []
-        stmt = (update(Reminder)
-                .where(Reminder.id.in_(ids), due)
-                .values(state="claimed", lease_owner=owner, lease_until=wall + timedelta(seconds=lease),
-                        attempts=Reminder.attempts + 1)
-                .returning(Reminder.id)
-                .execution_options(synchronize_session=False))
-        return list(session.scalars(stmt))
+        conn = session.connection()
+        if opportunity_ids is not None:
+            params["opps"] = _ids(conn, opportunity_ids)
+        return list(conn.execute(_claim_statement(conn.dialect.name, opportunity_ids is not None), params))
 
 
-def _message(row: Reminder, opp: Opportunity | None, user: User | None, at: datetime,
-             owner: str) -> tuple[dict, dict, dict]:
-    """The in-app notification, the delivery-log entry and the webhook body for one people reminder."""
-    note = {"user_id": row.user_id, "reminder_id": row.id, "opportunity_id": row.opportunity_id,
-            "title": row.title, "body": f"{opp.number} · {opp.customer.full_name}" if opp else "", "created_at": at}
-    logged = _log_entry(row, at, owner, "in_app")
-    hook = {"reminder_id": row.id, "kind": row.kind, "title": row.title, "due_at": row.due_at.isoformat(),
-            "user": {"id": user.id, "email": user.email} if user else None,
-            "opportunity": {"id": opp.id, "number": opp.number} if opp else None,
+class Deal(NamedTuple):
+    """What a people reminder's message says about its deal (read for a whole batch in one query)."""
+    id: int
+    number: str
+    customer: str  # the Customer:Job path, as the seeds write it
+    status: str
+    closed: bool
+
+
+@functools.cache
+def _deals_statement(dialect: str):
+    return (select(Opportunity.id, Opportunity.number, Opportunity.status, Opportunity.closed, Customer.id,
+                   Customer.name, Customer.parent_id)
+            .outerjoin(Customer, Customer.id == Opportunity.customer_id).where(_among(dialect, Opportunity.id)))
+
+
+@functools.cache
+def _customers_statement(dialect: str):
+    return select(Customer.id, Customer.name, Customer.parent_id).where(_among(dialect, Customer.id))
+
+
+def _deals(conn, opp_ids: set[int]) -> dict[int, Deal]:
+    """The deals of a batch in one query (plus one per level of job nesting, to spell Customer:Job)."""
+    if not opp_ids:
+        return {}
+    rows = list(conn.execute(_deals_statement(conn.dialect.name), {"ids": _ids(conn, opp_ids)}))
+    customers = {r[4]: (r[5], r[6]) for r in rows if r[4] is not None}
+    missing = {parent for _, parent in customers.values() if parent is not None} - customers.keys()
+    while missing:
+        found = {c.id: (c.name, c.parent_id) for c in conn.execute(
+            _customers_statement(conn.dialect.name), {"ids": _ids(conn, missing)})}
+        customers.update(found)
+        missing = {parent for _, parent in found.values() if parent is not None} - customers.keys()
+
+    def path(customer_id: int | None) -> str:
+        names = []
+        while customer_id is not None and customer_id in customers:
+            name, customer_id = customers[customer_id]
+            names.append(name)
+        return ":".join(reversed(names))
+
+    return {r[0]: Deal(r[0], r[1], path(r[4]), r[2], bool(r[3])) for r in rows}
+
+
+def _hook(row, deal: Deal | None, user: tuple | None) -> dict:
+    """The webhook body for one delivered people reminder."""
+    return {"reminder_id": row.id, "kind": row.kind, "title": row.title, "due_at": row.due_at.isoformat(),
+            "user": {"id": user[0], "email": user[1]} if user else None,
+            "opportunity": {"id": deal.id, "number": deal.number} if deal else None,
             "idempotency_key": row.idempotency_key}
-    return note, logged, hook
 
 
-def _log_entry(row: Reminder, at: datetime, owner: str, channel: str) -> dict:
-    """The delivery-log row: its unique idempotency key is what makes a second delivery impossible."""
-    return {"idempotency_key": row.idempotency_key, "reminder_id": row.id, "delivered_at": at,
-            "delivered_by": owner, "channels": [channel]}
+def _silenced(deal: Deal | None) -> bool:
+    return deal is not None and (deal.status == "on_hold" or deal.closed)
 
 
-def _silenced(opp: Opportunity | None) -> bool:
-    return opp is not None and (opp.status == "on_hold" or opp.closed)
+def _users(conn, user_ids: set[int]) -> dict[int, tuple]:
+    """(id, e-mail) of a batch's users, for the webhook body (read only when a webhook is configured)."""
+    if not user_ids:
+        return {}
+    found = conn.execute(select(User.id, User.email).where(_among(conn.dialect.name, User.id)),
+                         {"ids": _ids(conn, user_ids)})
+    return {u.id: (u.id, u.email) for u in found}
 
 
-def _mark_delivered(session, ids: list[int], owner: str, at: datetime) -> None:
-    """Delivered only while still holding the lease: fewer rows than asked means another process took one."""
-    done = session.execute(
-        update(Reminder)
-        .where(Reminder.id.in_(ids), Reminder.state == "claimed", Reminder.lease_owner == owner)
-        .values(state="delivered", delivered_at=at, lease_owner=None, lease_until=None)
-        .execution_options(synchronize_session=False))
-    if done.rowcount != len(ids):
-        raise _LostLease()
+@functools.cache
+def _mark_statement(dialect: str, webhook: bool):
+    extra = (Reminder.opportunity_id, Reminder.user_id, Reminder.title, Reminder.idempotency_key,
+             Reminder.due_at) if webhook else ()
+    return (update(Reminder.__table__)
+            .where(_among(dialect, Reminder.id), Reminder.state == "claimed",
+                   Reminder.lease_owner == bindparam("owner", type_=String()))
+            .values(state="delivered", delivered_at=bindparam("at", type_=UTCDateTime()), lease_owner=None,
+                    lease_until=None)
+            .returning(Reminder.id, Reminder.kind, Reminder.source_id, *extra))
+
+
+def _mark_delivered(conn, ids: list[int], owner: str, at: datetime, webhook: bool = False) -> list[Row]:
+    """Mark delivered the rows of `ids` this process still holds the lease on, in one statement; returns them
+    (id, kind, source_id — and what a webhook body needs). A row another process took over (its lease ran out),
+    or one cancelled meanwhile, is not among them. On PostgreSQL the update locks the rows until the commit,
+    so a late re-claim waits and then finds them done."""
+    if not ids:
+        return []
+    return list(conn.execute(_mark_statement(conn.dialect.name, webhook),
+                             {"ids": _ids(conn, ids), "owner": owner, "at": at}))
+
+
+@functools.cache
+def _log_statement(dialect: str):
+    return insert(Delivery.__table__).from_select(
+        ["idempotency_key", "reminder_id", "delivered_at", "delivered_by", "channels"],
+        select(Reminder.idempotency_key, Reminder.id, bindparam("at", type_=UTCDateTime()),
+               bindparam("owner", type_=String()), bindparam("channels", type_=JSON()))
+        .where(_among(dialect, Reminder.id)))
+
+
+def _log(conn, ids: list[int], at: datetime, owner: str, channel: str) -> None:
+    """The delivery-log rows of `ids`, copied from the reminders in one INSERT … SELECT: the unique
+    idempotency key is what makes a second delivery impossible."""
+    conn.execute(_log_statement(conn.dialect.name),
+                 {"ids": _ids(conn, ids), "at": at, "owner": owner, "channels": [channel]})
+
+
+@functools.cache
+def _notify_statement(dialect: str, deals: int):
+    """INSERT … SELECT of notifications; the body is mapped from the reminder's opportunity by a CASE over
+    `deals` (:deal0, :body0), … pairs — one statement per count of deals, built once."""
+    body = case(*[(Reminder.opportunity_id == bindparam(f"deal{i}", type_=Integer()),
+                   bindparam(f"body{i}", type_=String())) for i in range(deals)],
+                else_="") if deals else literal("")
+    return insert(Notification.__table__).from_select(
+        ["user_id", "reminder_id", "opportunity_id", "title", "body", "created_at"],
+        select(Reminder.user_id, Reminder.id, Reminder.opportunity_id, Reminder.title, body,
+               bindparam("at", type_=UTCDateTime())).where(_among(dialect, Reminder.id)))
+
+
+def _notify(conn, ids: list[int], deals: dict[int, Deal], at: datetime) -> None:
+    """The in-app notifications of `ids` in one INSERT … SELECT; the body ("number · Customer:Job") is the
+    deal's."""
+    params = {"ids": _ids(conn, ids), "at": at}
+    for i, deal in enumerate(deals.values()):
+        params[f"deal{i}"], params[f"body{i}"] = deal.id, f"{deal.number} · {deal.customer}"
+    conn.execute(_notify_statement(conn.dialect.name, len(deals)), params)
+
+
+@functools.cache
+def _cancel_statement(dialect: str):
+    return (update(Reminder.__table__)
+            .where(_among(dialect, Reminder.id), Reminder.state == "claimed",
+                   Reminder.lease_owner == bindparam("owner", type_=String()))
+            .values(state="cancelled", lease_owner=None, lease_until=None))
+
+
+def _cancel(conn, ids: list[int], owner: str) -> None:
+    """Silenced (the deal is on hold or closed): cancelled, not delivered, if still ours."""
+    if ids:
+        conn.execute(_cancel_statement(conn.dialect.name), {"ids": _ids(conn, ids), "owner": owner})
 
 
 def _after_delivery(hooks: list[dict], appointment_ids: list[int]) -> None:
@@ -145,81 +310,73 @@ def _after_delivery(hooks: list[dict], appointment_ids: list[int]) -> None:
         _next_occurrence(appt_id)
 
 
-def _deliver(reminder_id: int, owner: str) -> bool:
-    """Deliver one claimed row in one transaction; False when the lease was lost or it was done before."""
+def _deliver_people(conn, claimed: list[Row], owner: str) -> tuple[list[dict], list[int], int]:
+    """Deliver claimed people reminders (a batch, or one row) with a constant number of statements whatever
+    their number: read their deals, cancel the silenced rows, mark the rest delivered (only those still ours
+    come back), insert their notifications and delivery-log rows with one INSERT … SELECT each.
+    Returns (webhook bodies, appointments to reschedule, how many were delivered)."""
+    webhook = bool(current_app.config.get("WEBHOOK_URL"))
+    deals = _deals(conn, {r.opportunity_id for r in claimed if r.opportunity_id})
+    silenced = {r.id for r in claimed if _silenced(deals.get(r.opportunity_id))}
+    _cancel(conn, sorted(silenced), owner)
+    at = now()
+    rows = _mark_delivered(conn, [r.id for r in claimed if r.id not in silenced], owner, at, webhook)
+    if not rows:
+        return [], [], 0
+    ids = [r.id for r in rows]
+    _notify(conn, ids, deals, at)
+    _log(conn, ids, at, owner, "in_app")
     hooks = []
+    if webhook:
+        users = _users(conn, {r.user_id for r in rows if r.user_id})
+        hooks = [_hook(r, deals.get(r.opportunity_id), users.get(r.user_id)) for r in rows]
+    appointments = [int(r.source_id) for r in rows if r.kind == "appointment" and r.source_id]
+    return hooks, appointments, len(rows)
+
+
+def _deliver(reminder_id: int, owner: str) -> bool:
+    """Deliver one claimed row in one transaction; False when the lease was lost or it was done before.
+    The path of process timers (each runs the engine) and of a row whose batch failed."""
     with transaction() as session:
-        row = session.get(Reminder, reminder_id)
-        if row is None or row.state != "claimed" or row.lease_owner != owner:
+        conn = session.connection()
+        claimed = conn.execute(select(Reminder.id, Reminder.kind, Reminder.opportunity_id).where(
+            Reminder.id == reminder_id, Reminder.state == "claimed", Reminder.lease_owner == owner)).first()
+        if claimed is None:
             return False
-        at = now()
-        if row.kind == "process_timer":
-            wake_due_timers(row.opportunity_id)
-            logged = _log_entry(row, at, owner, "process")
+        if claimed.kind != "process_timer":
+            hooks, appointments, delivered = _deliver_people(conn, [claimed], owner)
         else:
-            opp = session.get(Opportunity, row.opportunity_id) if row.opportunity_id else None
-            if _silenced(opp):
-                row.state, row.lease_owner, row.lease_until = "cancelled", None, None
-                return False
-            user = session.get(User, row.user_id) if row.user_id else None
-            note, logged, hook = _message(row, opp, user, at, owner)
-            session.add(Notification(**note))
-            hooks.append(hook)
-        session.add(Delivery(**logged))
-        session.flush()
-        _mark_delivered(session, [row.id], owner, at)
-        appointments = [int(row.source_id)] if row.kind == "appointment" and row.source_id else []
+            wake_due_timers(claimed.opportunity_id)
+            session.flush()
+            hooks, appointments, delivered = [], [], 0
+            if _mark_delivered(conn, [reminder_id], owner, now()):
+                _log(conn, [reminder_id], now(), owner, "process")
+                delivered = 1
+        if not delivered and claimed.kind == "process_timer":
+            raise _LostLease()  # the engine's work must not be kept when the row is no longer ours
     _after_delivery(hooks, appointments)
-    return True
+    return bool(delivered)
 
 
-def _deliver_batch(ids: list[int], owner: str) -> tuple[int, list[int]]:
-    """Deliver a claimed batch of people reminders in one transaction: one commit (one fsync) for the lot.
+def _deliver_batch(claimed: list[Row], owner: str) -> tuple[int, list[int]]:
+    """Deliver the people reminders of a claimed batch in one transaction (one commit for the lot).
 
     Returns (delivered, ids to deliver one by one): process timers always go one by one (each runs the
     engine), and so does the whole batch when anything in it fails — the batch then wrote nothing, and the
     per-row path isolates the bad row (it fails alone and goes dead after REMINDER_MAX_ATTEMPTS).
     """
+    people = [r for r in claimed if r.kind != "process_timer"]
+    timers = [r.id for r in claimed if r.kind == "process_timer"]
+    if not people:
+        return 0, timers
     try:
         with transaction() as session:
-            query = select(Reminder).where(Reminder.id.in_(ids), Reminder.state == "claimed",
-                                           Reminder.lease_owner == owner, Reminder.kind != "process_timer")
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update()  # the lease checked here holds until the commit
-            rows = list(session.scalars(query))
-            opp_ids = {r.opportunity_id for r in rows if r.opportunity_id}
-            opps = {o.id: o for o in session.scalars(
-                select(Opportunity).where(Opportunity.id.in_(opp_ids)).options(joinedload(Opportunity.customer)))}
-            users = {u.id: u for u in session.scalars(
-                select(User).where(User.id.in_({r.user_id for r in rows if r.user_id})))}
-            at = now()
-            notes, logged, hooks, silenced, delivered, appointments = [], [], [], [], [], []
-            for row in rows:
-                opp = opps.get(row.opportunity_id)
-                if _silenced(opp):
-                    silenced.append(row.id)
-                    continue
-                note, entry, hook = _message(row, opp, users.get(row.user_id), at, owner)
-                notes.append(note)
-                logged.append(entry)
-                hooks.append(hook)
-                delivered.append(row.id)
-                if row.kind == "appointment" and row.source_id:
-                    appointments.append(int(row.source_id))
-            if silenced:
-                session.execute(update(Reminder).where(Reminder.id.in_(silenced))
-                                .values(state="cancelled", lease_owner=None, lease_until=None)
-                                .execution_options(synchronize_session=False))
-            if delivered:
-                session.execute(insert(Notification), notes)
-                session.execute(insert(Delivery), logged)
-                _mark_delivered(session, delivered, owner, at)
+            hooks, appointments, delivered = _deliver_people(session.connection(), people, owner)
     except Exception as exc:  # noqa: BLE001 - nothing was written; each row gets its own try
-        log.info("batch delivery of %d reminders failed (%r); delivering one by one", len(ids), exc)
-        return 0, ids
+        log.info("batch delivery of %d reminders failed (%r); delivering one by one", len(people), exc)
+        return 0, [r.id for r in claimed]
     _after_delivery(hooks, appointments)
-    done = set(delivered) | set(silenced)
-    return len(delivered), [i for i in ids if i not in done]  # timers, and rows another process took (skipped)
+    return delivered, timers
 
 
 def _next_occurrence(appt_id: int) -> None:
