@@ -25,9 +25,8 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("catalog_entry") as batch:
-        batch.drop_column("name_nb")
-    with op.batch_alter_table("stage") as batch:
-        batch.drop_column("name_nb")
-    with op.batch_alter_table("user") as batch:
-        batch.drop_column("locale")
+    # plain DROP COLUMN (SQLite has it since 3.35): batch mode would copy `user`, which every table refers to, and
+    # SQLite refuses to drop the old copy while foreign keys are on and rows refer to it
+    op.drop_column("catalog_entry", "name_nb")
+    op.drop_column("stage", "name_nb")
+    op.drop_column("user", "locale")
