@@ -25,6 +25,10 @@ class User(Timestamped, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     appointment_reminder_minutes: Mapped[int] = mapped_column(default=30)
     email_notifications: Mapped[bool] = mapped_column(default=False)
+    # whom they report to: a manager's team on the board is the people who report to them. No foreign key: SQLite
+    # cannot drop a referencing column without rebuilding "user", which every other table references; users are
+    # deactivated, not deleted, and an id that names nobody only leaves a team smaller.
+    manager_id: Mapped[int | None] = mapped_column(index=True)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

@@ -33,4 +33,4 @@ def list_users():
 def create_user(data):
     """Create a user with roles and a password."""
     return user_service.create_user(data["email"], data["name"], data["roles"], password=data["password"],
-                                    timezone=data["timezone"])
+                                    timezone=data["timezone"], manager_id=data["manager_id"])

@@ -26,9 +26,11 @@ from som_flow.schemas import (
     StageMoveSchema,
     WinSchema,
 )
+from som_flow.schemas.board import BoardQuery
 from som_flow.schemas.tasks import TaskBulkSchema, TaskCreateSchema
 from som_flow.services import (
     appointments,
+    board,
     catalogs,
     estimates,
     forecast,
@@ -347,33 +349,27 @@ def opportunity_action(opp_id: int, action: str):
     return redirect(back())  # the deal page, or the list whose row menu was used (its `next`)
 
 
+# what the board's badges, legend and filters say; the keys are the API's (services/board.py)
+BOARD_SIGNALS = {"on_hold": ("On hold", "Paused: nobody works it until it is resumed."),
+                 "overdue": ("Overdue", "Its anticipated close date has passed."),
+                 "stale": ("Stale", "Longer in its stage than the stage's time limit (SLA)."),
+                 "no_next_activity": ("No next step", "No open task and no appointment to come.")}
+BOARD_WHO = {"mine": "Mine", "team": "My team", "all": "All"}
+
+
 @bp.route("/pipeline")
 def pipeline():
-    # standard kinds first: the board most users mean
-    all_kinds = sorted((k for k in kinds.list_kinds() if k.type != "stageless"), key=lambda k: k.type != "standard")
-    key = request.args.get("kind") or (all_kinds[0].key if all_kinds else None)
-    kind = kinds.get_kind(key) if key else None
-    currency = (request.args.get("currency") or current_app.config["DEFAULT_CURRENCY"]).upper()
-    columns, rate_error = [], None
-    if kind is not None:
-        by_stage = defaultdict(list)
-        # a column shows its first cards; its count and totals are over all its deals, summed by the database
-        for opp in opportunities.board_cards(kind.id):
-            by_stage[opp.stage].append(opp)
-        sums = forecast.board_sums(kind.id)
-        rates = forecast.Rates(now().date())
-        for stage in kinds.kind_stages(kind):
-            rows = sums.get(stage["key"], [])
-            try:  # totals only in one currency: a missing rate says so instead of summing USD with NOK
-                totals = forecast.summed_totals(rows, currency, rates)
-            except SomFlowError as exc:
-                rate_error, totals = exc.errors["currency"][0], {"total": None, "weighted": None}
-            columns.append({"stage": stage, "cards": by_stage.get(stage["key"], []),
-                            "count": sum(count for _, count, _, _ in rows), **totals})
-    upcoming = next_activities([o.id for col in columns for o in col["cards"]])
-    return render_template("pipeline.html", kinds=all_kinds, kind=kind, columns=columns, currency=currency,
-                           upcoming=upcoming, local=_local_time, at=now(),
-                           currencies=[e.key for e in catalogs.list_entries("currencies")], rate_error=rate_error)
+    query = load_args(BoardQuery())
+    currency = query.get("currency") or current_app.config["DEFAULT_CURRENCY"]
+    kind = board.board_kind(query.get("kind"))
+    shown = board.board(current_user, kind, currency, who=query.get("who"), only=query.get("only")) if kind else None
+    cards = [c.opportunity.id for col in shown.columns for c in col.cards] if shown else []
+    stage_names = {s["key"]: s["name"] for s in kinds.kind_stages(kind)} if kind else {}
+    return render_template("pipeline.html", kinds=board.board_kinds(), kind=kind, board=shown, currency=currency,
+                           upcoming=next_activities(cards), local=_local_time, at=now(), stage_names=stage_names,
+                           signals=BOARD_SIGNALS, who_choices=BOARD_WHO,
+                           can_move=lambda opp: can_change_opportunity(current_user, opp),
+                           currencies=[e.key for e in catalogs.list_entries("currencies")])
 
 
 # the pools a task can be given to, as people call them
