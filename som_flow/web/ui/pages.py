@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections import defaultdict
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -33,7 +32,6 @@ from som_flow.services import (
     board,
     catalogs,
     estimates,
-    forecast,
     kinds,
     notify,
     opportunities,
