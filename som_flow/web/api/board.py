@@ -17,9 +17,12 @@ blp = Blueprint("board", __name__, description="The pipeline board")
 @blp.arguments(BoardQuery, location="query")
 @blp.response(200, BoardSchema)
 def get_board(query):
-    """A kind's open deals by stage (one list, stage null, for a stageless kind): the oldest 50 of each column with
-    their signals (on_hold, overdue, stale, no_next_activity) and allowed moves, and each column's count and totals
-    over all the deals the viewer asked for (`who`, `only`)."""
+    """The pipeline board: a kind's open deals by stage, with their signals.
+
+    The oldest 50 of each column (one column, stage null, for a stageless kind) with their signals (on_hold,
+    overdue, stale, no_next_activity) and allowed moves, and each column's count and totals over all the deals the
+    viewer asked for (`who`, `only`).
+    """
     kind = board.board_kind(query.get("kind"))
     if kind is None:
         raise NotFound("There is no kind of opportunity yet.")
