@@ -186,3 +186,12 @@ def test_the_board_sends_as_many_statements_for_many_cards_as_for_two(app, clien
     for n in range(2, 14):
         deal(world, f"Deal {n}", make_user(f"rep{n}@x.test", "rep"), anticipated_close_date="2026-03-01")
     assert statements(lambda: client.get("/pipeline?kind=standard-sale")) == few
+
+
+def test_the_board_speaks_norwegian_to_a_norwegian_browser(app, client, world):
+    deal(world, "Tak", world["rep"], anticipated_close_date="2026-03-01")
+    login(client, "rep@x.test")
+    html = client.get("/pipeline?kind=standard-sale", headers={"Accept-Language": "nb-NO"}).get_data(as_text=True)
+    assert ">Forfalt</li>" in html and "Hva varslene betyr" in html and "Flytt til" in html
+    assert 'data-refused="Kunne ikke flytte {deal} til {stage}: {reason}"' in html
+    assert ">Mine</a>" in html and ">Mitt team</a>" in html

@@ -28,7 +28,9 @@
       window.location.reload();
       return true;
     }
-    say('Could not move ' + card.dataset.name + ' to ' + stageName + ': ' + (body.detail || 'the move was refused.'));
+    // the sentence comes translated from the page (data-refused), its blanks filled here
+    say(message.dataset.refused.replace('{deal}', card.dataset.name).replace('{stage}', stageName)
+      .replace('{reason}', body.detail || message.dataset.noReason));
     return false;
   }
 

@@ -353,11 +353,13 @@ def opportunity_action(opp_id: int, action: str):
 
 
 # what the board's badges, legend and filters say; the keys are the API's (services/board.py)
-BOARD_SIGNALS = {"on_hold": ("On hold", "Paused: nobody works it until it is resumed."),
-                 "overdue": ("Overdue", "Its anticipated close date has passed."),
-                 "stale": ("Stale", "Longer in its stage than the stage's time limit (SLA)."),
-                 "no_next_activity": ("No next step", "No open task and no appointment to come.")}
-BOARD_WHO = {"mine": "Mine", "team": "My team", "all": "All"}
+BOARD_SIGNALS = {"on_hold": (lazy_gettext("On hold"), lazy_gettext("Paused: nobody works it until it is resumed.")),
+                 "overdue": (lazy_gettext("Overdue"), lazy_gettext("Its anticipated close date has passed.")),
+                 "stale": (lazy_gettext("Stale"),
+                           lazy_gettext("Longer in its stage than the stage's time limit (SLA).")),
+                 "no_next_activity": (lazy_gettext("No next step"),
+                                      lazy_gettext("No open task and no appointment to come."))}
+BOARD_WHO = {"mine": lazy_gettext("Mine"), "team": lazy_gettext("My team"), "all": lazy_gettext("All")}
 
 
 @bp.route("/pipeline")
