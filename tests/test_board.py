@@ -132,6 +132,20 @@ def test_a_team_is_who_reports_to_the_manager_and_a_reps_colleagues_under_the_sa
     assert unknown.status_code == 422
     assert "manager_id" in unknown.json["errors"]
 
+    # Eve joins the team; Bob now reports to nobody
+    for name, manager in [("eve", world["manager"].id), ("bob", None)]:
+        r = admin.client.put(f"/api/v1/users/{made[name]}/manager", json={"manager_id": manager},
+                             headers=admin.headers)
+        assert r.status_code == 200, r.json
+        assert r.json["manager_id"] == manager
+    assert set(cards(Api(client, "boss@x.test"), "&who=team")) == {"Ann's deal", "Eve's deal"}
+    itself = admin.client.put(f"/api/v1/users/{made['ann']}/manager", json={"manager_id": made["ann"]},
+                              headers=admin.headers)
+    assert itself.status_code == 422 and "manager_id" in itself.json["errors"]
+    rep = Api(client, "ann@x.test")
+    assert rep.client.put(f"/api/v1/users/{made['ann']}/manager", json={"manager_id": None},
+                          headers=rep.headers).status_code == 403
+
 
 def test_a_bad_who_or_signal_is_a_422_naming_it_on_the_api_and_the_page(app, client, world):
     manager = Api(client, "boss@x.test")
@@ -186,6 +200,20 @@ def test_the_board_sends_as_many_statements_for_many_cards_as_for_two(app, clien
     for n in range(2, 14):
         deal(world, f"Deal {n}", make_user(f"rep{n}@x.test", "rep"), anticipated_close_date="2026-03-01")
     assert statements(lambda: client.get("/pipeline?kind=standard-sale")) == few
+
+
+def test_without_scripts_move_to_posts_the_form_and_comes_back_to_the_board(app, client, world):
+    roof = deal(world, "Roof", world["rep"])
+    for task in Api(client, "rep@x.test").get(f"/tasks?opportunity={roof['id']}").json["items"]:
+        if task["required"] and not task["gate"]:
+            Api(client, "rep@x.test").post(f"/tasks/{task['id']}/complete",
+                                           {"data": {f: "yes" for f in task["form"]}})
+    login(client, "rep@x.test")
+    r = client.post(f"/opportunities/{roof['id']}/stage", data={
+        "stage": "qualification", "version": Api(client, "rep@x.test").get(f"/opportunities/{roof['id']}").json[
+            "version"], "next": "/pipeline?kind=standard-sale&who=mine"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/pipeline?kind=standard-sale&who=mine")
+    assert cards(Api(client, "rep@x.test"))["Roof"]["stage"] == "qualification"
 
 
 def test_the_board_speaks_norwegian_to_a_norwegian_browser(app, client, world):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from som_flow.schemas import CURRENCY
+from som_flow.schemas import CURRENCY, ID
 from som_flow.services.board import SIGNALS, WHO
 
 AMOUNT = dict(as_string=True, places=2)
@@ -57,3 +57,9 @@ class BoardSchema(Schema):
     currency = fields.String()
     rate_error = fields.String(allow_none=True)
     columns = fields.List(fields.Nested(BoardColumnSchema))
+
+
+class ReportsToSchema(Schema):
+    """PUT /users/{id}/manager: whom the user reports to (the board's "my team")."""
+
+    manager_id = fields.Integer(required=True, allow_none=True, validate=ID)
