@@ -57,20 +57,20 @@ def default_who(user: User) -> str:
     return "mine" if user.has_role("rep") and not user.has_role(*SALES_ADMINS, "csr") else "all"
 
 
-def team_ids(user: User) -> list[int]:
-    """The viewer's team: the viewer, the people who report to them, and — when they report to someone — that
-    manager and everyone else who reports to the same manager (User.manager_id)."""
+def team(user: User):
+    """The ids of the viewer's team, as a subquery: the viewer, the people who report to them, and — when they
+    report to someone — that manager and everyone else who reports to the same manager (User.manager_id)."""
     same = [User.manager_id == user.id, User.id == user.id]
     if user.manager_id is not None:
         same += [User.manager_id == user.manager_id, User.id == user.manager_id]
-    return list(db.session.scalars(select(User.id).where(or_(*same))))
+    return select(User.id).where(or_(*same))
 
 
 def _who_condition(user: User, who: str) -> ColumnElement | None:
     if who == "mine":
         return Opportunity.sales_rep_id == user.id
     if who == "team":
-        return Opportunity.sales_rep_id.in_(team_ids(user))
+        return Opportunity.sales_rep_id.in_(team(user))
     return None
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
@@ -47,6 +48,7 @@ from som_flow.services.fields import qualification, required_on_create
 from som_flow.services.next_activity import next_activities
 from som_flow.services.permissions import can_change_opportunity, can_reopen
 from som_flow.services.unit_of_work import now
+from som_flow.web.formatting import label
 from som_flow.web.forms import load_args, load_form, local_datetime, refused
 from som_flow.web.i18n import current_language, in_language
 from som_flow.web.redirects import back, return_to
@@ -368,12 +370,15 @@ def pipeline():
     currency = query.get("currency") or current_app.config["DEFAULT_CURRENCY"]
     kind = board.board_kind(query.get("kind"))
     shown = board.board(current_user, kind, currency, who=query.get("who"), only=query.get("only")) if kind else None
-    cards = [c.opportunity.id for col in shown.columns for c in col.cards] if shown else []
-    stage_names = {s["key"]: s["name"] for s in kinds.kind_stages(kind)} if kind else {}
+    viewer = current_user._get_current_object()
+    cards = [c.opportunity for col in shown.columns for c in col.cards] if shown else []
+    # what every card's "Move to" shares, worked out once: a board draws up to 50 cards a stage
+    move_form = {"csrf_token": generate_csrf(), "next": request.full_path,
+                 "stages": {s["key"]: label("stage", s["key"]) for s in kinds.kind_stages(kind)} if kind else {},
+                 "movable": {o.id for o in cards if can_change_opportunity(viewer, o)}}
     return render_template("pipeline.html", kinds=board.board_kinds(), kind=kind, board=shown, currency=currency,
-                           upcoming=next_activities(cards), local=_local_time, at=now(), stage_names=stage_names,
-                           signals=BOARD_SIGNALS, who_choices=BOARD_WHO,
-                           can_move=lambda opp: can_change_opportunity(current_user, opp),
+                           upcoming=next_activities([o.id for o in cards]), local=_local_time, at=now(),
+                           signals=BOARD_SIGNALS, who_choices=BOARD_WHO, move_form=move_form,
                            currencies=[e.key for e in catalogs.list_entries("currencies")])
 
 
