@@ -174,6 +174,7 @@ def test_the_page_shows_signals_as_words_with_a_legend_and_keeps_who_in_the_link
     roof = html[html.index("Roof"):]
     roof = roof[:roof.index("</article>")]
     assert ">Overdue</li>" in roof
+    assert '<article class="card-item" data-signals="overdue"' in html  # the card's mark beside the words
     assert "What the signals mean" in html and "Its anticipated close date has passed." in html
     assert 'who=team' in html and 'who=mine' in html
     assert 'aria-current="true">All</a>' in html
