@@ -28,6 +28,10 @@ class User(Timestamped, db.Model):
     # the language pages, flash messages and e-mails use for this person: "en" or "nb"; None follows the browser
     # (Accept-Language), then the site's LOCALE (som_flow.i18n.LANGUAGES)
     locale: Mapped[str | None] = mapped_column(String(8))
+    # whom they report to: a manager's team on the board is the people who report to them. No foreign key: SQLite
+    # cannot drop a referencing column without rebuilding "user", which every other table references; users are
+    # deactivated, not deleted, and an id that names nobody only leaves a team smaller.
+    manager_id: Mapped[int | None] = mapped_column(index=True)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

@@ -46,6 +46,7 @@ class UserSchema(Schema):
     roles = fields.List(fields.String())
     timezone = fields.String()
     active = fields.Boolean()
+    manager_id = fields.Integer(allow_none=True, metadata={"description": "whom the user reports to (their team)"})
     # the person's language ("en", "nb"); null: as their browser asks (Accept-Language), else the site's
     locale = fields.String(allow_none=True)
 
@@ -63,6 +64,7 @@ class UserCreateSchema(Schema):
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), required=True,
                         validate=validate.Length(min=1))
     timezone = fields.String(load_default="UTC", validate=validate.Length(max=64))
+    manager_id = fields.Integer(load_default=None, allow_none=True, validate=ID)
     # the policy (length, not blank, not the e-mail) is services.users.check_password's, on every path
     password = fields.String(load_default=None, load_only=True)
 

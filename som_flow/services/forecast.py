@@ -207,14 +207,16 @@ def forecast(user: User | None, *, group_by: str = "month", currency: str | None
     }
 
 
-def board_sums(kind_id: int) -> dict[str, list[tuple]]:
-    """Each stage's open deals of a kind summed by the database per currency — (currency, count, amount,
-    amount × probability) — as the forecast sums them, so a column of 10,000 deals is not loaded to be counted."""
+def board_sums(kind_id: int, *conditions: ColumnElement) -> dict[str, list[tuple]]:
+    """Each stage's open deals of a kind (narrowed by `conditions`, as the board's viewer narrows them) summed by
+    the database per currency — (currency, count, amount, amount × probability) — as the forecast sums them, so a
+    column of 10,000 deals is not loaded to be counted."""
     sums: dict[str, list[tuple]] = {}
     for stage, *row in db.session.execute(
             select(Opportunity.stage, Opportunity.currency, func.count(), func.sum(Opportunity.amount),
                    func.sum(Opportunity.amount * Opportunity.probability))
-            .where(Opportunity.kind_id == kind_id, Opportunity.closed.is_(False), Opportunity.archived_at.is_(None))
+            .where(Opportunity.kind_id == kind_id, Opportunity.closed.is_(False), Opportunity.archived_at.is_(None),
+                   *conditions)
             .group_by(Opportunity.stage, Opportunity.currency)):
         sums.setdefault(stage, []).append(tuple(row))
     return sums

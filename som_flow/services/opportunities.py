@@ -103,7 +103,7 @@ CARD_LOADS = (selectinload(Opportunity.customer).selectinload(Customer.parent), 
 def open_deals(*, limit: int | None = None, newest_first: bool = False,
                including: int | None = None) -> list[Opportunity]:
     """Open deals (for a form's choice of deal), oldest or newest first, at most `limit`; `including` an open deal
-    is always in. The board reads its own (board_cards)."""
+    is always in. The board reads its own (services/board.py)."""
     query = select(Opportunity).where(Opportunity.closed.is_(False), Opportunity.archived_at.is_(None))
     query = query.order_by(Opportunity.id.desc() if newest_first else Opportunity.id).options(*CARD_LOADS)
     rows = list(db.session.scalars(query.limit(limit) if limit else query))
@@ -113,19 +113,7 @@ def open_deals(*, limit: int | None = None, newest_first: bool = False,
     return rows
 
 
-BOARD_CARDS = 50  # cards a board column shows; the rest are a link to the list
-
-
-def board_cards(kind_id: int, per_column: int | None = None) -> list[Opportunity]:
-    """The open deals of a kind a board shows: the oldest `per_column` of each stage (the column's count and totals
-    come from forecast.board_sums, over all of them)."""
-    ranked = (select(Opportunity.id, func.row_number().over(partition_by=Opportunity.stage,
-                                                            order_by=Opportunity.id).label("place"))
-              .where(Opportunity.kind_id == kind_id, Opportunity.closed.is_(False), Opportunity.archived_at.is_(None))
-              .subquery())
-    shown = select(ranked.c.id).where(ranked.c.place <= (per_column or BOARD_CARDS))
-    return list(db.session.scalars(select(Opportunity).where(Opportunity.id.in_(shown)).order_by(Opportunity.id)
-                                   .options(*CARD_LOADS)))
+BOARD_CARDS = 50  # cards a board column shows; the rest are a link to the list (services/board.py)
 
 
 def allowed_stages(opp: Opportunity) -> list[str]:

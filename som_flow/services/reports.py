@@ -83,12 +83,16 @@ def funnel(filters: Filters, stages: list[dict]) -> list[dict]:
     return rows
 
 
-def stage_slas() -> dict[tuple[int, str], timedelta]:
-    """SLA per (kind version, stage): the kind's own SLA, else the stage catalog's `sla_days`."""
+def stage_slas(kind_id: int | None = None) -> dict[tuple[int, str], timedelta]:
+    """SLA per (kind version, stage), of every kind or of one: the kind's own SLA, else the stage catalog's
+    `sla_days`."""
     catalog = {key: timedelta(days=d) for key, d in db.session.execute(
         select(Stage.key, Stage.sla_days).where(Stage.sla_days.is_not(None))).all()}
     slas = {}
-    for version_id, stages in db.session.execute(select(KindVersion.id, KindVersion.stages)).all():
+    versions = select(KindVersion.id, KindVersion.stages)
+    if kind_id is not None:
+        versions = versions.where(KindVersion.kind_id == kind_id)
+    for version_id, stages in db.session.execute(versions).all():
         for stage in stages or []:
             raw = stage.get("sla")
             sla = isodate.parse_duration(raw) if raw else catalog.get(stage["key"])

@@ -59,9 +59,11 @@ def check_timezone(name: str) -> str:
 
 @service
 def create_user(
-    email: str, name: str, roles: list[str], *, password: str | None = None, timezone: str = "UTC"
+    email: str, name: str, roles: list[str], *, password: str | None = None, timezone: str = "UTC",
+    manager_id: int | None = None,
 ) -> User:
-    """Make a user. Raises ValidationFailed for a bad role/timezone/duplicate e-mail."""
+    """Make a user (reporting to `manager_id`, if given). Raises ValidationFailed for a bad role/timezone/duplicate
+    e-mail/unknown manager."""
     email = normalise_email(email)
     bad = [r for r in roles if r not in ROLES]
     if bad or not roles:
@@ -70,13 +72,25 @@ def create_user(
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
         raise ValidationFailed(gettext("A user with e-mail %(email)s exists", email=email),
                                {"email": [gettext("Already taken.")]})
-    user = User(email=email, name=name or email, timezone=check_timezone(timezone))
+    user = User(email=email, name=name or email, timezone=check_timezone(timezone),
+                manager_id=check_manager(manager_id))
     user.roles = roles
     if password is not None:  # None: no password (API tokens only); anything given must pass the policy
         user.password_hash = generate_password_hash(check_password(password, email))
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def check_manager(manager_id: int | None, user_id: int | None = None) -> int | None:
+    """`manager_id` when it names another user (a team on the board is who reports to whom); ValidationFailed
+    naming `manager_id` otherwise."""
+    if manager_id is None:
+        return None
+    if manager_id == user_id or db.session.get(User, manager_id) is None:
+        raise ValidationFailed(gettext("Unknown manager"),
+                               {"manager_id": [gettext("Choose another user this one reports to.")]})
+    return manager_id
 
 
 def get_user(user_id: int) -> User:
@@ -222,6 +236,8 @@ def update_user(user_id: int, **fields) -> User:
             _resync_reminders_of(user)
     if "roles" in fields:
         user.roles = fields.pop("roles")
+    if "manager_id" in fields:
+        user.manager_id = check_manager(fields.pop("manager_id"), user.id)
     for key, value in fields.items():
         setattr(user, key, value)
     return user

@@ -83,6 +83,7 @@ class ProblemApi(Api):
 def register_api(app: Flask) -> None:
     from som_flow.web.api import (
         activities,
+        board,
         catalogs,
         customers,
         docs,
@@ -102,7 +103,8 @@ def register_api(app: Flask) -> None:
         "security": [{"bearer": []}],
     })
     api.ma_plugin.converter.add_attribute_function(decimal_as_string)
-    for module in (users, catalogs, kinds, customers, opportunities, work, forecast, imports, activities, job_work):
+    for module in (users, catalogs, kinds, customers, opportunities, work, forecast, imports, activities, job_work,
+                   board):
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.extensions["som_api"] = api

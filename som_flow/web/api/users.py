@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from som_flow.schemas import UserCreateSchema, UserPreferencesSchema, UserSchema
+from som_flow.schemas.board import ReportsToSchema
 from som_flow.services import users as user_service
 from som_flow.web.api.common import Blueprint
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
@@ -45,4 +46,13 @@ def list_users():
 def create_user(data):
     """Create a user with roles and a password."""
     return user_service.create_user(data["email"], data["name"], data["roles"], password=data["password"],
-                                    timezone=data["timezone"])
+                                    timezone=data["timezone"], manager_id=data["manager_id"])
+
+
+@blp.route("/users/<int:user_id>/manager", methods=["PUT"])
+@roles_required()
+@blp.arguments(ReportsToSchema)
+@blp.response(200, UserSchema)
+def set_manager(data, user_id):
+    """Set whom a user reports to (`manager_id`; null: nobody), which makes the board's "my team"."""
+    return user_service.update_user(user_id, manager_id=data["manager_id"])

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections import defaultdict
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
@@ -27,12 +27,13 @@ from som_flow.schemas import (
     StageMoveSchema,
     WinSchema,
 )
+from som_flow.schemas.board import BoardQuery
 from som_flow.schemas.tasks import TaskBulkSchema, TaskCreateSchema
 from som_flow.services import (
     appointments,
+    board,
     catalogs,
     estimates,
-    forecast,
     kinds,
     notify,
     opportunities,
@@ -47,6 +48,7 @@ from som_flow.services.fields import qualification, required_on_create
 from som_flow.services.next_activity import next_activities
 from som_flow.services.permissions import can_change_opportunity, can_reopen
 from som_flow.services.unit_of_work import now
+from som_flow.web.formatting import label
 from som_flow.web.forms import load_args, load_form, local_datetime, refused
 from som_flow.web.i18n import current_language, localized
 from som_flow.web.redirects import back, return_to
@@ -352,33 +354,32 @@ def opportunity_action(opp_id: int, action: str):
     return redirect(back())  # the deal page, or the list whose row menu was used (its `next`)
 
 
+# what the board's badges, legend and filters say; the keys are the API's (services/board.py)
+BOARD_SIGNALS = {"on_hold": (lazy_gettext("On hold"), lazy_gettext("Paused: nobody works it until it is resumed.")),
+                 "overdue": (lazy_gettext("Overdue"), lazy_gettext("Its anticipated close date has passed.")),
+                 "stale": (lazy_gettext("Stale"),
+                           lazy_gettext("Longer in its stage than the stage's time limit (SLA).")),
+                 "no_next_activity": (lazy_gettext("No next step"),
+                                      lazy_gettext("No open task and no appointment to come."))}
+BOARD_WHO = {"mine": lazy_gettext("Mine"), "team": lazy_gettext("My team"), "all": lazy_gettext("All")}
+
+
 @bp.route("/pipeline")
 def pipeline():
-    # standard kinds first: the board most users mean
-    all_kinds = sorted((k for k in kinds.list_kinds() if k.type != "stageless"), key=lambda k: k.type != "standard")
-    key = request.args.get("kind") or (all_kinds[0].key if all_kinds else None)
-    kind = kinds.get_kind(key) if key else None
-    currency = (request.args.get("currency") or current_app.config["DEFAULT_CURRENCY"]).upper()
-    columns, rate_error = [], None
-    if kind is not None:
-        by_stage = defaultdict(list)
-        # a column shows its first cards; its count and totals are over all its deals, summed by the database
-        for opp in opportunities.board_cards(kind.id):
-            by_stage[opp.stage].append(opp)
-        sums = forecast.board_sums(kind.id)
-        rates = forecast.Rates(now().date())
-        for stage in kinds.kind_stages(kind):
-            rows = sums.get(stage["key"], [])
-            try:  # totals only in one currency: a missing rate says so instead of summing USD with NOK
-                totals = forecast.summed_totals(rows, currency, rates)
-            except SomFlowError as exc:
-                rate_error, totals = exc.errors["currency"][0], {"total": None, "weighted": None}
-            columns.append({"stage": stage, "cards": by_stage.get(stage["key"], []),
-                            "count": sum(count for _, count, _, _ in rows), **totals})
-    upcoming = next_activities([o.id for col in columns for o in col["cards"]])
-    return render_template("pipeline.html", kinds=all_kinds, kind=kind, columns=columns, currency=currency,
-                           upcoming=upcoming, local=_local_time, at=now(),
-                           currencies=[e.key for e in catalogs.list_entries("currencies")], rate_error=rate_error)
+    query = load_args(BoardQuery())
+    currency = query.get("currency") or current_app.config["DEFAULT_CURRENCY"]
+    kind = board.board_kind(query.get("kind"))
+    shown = board.board(current_user, kind, currency, who=query.get("who"), only=query.get("only")) if kind else None
+    viewer = current_user._get_current_object()
+    cards = [c.opportunity for col in shown.columns for c in col.cards] if shown else []
+    # what every card's "Move to" shares, worked out once: a board draws up to 50 cards a stage
+    move_form = {"csrf_token": generate_csrf(), "next": request.full_path,
+                 "stages": {s["key"]: label("stage", s["key"]) for s in kinds.kind_stages(kind)} if kind else {},
+                 "movable": {o.id for o in cards if can_change_opportunity(viewer, o)}}
+    return render_template("pipeline.html", kinds=board.board_kinds(), kind=kind, board=shown, currency=currency,
+                           upcoming=next_activities([o.id for o in cards]), local=_local_time, at=now(),
+                           signals=BOARD_SIGNALS, who_choices=BOARD_WHO, move_form=move_form,
+                           currencies=[e.key for e in catalogs.list_entries("currencies")])
 
 
 # the pools a task can be given to, as people call them

@@ -1,0 +1,148 @@
+"""The pipeline board: a kind's open deals by stage as one viewer asks for them (mine / my team / all), each card
+with the signals a manager scans for (on hold, overdue, stale against the stage's SLA, no next activity)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
+
+from som_flow.errors import SomFlowError
+from som_flow.extensions import db
+from som_flow.models import Opportunity, OpportunityKind, User
+from som_flow.services import opportunities
+from som_flow.services.forecast import Rates, board_sums, summed_totals
+from som_flow.services.kinds import get_kind, kind_stages, list_kinds
+from som_flow.services.next_activity import without_next_activity
+from som_flow.services.opportunities import CARD_LOADS, allowed_stages
+from som_flow.services.permissions import SALES_ADMINS
+from som_flow.services.reports import stage_slas
+from som_flow.services.unit_of_work import now
+
+WHO = ("mine", "team", "all")
+# in the order a card shows them; the labels are the page's (the API gives the keys)
+SIGNALS = ("on_hold", "overdue", "stale", "no_next_activity")
+
+
+@dataclass(frozen=True)
+class Card:
+    opportunity: Opportunity
+    signals: tuple[str, ...]
+    move_to: tuple[str, ...]  # the stages its process lets it move to now
+
+
+@dataclass
+class Column:
+    stage: dict | None  # the kind's stage {key, name, probability}; None: a stageless kind's one list
+    cards: list[Card]
+    count: int  # over all its deals the viewer asked for, not only the cards shown
+    total: Decimal | None  # in the board's currency; None when an exchange rate is missing
+    weighted: Decimal | None
+
+
+@dataclass
+class Board:
+    kind: OpportunityKind
+    who: str
+    only: str | None
+    currency: str
+    columns: list[Column] = field(default_factory=list)
+    rate_error: str | None = None  # why the totals are missing
+
+
+def default_who(user: User) -> str:
+    """A rep starts on their own deals; managers, admins and the office on everyone's."""
+    return "mine" if user.has_role("rep") and not user.has_role(*SALES_ADMINS, "csr") else "all"
+
+
+def team(user: User):
+    """The ids of the viewer's team, as a subquery: the viewer, the people who report to them, and — when they
+    report to someone — that manager and everyone else who reports to the same manager (User.manager_id)."""
+    same = [User.manager_id == user.id, User.id == user.id]
+    if user.manager_id is not None:
+        same += [User.manager_id == user.manager_id, User.id == user.manager_id]
+    return select(User.id).where(or_(*same))
+
+
+def _who_condition(user: User, who: str) -> ColumnElement | None:
+    if who == "mine":
+        return Opportunity.sales_rep_id == user.id
+    if who == "team":
+        return Opportunity.sales_rep_id.in_(team(user))
+    return None
+
+
+def signal_conditions(kind: OpportunityKind, viewer: User) -> dict[str, ColumnElement]:
+    """Each signal as a SQL condition on Opportunity, so the board reads them with its cards in one statement.
+    Overdue is by the viewer's calendar day; stale is time in the stage beyond the SLA of the deal's kind version
+    (a stage without one is never stale) and only while the deal is worked (on hold is its own signal)."""
+    at = now()
+    today = at.astimezone(ZoneInfo(viewer.timezone or "UTC")).date()
+    late = [and_(Opportunity.kind_version_id == version_id, Opportunity.stage == stage,
+                 Opportunity.stage_entered_at < at - sla)
+            for (version_id, stage), sla in stage_slas(kind.id).items()]
+    return {
+        "on_hold": Opportunity.status == "on_hold",
+        "overdue": and_(Opportunity.anticipated_close_date.is_not(None), Opportunity.anticipated_close_date < today),
+        "stale": and_(Opportunity.status == "in_progress", or_(*late)) if late else false(),
+        "no_next_activity": without_next_activity(at),
+    }
+
+
+def board(viewer: User, kind: OpportunityKind, currency: str, *, who: str | None = None, only: str | None = None,
+          per_column: int | None = None) -> Board:
+    """The open deals of `kind` that `viewer` asked for (`who` of WHO, default default_who; `only` one of SIGNALS),
+    by stage in the kind's order: the oldest `per_column` of each with their signals and moves, and each column's
+    count and totals (in `currency`) over all of them. Three statements whatever the number of cards (the cards with
+    their signals, their customers and reps, the sums) besides the SLAs and rates."""
+    who = who or default_who(viewer)
+    signals = signal_conditions(kind, viewer)
+    where = [Opportunity.kind_id == kind.id, Opportunity.closed.is_(False), Opportunity.archived_at.is_(None)]
+    if (mine := _who_condition(viewer, who)) is not None:
+        where.append(mine)
+    if only:
+        where.append(signals[only])
+    ranked = (select(Opportunity.id, func.row_number().over(partition_by=Opportunity.stage,
+                                                            order_by=Opportunity.id).label("place"))
+              .where(*where).subquery())
+    shown = select(ranked.c.id).where(ranked.c.place <= (per_column or opportunities.BOARD_CARDS))
+    rows = db.session.execute(
+        select(Opportunity, *(condition.label(name) for name, condition in signals.items()))
+        .where(Opportunity.id.in_(shown)).order_by(Opportunity.id).options(*CARD_LOADS)).all()
+    moves: dict[tuple[int, str | None], tuple[str, ...]] = {}  # asked once per (kind version, stage)
+    by_stage: dict[str | None, list[Card]] = {}
+    for opp, *flags in rows:
+        key = (opp.kind_version_id, opp.stage)
+        if key not in moves:
+            moves[key] = tuple(allowed_stages(opp))
+        by_stage.setdefault(opp.stage, []).append(
+            Card(opp, tuple(name for name, flag in zip(signals, flags, strict=True) if flag), moves[key]))
+    result = Board(kind=kind, who=who, only=only, currency=currency)
+    sums, rates = board_sums(kind.id, *where[1:]), Rates(now().date())
+    # a stageless kind has no columns: its deals are one list (stage None)
+    for stage in kind_stages(kind) or [None]:
+        key = stage["key"] if stage else None
+        rows_of = sums.get(key, [])
+        try:  # totals only in one currency: a missing rate says so instead of summing USD with NOK
+            totals = summed_totals(rows_of, currency, rates)
+        except SomFlowError as exc:
+            result.rate_error, totals = exc.errors["currency"][0], {"total": None, "weighted": None}
+        result.columns.append(Column(stage=stage, cards=by_stage.get(key, []),
+                                     count=sum(count for _, count, _, _ in rows_of), **totals))
+    return result
+
+
+def board_kinds() -> list[OpportunityKind]:
+    """The kinds a board can show, the one most people mean first: standard, then custom, then stageless."""
+    order = {"standard": 0, "custom": 1, "stageless": 2}
+    return sorted(list_kinds(), key=lambda k: order.get(k.type, 3))
+
+
+def board_kind(key: str | None) -> OpportunityKind | None:
+    """The kind `key` (NotFound if none), or without one the first of board_kinds (None when there is none)."""
+    if key:
+        return get_kind(key)
+    shown = board_kinds()
+    return shown[0] if shown else None
