@@ -6,7 +6,6 @@ screenshot goes to test-artifacts/screenshots/<lang>-<size>-<page>.png (gitignor
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -101,9 +100,7 @@ def check_page(page, name: str, lang: str, size: dict, report: dict) -> list[str
     html_lang = page.evaluate("document.documentElement.lang") or ""
     if lang == "en" and not html_lang.startswith("en"):
         problems.append(f"{name}: <html lang={html_lang!r}> for an English browser")
-    # the Norwegian pages come with the translations (I18N); until they are merged, only an integrator's run
-    # (SOM_FLOW_EXPECT_NB=1) holds a page answering lang="en" to a nb-NO browser as a failure
-    if lang == "nb" and not html_lang.startswith("nb") and os.environ.get("SOM_FLOW_EXPECT_NB") == "1":
+    if lang == "nb" and not html_lang.startswith("nb"):
         problems.append(f"{name}: <html lang={html_lang!r}> for a browser asking for Norwegian (nb-NO)")
     if size == PHONE:
         measured = page.evaluate(MEASURE)
