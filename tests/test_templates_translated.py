@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import jinja2
+import pytest
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "som_flow" / "web" / "templates"
 
@@ -27,7 +28,7 @@ MARK = " "  # stands in for a Jinja tag or a translated block, so the HTML aroun
 def _html_with_marks(source: str) -> str:
     """The template with every Jinja tag, expression and {% trans %} block replaced by MARK (newlines kept, so
     line numbers still match the source): what is left is the markup and the text nobody translates."""
-    env = jinja2.Environment(extensions=["jinja2.ext.i18n"])
+    env = jinja2.Environment(extensions=["jinja2.ext.i18n"], autoescape=True)  # only lexed, never rendered
     out: list[str] = []
     in_trans = False
     expect_name = False
@@ -100,3 +101,79 @@ def test_the_checker_finds_text_and_attributes():
         sample.unlink()
     assert found == ["_checker_sample.html:2: Plain words", '_checker_sample.html:3: title="Shown"',
                      '_checker_sample.html:3: value="Go"']
+
+
+def _extracted_messages() -> set:
+    """Every text marked for translation in the code and the templates, read the way `make i18n` reads it
+    (babel.cfg, and the Makefile's extra keywords)."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+
+    root = TEMPLATES.parents[1]
+    with open(root.parent / "babel.cfg") as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    keywords = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "lazy_ngettext": (1, 2), "N_": None}
+    return {message for _file, _line, message, _comments, _context
+            in extract_from_dir(str(root), method_map, options_map, keywords=keywords)}
+
+
+def test_every_message_has_a_norwegian_translation():
+    from babel.messages.pofile import read_po
+
+    with open(TEMPLATES.parents[1] / "translations" / "nb" / "LC_MESSAGES" / "messages.po", "rb") as po:
+        catalog = read_po(po)
+    missing = []
+    for message in sorted(_extracted_messages(), key=str):
+        key = message[0] if isinstance(message, tuple) else message
+        entry = catalog.get(key)
+        strings = entry.string if entry is not None and isinstance(entry.string, tuple) else (
+            (entry.string,) if entry is not None else ("",))
+        if entry is None or entry.fuzzy or not all(strings):
+            missing.append(key)
+    assert not missing, f"{len(missing)} texts without a (non-fuzzy) nb translation; run `make i18n` and translate:\n" \
+        + "\n".join(missing)
+
+
+@pytest.fixture
+def deal(client):
+    from som_flow.services import opportunities as opps
+    from tests.helpers import make_customer, make_user
+
+    make_user("admin@x.test", "admin")
+    rep = make_user("rep@x.test", "rep")
+    customer = make_customer("Northwind Traders")
+    opp = opps.create_opportunity(rep, {"title": "New boiler", "customer_id": customer.id, "kind": "standard-sale",
+                                        "sales_rep": rep.id, "amount": "1000"})
+    return opp.id
+
+
+def _page_text(client, path: str, language: str | None) -> str:
+    headers = {"Accept-Language": language} if language else {}
+    response = client.get(path, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+
+
+# what a person looks for on each page, in English and in Norwegian bokmål
+PAGES = [
+    ("rep@x.test", "/opportunities/{deal}", ["Tasks", "Appointments", "Estimates", "Log activity", "Move to"],
+     ["Oppgaver", "Avtaler", "Tilbud", "Logg aktivitet", "Flytt til"]),
+    ("rep@x.test", "/tasks", ["My tasks", "Add a task", "Pool for my roles"],
+     ["Mine oppgaver", "Legg til en oppgave", "Kø for mine roller"]),
+    ("admin@x.test", "/admin/stages", ["Stage catalog", "Add a stage", "Default probability (%)"],
+     ["Fasekatalog", "Legg til en fase", "Standard sannsynlighet (%)"]),
+]
+
+
+@pytest.mark.parametrize("who, path, english, norwegian", PAGES, ids=["deal", "tasks", "admin-stages"])
+def test_pages_speak_norwegian_when_the_browser_asks(client, deal, who, path, english, norwegian):
+    from tests.helpers import login
+
+    login(client, who)
+    path = path.format(deal=deal)
+    shown = _page_text(client, path, "nb-NO,nb;q=0.9,en;q=0.5")
+    assert all(text in shown for text in norwegian), [t for t in norwegian if t not in shown]
+    assert not [t for t in english if t in shown]
+    shown = _page_text(client, path, None)  # no preference: English, the default
+    assert all(text in shown for text in english), [t for t in english if t not in shown]
+    assert not [t for t in norwegian if t in shown]
