@@ -8,7 +8,7 @@ export SOM_FLOW_DATABASE_URL ?=
 # on one worker, in order (test_api_fuzz checks at its end that its earlier tests called every operation)
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: run test lint install browser clean bench assets wheel-check
+.PHONY: run test lint install browser clean bench assets wheel-check i18n catalogs
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -16,9 +16,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) catalogs
 
-run: $(STAMP) assets
+run: $(STAMP) assets catalogs
 	$(BIN)/som-flow init
 	$(BIN)/som-flow demo
 	@echo "som_flow: open http://127.0.0.1:5000/ and log in with a demo login above"
@@ -44,6 +44,30 @@ $(SOM_MODELER)/som-modeler.min.js:
 
 assets: $(BPMN_JS)/bpmn-viewer.production.min.js $(BPMN_JS)/bpmn-modeler.production.min.js $(SOM_MODELER)/som-modeler.min.js
 
+# Translations (Flask-Babel): som_flow/translations/<lang>/LC_MESSAGES/messages.po are the committed sources; the
+# compiled .mo files are built from them here (by run, test, install and wheel-check) and never committed.
+# `make i18n` is the translators' command: extract every marked text into messages.pot, merge it into each
+# messages.po (new texts arrive with an empty msgstr), compile. Another venv's tools: make i18n BIN=/path/bin
+CATALOGS := som_flow/translations
+PO_FILES := $(wildcard $(CATALOGS)/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+# no source locations, sorted by text: a catalog merges entry by entry when several people add texts at once
+EXTRACT_OPTIONS := --no-location --sort-output --no-wrap -k lazy_gettext -k lazy_ngettext:1,2 -k N_ \
+	--project=som_flow --copyright-holder="som_flow" --msgid-bugs-address=""
+
+$(CATALOGS)/%/LC_MESSAGES/messages.mo: $(CATALOGS)/%/LC_MESSAGES/messages.po
+	$(BIN)/pybabel compile -d $(CATALOGS) -l $* -D messages
+
+catalogs: $(MO_FILES)
+
+i18n:
+	$(BIN)/pybabel extract -F babel.cfg $(EXTRACT_OPTIONS) -o $(CATALOGS)/messages.pot som_flow
+	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) -D messages --no-wrap --no-fuzzy-matching \
+	  --ignore-obsolete
+	@# the dates pybabel stamps would make every merge of two people's catalogs conflict on the header
+	sed -i -e '/^"POT-Creation-Date: /d' -e '/^"PO-Revision-Date: /d' -e '/^"Generated-By: /d' $(PO_FILES)
+	$(BIN)/pybabel compile -d $(CATALOGS) -D messages --statistics
+
 # Chromium for the browser tests comes from Debian, never a downloaded browser build.
 browser:
 	@test -x /usr/bin/chromium || { \
@@ -52,13 +76,13 @@ browser:
 	      || echo "could not install chromium"; \
 	  else echo "chromium missing: apt-get install chromium"; fi; }
 
-test: $(STAMP) browser
+test: $(STAMP) browser catalogs
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # the built wheel in a clean venv: `som-flow init` must install the three shipped kinds (CI runs this)
-wheel-check: $(STAMP)
+wheel-check: $(STAMP) catalogs
 	PYTHON=$(PYTHON) .ci/wheel-check
 
 lint: $(STAMP)

@@ -1,11 +1,19 @@
-"""One error hierarchy for the whole code base; each error knows its HTTP status."""
+"""One error hierarchy for the whole code base; each error knows its HTTP status.
+
+The titles are English here (the engine raises these and knows no Flask); the web edge writes them in the
+request's language (web/errors.py: gettext(exc.title)), so each is marked for the catalog with N_.
+"""
 
 from __future__ import annotations
 
 
+def N_(text: str) -> str:  # gettext's name for "extract now, translate where shown" (as som_flow.i18n.N_)
+    return text
+
+
 class SomFlowError(Exception):
     status = 400
-    title = "Bad request"
+    title = N_("Bad request")
 
     def __init__(self, detail: str, errors: dict[str, list[str]] | None = None):
         super().__init__(detail)
@@ -15,43 +23,43 @@ class SomFlowError(Exception):
 
 class NotFound(SomFlowError):
     status = 404
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Forbidden(SomFlowError):
     status = 403
-    title = "Forbidden"
+    title = N_("Forbidden")
 
 
 class Unauthorized(SomFlowError):
     status = 401
-    title = "Unauthorized"
+    title = N_("Unauthorized")
 
 
 class Conflict(SomFlowError):
     """The process or another writer does not allow it (illegal move, closed deal, stale version)."""
 
     status = 409
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class StaleVersion(Conflict):
-    title = "The opportunity has changed"
+    title = N_("The opportunity has changed")
 
 
 class PreconditionFailed(SomFlowError):
     status = 412
-    title = "Precondition failed"
+    title = N_("Precondition failed")
 
 
 class ValidationFailed(SomFlowError):
     """Invalid or missing fields; `errors` names them."""
 
     status = 422
-    title = "Unprocessable entity"
+    title = N_("Unprocessable entity")
 
 
 class InvalidProcess(ValidationFailed):
     """A BPMN document that cannot be used; `errors` is keyed by element id."""
 
-    title = "Invalid BPMN process"
+    title = N_("Invalid BPMN process")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -17,6 +18,26 @@ from tests.pgcluster import Cluster
 
 REQUIRE_POSTGRES = os.environ.get("SOM_FLOW_REQUIRE_POSTGRES") == "1"
 _counter = itertools.count()
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "som_flow" / "translations"
+
+
+def pytest_sessionstart(session):
+    """Tests read the catalogs as they are now: a messages.po newer than its .mo is compiled first, as `make
+    catalogs` does (a bare `pytest` after editing a translation needs no make). Written whole, then renamed,
+    so parallel workers never read half a file."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parent.parent.name)
+        fresh = mo.with_name(f".messages.{os.getpid()}.mo")
+        with fresh.open("wb") as out:
+            write_mo(out, catalog)  # fuzzy entries left out, as pybabel compile does
+        fresh.replace(mo)
 
 
 @pytest.fixture(scope="session")

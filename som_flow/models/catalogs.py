@@ -31,10 +31,15 @@ class Stage(Timestamped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    name_nb: Mapped[str | None] = mapped_column(String(120))  # the Norwegian name; None: `name` in every language
     details: Mapped[str] = mapped_column(Text, default="")
     default_probability: Mapped[int] = mapped_column(default=0)
     position: Mapped[int] = mapped_column(default=0)
     sla_days: Mapped[int | None] = mapped_column()
+
+    def name_in(self, language: str | None) -> str:
+        """The name a reader of `language` ("en", "nb") sees: the Norwegian one where given, else `name`."""
+        return self.name_nb if language == "nb" and self.name_nb else self.name
 
 
 class CatalogEntry(Timestamped, db.Model):
@@ -46,11 +51,16 @@ class CatalogEntry(Timestamped, db.Model):
     catalog: Mapped[str] = mapped_column(String(40), index=True)
     key: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
+    name_nb: Mapped[str | None] = mapped_column(String(200))  # the Norwegian name; None: `name` in every language
     position: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
     percent: Mapped[int | None] = mapped_column()  # probability levels
     price: Mapped[Decimal | None] = mapped_column(Money())  # products and services
     extra: Mapped[dict] = mapped_column(JSON, default=dict)  # e.g. a channel's impact type
+
+    def name_in(self, language: str | None) -> str:
+        """The name a reader of `language` ("en", "nb") sees: the Norwegian one where given, else `name`."""
+        return self.name_nb if language == "nb" and self.name_nb else self.name
 
 
 class ExchangeRate(db.Model):

@@ -25,6 +25,9 @@ class User(Timestamped, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     appointment_reminder_minutes: Mapped[int] = mapped_column(default=30)
     email_notifications: Mapped[bool] = mapped_column(default=False)
+    # the language pages, flash messages and e-mails use for this person: "en" or "nb"; None follows the browser
+    # (Accept-Language), then the site's LOCALE (som_flow.i18n.LANGUAGES)
+    locale: Mapped[str | None] = mapped_column(String(8))
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

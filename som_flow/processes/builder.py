@@ -33,6 +33,7 @@ from lxml import etree
 from som_flow.engine import FormField, FormSpecError, make_field, parse_form, parse_xml
 from som_flow.engine import profile as p
 from som_flow.errors import ValidationFailed
+from som_flow.i18n import gettext
 
 NSMAP = {
     "bpmn": p.BPMN_NS,
@@ -263,7 +264,7 @@ def _check_inputs(
         if stage_key not in keys:
             errors.setdefault("required_fields", []).append(f"unknown stage {stage_key!r}")
     if errors:
-        raise ValidationFailed("The kind cannot be built", errors=errors)
+        raise ValidationFailed(gettext("The kind cannot be built"), errors=errors)
 
 
 def form_fields(items: list | tuple | None) -> tuple[FormField, ...]:
@@ -276,11 +277,11 @@ def form_fields(items: list | tuple | None) -> tuple[FormField, ...]:
         elif isinstance(item, dict):
             unknown = set(item) - {"name", "type", "choices", "label"}
             if unknown:
-                raise FormSpecError(f"unknown key {sorted(unknown)[0]!r} in a form field")
+                raise FormSpecError(gettext("unknown key %(value)s in a form field", value=repr(sorted(unknown)[0])))
             fields.append(make_field(item.get("name"), item.get("type") or "text", item.get("choices") or (),
                                      item.get("label")))
         else:
-            raise FormSpecError("a form field is a text such as qualified:yesno or an object with a name")
+            raise FormSpecError(gettext("a form field is a text such as qualified:yesno or an object with a name"))
     spec = ", ".join(f.spec() for f in fields)
     return parse_form(spec)  # one reading for both shapes: duplicates and the field limit are checked there
 

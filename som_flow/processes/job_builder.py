@@ -20,6 +20,7 @@ from lxml import etree
 
 from som_flow.engine import profile as p
 from som_flow.errors import ValidationFailed
+from som_flow.i18n import gettext
 from som_flow.processes.builder import LANE_ORDER, NSMAP, Shape, route
 
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -43,7 +44,7 @@ def _check(key: str, tasks: list[dict]) -> None:
         if task.get("action") and task["action"] not in p.ACTIONS:
             errors.setdefault("tasks", []).append(f"unknown action {task['action']!r}")
     if errors:
-        raise ValidationFailed("The job's process cannot be built", errors=errors)
+        raise ValidationFailed(gettext("The job's process cannot be built"), errors=errors)
 
 
 def build_follow_on_bpmn(key: str, name: str, tasks: list[dict]) -> str:

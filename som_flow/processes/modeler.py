@@ -28,6 +28,7 @@ from lxml import etree
 from som_flow.engine import FormSpecError, parse_xml, som_properties
 from som_flow.engine import profile as p
 from som_flow.errors import InvalidProcess
+from som_flow.i18n import gettext
 from som_flow.processes.builder import form_fields
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -74,7 +75,8 @@ def read_modeler_bpmn(xml: str, *, plumbing: bool = True) -> tuple[str, list[str
     if errors:
         errors = {_short(element): reasons for element, reasons in errors.items()}
         first, reasons = next(iter(errors.items()))
-        raise InvalidProcess(f"What the modeler wrote cannot be read: {first}: {reasons[0]}", errors=errors)
+        raise InvalidProcess(gettext("What the modeler wrote cannot be read: %(first)s: %(value)s", first=first,
+                                     value=reasons[0]), errors=errors)
     notes += _read_timers(root)
     if plumbing:
         notes += _add_plumbing(root)
@@ -319,7 +321,8 @@ def _refuse_lost_ends(process: etree._Element) -> None:
         reason = ("an end marked som.outcome=lost beside the stages cannot end the deal once the pipeline is added "
                   "around them: remove this end (losing is the som.lose message, added on import) or draw the "
                   "pipeline yourself")
-        raise InvalidProcess(f"What the modeler wrote cannot be read: {_short(lost[0])}: {reason}",
+        raise InvalidProcess(gettext("What the modeler wrote cannot be read: %(value)s: %(reason)s",
+                                     value=_short(lost[0]), reason=reason),
                              errors={_short(end_id): [reason] for end_id in lost})
 
 

@@ -17,6 +17,7 @@ from som_flow.engine import profile as p
 from som_flow.engine.definition import collapse_repeats, parse_definition
 from som_flow.engine.follow_on import parse_follow_on
 from som_flow.errors import InvalidProcess
+from som_flow.i18n import gettext
 from som_flow.processes.operations import OPERATIONS
 
 MAX_ID = 100  # Task.spec_name
@@ -38,7 +39,8 @@ def _validated(xml: str | bytes, parse) -> ProcessDefinition:
         raise _trimmed(exc.detail, exc.errors) from None
     if limits:
         element, reasons = next(iter(limits.items()))
-        raise _trimmed(f"The BPMN is not allowed: {element}: {reasons[0]}", limits)
+        raise _trimmed(gettext("The BPMN is not allowed: %(element)s: %(value)s", element=element, value=reasons[0]),
+                       limits)
     return definition
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, validate
 
 from som_flow.engine import FormSpecError
+from som_flow.i18n import LANGUAGES, gettext
 from som_flow.models import CATALOGS, ROLES
 from som_flow.models.opportunities import OPPORTUNITY_STATUSES, PRIORITIES
 from som_flow.processes import KIND_TYPES, form_fields
@@ -45,6 +46,15 @@ class UserSchema(Schema):
     roles = fields.List(fields.String())
     timezone = fields.String()
     active = fields.Boolean()
+    # the person's language ("en", "nb"); null: as their browser asks (Accept-Language), else the site's
+    locale = fields.String(allow_none=True)
+
+
+class UserPreferencesSchema(Schema):
+    """PATCH /users/me: the caller's own preferences."""
+
+    locale = fields.String(required=True, allow_none=True, validate=validate.OneOf(LANGUAGES),
+                           metadata={"description": "en (English) or nb (Norsk bokmål); null: as the browser asks"})
 
 
 class UserCreateSchema(Schema):
@@ -61,6 +71,8 @@ class UserCreateSchema(Schema):
 class StageSchema(Schema):
     key = fields.String()
     name = fields.String()
+    # the Norwegian bokmål name (pages in nb show it); null: the English `name` in every language
+    name_nb = fields.String(allow_none=True)
     details = fields.String()
     default_probability = fields.Integer()
     sla_days = fields.Integer(allow_none=True)
@@ -69,6 +81,7 @@ class StageSchema(Schema):
 class StageCreateSchema(Schema):
     key = fields.String(required=True, validate=KEY)
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    name_nb = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
     details = fields.String(load_default="", validate=validate.Length(max=2000))
     default_probability = fields.Integer(required=True, validate=validate.Range(min=0, max=100))
     sla_days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=3650))
@@ -77,6 +90,8 @@ class StageCreateSchema(Schema):
 class CatalogEntrySchema(Schema):
     key = fields.String()
     name = fields.String()
+    # the Norwegian bokmål name (pages in nb show it); null: the English `name` in every language
+    name_nb = fields.String(allow_none=True)
     active = fields.Boolean()
     percent = fields.Integer(allow_none=True)
     price = fields.Decimal(as_string=True, places=2, allow_none=True)
@@ -86,6 +101,7 @@ class CatalogEntrySchema(Schema):
 class CatalogEntryCreateSchema(Schema):
     key = fields.String(required=True, validate=validate.Length(min=1, max=64))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name_nb = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     percent = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100))
     price = fields.Decimal(load_default=None, allow_none=True, **MONEY)
     extra = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
@@ -124,7 +140,7 @@ class FormItem(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str | dict) or (isinstance(value, str) and len(value) > 2000):
-            raise ValidationError("Give a field as text such as qualified:yesno or as an object with a name.")
+            raise ValidationError(gettext("Give a field as text such as qualified:yesno or as an object with a name."))
         try:
             form_fields([value])
         except FormSpecError as exc:
@@ -469,7 +485,7 @@ class TaskSchema(Schema):
 def _assignee(value: str) -> None:
     if value in ("me", "none") or (value.isdigit() and 1 <= int(value) <= 2**31 - 1):
         return
-    raise ValidationError("Use me, none or a user id.")
+    raise ValidationError(gettext("Use me, none or a user id."))
 
 
 class TaskQuery(PageQuery):

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from som_flow.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import Activity, Event, Opportunity, User
 from som_flow.services.customers import get_customer
 from som_flow.services.guards import get_opportunity
@@ -34,7 +35,7 @@ MAX_TEXT = 10_000
 def get_activity(activity_id: int) -> Activity:
     activity = db.session.get(Activity, activity_id)
     if activity is None:
-        raise NotFound(f"No activity {activity_id}")
+        raise NotFound(gettext("No activity %(activity_id)s", activity_id=activity_id))
     return activity
 
 
@@ -187,10 +188,10 @@ def edit_activity(actor: User, activity_id: int, data: dict) -> Activity:
     ValidationFailed naming the fields."""
     activity = get_activity(activity_id)
     if activity.author_id != actor.id:
-        raise Forbidden("Only the author may edit an activity; add to it instead.")
+        raise Forbidden(gettext("Only the author may edit an activity; add to it instead."))
     if not can_edit(actor, activity):
-        raise Conflict(f"Activities can be edited for {int(EDIT_WINDOW.total_seconds() // 60)} minutes after they "
-                       "are written; add to it instead.")
+        raise Conflict(gettext("Activities can be edited for %(minutes)s minutes after they are written; add to it "
+                               "instead.", minutes=int(EDIT_WINDOW.total_seconds() // 60)))
     types = TYPES if activity.type in TYPES else (*TYPES, activity.type)
     errors = _check(data, types=types, past_only=activity.opportunity_id is not None or activity.type in TYPES)
     if errors:
@@ -215,7 +216,7 @@ def append_to_activity(actor: User, activity_id: int, text: str) -> Activity:
     require_log(actor, activity)
     errors = _check({"text": text}, types=TYPES, past_only=False)
     if errors:
-        raise ValidationFailed("Say what to add.", errors)
+        raise ValidationFailed(gettext("Say what to add."), errors)
     activity.addenda = [*(activity.addenda or []),
                         {"at": now().isoformat(), "author_id": actor.id, "text": text.strip()}]
     return activity

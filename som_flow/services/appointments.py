@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 
 from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import Appointment, Opportunity, Task, User, appointment_attendee
 from som_flow.services.guards import get_opportunity
 from som_flow.services.history import record_event
@@ -44,7 +45,7 @@ def appointments_of(opp_id: int) -> list[Appointment]:
 def get_appointment(appt_id: int) -> Appointment:
     appt = db.session.get(Appointment, appt_id)
     if appt is None:
-        raise NotFound(f"No appointment {appt_id}")
+        raise NotFound(gettext("No appointment %(appt_id)s", appt_id=appt_id))
     return appt
 
 
@@ -60,12 +61,12 @@ def _check_rrule(rule: str | None, start: datetime) -> None:
     text = rule.strip()
     body = text.removeprefix("RRULE:")
     if "\n" in text or "\r" in text or ":" in body:
-        raise refuse("Give a single RRULE such as FREQ=WEEKLY;COUNT=4.")
+        raise refuse(gettext("Give a single RRULE such as FREQ=WEEKLY;COUNT=4."))
     freq = re.search(r"(?:^|;)FREQ=([A-Z]+)", body.upper())
     if freq is None:
-        raise refuse("FREQ is missing.")
+        raise refuse(gettext("FREQ is missing."))
     if freq.group(1) not in ("DAILY", "WEEKLY", "MONTHLY", "YEARLY"):
-        raise refuse("Repeat daily, weekly, monthly or yearly.")
+        raise refuse(gettext("Repeat daily, weekly, monthly or yearly."))
     try:
         parsed = rrulestr(text, dtstart=start)
         vRecur.from_ical(body)
@@ -73,9 +74,9 @@ def _check_rrule(rule: str | None, start: datetime) -> None:
     except (ValueError, TypeError, OverflowError) as exc:
         raise refuse(str(exc))
     if not first:
-        raise refuse("The rule never repeats the appointment.")
+        raise refuse(gettext("The rule never repeats the appointment."))
     if any(b - a < timedelta(hours=1) for a, b in zip(first, first[1:], strict=False)):
-        raise refuse("Occurrences must be at least an hour apart.")
+        raise refuse(gettext("Occurrences must be at least an hour apart."))
 
 
 def _check_timezone(name: str | None) -> None:
@@ -88,7 +89,9 @@ def _users(ids: list[int]) -> list[User]:
     users = list(db.session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
     missing = set(ids) - {u.id for u in users}
     if missing:
-        raise ValidationFailed("Unknown attendees", {"attendees": [f"No user {', '.join(map(str, missing))}."]})
+        raise ValidationFailed(gettext("Unknown attendees"), {"attendees": [gettext("No user %(items)s.",
+                                                                                    items=', '.join(map(str,
+                                                                                                        missing)))]})
     return users
 
 
@@ -115,9 +118,11 @@ def create_appointment(actor: User, data: dict) -> Appointment:
     if data.get("opportunity_id") is not None:
         opp = db.session.get(Opportunity, data["opportunity_id"])
         if opp is None:
-            raise ValidationFailed("Unknown opportunity", {"opportunity_id": ["No such opportunity."]})
+            raise ValidationFailed(gettext("Unknown opportunity"),
+                                   {"opportunity_id": [gettext("No such opportunity.")]})
         if opp.closed:
-            raise Conflict(f"{opp.number} is closed ({opp.status}); it takes no new appointments.")
+            raise Conflict(gettext("%(number)s is closed (%(status)s); it takes no new appointments.",
+                                   number=opp.number, status=opp.status))
     start, end = data.pop("start"), data.pop("end")
     _check_times(start, end)
     _check_rrule(data.get("rrule"), start)
@@ -148,11 +153,14 @@ def book_from_task(actor: User, task: Task, data: dict) -> int:
             try:
                 data[key] = datetime.fromisoformat(data[key])
             except ValueError:
-                raise ValidationFailed("Bad appointment time", {f"appointment.{key}": ["Use ISO 8601."]})
+                raise ValidationFailed(gettext("Bad appointment time"),
+                                       {f"appointment.{key}": [gettext("Use ISO 8601.")]})
             if data[key].tzinfo is None:
-                raise ValidationFailed("Give the time with an offset", {f"appointment.{key}": ["No offset."]})
+                raise ValidationFailed(gettext("Give the time with an offset"),
+                                       {f"appointment.{key}": [gettext("No offset.")]})
     if "start" not in data or "end" not in data:
-        raise ValidationFailed("The appointment needs start and end", {"appointment": ["start and end."]})
+        raise ValidationFailed(gettext("The appointment needs start and end"),
+                               {"appointment": [gettext("start and end.")]})
     return create_appointment(actor, data).id
 
 
@@ -164,10 +172,12 @@ FIELDS = ("title", "location", "notes", "rrule", "timezone")
 def _scope(appt: Appointment, occurrence: datetime | None, scope: str | None) -> str:
     """Which part of a series a change means: one occurrence by default when one is named, else all of it."""
     if scope is not None and scope not in SCOPES:
-        raise ValidationFailed("Choose this, following or all", {"scope": ["Choose this, following or all."]})
+        raise ValidationFailed(gettext("Choose this, following or all"),
+                               {"scope": [gettext("Choose this, following or all.")]})
     if occurrence is None:
         if scope in ("this", "following") and appt.rrule:
-            raise ValidationFailed("Name the occurrence", {"occurrence": ["Give the start of the occurrence."]})
+            raise ValidationFailed(gettext("Name the occurrence"),
+                                   {"occurrence": [gettext("Give the start of the occurrence.")]})
         return "all"
     return scope or "this"
 
@@ -190,7 +200,8 @@ def _starts_before(appt: Appointment, occurrence: datetime) -> int:
 
 def _check_times(start: datetime, end: datetime) -> None:
     if end <= start:
-        raise ValidationFailed("The end must come after the start", {"end": ["The end must come after the start."]})
+        raise ValidationFailed(gettext("The end must come after the start"),
+                               {"end": [gettext("The end must come after the start.")]})
 
 
 def _record(appt: Appointment, actor: User, type_: str, **data) -> None:
@@ -275,7 +286,8 @@ def _detach(actor: User, series: Appointment, start: datetime, changes: dict, st
             ) -> Appointment:
     """One occurrence of the series becomes an appointment of its own (the series skips it) with `changes`."""
     if changes.get("rrule"):
-        raise ValidationFailed("One occurrence cannot repeat", {"rrule": ["Edit the series to change the rule."]})
+        raise ValidationFailed(gettext("One occurrence cannot repeat"),
+                               {"rrule": [gettext("Edit the series to change the rule.")]})
     changes = {k: v for k, v in changes.items() if k != "rrule"}
     changes.setdefault("end", changes.get("start", start) + (series.end_at - series.start_at))
     changes.setdefault("start", start)
@@ -338,15 +350,15 @@ def _utc_key(when: datetime) -> str:
 def _series_occurrence(appt: Appointment, occurrence: datetime) -> datetime:
     """The start of the series occurrence at `occurrence`, in UTC; ValidationFailed when there is none."""
     if not appt.rrule:
-        raise ValidationFailed("This appointment does not repeat; edit it directly.",
-                               {"occurrence": ["The appointment does not repeat."]})
+        raise ValidationFailed(gettext("This appointment does not repeat; edit it directly."),
+                               {"occurrence": [gettext("The appointment does not repeat.")]})
     zone = ZoneInfo(appt.timezone or "UTC")
     rule = rrulestr(appt.rrule, dtstart=appt.start_at.astimezone(zone))
     local = occurrence.astimezone(zone)
     found = rule.after(local, inc=True)
     if found is None or found != local or _utc_key(found) in set(appt.exdates or []):
-        raise ValidationFailed("The series has no such occurrence",
-                               {"occurrence": ["Give the start of one of its occurrences."]})
+        raise ValidationFailed(gettext("The series has no such occurrence"),
+                               {"occurrence": [gettext("Give the start of one of its occurrences.")]})
     return found.astimezone(ZoneInfo("UTC"))
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import ContactLogEntry, Opportunity, User
 from som_flow.services import activities
 from som_flow.services.customers import get_customer
@@ -32,7 +33,8 @@ def list_entries(customer_id: int) -> list[ContactLogEntry]:
 def get_entry(customer_id: int, entry_id: int) -> ContactLogEntry:
     entry = db.session.get(ContactLogEntry, entry_id)
     if entry is None or entry.customer_id != customer_id:
-        raise NotFound(f"No contact log entry {entry_id} for customer {customer_id}")
+        raise NotFound(gettext("No contact log entry %(entry_id)s for customer %(customer_id)s", entry_id=entry_id,
+                               customer_id=customer_id))
     return entry
 
 
@@ -55,7 +57,7 @@ def log_contact(actor: User, customer_id: int, *, channel: str, summary: str, at
                                        {"type": channel, "text": summary, "at": at, "user_id": user_id},
                                        types=CHANNELS, past_only=False)
     except ValidationFailed as exc:
-        raise ValidationFailed("The contact log entry is incomplete",
+        raise ValidationFailed(gettext("The contact log entry is incomplete"),
                                {_FIELD.get(k, k): v for k, v in exc.errors.items()}) from None
 
 
@@ -79,7 +81,7 @@ def create_opportunity_from_entry(actor: User, customer_id: int, entry_id: int, 
     entry = get_entry(customer_id, entry_id)
     if entry.opportunity_id is not None:
         number = db.session.get(Opportunity, entry.opportunity_id).number
-        raise Conflict(f"This interaction already led to {number}.")
+        raise Conflict(gettext("This interaction already led to %(number)s.", number=number))
     values = {**prefill(entry), **{k: v for k, v in data.items() if v not in (None, "")}}
     values["customer_id"] = entry.customer_id
     opp = create_opportunity(actor, values)

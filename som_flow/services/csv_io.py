@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from som_flow.errors import SomFlowError, ValidationFailed
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import Customer, Opportunity, OpportunityKind, User
 from som_flow.models.opportunities import OPPORTUNITY_STATUSES, PRIORITIES
 from som_flow.services import customers as customer_service
@@ -194,7 +195,7 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationFailed("The file is not UTF-8 text", {"file": ["Save the CSV as UTF-8."]})
+        raise ValidationFailed(gettext("The file is not UTF-8 text"), {"file": [gettext("Save the CSV as UTF-8.")]})
 
 
 def _uncell(text: str) -> str:
@@ -208,9 +209,10 @@ def read_rows(text: str, columns: list[str], required: set[str]) -> list[tuple[i
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise ValidationFailed("The file is empty", {"file": ["Give a header row and at least one row."]})
+        raise ValidationFailed(gettext("The file is empty"),
+                               {"file": [gettext("Give a header row and at least one row.")]})
     except csv.Error as exc:
-        raise ValidationFailed("The file is not CSV", {"file": [str(exc)]})
+        raise ValidationFailed(gettext("The file is not CSV"), {"file": [str(exc)]})
     unknown = [h for h in header if h not in columns]
     missing = sorted(required - set(header))
     duplicated = sorted({h for h in header if header.count(h) > 1})
@@ -218,7 +220,7 @@ def read_rows(text: str, columns: list[str], required: set[str]) -> list[tuple[i
         ([f"Missing column(s): {', '.join(missing)}."] if missing else []) + \
         ([f"Repeated column(s): {', '.join(duplicated)}."] if duplicated else [])
     if problems:
-        raise ValidationFailed(f"The header does not fit; the columns are: {', '.join(columns)}",
+        raise ValidationFailed(gettext("The header does not fit; the columns are: %(items)s", items=', '.join(columns)),
                                {"columns": problems})
     rows = []
     while True:
@@ -228,7 +230,8 @@ def read_rows(text: str, columns: list[str], required: set[str]) -> list[tuple[i
         except StopIteration:
             break
         except csv.Error as exc:
-            raise ValidationFailed(f"Line {line} is not CSV", {"file": [f"line {line}: {exc}"]})
+            raise ValidationFailed(gettext("Line %(line)s is not CSV", line=line),
+                                   {"file": [gettext("line %(line)s: %(exc)s", line=line, exc=exc)]})
         if not any(c.strip() for c in cells):
             continue
         row = {column: _uncell(cell) for column, cell in zip(header, cells, strict=False)
@@ -294,7 +297,7 @@ def _import_customer(actor: User | None, row: dict, names: _Names) -> None:
     if full_name and names.ids.get(full_name):
         errors["name"] = [f"A customer {full_name!r} already exists."]
     if errors:
-        raise ValidationFailed("Invalid row", errors)
+        raise ValidationFailed(gettext("Invalid row"), errors)
     for prefix, attribute in ADDRESSES.items():
         data[attribute] = {part: data.pop(f"{prefix}_{part}") for part in ADDRESS_PARTS
                            if f"{prefix}_{part}" in data}
@@ -323,7 +326,7 @@ def _import_opportunity(actor: User, row: dict, names: _Names, line: int) -> Non
     if data.get("status") == "lost" and not data.get("reason"):
         errors["reason"] = ["A lost opportunity needs its reason."]
     if errors:
-        raise ValidationFailed("Invalid row", errors)
+        raise ValidationFailed(gettext("Invalid row"), errors)
 
     values = {f: data[f] for f in OPPORTUNITY_FIELDS if f in data}
     values.update(customer_id=customer_id, kind=kind.key, sales_rep=rep.id if rep else None)

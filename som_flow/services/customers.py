@@ -8,6 +8,7 @@ from sqlalchemy.orm import aliased
 
 from som_flow.errors import NotFound, ValidationFailed
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import Appointment, Contact, Customer, Estimate, Opportunity, Party, User
 from som_flow.services.guards import get_opportunity, require_open
 from som_flow.services.history import record_event
@@ -30,14 +31,15 @@ def find_customer(customer_id: int) -> Customer | None:
 def get_customer(customer_id: int) -> Customer:
     customer = db.session.get(Customer, customer_id)
     if customer is None:
-        raise NotFound(f"No customer {customer_id}")
+        raise NotFound(gettext("No customer %(customer_id)s", customer_id=customer_id))
     return customer
 
 
 def _require_parent(parent_id: int) -> None:
     """A job's parent named in the body: a missing one is bad input naming the field (422), not a 404."""
     if db.session.get(Customer, parent_id) is None:
-        raise ValidationFailed("Unknown parent customer", {"parent_id": [f"No customer {parent_id}."]})
+        raise ValidationFailed(gettext("Unknown parent customer"), {"parent_id": [gettext("No customer %(parent_id)s.",
+                                                                                          parent_id=parent_id)]})
 
 
 def _in_tree_order(query):
@@ -102,7 +104,8 @@ def update_customer(actor: User, customer_id: int, data: dict) -> Customer:
     customer = get_customer(customer_id)
     if "parent_id" in data and data["parent_id"] is not None:
         if data["parent_id"] == customer.id:
-            raise ValidationFailed("A customer cannot be its own job", {"parent_id": ["Choose another."]})
+            raise ValidationFailed(gettext("A customer cannot be its own job"),
+                                   {"parent_id": [gettext("Choose another.")]})
         _require_parent(data["parent_id"])
     for key, value in data.items():
         setattr(customer, key, value)
@@ -121,7 +124,8 @@ def add_contact(actor: User, customer_id: int, data: dict) -> Contact:
 def _contact_of(customer_id: int, contact_id: int) -> Contact:
     contact = db.session.get(Contact, contact_id)
     if contact is None or contact.customer_id != get_customer(customer_id).id:
-        raise NotFound(f"No contact {contact_id} of customer {customer_id}")
+        raise NotFound(gettext("No contact %(contact_id)s of customer %(customer_id)s", contact_id=contact_id,
+                               customer_id=customer_id))
     return contact
 
 
@@ -213,20 +217,22 @@ def add_party(actor: User, opp_id: int, data: dict) -> Party:
     require_change(actor, opp)
     require_open(opp, "add parties to")
     if data["role"] not in PARTY_ROLES:
-        raise ValidationFailed("Unknown party role", {"role": [f"Use one of {', '.join(PARTY_ROLES)}."]})
+        raise ValidationFailed(gettext("Unknown party role"), {"role": [gettext("Use one of %(items)s.",
+                                                                                items=', '.join(PARTY_ROLES))]})
     name = (data.get("name") or "").strip()
     customer = contact = None
     if data.get("customer_id") is not None:
         customer = db.session.get(Customer, data["customer_id"])
         if customer is None:
-            raise ValidationFailed("Unknown customer", {"customer_id": ["No such customer."]})
+            raise ValidationFailed(gettext("Unknown customer"), {"customer_id": [gettext("No such customer.")]})
     if data.get("contact_id") is not None:
         contact = db.session.get(Contact, data["contact_id"])
         if contact is None:
-            raise ValidationFailed("Unknown contact", {"contact_id": ["No such contact."]})
+            raise ValidationFailed(gettext("Unknown contact"), {"contact_id": [gettext("No such contact.")]})
     name = name or (contact.name if contact else customer.full_name if customer else "")
     if not name:
-        raise ValidationFailed("Name the party", {"name": ["Give a name, a customer_id or a contact_id."]})
+        raise ValidationFailed(gettext("Name the party"),
+                               {"name": [gettext("Give a name, a customer_id or a contact_id.")]})
     party = Party(opportunity_id=opp.id, role=data["role"], customer_id=customer.id if customer else None,
                   contact_id=contact.id if contact else None, name=name[:200])
     db.session.add(party)
@@ -242,6 +248,6 @@ def remove_party(actor: User, opp_id: int, party_id: int) -> None:
     require_change(actor, opp)
     party = db.session.get(Party, party_id)
     if party is None or party.opportunity_id != opp.id:
-        raise NotFound(f"No party {party_id} on {opp.number}")
+        raise NotFound(gettext("No party %(party_id)s on %(number)s", party_id=party_id, number=opp.number))
     record_event(opp, actor, "party_removed", party_id=party.id, role=party.role, name=party.name)
     db.session.delete(party)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import DemandLine, Estimate, EstimateLine, Opportunity, User
 from som_flow.services import catalogs
 from som_flow.services.guards import get_opportunity, require_open
@@ -27,14 +28,14 @@ def get_estimate(estimate_id: int) -> Estimate:
     """Raises NotFound."""
     estimate = db.session.get(Estimate, estimate_id)
     if estimate is None:
-        raise NotFound(f"No estimate {estimate_id}")
+        raise NotFound(gettext("No estimate %(estimate_id)s", estimate_id=estimate_id))
     return estimate
 
 
 def _set_lines(estimate: Estimate, lines: list[dict]) -> None:
     """The estimate's lines and total from `lines`. Raises ValidationFailed (no line, unknown product)."""
     if not lines:
-        raise ValidationFailed("An estimate needs at least one line", {"lines": ["Add a line."]})
+        raise ValidationFailed(gettext("An estimate needs at least one line"), {"lines": [gettext("Add a line.")]})
     for i, line in enumerate(lines):
         if line.get("product") is not None:
             catalogs.require_entry("products", line["product"], f"lines.{i}.product")
@@ -68,7 +69,8 @@ def update_estimate(actor: User, estimate_id: int, lines: list[dict]) -> Estimat
     require_change(actor, opp)
     require_open(opp, "change the estimates of")
     if estimate.status != "draft":
-        raise Conflict(f"{estimate.number} is {estimate.status}; only a draft estimate can be changed.")
+        raise Conflict(gettext("%(number)s is %(status)s; only a draft estimate can be changed.",
+                               number=estimate.number, status=estimate.status))
     old_total = estimate.total
     _set_lines(estimate, lines)
     record_event(opp, actor, "estimate_edited", estimate=estimate.number, old=str(old_total), new=str(estimate.total))
@@ -105,7 +107,7 @@ def list_demand(opp_id: int) -> list[DemandLine]:
 def _demand_line(opp_id: int, line_id: int) -> DemandLine:
     line = db.session.get(DemandLine, line_id)
     if line is None or line.opportunity_id != opp_id:
-        raise NotFound(f"No demand line {line_id} on opportunity {opp_id}")
+        raise NotFound(gettext("No demand line %(line_id)s on opportunity %(opp_id)s", line_id=line_id, opp_id=opp_id))
     return line
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from som_flow.errors import ValidationFailed
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import CustomField, Opportunity, Preference
 from som_flow.services.catalogs import list_all_questions, list_custom_fields, list_questions
 from som_flow.services.unit_of_work import service
@@ -105,7 +106,7 @@ def check_custom_values(values: dict, current: dict | None = None) -> dict:
         if field.required and merged.get(key) in (None, ""):
             errors.setdefault(f"custom.{key}", ["Required."])
     if errors:
-        raise ValidationFailed("Check the user-defined fields", errors)
+        raise ValidationFailed(gettext("Check the user-defined fields"), errors)
     return merged
 
 
@@ -123,7 +124,7 @@ def check_answers(answers: dict, current: dict | None = None) -> dict:
             if problem:
                 errors[f"answers.{key}"] = [problem]
     if errors:
-        raise ValidationFailed("Check the answers", errors)
+        raise ValidationFailed(gettext("Check the answers"), errors)
     return merge_patch(current, answers)
 
 
@@ -179,8 +180,8 @@ def set_required_on_create(fields: list[str]) -> list[str]:
     required."""
     unknown = [f for f in fields if f not in REQUIRABLE_FIELDS]
     if unknown:
-        raise ValidationFailed(f"These fields cannot be required: {', '.join(unknown)}",
-                               {"fields": ["Choose from the listed fields."]})
+        raise ValidationFailed(gettext("These fields cannot be required: %(items)s", items=', '.join(unknown)),
+                               {"fields": [gettext("Choose from the listed fields.")]})
     chosen = [f for f in REQUIRABLE_FIELDS if f in fields]  # the page's order, no repeats
     row = db.session.get(Preference, REQUIRED_ON_CREATE)
     if row is None:
@@ -198,13 +199,15 @@ def check_required_on_create(data: dict) -> None:
     """The office's required fields are given. Raises ValidationFailed naming each missing one."""
     missing = [f for f in required_on_create() if _blank(f, data.get(f))]
     if missing:
-        raise ValidationFailed(f"Fill {', '.join(REQUIRABLE_FIELDS[f].lower() for f in missing)}",
-                               {f: ["Required by the office."] for f in missing})
+        raise ValidationFailed(gettext("Fill %(items)s",
+                                       items=', '.join(REQUIRABLE_FIELDS[f].lower() for f in missing)),
+                               {f: [gettext("Required by the office.")] for f in missing})
 
 
 def check_required_kept(data: dict) -> None:
     """An edit does not empty a field the office requires. Raises ValidationFailed naming it."""
     emptied = [f for f in required_on_create() if f in data and _blank(f, data[f])]
     if emptied:
-        raise ValidationFailed(f"The office requires {', '.join(REQUIRABLE_FIELDS[f].lower() for f in emptied)}",
-                               {f: ["Required by the office."] for f in emptied})
+        raise ValidationFailed(gettext("The office requires %(items)s",
+                                       items=', '.join(REQUIRABLE_FIELDS[f].lower() for f in emptied)),
+                               {f: [gettext("Required by the office.")] for f in emptied})

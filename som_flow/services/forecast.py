@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from som_flow.errors import ValidationFailed
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import ExchangeRate, ForecastSnapshot, Opportunity, OpportunityKind, Stage, User
 from som_flow.services.unit_of_work import now, service
 
@@ -64,9 +65,9 @@ class Rates:
             if currency == source and (target, base) in self._pairs:
                 return rate / self._pairs[(target, base)]
         raise ValidationFailed(
-            f"No exchange rate from {source} to {target}",
-            {"currency": [f"No exchange rate {source}→{target} valid on {self.on.isoformat()}; "
-                          "an admin can add one under exchange rates."]},
+            gettext("No exchange rate from %(source)s to %(target)s", source=source, target=target),
+            {"currency": [gettext("No exchange rate %(source)s→%(target)s valid on %(day)s; an admin can add one under "
+                                  "exchange rates.", source=source, target=target, day=self.on.isoformat())]},
         )
 
     def convert(self, amount: Decimal, source: str, target: str) -> Decimal:
@@ -178,7 +179,8 @@ def forecast(user: User | None, *, group_by: str = "month", currency: str | None
              filters: Filters | None = None, on: date | None = None) -> dict:
     """Open opportunities' amount and weighted amount (amount × probability / 100), grouped and converted."""
     if group_by not in GROUP_BY:
-        raise ValidationFailed("Unknown grouping", {"group_by": [f"Use one of {', '.join(GROUP_BY)}."]})
+        raise ValidationFailed(gettext("Unknown grouping"), {"group_by": [gettext("Use one of %(items)s.",
+                                                                                  items=', '.join(GROUP_BY))]})
     filters = filters or Filters.for_user(user)
     currency = (currency or default_currency()).upper()
     rates = Rates(on or now().date())
@@ -255,7 +257,7 @@ def forecast_vs_actual(user: User | None, *, period: str = "quarter", currency: 
     """For the last `periods` periods and the current one: the latest snapshot taken before the period began
     (its forecast for the months in the period) beside what was actually won in it."""
     if period not in ("month", "quarter"):
-        raise ValidationFailed("Unknown period", {"period": ["Use month or quarter."]})
+        raise ValidationFailed(gettext("Unknown period"), {"period": [gettext("Use month or quarter.")]})
     currency = (currency or default_currency()).upper()
     today = now().date()
     rates = Rates(today)

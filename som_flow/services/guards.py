@@ -6,6 +6,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from som_flow.errors import Conflict, NotFound, StaleVersion
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import Opportunity
 from som_flow.services.unit_of_work import now
 
@@ -14,7 +15,7 @@ def get_opportunity(opp_id: int) -> Opportunity:
     """The opportunity with this id. Raises NotFound."""
     opp = db.session.get(Opportunity, opp_id)
     if opp is None:
-        raise NotFound(f"No opportunity {opp_id}")
+        raise NotFound(gettext("No opportunity %(opp_id)s", opp_id=opp_id))
     return opp
 
 
@@ -26,7 +27,7 @@ def lock_opportunity(opp_id: int) -> Opportunity:
     """
     opp = db.session.get(Opportunity, opp_id, with_for_update={"key_share": True}, populate_existing=True)
     if opp is None:
-        raise NotFound(f"No opportunity {opp_id}")
+        raise NotFound(gettext("No opportunity %(opp_id)s", opp_id=opp_id))
     return opp
 
 
@@ -34,8 +35,8 @@ def guard_version(opp: Opportunity, expected_version: int | None) -> None:
     """Raises StaleVersion when the caller loaded another version (an If-Match) than the one stored."""
     if expected_version is not None and expected_version != opp.version:
         raise StaleVersion(
-            f"{opp.number} has changed since you loaded it (version {expected_version}, now {opp.version}); "
-            "reload and try again.")
+            gettext("%(number)s has changed since you loaded it (version %(expected_version)s, now %(version)s); "
+                    "reload and try again.", number=opp.number, expected_version=expected_version, version=opp.version))
 
 
 def bump_version(opp: Opportunity) -> None:
@@ -48,5 +49,6 @@ def bump_version(opp: Opportunity) -> None:
 def require_open(opp: Opportunity, what: str = "change") -> None:
     """Raises Conflict when the deal is closed (won or lost)."""
     if opp.closed:
-        raise Conflict(f"{opp.number} is closed ({opp.status}); reopen it to {what} it.")
+        raise Conflict(gettext("%(number)s is closed (%(status)s); reopen it to %(what)s it.", number=opp.number,
+                               status=opp.status, what=what))
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from som_flow.engine import ProcessDefinition, Run
 from som_flow.errors import Conflict, InvalidProcess, ValidationFailed
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import Customer, FollowOnVersion, JobWork, Opportunity, Task, User
 from som_flow.services.appointments import create_appointment
 from som_flow.services.history import record_event
@@ -86,8 +87,9 @@ def complete_job_task(actor: User, opp: Opportunity, task: Task, data: dict, ide
     may and that the task is open. Raises Conflict (the work was cancelled), ValidationFailed (form, times)."""
     work = db.session.get(JobWork, task.job_work_id)
     if work is None or work.status != "running":
-        raise Conflict(f"The job's work for {opp.number} is {work.status if work else 'gone'}.",
-                       {"task": ["The job's work is no longer running."]})
+        raise Conflict(gettext("The job's work for %(number)s is %(value)s.", number=opp.number,
+                               value=work.status if work else 'gone'),
+                       {"task": [gettext("The job's work is no longer running.")]})
     data = dict(data or {})
     if task.action == "schedule_appointment" and "appointment" in data:
         data["appointment_id"] = _book_work(actor, opp, task, work, data.pop("appointment"))
@@ -150,14 +152,17 @@ def _book_work(actor: User, opp: Opportunity, task: Task, work: JobWork, data: d
     data.setdefault("title", f"{task.title}: {work.job.name}")
     for key in ("start", "end"):
         if key not in data:
-            raise ValidationFailed("The appointment needs start and end", {f"appointment.{key}": ["Missing."]})
+            raise ValidationFailed(gettext("The appointment needs start and end"),
+                                   {f"appointment.{key}": [gettext("Missing.")]})
         if isinstance(data[key], str):
             try:
                 data[key] = datetime.fromisoformat(data[key])
             except ValueError:
-                raise ValidationFailed("Bad appointment time", {f"appointment.{key}": ["Use ISO 8601."]}) from None
+                raise ValidationFailed(gettext("Bad appointment time"),
+                                       {f"appointment.{key}": [gettext("Use ISO 8601.")]}) from None
         if not isinstance(data[key], datetime) or data[key].tzinfo is None:
-            raise ValidationFailed("Give the time with an offset", {f"appointment.{key}": ["No offset."]})
+            raise ValidationFailed(gettext("Give the time with an offset"),
+                                   {f"appointment.{key}": [gettext("No offset.")]})
     appt = create_appointment(actor, data)
     record_event(opp, actor, "appointment_booked", appointment_id=appt.id, title=appt.title,
                  start=appt.start_at.isoformat(), job_id=work.job_id)

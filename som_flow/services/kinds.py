@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from som_flow.engine import ProcessDefinition, storable
 from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import FollowOnVersion, KindVersion, Opportunity, OpportunityKind, Stage, User, WorkflowState
 from som_flow.processes import (
     FOLLOW_ON_OF,
@@ -38,7 +39,7 @@ def find_kind(key: str) -> OpportunityKind | None:
 def get_kind(key: str) -> OpportunityKind:
     kind = db.session.scalar(select(OpportunityKind).where(OpportunityKind.key == key))
     if kind is None:
-        raise NotFound(f"No opportunity kind {key!r}")
+        raise NotFound(gettext("No opportunity kind %(key)s", key=repr(key)))
     return kind
 
 
@@ -114,25 +115,28 @@ def save_designed_kind(data: dict, actor: User | None = None) -> OpportunityKind
     key, kind_type = data["key"], data["type"]
     stage_keys: list[str] = data.get("stages") or []
     if kind_type == "stageless" and stage_keys:
-        raise ValidationFailed("A stageless kind has no stages", {"stages": ["Leave empty for stageless."]})
+        raise ValidationFailed(gettext("A stageless kind has no stages"),
+                               {"stages": [gettext("Leave empty for stageless.")]})
     if kind_type != "stageless" and not stage_keys:
-        raise ValidationFailed("Choose at least one stage", {"stages": ["Missing."]})
+        raise ValidationFailed(gettext("Choose at least one stage"), {"stages": [gettext("Missing.")]})
     if len(set(stage_keys)) != len(stage_keys):
-        raise ValidationFailed("A stage is listed twice", {"stages": ["Each stage once."]})
+        raise ValidationFailed(gettext("A stage is listed twice"), {"stages": [gettext("Each stage once.")]})
     catalog = {s.key: s for s in db.session.scalars(select(Stage).where(Stage.key.in_(stage_keys)))}
     unknown = [k for k in stage_keys if k not in catalog]
     if unknown:
-        raise ValidationFailed(f"Unknown stages: {', '.join(unknown)}", {"stages": [f"Unknown: {', '.join(unknown)}."]})
+        raise ValidationFailed(gettext("Unknown stages: %(items)s", items=', '.join(unknown)),
+                               {"stages": [gettext("Unknown: %(items)s.", items=', '.join(unknown))]})
     for name in ("stage_tasks", "stage_sla", "required_fields", "stage_probability"):
         # a stageless kind's tasks sit under the empty stage key
         allowed = stage_keys + ([""] if kind_type == "stageless" and name == "stage_tasks" else [])
         stray = [k for k in (data.get(name) or {}) if k not in allowed]
         if stray:
-            raise ValidationFailed(f"{name} names stages the kind does not have: {', '.join(stray)}",
-                                   {name: [f"Not a stage of this kind: {', '.join(stray)}."]})
+            raise ValidationFailed(gettext("%(name)s names stages the kind does not have: %(items)s", name=name,
+                                           items=', '.join(stray)),
+                                   {name: [gettext("Not a stage of this kind: %(items)s.", items=', '.join(stray))]})
     if kind_type == "standard" and (data.get("allow_skip") or data.get("allow_back")):
-        raise ValidationFailed("A standard kind allows no skips and no backward moves",
-                               {"type": ["Use a custom kind to allow skips or backward moves."]})
+        raise ValidationFailed(gettext("A standard kind allows no skips and no backward moves"),
+                               {"type": [gettext("Use a custom kind to allow skips or backward moves.")]})
     xml = build_kind_bpmn(
         key=key, name=data["name"], type=kind_type,
         stages=[{"key": k, "name": catalog[k].name,
@@ -148,7 +152,8 @@ def save_designed_kind(data: dict, actor: User | None = None) -> OpportunityKind
         kind = OpportunityKind(key=key, name=data["name"], type=kind_type)
         db.session.add(kind)
     elif kind.type != kind_type:
-        raise ValidationFailed("A kind keeps its type", {"type": [f"This kind is {kind.type}."]})
+        raise ValidationFailed(gettext("A kind keeps its type"), {"type": [gettext("This kind is %(type)s.",
+                                                                                   type=kind.type)]})
     kind.name = data["name"]
     kind.allowed = data.get("allowed", True)
     kind.record_initial_request = data.get("record_initial_request", kind.record_initial_request or False)
@@ -181,8 +186,9 @@ def _text(xml: bytes | str) -> str:
     try:
         return xml.decode("utf-8") if xml else ""
     except UnicodeDecodeError as exc:
-        raise ValidationFailed("The BPMN file is not UTF-8 text",
-                               {"bpmn": [f"Byte {exc.start} is not UTF-8; save the file as UTF-8."]}) from exc
+        raise ValidationFailed(gettext("The BPMN file is not UTF-8 text"),
+                               {"bpmn": [gettext("Byte %(start)s is not UTF-8; save the file as UTF-8.",
+                                                 start=exc.start)]}) from exc
 
 
 def prepare_follow_on_bpmn(xml: str) -> tuple[str, ProcessDefinition, list[str]]:
@@ -255,12 +261,12 @@ def update_kind(key: str, **fields) -> OpportunityKind:
 def version_of(kind: OpportunityKind, number: int | None) -> KindVersion:
     if number is None:
         if kind.current_version is None:
-            raise NotFound(f"Kind {kind.key} has no version")
+            raise NotFound(gettext("Kind %(key)s has no version", key=kind.key))
         return kind.current_version
     for version in kind.versions:
         if version.number == number:
             return version
-    raise NotFound(f"Kind {kind.key} has no version {number}")
+    raise NotFound(gettext("Kind %(key)s has no version %(number)s", key=kind.key, number=number))
 
 
 def install_shipped_kinds() -> list[str]:
@@ -295,7 +301,7 @@ def migrate_opportunities(key: str) -> tuple[list[int], dict[int, str]]:
     kind = get_kind(key)
     current = kind.current_version
     if current is None:
-        raise Conflict(f"Kind {key} has no version")
+        raise Conflict(gettext("Kind %(key)s has no version", key=key))
     stage_keys = {s["key"] for s in current.stages}
     moved: list[int] = []
     left: dict[int, str] = {}
@@ -318,5 +324,5 @@ def migrate_opportunities(key: str) -> tuple[list[int], dict[int, str]]:
 def workflow_state(opp: Opportunity) -> WorkflowState:
     state = db.session.get(WorkflowState, opp.id)
     if state is None:
-        raise Conflict(f"Opportunity {opp.id} has no process state")
+        raise Conflict(gettext("Opportunity %(id)s has no process state", id=opp.id))
     return state

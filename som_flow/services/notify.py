@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select, update
 
 from som_flow.errors import NotFound
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import Delivery, Notification, User
 from som_flow.services.unit_of_work import now, transaction
 
@@ -51,7 +52,7 @@ def mark_read(user: User, notification_id: int | None = None) -> Notification | 
             return None
         row = session.get(Notification, notification_id)
         if row is None or row.user_id != user.id:
-            raise NotFound(f"No notification {notification_id}")
+            raise NotFound(gettext("No notification %(notification_id)s", notification_id=notification_id))
         row.read_at = row.read_at or now()
     return row
 

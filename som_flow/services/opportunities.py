@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from som_flow.engine import jsonable
 from som_flow.errors import Conflict, NotFound, SomFlowError, ValidationFailed
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import Customer, Opportunity, OpportunityKind, Task, User
 from som_flow.services import catalogs
 from som_flow.services.appointments import book_from_task
@@ -235,13 +236,16 @@ def _money(value) -> Decimal:
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (ArithmeticError, ValueError, TypeError):
-        raise ValidationFailed(f"Amount {value!r} is not a number", {"amount": ["Not a number."]})
+        raise ValidationFailed(gettext("Amount %(value)s is not a number", value=repr(value)),
+                               {"amount": [gettext("Not a number.")]})
     if isinstance(value, bool) or not amount.is_finite():
-        raise ValidationFailed(f"Amount {value!r} is not a number", {"amount": ["Not a number."]})
+        raise ValidationFailed(gettext("Amount %(value)s is not a number", value=repr(value)),
+                               {"amount": [gettext("Not a number.")]})
     if amount < 0:
-        raise ValidationFailed("Amount must not be negative", {"amount": ["Must be 0 or more."]})
+        raise ValidationFailed(gettext("Amount must not be negative"), {"amount": [gettext("Must be 0 or more.")]})
     if amount > MAX_AMOUNT:
-        raise ValidationFailed("Amount is too large", {"amount": [f"Must be at most {MAX_AMOUNT}."]})
+        raise ValidationFailed(gettext("Amount is too large"), {"amount": [gettext("Must be at most %(max_amount)s.",
+                                                                                   max_amount=MAX_AMOUNT)]})
     return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
@@ -250,7 +254,8 @@ def _employee(user_id: int | None) -> User | None:
         return None
     user = db.session.get(User, user_id)
     if user is None or not user.active:
-        raise ValidationFailed(f"No active user {user_id}", {"employee_lead": ["No such person."]})
+        raise ValidationFailed(gettext("No active user %(user_id)s", user_id=user_id),
+                               {"employee_lead": [gettext("No such person.")]})
     return user
 
 
@@ -260,15 +265,15 @@ def _customer_and_job(data: dict, customer_id: int | None, job_id: int | None) -
     if "customer_id" in data:
         customer = db.session.get(Customer, data["customer_id"])
         if customer is None:
-            raise ValidationFailed("Unknown customer", {"customer_id": ["No such customer."]})
+            raise ValidationFailed(gettext("Unknown customer"), {"customer_id": [gettext("No such customer.")]})
         if customer.id != customer_id and "job_id" not in data and job_id is not None:
             data["job_id"] = None
         customer_id = customer.id
     if data.get("job_id") is not None:
         job = db.session.get(Customer, data["job_id"])
         if job is None or job.parent_id != customer_id:
-            raise ValidationFailed("That job is not one of the customer's",
-                                   {"job_id": ["Choose a job of the deal's customer."]})
+            raise ValidationFailed(gettext("That job is not one of the customer's"),
+                                   {"job_id": [gettext("Choose a job of the deal's customer.")]})
 
 
 def _rep(user_id: int | None) -> User | None:
@@ -276,9 +281,11 @@ def _rep(user_id: int | None) -> User | None:
         return None
     user = db.session.get(User, user_id)
     if user is None or not user.active:
-        raise ValidationFailed(f"No active user {user_id}", {"sales_rep": ["Unknown user."]})
+        raise ValidationFailed(gettext("No active user %(user_id)s", user_id=user_id),
+                               {"sales_rep": [gettext("Unknown user.")]})
     if not user.has_role("rep", "manager"):
-        raise ValidationFailed(f"{user.name} is not a sales rep", {"sales_rep": ["Not a sales rep."]})
+        raise ValidationFailed(gettext("%(name)s is not a sales rep", name=user.name),
+                               {"sales_rep": [gettext("Not a sales rep.")]})
     return user
 
 
@@ -293,13 +300,13 @@ def create_opportunity(actor: User, data: dict, *, start_stage: str | None = Non
     data = dict(data)
     customer = db.session.get(Customer, data.pop("customer_id"))
     if customer is None:
-        raise ValidationFailed("Unknown customer", {"customer_id": ["No such customer."]})
+        raise ValidationFailed(gettext("Unknown customer"), {"customer_id": [gettext("No such customer.")]})
     kind = db.session.scalar(select(OpportunityKind).where(OpportunityKind.key == data.pop("kind")))
     if kind is None or kind.current_version is None:
-        raise ValidationFailed("Unknown kind", {"kind": ["No such opportunity kind."]})
+        raise ValidationFailed(gettext("Unknown kind"), {"kind": [gettext("No such opportunity kind.")]})
     if not kind.allowed:
-        raise ValidationFailed(f"The kind {kind.name} is not allowed for new opportunities",
-                               {"kind": ["This kind is not allowed for new opportunities."]})
+        raise ValidationFailed(gettext("The kind %(name)s is not allowed for new opportunities", name=kind.name),
+                               {"kind": [gettext("This kind is not allowed for new opportunities.")]})
     only_rep = actor.has_role("rep") and not actor.has_role("admin", "manager", "csr")
     # a rep's own lead is theirs (below), so the office's "sales rep required" is met by them
     check_required_on_create({**data, "sales_rep": data.get("sales_rep") or (actor.id if only_rep else None)})
@@ -336,8 +343,10 @@ def create_opportunity(actor: User, data: dict, *, start_stage: str | None = Non
         opp.probability = probability
         opp.probability_source = "manual"
     if start_stage is not None and not any(s["key"] == start_stage for s in version.stages):
-        raise ValidationFailed(f"{kind.name} has no stage {start_stage!r}",
-                               {"stage": [f"Choose one of {', '.join(s['key'] for s in version.stages)}."]})
+        raise ValidationFailed(gettext("%(name)s has no stage %(start_stage)s", name=kind.name,
+                                       start_stage=repr(start_stage)),
+                               {"stage": [gettext("Choose one of %(items)s.",
+                                                  items=', '.join(s['key'] for s in version.stages))]})
     defn = definition_for(version)
     run = engine().start(defn, process_data(opp), start_stage=start_stage)
     project(opp, run, version, actor)
@@ -404,8 +413,8 @@ def _back_to_stage_default(opp: Opportunity, actor: User) -> None:
     """The probability follows the stage again (set by hand no more); logged when the number changes."""
     default = stage_probability(opp.kind_version, opp.stage)
     if default is None:
-        raise ValidationFailed(f"{opp.number} has no stage with a default probability",
-                               {"probability_source": ["This deal has no stage default to go back to."]})
+        raise ValidationFailed(gettext("%(number)s has no stage with a default probability", number=opp.number),
+                               {"probability_source": [gettext("This deal has no stage default to go back to.")]})
     if default != opp.probability:
         record_event(opp, actor, "field_changed", field="probability", label="Probability", old=opp.probability,
                      new=default)
@@ -441,8 +450,8 @@ def _check_required_fields(opp: Opportunity) -> None:
         missing = [f for f in stage.get("required_fields") or [] if _is_empty(opp, f)]
         if missing:
             raise ValidationFailed(
-                f"Fill {', '.join(missing)} before leaving {stage['name']}",
-                {f: [f"Required before leaving {stage['name']}."] for f in missing})
+                gettext("Fill %(items)s before leaving %(name)s", items=', '.join(missing), name=stage['name']),
+                {f: [gettext("Required before leaving %(name)s.", name=stage['name'])] for f in missing})
 
 
 def _is_empty(opp: Opportunity, field: str) -> bool:
@@ -462,7 +471,7 @@ def move_to_stage(actor: User, opp_id: int, target: str, expected_version: int |
     require_change(actor, opp)
     require_open(opp, "move")
     if opp.status == "on_hold":
-        raise Conflict(f"{opp.number} is on hold; resume it first.")
+        raise Conflict(gettext("%(number)s is on hold; resume it first.", number=opp.number))
     if target != opp.stage:
         _check_required_fields(opp)
     run = load_run(opp)
@@ -479,8 +488,10 @@ def _resolved_on(opp: Opportunity, resolved_date: date | None) -> date:
     resolved_date = resolved_date or now().date()
     if resolved_date < opp.opened_on:
         raise ValidationFailed(
-            f"The resolved date {resolved_date.isoformat()} is before the deal's date {opp.opened_on.isoformat()}",
-            {"resolved_date": [f"Must be on or after the deal's date, {opp.opened_on.isoformat()}."]})
+            gettext("The resolved date %(resolved)s is before the deal's date %(opened)s",
+                    resolved=resolved_date.isoformat(), opened=opp.opened_on.isoformat()),
+            {"resolved_date": [gettext("Must be on or after the deal's date, %(opened)s.",
+                                       opened=opp.opened_on.isoformat())]})
     return resolved_date
 
 
@@ -502,7 +513,7 @@ def win(actor: User, opp_id: int, *, reason: str | None = None, explanation: str
     from_stage = opp.stage
     project(opp, run, opp.kind_version, actor)
     if opp.status != "won":
-        raise Conflict(f"The process of {opp.number} did not end as won.")
+        raise Conflict(gettext("The process of %(number)s did not end as won.", number=opp.number))
     record_event(opp, actor, "won", stage=from_stage, reason=reason, explanation=explanation,
            amount=str(opp.amount), currency=opp.currency)
     if create_job:
@@ -521,7 +532,7 @@ def lose(actor: User, opp_id: int, *, reason: str, explanation: str = "", resolv
     require_open(opp, "lose")
     catalogs.require_entry("lost_reasons", reason, "reason")
     if reason is None:
-        raise ValidationFailed("A reason is required", {"reason": ["Missing."]})
+        raise ValidationFailed(gettext("A reason is required"), {"reason": [gettext("Missing.")]})
     resolved_date = _resolved_on(opp, resolved_date)
     run = load_run(opp)
     engine().lose(run, {"reason": reason, "explanation": explanation})
@@ -530,7 +541,7 @@ def lose(actor: User, opp_id: int, *, reason: str, explanation: str = "", resolv
     from_stage = opp.stage
     project(opp, run, opp.kind_version, actor)
     if opp.status != "lost":
-        raise Conflict(f"The process of {opp.number} did not end as lost.")
+        raise Conflict(gettext("The process of %(number)s did not end as lost.", number=opp.number))
     record_event(opp, actor, "lost", stage=from_stage, reason=reason, explanation=explanation)
     return opp
 
@@ -564,7 +575,7 @@ def reopen(actor: User, opp_id: int) -> Opportunity:
     opp = get_opportunity(opp_id)
     require_reopen(actor, opp)
     if not opp.closed:
-        raise Conflict(f"{opp.number} is not closed.")
+        raise Conflict(gettext("%(number)s is not closed.", number=opp.number))
     old_status = opp.status
     opp.status, opp.closed, opp.resolved_date, opp.reason, opp.explanation = "in_progress", False, None, None, ""
     opp.probability_source = "stage_default"
@@ -609,7 +620,8 @@ def claim(actor: User, opp_id: int) -> Opportunity:
     require_role(actor, "rep", "manager")
     require_open(opp, "claim")
     if opp.sales_rep_id not in (None, actor.id):
-        raise Conflict(f"{opp.number} is already assigned to {opp.sales_rep.name}.")
+        raise Conflict(gettext("%(number)s is already assigned to %(name)s.", number=opp.number,
+                               name=opp.sales_rep.name))
     _assign(opp, actor, actor)
     return opp
 
@@ -631,15 +643,15 @@ def bulk(actor: User, ids: list[int], action: str, args: dict) -> tuple[list[int
         try:
             if action == "stage":
                 if not args.get("stage"):
-                    raise ValidationFailed("Give the stage", {"stage": ["Missing."]})
+                    raise ValidationFailed(gettext("Give the stage"), {"stage": [gettext("Missing.")]})
                 move_to_stage(actor, opp_id, args["stage"])
             elif action == "assign":
                 if not args.get("user_id"):
-                    raise ValidationFailed("Give the user", {"user_id": ["Missing."]})
+                    raise ValidationFailed(gettext("Give the user"), {"user_id": [gettext("Missing.")]})
                 assign(actor, opp_id, args["user_id"])
             elif action == "lose":
                 if not args.get("reason"):
-                    raise ValidationFailed("Give the reason", {"reason": ["Missing."]})
+                    raise ValidationFailed(gettext("Give the reason"), {"reason": [gettext("Missing.")]})
                 lose(actor, opp_id, reason=args["reason"], explanation=args.get("explanation") or "")
             elif action == "hold":
                 hold(actor, opp_id)
@@ -672,11 +684,13 @@ def _complete_by_assigning(actor: User, opp: Opportunity, task: Task, rep_id, id
     except (TypeError, ValueError):
         rep_id = 0
     if not 1 <= rep_id <= MAX_ID:
-        raise ValidationFailed("Choose the sales rep", {"sales_rep": ["Choose a sales rep from the list."]})
+        raise ValidationFailed(gettext("Choose the sales rep"),
+                               {"sales_rep": [gettext("Choose a sales rep from the list.")]})
     require_assign(actor)
     _assign(opp, _rep(rep_id), actor)
     if task.status != "done":  # the process did not take it (an old version of the kind): done by hand
-        raise Conflict(f"Task {task.title!r} is not done by an assignment here; complete it without a rep.")
+        raise Conflict(gettext("Task %(title)s is not done by an assignment here; complete it without a rep.",
+                               title=repr(task.title)))
     task.completion_key = idempotency_key
     return task
 
@@ -694,7 +708,7 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
     """
     opp_id = db.session.scalar(select(Task.opportunity_id).where(Task.id == task_id))
     if opp_id is None:
-        raise NotFound(f"No task {task_id}")
+        raise NotFound(gettext("No task %(task_id)s", task_id=task_id))
     # The deal first, then the task: a move's UPDATE locks the deal before its tasks, so one order, no deadlock.
     opp = lock_opportunity(opp_id)
     task = lock_task(task_id)

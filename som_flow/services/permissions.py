@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from som_flow.errors import Forbidden
+from som_flow.i18n import gettext
 from som_flow.models import Appointment, Opportunity, Task, User
 
 SALES_ADMINS = ("admin", "manager")
@@ -10,7 +11,7 @@ SALES_ADMINS = ("admin", "manager")
 
 def require_role(user: User, *roles: str) -> None:
     if not user.has_role("admin", *roles):
-        raise Forbidden(f"This needs one of the roles: {', '.join(('admin',) + roles)}.")
+        raise Forbidden(gettext("This needs one of the roles: %(items)s.", items=', '.join(('admin',) + roles)))
 
 
 def can_change_opportunity(user: User, opp: Opportunity) -> bool:
@@ -22,7 +23,8 @@ def can_change_opportunity(user: User, opp: Opportunity) -> bool:
 
 def require_change(user: User, opp: Opportunity) -> None:
     if not can_change_opportunity(user, opp):
-        raise Forbidden(f"Only the assigned rep, the office or a manager may change {opp.number}.")
+        raise Forbidden(gettext("Only the assigned rep, the office or a manager may change %(number)s.",
+                                number=opp.number))
 
 
 # closing a deal's outcome is a sales decision: the office edits, moves and closes deals but does not undo
@@ -39,7 +41,7 @@ def can_reopen(user: User, opp: Opportunity) -> bool:
 
 def require_reopen(user: User, opp: Opportunity) -> None:
     if not can_reopen(user, opp):
-        raise Forbidden(f"Only the assigned rep or a manager may reopen {opp.number}.")
+        raise Forbidden(gettext("Only the assigned rep or a manager may reopen %(number)s.", number=opp.number))
 
 
 # who sees everyone's appointments and reminders; anyone else (a rep) sees only their own
@@ -53,7 +55,7 @@ def can_see_everyones_calendar(user: User) -> bool:
 def require_see_calendar(user: User, owner_id: int) -> None:
     """The appointments and reminders of `owner_id`: one's own, or anyone's for CALENDAR_READERS."""
     if owner_id != user.id and not can_see_everyones_calendar(user):
-        raise Forbidden("You may only see your own appointments and reminders.")
+        raise Forbidden(gettext("You may only see your own appointments and reminders."))
 
 
 def calendar_owner(user: User, wanted: int | None) -> int | None:
@@ -80,7 +82,7 @@ def can_work_task(user: User, task: Task) -> bool:
 
 def require_task(user: User, task: Task) -> None:
     if not can_work_task(user, task):
-        raise Forbidden(f"Task {task.title!r} belongs to someone else.")
+        raise Forbidden(gettext("Task %(title)s belongs to someone else.", title=repr(task.title)))
 
 
 # who may change, move, complete or delete an appointment: the office and managers any, anyone else (a rep) only
@@ -96,4 +98,5 @@ def can_change_appointment(user: User, appt: Appointment) -> bool:
 
 def require_change_appointment(user: User, appt: Appointment) -> None:
     if not can_change_appointment(user, appt):
-        raise Forbidden(f"Only its attendees, the office or a manager may change {appt.title!r}.")
+        raise Forbidden(gettext("Only its attendees, the office or a manager may change %(title)s.",
+                                title=repr(appt.title)))

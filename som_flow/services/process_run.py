@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_, select
 from som_flow.engine import Engine, ProcessDefinition, ReadyTask, Run, Snapshot
 from som_flow.errors import Conflict
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import KindVersion, Notification, Opportunity, StageStay, Task, User, WorkflowState
 from som_flow.processes import OPERATIONS
 from som_flow.services import catalogs
@@ -48,7 +49,7 @@ def load_run(opp: Opportunity) -> Run:
     """The deal's stored workflow, restored on its kind version's definition. Raises Conflict."""
     state = db.session.get(WorkflowState, opp.id)
     if state is None:
-        raise Conflict(f"Opportunity {opp.number} has no process state")
+        raise Conflict(gettext("Opportunity %(number)s has no process state", number=opp.number))
     # The session's identity map holds rows weakly: without a reference the state row and the kind version
     # would be read again by the save and by `opp.kind_version` in the same transaction (two SELECTs a call).
     # The reference lives until the save; the session still refreshes the row after a commit (never stale).

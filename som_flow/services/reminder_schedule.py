@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import or_, select
 
 from som_flow.extensions import db
+from som_flow.i18n import N_, gettext, in_language
 from som_flow.models import Appointment, Opportunity, Reminder, Task, User
 from som_flow.services.unit_of_work import now
 
@@ -33,6 +34,13 @@ class Wanted:
     source_id: str | None
     title: str
     once: str = ""  # the key prefix shared by every version of this reminder (user, timezone, ...)
+
+
+def _said(recipient: User | None, text: str, **values) -> str:
+    """A reminder's title in its recipient's language (their preference, else the site's), not in the language
+    of whoever's action scheduled it."""
+    with in_language(getattr(recipient, "locale", None)):
+        return gettext(text, **values)
 
 
 def local_hour_utc(day: date, tz_name: str, hour: int | None = None) -> datetime:
@@ -52,25 +60,27 @@ def _wanted_for(opp: Opportunity) -> list[Wanted]:
             once = f"follow_up:{opp.id}:{opp.follow_up_date}:"
             wanted.append(Wanted("follow_up", f"{once}{rep.id}:{tz}",
                                  local_hour_utc(opp.follow_up_date, tz), rep.id, None,
-                                 f"Follow up: {opp.title}", once))
+                                 _said(rep, N_("Follow up: %(title)s"), title=opp.title), once))
         if opp.anticipated_close_date:
             days = current_app.config["CLOSE_DATE_REMINDER_DAYS"]
             before = opp.anticipated_close_date - timedelta(days=days)
             once = f"close_date:{opp.id}:{opp.anticipated_close_date}:"
             wanted.append(Wanted("close_date", f"{once}{rep.id}:{tz}",
                                  local_hour_utc(before, tz), rep.id, None,
-                                 f"Closes on {opp.anticipated_close_date}: {opp.title}", once))
+                                 _said(rep, N_("Closes on %(day)s: %(title)s"), day=opp.anticipated_close_date,
+                                       title=opp.title), once))
             after = opp.anticipated_close_date + timedelta(days=1)
             once = f"close_overdue:{opp.id}:{opp.anticipated_close_date}:"
             wanted.append(Wanted("close_overdue", f"{once}{rep.id}:{tz}",
                                  local_hour_utc(after, tz), rep.id, None,
-                                 f"Close date passed: {opp.title}", once))
+                                 _said(rep, N_("Close date passed: %(title)s"), title=opp.title), once))
     for task in db.session.scalars(select(Task).where(
             Task.opportunity_id == opp.id, Task.status == "open", Task.due_at.is_not(None),
             Task.assignee_id.is_not(None))):
         once = f"task_due:{opp.id}:{task.id}:{task.due_at.isoformat()}:"
         wanted.append(Wanted("task_due", f"{once}{task.assignee_id}",
-                             task.due_at, task.assignee_id, task.id, f"Task due: {task.title}", once))
+                             task.due_at, task.assignee_id, task.id,
+                             _said(task.assignee, N_("Task due: %(title)s"), title=task.title), once))
     for appt in db.session.scalars(select(Appointment).where(
             Appointment.opportunity_id == opp.id, Appointment.status == "scheduled")):
         wanted.extend(appointment_reminders(appt))
@@ -85,7 +95,9 @@ def appointment_reminders(appt: Appointment) -> list[Wanted]:
             due = start - timedelta(minutes=user.appointment_reminder_minutes)
             at = start.astimezone(ZoneInfo(user.timezone or "UTC"))
             out.append(Wanted("appointment", f"appointment:{appt.id}:{start.isoformat()}:{user.id}",
-                              due, user.id, str(appt.id), f"Appointment at {at:%H:%M} {at:%Z}: {appt.title}"))
+                              due, user.id, str(appt.id),
+                              _said(user, N_("Appointment at %(time)s: %(title)s"), time=f"{at:%H:%M} {at:%Z}",
+                                    title=appt.title)))
     return out
 
 

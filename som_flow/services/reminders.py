@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 
 from som_flow.errors import Conflict, NotFound, ValidationFailed
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import Appointment, Delivery, Notification, Opportunity, Reminder, User
 from som_flow.services.notify import post_webhook, send_pending_email
 from som_flow.services.permissions import calendar_owner
@@ -40,8 +41,10 @@ def check_owner(owner: str) -> str:
     """A scheduler's name as the lease owner; ValidationFailed (naming `name`) if the column cannot hold it —
     every tick's claim would fail and reminders would stay pending."""
     if not owner or len(owner) > OWNER_LENGTH:
-        raise ValidationFailed(f"A scheduler name has 1 to {OWNER_LENGTH} characters",
-                               {"name": [f"Use 1 to {OWNER_LENGTH} characters (this one has {len(owner)})."]})
+        raise ValidationFailed(gettext("A scheduler name has 1 to %(owner_length)s characters",
+                                       owner_length=OWNER_LENGTH),
+                               {"name": [gettext("Use 1 to %(owner_length)s characters (this one has %(count)s).",
+                                                 owner_length=OWNER_LENGTH, count=len(owner))]})
     return owner
 
 
@@ -255,9 +258,10 @@ def retry_reminder(reminder_id: int) -> Reminder:
     """Give a dead reminder another round of attempts, due now; its idempotency key still prevents a double."""
     row = db.session.get(Reminder, reminder_id)
     if row is None:
-        raise NotFound(f"No reminder {reminder_id}")
+        raise NotFound(gettext("No reminder %(reminder_id)s", reminder_id=reminder_id))
     if row.state != "dead":
-        raise Conflict(f"Reminder {reminder_id} is {row.state}, not dead.")
+        raise Conflict(gettext("Reminder %(reminder_id)s is %(state)s, not dead.", reminder_id=reminder_id,
+                               state=row.state))
     row.state, row.attempts, row.due_at = "pending", 0, now()
     return row
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from som_flow.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import Opportunity, Task, User
 from som_flow.services.guards import require_open
 from som_flow.services.history import record_event
@@ -63,7 +64,7 @@ def search_tasks(user: User, *, assignee=None, status="open", opportunity=None, 
 def get_task(task_id: str) -> Task:
     task = db.session.get(Task, task_id)
     if task is None:
-        raise NotFound(f"No task {task_id}")
+        raise NotFound(gettext("No task %(task_id)s", task_id=task_id))
     return task
 
 
@@ -81,7 +82,7 @@ def lock_task(task_id: str) -> Task:
     """
     task = db.session.get(Task, task_id, with_for_update={"key_share": True}, populate_existing=True)
     if task is None:
-        raise NotFound(f"No task {task_id}")
+        raise NotFound(gettext("No task %(task_id)s", task_id=task_id))
     return task
 
 
@@ -92,10 +93,12 @@ def _name(user_id: int | None) -> str:
 def require_task_open(task: Task) -> None:
     """Raises Conflict naming who closed the task, so the loser of a race knows what happened."""
     if task.status == "done":
-        raise Conflict(f"Task {task.title!r} is already done: {_name(task.completed_by_id)} completed it.",
-                       {"task": [f"Completed by {_name(task.completed_by_id)}."]})
+        raise Conflict(gettext("Task %(title)s is already done: %(who)s completed it.", title=repr(task.title),
+                               who=_name(task.completed_by_id)),
+                       {"task": [gettext("Completed by %(who)s.", who=_name(task.completed_by_id))]})
     if task.status != "open":
-        raise Conflict(f"Task {task.title!r} is {task.status}.", {"task": [f"The task is {task.status}."]})
+        raise Conflict(gettext("Task %(title)s is %(status)s.", title=repr(task.title), status=task.status),
+                       {"task": [gettext("The task is %(status)s.", status=task.status)]})
 
 
 def _log(task: Task, actor: User, type_: str, **data) -> None:
@@ -108,8 +111,9 @@ def claim_task(actor: User, task_id: str) -> Task:
     task = lock_task(task_id)
     require_task_open(task)
     if task.assignee_id not in (None, actor.id):
-        raise Conflict(f"Task {task.title!r} is already assigned to {_name(task.assignee_id)}.",
-                       {"task": [f"Assigned to {_name(task.assignee_id)}."]})
+        raise Conflict(gettext("Task %(title)s is already assigned to %(who)s.", title=repr(task.title),
+                               who=_name(task.assignee_id)),
+                       {"task": [gettext("Assigned to %(who)s.", who=_name(task.assignee_id))]})
     require_task(actor, task)
     task.assignee_id = actor.id
     _log(task, actor, "task_claimed", user=actor.id)
@@ -135,7 +139,7 @@ def assign_task(actor: User, task_id: str, user_id: int) -> Task:
     require_task_open(task)
     user = db.session.get(User, user_id)
     if user is None:
-        raise ValidationFailed("Unknown user", {"user_id": ["No such user."]})
+        raise ValidationFailed(gettext("Unknown user"), {"user_id": [gettext("No such user.")]})
     old, task.assignee_id = task.assignee_id, user.id
     _log(task, actor, "task_assigned", old=old, new=user.id)
     sync_reminders(task.opportunity)
@@ -147,10 +151,11 @@ def set_follow_up(actor: User, task_id: str, follow_up_at: datetime | None) -> T
     """Hide an open task from the lists until `follow_up_at` (None shows it again); its assignee or a manager."""
     task = lock_task(task_id)
     if task.assignee_id != actor.id and not actor.has_role("manager", "admin"):
-        raise Forbidden("Only the task's assignee or a manager may set its follow-up date.")
+        raise Forbidden(gettext("Only the task's assignee or a manager may set its follow-up date."))
     require_task_open(task)
     if follow_up_at is not None and follow_up_at.tzinfo is None:
-        raise ValidationFailed("Give the time with an offset", {"follow_up_at": ["Add an offset such as +00:00."]})
+        raise ValidationFailed(gettext("Give the time with an offset"),
+                               {"follow_up_at": [gettext("Add an offset such as +00:00.")]})
     old, task.follow_up_at = task.follow_up_at, follow_up_at
     _log(task, actor, "task_follow_up", old=old.isoformat() if old else None,
          new=follow_up_at.isoformat() if follow_up_at else None)
@@ -173,24 +178,26 @@ def create_task(actor: User, data: dict) -> Task:
     """
     opp = db.session.get(Opportunity, data["opportunity_id"])
     if opp is None:
-        raise ValidationFailed("Unknown opportunity", {"opportunity_id": ["No such opportunity."]})
+        raise ValidationFailed(gettext("Unknown opportunity"), {"opportunity_id": [gettext("No such opportunity.")]})
     require_change(actor, opp)
     require_open(opp, "add tasks to")
     role, assignee_id = data.get("role"), data.get("assignee_id")
     if role is not None and role not in TASK_ROLES:
-        raise ValidationFailed(f"Unknown pool {role!r}", {"role": [f"Choose one of {', '.join(TASK_ROLES)}."]})
+        raise ValidationFailed(gettext("Unknown pool %(role)s", role=repr(role)),
+                               {"role": [gettext("Choose one of %(items)s.", items=', '.join(TASK_ROLES))]})
     assignee = None
     if assignee_id is not None:
         assignee = db.session.get(User, assignee_id)
         if assignee is None or not assignee.active:
-            raise ValidationFailed("Unknown user", {"assignee_id": ["No such active user."]})
+            raise ValidationFailed(gettext("Unknown user"), {"assignee_id": [gettext("No such active user.")]})
     elif role is None:
         assignee = actor  # a task one jots down for oneself
     if assignee is not None and assignee.id != actor.id:
         require_assign(actor)
     due_at = data.get("due_at")
     if due_at is not None and due_at.tzinfo is None:
-        raise ValidationFailed("Give the due time with an offset", {"due_at": ["Add an offset such as +00:00."]})
+        raise ValidationFailed(gettext("Give the due time with an offset"),
+                               {"due_at": [gettext("Add an offset such as +00:00.")]})
     task = Task(id=str(uuid.uuid4()), opportunity_id=opp.id, spec_name="person", title=data["title"],
                 instructions=data.get("instructions") or "", role=role or _work_role(assignee), stage=opp.stage,
                 gate=False, required=False, action=None, assignee_id=assignee.id if assignee else None,

@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from som_flow.clock import Clock
 from som_flow.errors import Conflict, SomFlowError, StaleVersion
 from som_flow.extensions import WRITE_TRANSACTION, db
+from som_flow.i18n import gettext
 from som_flow.models.base import Timestamped
 from som_flow.services.signals import service_finished
 
@@ -76,16 +77,16 @@ def transaction() -> Iterator[Session]:
         session.commit()
     except StaleDataError:
         session.rollback()
-        raise StaleVersion("The opportunity was changed by someone else; reload and try again.")
+        raise StaleVersion(gettext("The opportunity was changed by someone else; reload and try again."))
     except IntegrityError as exc:
         session.rollback()
         log.info("integrity error: %s", exc.orig)
-        raise Conflict("That conflicts with existing data (a duplicate or a missing reference).")
+        raise Conflict(gettext("That conflicts with existing data (a duplicate or a missing reference)."))
     except DBAPIError as exc:
         session.rollback()
         if getattr(exc.orig, "sqlstate", None) in _LOST_RACE:
             log.info("lost a race in the database: %s", exc.orig)
-            raise Conflict("Someone else changed the same records at the same moment; try again.")
+            raise Conflict(gettext("Someone else changed the same records at the same moment; try again."))
         raise
     except BaseException:
         session.rollback()

@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from som_flow.errors import NotFound, ValidationFailed
 from som_flow.extensions import db
+from som_flow.i18n import LANGUAGE_NAMES, LANGUAGES, gettext
 from som_flow.models import ROLES, ApiToken, Opportunity, User, UserSession
 from som_flow.services.reminder_schedule import sync_reminders
 from som_flow.services.unit_of_work import now, service
@@ -42,7 +43,8 @@ def check_password(password: str, email: str) -> str:
     elif normalise_email(password) == normalise_email(email):
         problem = "A password cannot be the e-mail address."
     if problem:
-        raise ValidationFailed(f"The password is too weak: {problem}", {"password": [problem]})
+        raise ValidationFailed(gettext("The password is too weak: %(problem)s", problem=problem),
+                               {"password": [problem]})
     return password
 
 
@@ -50,7 +52,8 @@ def check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed(f"Unknown timezone {name!r}", {"timezone": ["Unknown timezone."]})
+        raise ValidationFailed(gettext("Unknown timezone %(name)s", name=repr(name)),
+                               {"timezone": [gettext("Unknown timezone.")]})
     return name
 
 
@@ -62,9 +65,11 @@ def create_user(
     email = normalise_email(email)
     bad = [r for r in roles if r not in ROLES]
     if bad or not roles:
-        raise ValidationFailed("Unknown or missing role", {"roles": [f"Choose from {', '.join(ROLES)}."]})
+        raise ValidationFailed(gettext("Unknown or missing role"), {"roles": [gettext("Choose from %(items)s.",
+                                                                                      items=', '.join(ROLES))]})
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
-        raise ValidationFailed(f"A user with e-mail {email} exists", {"email": ["Already taken."]})
+        raise ValidationFailed(gettext("A user with e-mail %(email)s exists", email=email),
+                               {"email": [gettext("Already taken.")]})
     user = User(email=email, name=name or email, timezone=check_timezone(timezone))
     user.roles = roles
     if password is not None:  # None: no password (API tokens only); anything given must pass the policy
@@ -77,14 +82,14 @@ def create_user(
 def get_user(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound(f"No user {user_id}")
+        raise NotFound(gettext("No user %(user_id)s", user_id=user_id))
     return user
 
 
 def find_user_by_email(email: str) -> User:
     user = db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
     if user is None:
-        raise NotFound(f"No user with e-mail {email}")
+        raise NotFound(gettext("No user with e-mail %(email)s", email=email))
     return user
 
 
@@ -186,6 +191,19 @@ def _resync_reminders_of(user: User) -> None:
     for opp in db.session.scalars(select(Opportunity).where(Opportunity.sales_rep_id == user.id,
                                                             Opportunity.closed.is_(False))):
         sync_reminders(opp)
+
+
+@service
+def set_language(user_id: int, language: str | None) -> User:
+    """A person's own language for pages, flash messages and the mail they get ("en", "nb"; None: as their
+    browser asks, else the site's). Raises ValidationFailed naming `locale`, NotFound."""
+    if language is not None and language not in LANGUAGES:
+        choices = ", ".join(f"{key} ({name})" for key, name in LANGUAGE_NAMES.items())
+        raise ValidationFailed(gettext("Choose a language som_flow speaks: %(choices)s.", choices=choices),
+                               {"locale": [gettext("Choose one of: %(choices)s.", choices=choices)]})
+    user = get_user(user_id)
+    user.locale = language
+    return user
 
 
 @service

@@ -23,10 +23,12 @@ def register_web(app: Flask) -> None:
     from som_flow.web.auth import register_auth
     from som_flow.web.errors import register_error_handlers
     from som_flow.web.formatting import register_formatting
+    from som_flow.web.i18n import register_i18n
     from som_flow.web.observability import install_request_hooks, register_operations
     from som_flow.web.ui import register_ui
 
     install_request_hooks(app)  # first: the request id and the clock start before any other hook
+    register_i18n(app)  # the language each request is answered in, before anything writes a text
     register_auth(app)
     register_api(app)
     register_ui(app)

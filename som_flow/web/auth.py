@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 
 from som_flow.errors import Forbidden, Unauthorized
 from som_flow.extensions import login_manager
+from som_flow.i18n import gettext
 from som_flow.models import User
 from som_flow.services.users import user_for_session, user_for_token
 
@@ -42,18 +43,18 @@ def api_user() -> User:
     if header.lower().startswith("bearer "):
         user = user_for_token(header[7:].strip())
         if user is None:
-            raise Unauthorized("The bearer token is not valid.")
+            raise Unauthorized(gettext("The bearer token is not valid."))
     elif current_user.is_authenticated:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             try:
                 validate_csrf(request.headers.get("X-CSRFToken", ""))
             except CSRFError:
-                raise Forbidden("Missing or wrong CSRF token.")
+                raise Forbidden(gettext("Missing or wrong CSRF token."))
             except Exception:  # noqa: BLE001 - wtforms raises ValidationError
-                raise Forbidden("Missing or wrong CSRF token.")
+                raise Forbidden(gettext("Missing or wrong CSRF token."))
         user = current_user._get_current_object()
     if user is None:
-        raise Unauthorized("Send 'Authorization: Bearer <token>'.")
+        raise Unauthorized(gettext("Send 'Authorization: Bearer <token>'."))
     request.environ["som.user"] = user
     return user
 
@@ -66,7 +67,7 @@ def roles_required(*roles: str) -> Callable:
         def wrapper(*args, **kwargs):
             user = api_user()
             if not user.has_role("admin", *roles):
-                raise Forbidden(f"This needs one of the roles: {', '.join(('admin',) + roles)}.")
+                raise Forbidden(gettext("This needs one of the roles: %(roles)s.", roles=", ".join(("admin",) + roles)))
             return fn(*args, **kwargs)
 
         wrapper.som_roles = ("admin",) + roles  # read by the role-matrix test

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from som_flow.errors import SomFlowError
+from som_flow.i18n import gettext, lazy_gettext
 from som_flow.web.redirects import RETURN_TO, back
 
 log = logging.getLogger(__name__)
@@ -18,12 +19,33 @@ log = logging.getLogger(__name__)
 OPERATOR_PATHS = ("/healthz", "/readyz", "/metrics")
 
 
+# the HTTP errors werkzeug raises, in the request's language (its names, the API's titles, kept as the English)
+HTTP_TEXTS = {
+    400: (lazy_gettext("Bad Request"), lazy_gettext("The request could not be understood.")),
+    401: (lazy_gettext("Unauthorized"), lazy_gettext("Log in or send a valid token.")),
+    403: (lazy_gettext("Forbidden"), lazy_gettext("You may not do this.")),
+    404: (lazy_gettext("Not Found"), lazy_gettext("There is nothing at this address.")),
+    405: (lazy_gettext("Method Not Allowed"), lazy_gettext("This address does not take that method.")),
+    413: (lazy_gettext("Request Entity Too Large"), lazy_gettext("The upload is larger than the site accepts.")),
+    415: (lazy_gettext("Unsupported Media Type"), lazy_gettext("Send the body as the endpoint describes it.")),
+    429: (lazy_gettext("Too Many Requests"), lazy_gettext("Too many requests in a short time. Wait a minute.")),
+}
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path in OPERATOR_PATHS
 
 
+def translated_errors(errors: dict | None) -> dict[str, list[str]]:
+    """Each field's messages in the request's language where the catalog has them (marshmallow's own and the
+    services' fixed sentences); a message it has not is kept as it came."""
+    return {name: [gettext(str(m)) for m in msgs] for name, msgs in (errors or {}).items()}
+
+
 def problem(status: int, title: str, detail: str, errors: dict | None = None):
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "errors": errors or {}}
+    """problem+json (RFC 9457); `title` and `detail` in the request's language."""
+    body = {"type": "about:blank", "title": str(title), "status": status, "detail": str(detail),
+            "errors": translated_errors(errors)}
     response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/problem+json"
@@ -78,9 +100,24 @@ def _nul_fields(value, path: str = "") -> list[str]:
 
 def _refusal(exc: SomFlowError) -> str:
     """The refusal in plain words, with the fields' messages unless the sentence already gives them."""
-    messages = [f"{name}: {' '.join(msgs)}" for name, msgs in (exc.errors or {}).items()
-                if not any(m in exc.detail for m in msgs)]
-    return exc.detail + (f" ({'; '.join(messages)})" if messages else "")
+    detail = gettext(exc.detail)
+    messages = [f"{name}: {' '.join(msgs)}" for name, msgs in translated_errors(exc.errors).items()
+                if not any(m in detail for m in msgs)]
+    return detail + (f" ({'; '.join(messages)})" if messages else "")
+
+
+def invalid_fields(errors: dict) -> str:
+    return gettext("Invalid fields: %(fields)s", fields=", ".join(sorted(errors)))
+
+
+def _http_texts(exc: HTTPException) -> tuple[str, str]:
+    """An HTTP error's title and detail in the request's language: ours for the common codes, unless the code
+    that raised it gave its own description (abort(404, "No such kind"))."""
+    known = HTTP_TEXTS.get(exc.code or 0)
+    if known is None:
+        return exc.name, exc.description or exc.name
+    own = exc.description if exc.description != type(exc).description else None
+    return str(known[0]), gettext(own) if own else str(known[1])
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -95,16 +132,16 @@ def register_error_handlers(app: Flask) -> None:
             found += _nul_fields(request.form.to_dict(flat=False))
         if not found:
             return None
-        errors = {name.removesuffix(".0"): ["Text may not contain NUL characters."] for name in found}
+        nul = gettext("Text may not contain NUL characters.")
+        errors = {name.removesuffix(".0"): [nul] for name in found}
         if wants_json():
-            return problem(422, "Unprocessable entity", "Invalid fields: " + ", ".join(sorted(errors)), errors)
-        return render_template("error.html", status=422, title="Unprocessable entity",
-                               detail="Text may not contain NUL characters."), 422
+            return problem(422, gettext("Unprocessable entity"), invalid_fields(errors), errors)
+        return render_template("error.html", status=422, title=gettext("Unprocessable entity"), detail=nul), 422
 
     @app.errorhandler(SomFlowError)
     def _domain_error(exc: SomFlowError):
         if wants_json():
-            response = problem(exc.status, exc.title, exc.detail, exc.errors)
+            response = problem(exc.status, gettext(exc.title), gettext(exc.detail), exc.errors)
             if exc.status == 401:
                 response.headers["WWW-Authenticate"] = bearer_challenge()
             return response
@@ -115,7 +152,8 @@ def register_error_handlers(app: Flask) -> None:
             # the one place a page's refused action is told: flashed, and back to the form's page
             flash(_refusal(exc), "error")
             return redirect(back())
-        return render_template("error.html", status=exc.status, title=exc.title, detail=exc.detail), exc.status
+        return render_template("error.html", status=exc.status, title=gettext(exc.title), detail=gettext(exc.detail)), \
+            exc.status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -124,16 +162,17 @@ def register_error_handlers(app: Flask) -> None:
             data = getattr(exc, "data", None) or {}
             if "messages" in data:
                 errors = _flatten_webargs(data["messages"])
-            detail = exc.description or exc.name
+            title, detail = _http_texts(exc)
             if errors:
-                detail = "Invalid fields: " + ", ".join(sorted(errors))
-            response = problem(exc.code or 500, exc.name, detail, errors)
+                detail = invalid_fields(errors)
+            response = problem(exc.code or 500, title, detail, errors)
             # what the exception says about the protocol, e.g. 405's Allow (the body is ours, problem+json)
             for name, value in exc.get_headers():
                 if name.lower() != "content-type":
                     response.headers[name] = value
             return response
-        return render_template("error.html", status=exc.code, title=exc.name, detail=exc.description), exc.code
+        title, detail = _http_texts(exc)
+        return render_template("error.html", status=exc.code, title=title, detail=detail), exc.code
 
     @app.errorhandler(DataError)
     def _data_error(exc: DataError):
@@ -143,15 +182,15 @@ def register_error_handlers(app: Flask) -> None:
 
         db.session.rollback()
         log.warning("database refused a value on %s %s: %s", request.method, request.path, exc.orig)
-        detail = "A value is out of range or too long for the database."
+        detail = gettext("A value is out of range or too long for the database.")
         if wants_json():
-            return problem(422, "Unprocessable entity", detail, {"body": [detail]})
-        return render_template("error.html", status=422, title="Unprocessable entity", detail=detail), 422
+            return problem(422, gettext("Unprocessable entity"), detail, {"body": [detail]})
+        return render_template("error.html", status=422, title=gettext("Unprocessable entity"), detail=detail), 422
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unexpected error on %s %s", request.method, request.path)
+        title, detail = gettext("Internal server error"), gettext("Something went wrong; it has been logged.")
         if wants_json():
-            return problem(500, "Internal server error", "Something went wrong; it has been logged.")
-        return render_template("error.html", status=500, title="Internal server error",
-                               detail="Something went wrong; it has been logged."), 500
+            return problem(500, title, detail)
+        return render_template("error.html", status=500, title=title, detail=detail), 500

@@ -4,31 +4,32 @@ same value the same way; the JSON API keeps the raw values (clients format for t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 
 import isodate
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
-from babel.units import format_unit
 from flask import Flask, current_app, has_request_context, request
-from flask_login import current_user
 
+from som_flow.i18n import N_, gettext, language_of, ngettext
 from som_flow.services import catalogs
+from som_flow.web.i18n import current_language
 
 # the words for the fixed enums; the catalogs and the stage list give the names of what an admin can edit
 STATUS_LABELS = {
-    "open": "open",
-    "in_progress": "in progress",
-    "on_hold": "on hold",
-    "won": "won",
-    "lost": "lost",
-    "active": "active",
-    "inactive": "inactive",
-    "draft": "draft",
-    "sent": "sent",
-    "accepted": "accepted",
-    "rejected": "rejected",
+    "open": N_("open"),
+    "in_progress": N_("in progress"),
+    "on_hold": N_("on hold"),
+    "won": N_("won"),
+    "lost": N_("lost"),
+    "active": N_("active"),
+    "inactive": N_("inactive"),
+    "draft": N_("draft"),
+    "sent": N_("sent"),
+    "accepted": N_("accepted"),
+    "rejected": N_("rejected"),
 }
 # label('priority', 'high') reads the catalog 'priorities': the singular names a template says naturally
 CATALOG_OF = {
@@ -40,20 +41,34 @@ CATALOG_OF = {
     "channel": "marketing_channels",
     "timeframe": "timeframes",
 }
+# how each language of ours writes money, numbers and dates when the site's LOCALE is not of that language
+_FORMATTING = {"en": "en", "nb": "nb_NO"}
+# a weekday, date and time as each language writes them in a sentence
+_MOMENT = {"en": "EEE dd MMM HH:mm", "nb": "EEE d. MMM HH:mm"}
 # the units a duration is told in, largest first (months and years come only from ISO Y/M parts)
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+# each unit in words, the form chosen by the number (written out so `make i18n` extracts both forms)
+_UNIT_WORDS = {
+    "year": lambda n, num: ngettext("%(num)s year", "%(num)s years", n, num=num),
+    "month": lambda n, num: ngettext("%(num)s month", "%(num)s months", n, num=num),
+    "day": lambda n, num: ngettext("%(num)s day", "%(num)s days", n, num=num),
+    "hour": lambda n, num: ngettext("%(num)s hour", "%(num)s hours", n, num=num),
+    "minute": lambda n, num: ngettext("%(num)s minute", "%(num)s minutes", n, num=num),
+    "second": lambda n, num: ngettext("%(num)s second", "%(num)s seconds", n, num=num),
+}
 
 
 def viewer_locale() -> Locale:
-    """The signed-in user's locale when they have one, else the site's (LOCALE, default English)."""
-    wanted = None
-    if has_request_context() and getattr(current_user, "is_authenticated", False):
-        wanted = getattr(current_user, "locale", None)
-    wanted = wanted or current_app.config.get("LOCALE") or "en"
+    """The formatting locale of the language this response is written in (web/i18n.py chooses it: the user's
+    preference, the browser's, the site's): Norwegian formats as nb_NO, English as the site's LOCALE when that
+    is an English one (en_GB...), else en. An e-mail written in its recipient's language formats in it too."""
+    site = str(current_app.config.get("LOCALE") or "en").replace("-", "_")
+    language = current_language()
+    wanted = site if language_of(site) == language else _FORMATTING.get(language, "en")
     try:
-        return Locale.parse(str(wanted).replace("-", "_"))
+        return Locale.parse(wanted)
     except (UnknownLocaleError, ValueError):
-        return Locale.parse("en")
+        return Locale.parse(_FORMATTING.get(language, "en"))
 
 
 def _decimal(value) -> Decimal | None:
@@ -123,18 +138,60 @@ def duration(value, *, blank: str = "") -> str:
         parts.append((unit, seconds // size))
         seconds %= size
     locale = viewer_locale()
-    words = [format_unit(n, f"duration-{unit}", length="long", locale=locale) for unit, n in parts if n]
-    return " ".join(words) or format_unit(0, "duration-day", length="long", locale=locale)
+    words = [_in_words(unit, n, locale) for unit, n in parts if n]
+    return " ".join(words) or _in_words("day", 0, locale)
+
+
+def _in_words(unit: str, n: int, locale: Locale) -> str:
+    """ "14 days", "1 hour"; in bokmål "14 dager" (CLDR's Norwegian "døgn" is not what a CRM says)."""
+    return _UNIT_WORDS[unit](n, format_decimal(n, locale=locale))
+
+
+def moment(value: datetime | None, zone: tzinfo | None = None, pattern: str | None = None, *,
+           blank: str = "") -> str:
+    """An instant as a reader says it, in `zone` (the viewer's) and the page's language: "Mon 02 Mar 09:00",
+    "man. 2. mars 09:00". `pattern` (a CLDR date pattern) overrides the language's own."""
+    if value is None:
+        return blank
+    locale = viewer_locale()
+    pattern = pattern or _MOMENT.get(locale.language, _MOMENT["en"])
+    return format_datetime(value.astimezone(zone) if zone else value, pattern, locale=locale)
+
+
+# strftime's directives as CLDR date patterns (what Babel formats by locale); the names (%a, %b) are the reason
+_CLDR = {"a": "EEE", "A": "EEEE", "b": "MMM", "B": "MMMM", "d": "dd", "-d": "d", "e": "d", "H": "HH", "M": "mm",
+         "S": "ss", "Y": "yyyy", "y": "yy", "m": "MM", "Z": "zzz", "%": "%"}
+
+
+def strftime_local(value: datetime, fmt: str) -> str:
+    """`value.strftime(fmt)` with weekday and month names in the page's language ("%a %d %b" -> "Mon 02 Mar",
+    "man. 02 mars"); a format with no names is strftime's own."""
+    if not any(f"%{d}" in fmt for d in "aAbB"):
+        return value.strftime(fmt)
+    pattern, i = [], 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            key = fmt[i + 1:i + 3] if fmt[i + 1] == "-" else fmt[i + 1]
+            if key in _CLDR:
+                pattern.append(_CLDR[key])
+                i += 1 + len(key)
+                continue
+        literal = fmt[i]
+        pattern.append("''" if literal == "'" else (f"'{literal}'" if literal.isalpha() else literal))
+        i += 1
+    return format_datetime(value, "".join(pattern), locale=viewer_locale())
 
 
 def _names() -> dict:
-    """The stage and catalog names, read once per request (a page formats many rows). Kept on the request itself:
+    """The stage and catalog names in the page's language, read once per request (a page formats many rows).
+    Kept on the request itself:
     `g` lives as long as the app context, which can span several requests (tests, CLI), and names can change."""
-    cached = request.environ.get("som_flow.value_names")
+    language = current_language()
+    cached = request.environ.get(f"som_flow.value_names.{language}")
     if cached is None:
-        cached = {("stage", s.key): s.name for s in catalogs.list_stages()}
-        cached.update(catalogs.entry_names())
-        request.environ["som_flow.value_names"] = cached
+        cached = {("stage", s.key): s.name_in(language) for s in catalogs.list_stages()}
+        cached.update(catalogs.entry_names(language))
+        request.environ[f"som_flow.value_names.{language}"] = cached
     return cached
 
 
@@ -146,7 +203,7 @@ def label(kind: str, key, *, blank: str = "—") -> str:
         return blank
     key = str(key)
     if kind == "status":
-        return STATUS_LABELS.get(key, key.replace("_", " "))
+        return gettext(STATUS_LABELS[key]) if key in STATUS_LABELS else key.replace("_", " ")
     names = _names() if has_request_context() else {}
     found = names.get((kind, key)) or names.get((CATALOG_OF.get(kind, kind), key))
     return found or key.replace("_", " ")
@@ -154,7 +211,7 @@ def label(kind: str, key, *, blank: str = "—") -> str:
 
 def register_formatting(app: Flask) -> None:
     """money, number, percent and duration as filters ({{ o.amount|money(o.currency) }}); label as a global."""
-    for func in (money, number, percent, duration):
+    for func in (money, number, percent, duration, moment):
         app.add_template_filter(func)
     app.add_template_global(label)
     app.add_template_global(money)

@@ -13,15 +13,29 @@ from flask import request
 from marshmallow import EXCLUDE, Schema, ValidationError
 
 from som_flow.errors import ValidationFailed
+from som_flow.i18n import N_, gettext
 from som_flow.schemas import sane_date
 from som_flow.web.errors import flatten_messages
 
+# marshmallow's fixed messages, for the catalog: a page or problem shows them in the reader's language
+# (web.errors.translated_errors looks each message up; one with a value in it stays as marshmallow wrote it)
+MARSHMALLOW_MESSAGES = (
+    N_("Field may not be null."), N_("Invalid type."), N_("Invalid value."), N_("Invalid input type."),
+    N_("Missing data for required field."), N_("Not a valid boolean."), N_("Not a valid date."),
+    N_("Not a valid datetime."), N_("Not a valid email address."), N_("Not a valid integer."),
+    N_("Not a valid list."), N_("Not a valid mapping type."), N_("Not a valid number."), N_("Not a valid string."),
+    N_("Not a valid URL."), N_("Not a valid UUID."), N_("Number too large."), N_("Unknown field."),
+    N_("Special numeric values (nan or infinity) are not permitted."), N_("Not a valid period of time."),
+)
+
 
 def refused(messages) -> ValidationFailed:
-    """marshmallow's messages as one ValidationFailed: "Check customer id: Not a valid integer."."""
+    """marshmallow's messages as one ValidationFailed: "Check customer id: Not a valid integer.", in the
+    reader's language (a field's name too, where the catalog has it)."""
     errors = flatten_messages(messages)
-    words = "; ".join(f"{name.replace('_', ' ')}: {' '.join(msgs)}" for name, msgs in sorted(errors.items()))
-    return ValidationFailed(f"Check {words}", errors)
+    words = "; ".join(f"{gettext(name.replace('_', ' '))}: {' '.join(gettext(m) for m in msgs)}"
+                      for name, msgs in sorted(errors.items()))
+    return ValidationFailed(gettext("Check %(fields)s", fields=words), errors)
 
 
 def _load(schema: Schema, raw: dict) -> dict:
@@ -67,8 +81,9 @@ def local_datetime(name: str, zone: ZoneInfo, label: str | None = None) -> datet
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise ValidationFailed(f"Give the {label or name.replace('_', ' ')} as date and time",
-                               {name: ["Use YYYY-MM-DD HH:MM."]}) from None
+        field = gettext(label or name.replace("_", " "))
+        raise ValidationFailed(gettext("Give the %(field)s as date and time", field=field),
+                               {name: [gettext("Use YYYY-MM-DD HH:MM.")]}) from None
     value = value.replace(tzinfo=zone) if value.tzinfo is None else value
     try:
         sane_date(value)

@@ -17,6 +17,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from som_flow.errors import Forbidden
+from som_flow.i18n import gettext
 from som_flow.logs import REQUEST_ID_HEADER, REQUEST_ID_KEY, request_id_for
 from som_flow.services.health import check_readiness
 from som_flow.web.api.openapi import text_schema
@@ -75,7 +76,8 @@ def _admin_or_metrics_token(view):
         sent = header[7:].strip() if header.lower().startswith("bearer ") else ""
         if not (expected and sent and hmac.compare_digest(sent.encode(), expected.encode())):
             if not api_user().has_role("admin"):
-                raise Forbidden("The metrics are for admins and for the scraper's token (SOM_FLOW_METRICS_TOKEN).")
+                raise Forbidden(gettext("The metrics are for admins and for the scraper's token "
+                                        "(SOM_FLOW_METRICS_TOKEN)."))
         return view(*args, **kwargs)
 
     wrapper.som_roles = ("admin",)  # read by the role-matrix test (the metrics token is not a user)

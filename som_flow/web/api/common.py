@@ -8,6 +8,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from som_flow.errors import PreconditionFailed
+from som_flow.i18n import gettext
 
 IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
             "description": "The opportunity's version as its ETag (\"3\"); a different version is a 412."}
@@ -19,7 +20,7 @@ def _has_body(req: Request) -> bool:
 
 def _refuse_media_type(req: Request, expected: str) -> None:
     sent = req.mimetype or "no Content-Type"
-    raise UnsupportedMediaType(f"This endpoint takes {expected}, not {sent}.")
+    raise UnsupportedMediaType(gettext("This endpoint takes %(expected)s, not %(sent)s.", expected=expected, sent=sent))
 
 
 class JsonBodyParser(FlaskParser):
@@ -55,4 +56,4 @@ def if_match() -> int | None:
     try:
         return int(raw.strip().strip('W/').strip('"'))
     except ValueError:
-        raise PreconditionFailed("If-Match must carry the opportunity's version, e.g. \"3\".")
+        raise PreconditionFailed(gettext("If-Match must carry the opportunity's version, e.g. \"3\"."))

@@ -6,6 +6,7 @@ from flask import Response, jsonify, request
 from marshmallow import Schema, fields, validate
 
 from som_flow.errors import ValidationFailed
+from som_flow.i18n import gettext
 from som_flow.schemas import OpportunityQuery
 from som_flow.services import csv_io
 from som_flow.web.api.common import Blueprint, require_media_type
@@ -60,7 +61,7 @@ def _upload() -> str:
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
-            raise ValidationFailed("Send the CSV as the form field 'file'", {"file": ["Missing."]})
+            raise ValidationFailed(gettext("Send the CSV as the form field 'file'"), {"file": [gettext("Missing.")]})
         return csv_io.decode(upload.read())
     return csv_io.decode(request.get_data())
 

@@ -3,6 +3,7 @@ by mistake; an estimate's lines and the demand lines."""
 
 from __future__ import annotations
 
+from som_flow.i18n import gettext
 from som_flow.schemas import (
     AssignSchema,
     BulkResultSchema,
@@ -90,7 +91,8 @@ def patch_opportunity(data, opp_id):
         if opp.version != expected:
             from som_flow.errors import PreconditionFailed
 
-            raise PreconditionFailed(f"{opp.number} is at version {opp.version}, not {expected}.")
+            raise PreconditionFailed(gettext("%(number)s is at version %(version)s, not %(expected)s.",
+                                             number=opp.number, version=opp.version, expected=expected))
     return _respond(opps.update_opportunity(api_user(), opp_id, data, expected_version=expected))
 
 

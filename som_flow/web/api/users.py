@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from som_flow.schemas import UserCreateSchema, UserSchema
+from som_flow.schemas import UserCreateSchema, UserPreferencesSchema, UserSchema
 from som_flow.services import users as user_service
 from som_flow.web.api.common import Blueprint
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
@@ -14,8 +14,18 @@ blp = Blueprint("users", __name__, description="Users and roles")
 @roles_required(*ANY_ROLE)
 @blp.response(200, UserSchema)
 def me():
-    """The caller: name, email, roles and timezone."""
+    """The caller: name, email, roles, timezone and language (`locale`)."""
     return api_user()
+
+
+@blp.route("/users/me", methods=["PATCH"])
+@roles_required(*ANY_ROLE)
+@blp.arguments(UserPreferencesSchema)
+@blp.response(200, UserSchema)
+def patch_me(data):
+    """Change the caller's own preferences: `locale` is the language of their pages, messages and mail
+    (`en`, `nb`; `null` follows the browser's Accept-Language)."""
+    return user_service.set_language(api_user().id, data["locale"])
 
 
 @blp.route("/users")

@@ -8,6 +8,7 @@ from flask import Response, request
 from marshmallow import Schema, fields, validate
 
 from som_flow.errors import Unauthorized, ValidationFailed
+from som_flow.i18n import gettext
 from som_flow.schemas import (
     FiredSchema,
     FireSchema,
@@ -221,7 +222,8 @@ def list_appointments(query):
     start = query["start"] or now() - timedelta(days=7)
     end = query["end"] or start + timedelta(days=42)
     if end <= start or end - start > timedelta(days=400):
-        raise ValidationFailed("Choose a range of at most 400 days", {"to": ["After from, within 400 days."]})
+        raise ValidationFailed(gettext("Choose a range of at most 400 days"),
+                               {"to": [gettext("After from, within 400 days.")]})
     user = query["user"]
     wanted = api_user().id if user == "me" else (int(user) if user else None)
     return appts.find_appointments(start, end, calendar_owner(api_user(), wanted))
@@ -294,7 +296,7 @@ def calendar_feed(user_id):
     if token:
         caller = user_for_token(token)
         if caller is None:
-            raise Unauthorized("The token is not valid.")
+            raise Unauthorized(gettext("The token is not valid."))
     else:
         caller = api_user()
     require_see_calendar(caller, user_id)

@@ -10,8 +10,10 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 
+from som_flow.i18n import gettext
 from som_flow.services.users import end_session, normalise_email, start_session, user_for_password
 from som_flow.web.auth import PAGE_SESSION_FIELD
+from som_flow.web.formatting import strftime_local
 from som_flow.web.redirects import safe_next
 
 # not "/static": the app's own static route owns that path and would answer 404 for these files
@@ -24,7 +26,7 @@ def login():
     if request.method == "POST":
         user = user_for_password(request.form.get("email", ""), request.form.get("password", ""))
         if user is None:  # 401 is what the login throttle counts
-            flash("Wrong e-mail or password.", "error")
+            flash(gettext("Wrong e-mail or password."), "error")
             return render_template("login.html"), 401
         secret = start_session(user, replacing=session.get(PAGE_SESSION_FIELD))
         session.clear()  # nothing from before the login carries into it
@@ -64,7 +66,7 @@ def _failed(response) -> bool:
 
 
 def _too_many_attempts(_exc: RateLimitExceeded) -> ResponseReturnValue:
-    flash("Too many failed log-ins from here. Wait a minute, then try again.", "error")
+    flash(gettext("Too many failed log-ins from here. Wait a minute, then try again."), "error")
     return render_template("login.html"), 429
 
 
@@ -109,14 +111,18 @@ def register_ui(app: Flask) -> None:
     from som_flow.web.ui.deal_docs import bp as deal_docs_bp
 
     app.register_blueprint(deal_docs_bp)
+    from som_flow.web.ui.settings import bp as settings_bp
+
+    app.register_blueprint(settings_bp)
 
     @app.template_filter("local")
     def _local(when, fmt: str = "%a %d %b %H:%M"):
-        """A UTC datetime in the signed-in user's own timezone (reminders say 08:00 local)."""
+        """A UTC datetime in the signed-in user's own timezone (reminders say 08:00 local), its weekday and
+        month names in the page's language."""
         if when is None:
             return ""
         zone = getattr(current_user, "timezone", None) or "UTC"
-        return when.astimezone(ZoneInfo(zone)).strftime(fmt)
+        return strftime_local(when.astimezone(ZoneInfo(zone)), fmt)
 
     @app.context_processor
     def _globals():

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from marshmallow import Schema, fields, validate
 
 from som_flow.errors import ValidationFailed
+from som_flow.i18n import gettext
 from som_flow.models import Opportunity
 from som_flow.schemas import ID
 from som_flow.services import activities, timeline
@@ -155,7 +156,8 @@ def log_on_opportunity(opp_id: int):
     except ValidationFailed as exc:
         errors = {NEXT_TASK_FIELDS.get(k, k): v for k, v in exc.errors.items()}
         return _show_again("pages.opportunity_page", ValidationFailed(exc.detail, errors), opp_id=opp_id)
-    flash("Logged, and the next task is on your list." if getattr(logged, "next_task_id", None) else "Logged.", "ok")
+    flash(gettext("Logged, and the next task is on your list.") if getattr(logged, "next_task_id", None)
+          else gettext("Logged."), "ok")
     return redirect(url_for("pages.opportunity_page", opp_id=opp_id) + "#history")
 
 
@@ -165,7 +167,7 @@ def log_on_customer(customer_id: int):
         activities.log_on_customer(current_user, customer_id, _read_form())
     except ValidationFailed as exc:
         return _show_again("customer_pages.customer_page", exc, customer_id=customer_id)
-    flash("Logged.", "ok")
+    flash(gettext("Logged."), "ok")
     return redirect(url_for("customer_pages.customer_page", customer_id=customer_id) + "#contact-log")
 
 
@@ -182,7 +184,7 @@ def edit(activity_id: int):
     data = {"type": request.form.get("type", ""), "text": request.form.get("text", ""),
             "outcome": request.form.get("outcome", "")}
     activities.edit_activity(current_user, activity_id, data)
-    flash("Saved.", "ok")
+    flash(gettext("Saved."), "ok")
     return redirect(back(_where(activity_id)))
 
 
@@ -190,5 +192,5 @@ def edit(activity_id: int):
 def append(activity_id: int):
     return_to(_where(activity_id))
     activities.append_to_activity(current_user, activity_id, request.form.get("text", ""))
-    flash("Added.", "ok")
+    flash(gettext("Added."), "ok")
     return redirect(back(_where(activity_id)))

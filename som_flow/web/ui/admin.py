@@ -15,6 +15,7 @@ from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate
 
 from som_flow.errors import Forbidden, InvalidProcess, NotFound, ValidationFailed
+from som_flow.i18n import gettext
 from som_flow.models import CATALOGS, ROLES, KindVersion, OpportunityKind
 from som_flow.processes import (
     KIND_TYPES,
@@ -55,13 +56,14 @@ def _admin_only():
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
     if not current_user.has_role("admin"):
-        raise Forbidden("The admin pages are for admins.")
+        raise Forbidden(gettext("The admin pages are for admins."))
     return None
 
 
 # forms ---------------------------------------------------------------------------------------------
 class StageEditSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    name_nb = fields.String(load_default=None, validate=validate.Length(max=120))  # blank: none
     details = fields.String(load_default="", validate=validate.Length(max=2000))
     default_probability = fields.Integer(required=True, validate=validate.Range(min=0, max=100))
     sla_days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=3650))
@@ -117,24 +119,26 @@ def stages_page():
 
 @bp.route("/stages", methods=["POST"])
 def create_stage():
-    names = ["key", "name", "details", "default_probability", "sla_days"]
+    names = ["key", "name", "name_nb", "details", "default_probability", "sla_days"]
     return _submit(lambda: catalogs.create_stage(**_load(StageCreateSchema(), names)),
-                   f"Stage {request.form.get('name', '').strip()} added.", url_for("admin.stages_page"), _stages_page)
+                   gettext("Stage %(name)s added.", name=request.form.get("name", "").strip()),
+                   url_for("admin.stages_page"), _stages_page)
 
 
 @bp.route("/stages/<key>", methods=["GET", "POST"])
 def edit_stage(key: str):
     stage = catalogs.stage_by_key(key)
     if stage is None:
-        raise NotFound(f"No stage {key!r}")
+        raise NotFound(gettext("No stage %(key)s", key=repr(key)))
 
     def page(errors=None, form=None) -> str:
         return render_template("admin/stage_edit.html", stage=stage, errors=errors or {}, form=form or {})
 
     if request.method == "GET":
         return page()
-    names = ["name", "details", "default_probability", "sla_days"]
-    return _submit(lambda: catalogs.update_stage(key, _load(StageEditSchema(), names)), f"Stage {key} saved.",
+    names = ["name", "name_nb", "details", "default_probability", "sla_days"]
+    return _submit(lambda: catalogs.update_stage(key, _load(StageEditSchema(), names)),
+                   gettext("Stage %(key)s saved.", key=key),
                    url_for("admin.stages_page"), page)
 
 
@@ -177,7 +181,8 @@ def kind_bpmn(key: str):
 def kind_allowed(key: str):
     allowed = request.form.get("allowed") == "1"
     kinds.update_kind(key, allowed=allowed)
-    flash(f"{key} {'may' if allowed else 'may no longer'} be chosen for new opportunities.", "ok")
+    flash(gettext("%(key)s may be chosen for new opportunities.", key=key) if allowed else
+          gettext("%(key)s may no longer be chosen for new opportunities.", key=key), "ok")
     return redirect(url_for("admin.kind_page", key=key))
 
 
@@ -197,25 +202,26 @@ def upload_bpmn():
     if upload is None or not upload.filename:
         errors["file"] = ["Choose a .bpmn file."]
     if errors:
-        flash("Check the fields marked below.", "error")
+        flash(gettext("Check the fields marked below."), "error")
         return again(errors=errors, form=request.form), 422
     try:
         xml = upload.read().decode("utf-8")
     except UnicodeDecodeError:
-        flash("The BPMN was refused; nothing was stored.", "error")
-        return again(errors={"file": ["The file is not UTF-8 text."]}, form=request.form), 422
+        flash(gettext("The BPMN was refused; nothing was stored."), "error")
+        return again(errors={"file": [gettext("The file is not UTF-8 text.")]}, form=request.form), 422
     try:
         version = kinds.import_kind_bpmn(key, xml, name=request.form.get("name", "").strip() or None,
                                          kind_type=kind_type, actor=current_user._get_current_object())
     except InvalidProcess as exc:
-        flash(f"The BPMN was refused; nothing was stored. {exc.detail}", "error")
+        flash(gettext("The BPMN was refused; nothing was stored. %(why)s", why=exc.detail), "error")
         return render_template("admin/bpmn_refused.html", key=key, kind=existing, detail=exc.detail,
                                findings=exc.errors), 422
     except ValidationFailed as exc:
-        flash(f"The BPMN was refused; nothing was stored. {exc.detail}", "error")
+        flash(gettext("The BPMN was refused; nothing was stored. %(why)s", why=exc.detail), "error")
         return again(errors=exc.errors, form=request.form), 422
-    added = " What was added on import is listed under the diagram." if version.import_notes else ""
-    flash(f"Version {version.number} of {key} stored.{added}", "ok")
+    flash(gettext("Version %(number)s of %(kind)s stored.", number=version.number, kind=key)
+          + (" " + gettext("What was added on import is listed under the diagram.") if version.import_notes else ""),
+          "ok")
     return redirect(url_for("admin.kind_page", key=key))
 
 
@@ -234,19 +240,21 @@ def upload_follow_on(key: str):
     version = kind.current_version
     upload = request.files.get("follow_on_file")
     if upload is None or not upload.filename:
-        flash("Check the fields marked below.", "error")
-        return _kind_page(kind, version, follow_on_errors={"follow_on_file": ["Choose a .bpmn file."]}), 422
+        flash(gettext("Check the fields marked below."), "error")
+        return _kind_page(kind, version, follow_on_errors={"follow_on_file": [gettext("Choose a .bpmn file.")]}), 422
     try:
         stored = kinds.attach_follow_on(key, upload.read(), actor=current_user._get_current_object())
     except InvalidProcess as exc:
-        flash(f"The job's process was refused; nothing was stored. {exc.detail}", "error")
-        return _kind_page(kind, version, follow_on_errors={"follow_on_file": ["This file was refused (see below)."]},
+        flash(gettext("The job's process was refused; nothing was stored. %(why)s", why=exc.detail), "error")
+        refusal = gettext("This file was refused (see below).")
+        return _kind_page(kind, version, follow_on_errors={"follow_on_file": [refusal]},
                           follow_on_findings=exc.errors), 422
     except ValidationFailed as exc:
-        flash("The job's process was refused; nothing was stored.", "error")
+        flash(gettext("The job's process was refused; nothing was stored."), "error")
         return _kind_page(kind, version, follow_on_errors={"follow_on_file": [
             message for messages in exc.errors.values() for message in messages]}), 422
-    flash(f"Version {stored.number} of the job's process of {kind.name} stored.", "ok")
+    flash(gettext("Version %(number)s of the job's process of %(kind)s stored.", number=stored.number, kind=kind.name),
+          "ok")
     return redirect(url_for("admin.kind_page", key=key))
 
 
@@ -345,7 +353,7 @@ def _design_from_form(key: str) -> dict:
     except ValidationError as exc:
         errors.update(flatten_messages(exc.messages))
     if errors:
-        raise ValidationFailed("Check the fields marked below.", errors)
+        raise ValidationFailed(gettext("Check the fields marked below."), errors)
     return data
 
 
@@ -371,22 +379,24 @@ def design_kind(key: str | None = None):
     if request.method == "GET":
         return page()
     if read_only:
-        flash(f"Nothing was saved. {read_only}", "error")
+        flash(gettext("Nothing was saved. %(why)s", why=read_only), "error")
         return page(), 409
     new_key = key or request.form.get("key", "").strip()
     before = kind.current_version.number if kind and kind.current_version else None
     try:
         if kind is None and kinds.find_kind(new_key):  # "new" never redesigns (or overwrites an uploaded) kind
-            raise ValidationFailed("Check the fields marked below.", {"key": [
-                f"A kind with the key {new_key} already exists; open it from the kinds list to change it."]})
+            raise ValidationFailed(gettext("Check the fields marked below."), {"key": [
+                gettext("A kind with the key %(new_key)s already exists; open it from the kinds list to change it.",
+                        new_key=new_key)]})
         design = _design_from_form(new_key)
         saved = kinds.save_designed_kind(design, current_user._get_current_object())
     except ValidationFailed as exc:
         flash(exc.detail, "error")
         return page(errors=exc.errors, form=request.form, design=_design_echo(new_key)), 422
     number = saved.current_version.number if saved.current_version else None
-    flash(f"{saved.name}: version {number} saved." if number != before
-          else f"{saved.name} saved; the process is unchanged, so it keeps version {number}.", "ok")
+    flash(gettext("%(kind)s: version %(number)s saved.", kind=saved.name, number=number) if number != before
+          else gettext("%(kind)s saved; the process is unchanged, so it keeps version %(number)s.", kind=saved.name,
+                       number=number), "ok")
     return redirect(url_for("admin.kind_page", key=saved.key))
 
 
@@ -450,16 +460,17 @@ def catalog_page(name: str):
     if request.method == "GET":
         return page()
     return _submit(lambda: catalogs.create_entry(name, **_load(CatalogEntryCreateSchema(),
-                                                               ["key", "name", "percent", "price"])),
-                   f"{request.form.get('name', '').strip()} added to {name}.", url_for("admin.catalog_page", name=name),
-                   page)
+                                                               ["key", "name", "name_nb", "percent", "price"])),
+                   gettext("%(entry)s added to %(catalog)s.", entry=request.form.get("name", "").strip(), catalog=name),
+                   url_for("admin.catalog_page", name=name), page)
 
 
 @bp.route("/catalogs/<name>/<key>/active", methods=["POST"])
 def catalog_entry_active(name: str, key: str):
     active = request.form.get("active") == "1"
     row = catalogs.set_entry_active(name, key, active)
-    flash(f"{row.name} {'reactivated' if active else 'deactivated'}.", "ok")
+    flash(gettext("%(name)s reactivated.", name=row.name) if active
+          else gettext("%(name)s deactivated.", name=row.name), "ok")
     return redirect(url_for("admin.catalog_page", name=name))
 
 
@@ -474,8 +485,8 @@ def fields_page():
         return page()
     return _submit(lambda: catalogs.create_custom_field(**_load(
         CustomFieldCreateSchema(), ["key", "label", "type", "choices", "required"], lists=("choices",),
-        flags=("required",))), f"Field {request.form.get('label', '').strip()} added.", url_for("admin.fields_page"),
-        page)
+        flags=("required",))), gettext("Field %(label)s added.", label=request.form.get("label", "").strip()),
+        url_for("admin.fields_page"), page)
 
 
 @bp.route("/questions", methods=["GET", "POST"])
@@ -488,7 +499,7 @@ def questions_page():
         return page()
     return _submit(lambda: catalogs.create_question(**_load(
         QuestionCreateSchema(), ["key", "section", "text", "answer_type", "required", "kind_key", "choices"],
-        lists=("choices",), flags=("required",))), "Question added.", url_for("admin.questions_page"), page)
+        lists=("choices",), flags=("required",))), gettext("Question added."), url_for("admin.questions_page"), page)
 
 
 # the office's required fields (seed 001: "You establish Required Fields in Preferences") -------------
@@ -502,7 +513,7 @@ def required_fields_page():
     if request.method == "GET":
         return page()
     return _submit(lambda: set_required_on_create(**load_form(RequiredFieldsSchema(), ["fields"], multi=("fields",))),
-                   "Required fields saved.", url_for("admin.required_fields_page"), page)
+                   gettext("Required fields saved."), url_for("admin.required_fields_page"), page)
 
 
 # users ---------------------------------------------------------------------------------------------
@@ -524,7 +535,7 @@ def _create_user() -> None:
         except ValidationFailed as exc:
             errors.update(exc.errors)
     if errors:
-        raise ValidationFailed("Check the fields marked below.", errors)
+        raise ValidationFailed(gettext("Check the fields marked below."), errors)
     users.create_user(data["email"], data["name"], data["roles"], password=data["password"],
                       timezone=data["timezone"])
 
@@ -537,8 +548,8 @@ def users_page():
 
     if request.method == "GET":
         return page()
-    return _submit(_create_user, f"User {request.form.get('email', '').strip()} created.", url_for("admin.users_page"),
-                   page)
+    return _submit(_create_user, gettext("User %(email)s created.", email=request.form.get("email", "").strip()),
+                   url_for("admin.users_page"), page)
 
 
 # exchange rates ------------------------------------------------------------------------------------
@@ -553,7 +564,7 @@ def rates_page():
         return page()
     return _submit(lambda: catalogs.set_exchange_rate(**_load(ExchangeRateSchema(),
                                                               ["currency", "base", "rate", "valid_from"])),
-                   "Exchange rate saved.", url_for("admin.rates_page"), page)
+                   gettext("Exchange rate saved."), url_for("admin.rates_page"), page)
 
 
 
@@ -567,7 +578,7 @@ def dead_reminders_page():
 def retry_reminder(reminder_id: int):
     return_to(url_for("admin.dead_reminders_page"))
     row = reminders.retry_reminder(reminder_id)
-    flash(f"Reminder {row.id} will be tried again on the next scheduler tick.", "ok")
+    flash(gettext("Reminder %(id)s will be tried again on the next scheduler tick.", id=row.id), "ok")
     return redirect(url_for("admin.dead_reminders_page"))
 
 
@@ -605,7 +616,7 @@ def model_kind(key: str | None = None):
     if kind is None and len(request.form.get("name", "").strip()) > 120:
         errors["name"] = ["At most 120 characters."]
     if errors:
-        flash("Check the fields marked below; nothing was stored.", "error")
+        flash(gettext("Check the fields marked below; nothing was stored."), "error")
         return _modeler_page(kind, xml, errors=errors, form=request.form), 422
     try:
         version = kinds.import_kind_bpmn(new_key, xml, name=request.form.get("name", "").strip() or None,
@@ -616,7 +627,7 @@ def model_kind(key: str | None = None):
     except ValidationFailed as exc:
         flash(f"The drawing was refused; nothing was stored. {exc.detail}", "error")
         return _modeler_page(kind, xml, errors=exc.errors, form=request.form), 422
-    flash(f"Version {version.number} of {new_key} stored.", "ok")
+    flash(gettext("Version %(number)s of %(kind)s stored.", number=version.number, kind=new_key), "ok")
     return redirect(url_for("admin.kind_page", key=new_key))
 
 
@@ -639,5 +650,6 @@ def model_follow_on(key: str):
     except ValidationFailed as exc:
         flash(f"The drawing was refused; nothing was stored. {exc.detail}", "error")
         return _modeler_page(kind, xml, errors=exc.errors, form=request.form, follow_on=True), 422
-    flash(f"Version {stored.number} of the job's process of {kind.name} stored.", "ok")
+    flash(gettext("Version %(number)s of the job's process of %(kind)s stored.", number=stored.number, kind=kind.name),
+          "ok")
     return redirect(url_for("admin.kind_page", key=key) + "#follow-on")

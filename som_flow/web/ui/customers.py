@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from marshmallow import Schema, ValidationError, fields
 
 from som_flow.errors import ValidationFailed
+from som_flow.i18n import gettext
 from som_flow.models.customers import CUSTOMER_KINDS, CUSTOMER_STATUSES
 from som_flow.schemas import ID
 from som_flow.schemas.customers import (
@@ -147,7 +148,7 @@ def create_customer():
     if same:
         return _customer_list(form=request.form, duplicates=same, status_code=409)
     customer = customer_service.create_customer(current_user, data)
-    flash(f"{customer.name} added.", "ok")
+    flash(gettext("%(name)s added.", name=customer.name), "ok")
     return redirect(url_for("customer_pages.customer_page", customer_id=customer.id))
 
 
@@ -182,8 +183,8 @@ def customer_page(customer_id: int):
     return _customer_page(customer_id)
 
 
-def _saved(customer_id: int, anchor: str, message: str = "Saved."):
-    flash(message, "ok")
+def _saved(customer_id: int, anchor: str, message: str | None = None):
+    flash(message or gettext("Saved."), "ok")
     return redirect(_page_url(customer_id, anchor))
 
 
@@ -217,7 +218,7 @@ def create_job(customer_id: int):
     job = customer_service.create_customer(current_user, {
         **data, "parent_id": parent.id, "bill_to": dict(parent.bill_to or {}),
         "work_address": dict(parent.work_address or {})})
-    flash(f"Job {job.full_name} added.", "ok")
+    flash(gettext("Job %(name)s added.", name=job.full_name), "ok")
     return redirect(url_for("customer_pages.customer_page", customer_id=job.id))
 
 
@@ -234,7 +235,7 @@ def add_contact(customer_id: int):
     except ValidationFailed as exc:
         return _customer_page(customer_id, failed="contact-new", form=request.form, errors=exc.errors,
                               status_code=422)
-    return _saved(customer_id, "contacts", f"{data['name']} added.")
+    return _saved(customer_id, "contacts", gettext("%(name)s added.", name=data["name"]))
 
 
 @bp.route("/customers/<int:customer_id>/contacts/<int:contact_id>", methods=["POST"])
@@ -254,7 +255,7 @@ def edit_contact(customer_id: int, contact_id: int):
 def remove_contact(customer_id: int, contact_id: int):
     _writer(_page_url(customer_id, "contacts"))
     customer_service.remove_contact(current_user, customer_id, contact_id)
-    return _saved(customer_id, "contacts", "Contact removed.")
+    return _saved(customer_id, "contacts", gettext("Contact removed."))
 
 
 def _ancestors(customer) -> list:
@@ -277,7 +278,7 @@ def log_contact(customer_id: int):
     contact_log.log_contact(current_user, customer_id, channel=form.get("channel", ""),
                             summary=form.get("summary", ""), at=_utc(local_datetime("at", _zone(), "time")),
                             user_id=load_form(ContactUserForm(), ["user_id"]).get("user_id"))
-    flash("Logged.", "ok")
+    flash(gettext("Logged."), "ok")
     return redirect(back_to_log)
 
 
@@ -287,7 +288,7 @@ def opportunity_from_entry(customer_id: int, entry_id: int):
     data = {"kind": form.get("kind", ""), "title": form.get("title", "").strip() or None}
     return_to(url_for("customer_pages.customer_page", customer_id=customer_id) + "#contact-log")
     opp = contact_log.create_opportunity_from_entry(current_user, customer_id, entry_id, data)
-    flash(f"{opp.number} created from the interaction.", "ok")
+    flash(gettext("%(number)s created from the interaction.", number=opp.number), "ok")
     if opp.customer.credit_hold:
-        flash(f"{opp.customer.name} is on credit hold.", "error")
+        flash(gettext("%(customer)s is on credit hold.", customer=opp.customer.name), "error")
     return redirect(url_for("pages.opportunity_page", opp_id=opp.id))

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from som_flow.errors import ValidationFailed
+from som_flow.i18n import gettext
 from som_flow.schemas import DemandLinePatchSchema, DemandLineSchema
 from som_flow.schemas.documents import EstimateCreateSchema, PartySchema
 from som_flow.services import appointments, archive, catalogs, customers, estimates
@@ -20,6 +21,7 @@ from som_flow.services.permissions import can_change_opportunity
 from som_flow.services.unit_of_work import now
 from som_flow.web.formatting import money
 from som_flow.web.forms import load_form, refused
+from som_flow.web.i18n import in_language
 from som_flow.web.redirects import return_to
 from som_flow.web.ui.pages import render_deal
 
@@ -55,8 +57,8 @@ def _documents(opp) -> dict:
               + [f"appointment {a.title}" for a in appointments.appointments_of(opp.id) if a.customer_id == opp.job_id]
               if opp.job_id else [])
     return {
-        "won_reasons": catalogs.list_entries("won_reasons", active_only=True),
-        "products": catalogs.list_entries("products", active_only=True),
+        "won_reasons": in_language(catalogs.list_entries("won_reasons", active_only=True)),
+        "products": in_language(catalogs.list_entries("products", active_only=True)),
         "job_name": customers.job_name(opp),
         "today": now().astimezone(zone).date().isoformat(),
         "partners": [c for c in customers.list_top_level_customers() if c.id != opp.customer_id],
@@ -123,7 +125,8 @@ def create_estimate(opp_id: int):
         estimate = estimates.create_estimate(current_user, opp_id, _load_lines())
     except ValidationFailed as exc:
         return _refused(opp_id, "estimate-new", exc)
-    flash(f"{estimate.number} written: {money(estimate.total, estimate.currency)}.", "ok")
+    flash(gettext("%(number)s written: %(total)s.", number=estimate.number,
+                  total=money(estimate.total, estimate.currency)), "ok")
     return redirect(_deal_url(opp_id, "estimates"))
 
 
@@ -135,7 +138,8 @@ def edit_estimate(estimate_id: int):
         estimate = estimates.update_estimate(current_user, estimate_id, _load_lines())
     except ValidationFailed as exc:
         return _refused(opp_id, f"estimate-{estimate_id}", exc)
-    flash(f"{estimate.number} changed: {money(estimate.total, estimate.currency)}.", "ok")
+    flash(gettext("%(number)s changed: %(total)s.", number=estimate.number,
+                  total=money(estimate.total, estimate.currency)), "ok")
     return redirect(_deal_url(opp_id, "estimates"))
 
 
@@ -144,7 +148,8 @@ def select_estimate(estimate_id: int):
     opp_id = estimates.get_estimate(estimate_id).opportunity_id
     return_to(_deal_url(opp_id, "estimates"))
     estimate = estimates.select_estimate(current_user, estimate_id)
-    flash(f"{estimate.number} selected: the amount is now {money(estimate.total, estimate.currency)}.", "ok")
+    flash(gettext("%(number)s selected: the amount is now %(total)s.", number=estimate.number,
+                  total=money(estimate.total, estimate.currency)), "ok")
     return redirect(_deal_url(opp_id, "estimates"))
 
 
@@ -160,7 +165,8 @@ def add_party(opp_id: int):
         if "name" in exc.errors:  # the service names the API's three ways; the form offers a list and a name
             exc.errors["name"] = ["Choose one from the list or type a name."]
         return _refused(opp_id, f"party-{role}", exc)
-    flash(f"{party.name} added as {'partner' if party.role == 'partner' else 'contact person'}.", "ok")
+    flash(gettext("%(name)s added as partner.", name=party.name) if party.role == "partner" else
+          gettext("%(name)s added as contact person.", name=party.name), "ok")
     return redirect(_deal_url(opp_id, "parties"))
 
 
@@ -168,7 +174,7 @@ def add_party(opp_id: int):
 def remove_party(opp_id: int, party_id: int):
     return_to(_deal_url(opp_id, "parties"))
     customers.remove_party(current_user, opp_id, party_id)
-    flash("Removed from the deal.", "ok")
+    flash(gettext("Removed from the deal."), "ok")
     return redirect(_deal_url(opp_id, "parties"))
 
 
@@ -180,7 +186,7 @@ def add_demand(opp_id: int):
         line = estimates.add_demand(current_user, opp_id, load_form(DemandLineSchema(), DEMAND_FIELDS))
     except ValidationFailed as exc:
         return _refused(opp_id, "demand-new", exc)
-    flash(f"Demand added: {line.description}.", "ok")
+    flash(gettext("Demand added: %(line)s.", line=line.description), "ok")
     return redirect(_deal_url(opp_id, "parties"))
 
 
@@ -195,7 +201,7 @@ def edit_demand(opp_id: int, line_id: int):
         line = estimates.update_demand(current_user, opp_id, line_id, data)
     except ValidationFailed as exc:
         return _refused(opp_id, f"demand-{line_id}", exc)
-    flash(f"Demand changed: {line.description}.", "ok")
+    flash(gettext("Demand changed: %(line)s.", line=line.description), "ok")
     return redirect(_deal_url(opp_id, "parties"))
 
 
@@ -203,7 +209,7 @@ def edit_demand(opp_id: int, line_id: int):
 def remove_demand(opp_id: int, line_id: int):
     return_to(_deal_url(opp_id, "parties"))
     estimates.remove_demand(current_user, opp_id, line_id)
-    flash("Demand line removed.", "ok")
+    flash(gettext("Demand line removed."), "ok")
     return redirect(_deal_url(opp_id, "parties"))
 
 
@@ -212,7 +218,8 @@ def remove_demand(opp_id: int, line_id: int):
 def archive_opportunity(opp_id: int):
     return_to(_deal_url(opp_id))
     opp = archive.archive_opportunity(current_user, opp_id)
-    flash(f"{opp.number} archived: it no longer shows in lists, the board or the forecast.", "ok")
+    flash(gettext("%(number)s archived: it no longer shows in lists, the board or the forecast.", number=opp.number),
+          "ok")
     return redirect(_deal_url(opp_id))
 
 
@@ -220,7 +227,7 @@ def archive_opportunity(opp_id: int):
 def unarchive_opportunity(opp_id: int):
     return_to(_deal_url(opp_id))
     opp = archive.unarchive_opportunity(current_user, opp_id)
-    flash(f"{opp.number} is back in the lists.", "ok")
+    flash(gettext("%(number)s is back in the lists.", number=opp.number), "ok")
     return redirect(_deal_url(opp_id))
 
 
@@ -229,5 +236,5 @@ def delete_opportunity(opp_id: int):
     return_to(_deal_url(opp_id))
     number = get_opportunity(opp_id).number
     archive.delete_opportunity(current_user, opp_id)
-    flash(f"{number} deleted.", "ok")
+    flash(gettext("%(number)s deleted.", number=number), "ok")
     return redirect(url_for("pages.opportunities"))

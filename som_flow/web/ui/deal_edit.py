@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from som_flow.errors import ValidationFailed
+from som_flow.i18n import gettext
 from som_flow.schemas import ID, OpportunityPatchSchema
 from som_flow.services import catalogs, opportunities
 from som_flow.web.errors import flatten_messages
@@ -63,7 +64,7 @@ def _load(raw: dict) -> dict:
     try:
         return OpportunityPatchSchema().load(raw, unknown=EXCLUDE)
     except ValidationError as exc:
-        raise ValidationFailed("Check the highlighted fields.", flatten_messages(exc.messages)) from None
+        raise ValidationFailed(gettext("Check the highlighted fields."), flatten_messages(exc.messages)) from None
 
 
 # -- the customer/job picker ----------------------------------------------------------------------
@@ -89,7 +90,7 @@ def _info_and_opportunity(opp, group: str) -> dict:
         if data.get("sales_rep", opp.sales_rep_id) == opp.sales_rep_id:
             data.pop("sales_rep", None)  # unchanged: no assignment (which a rep may not do)
     if errors:
-        raise ValidationFailed("Check the highlighted fields.", errors)
+        raise ValidationFailed(gettext("Check the highlighted fields."), errors)
     if group == "opportunity" and request.form.get("probability_default"):
         data.pop("probability", None)
         data["probability_source"] = "stage_default"
@@ -103,7 +104,7 @@ def _customer_and_job(opp, data: dict) -> None:
     customer = opp.customer
     text = request.form.get("customer", "").strip()
     if not text:
-        raise ValidationFailed("Check the highlighted fields.", {"customer": ["Required."]})
+        raise ValidationFailed(gettext("Check the highlighted fields."), {"customer": [gettext("Required.")]})
     if text != picker_label(opp.customer):
         customer = pick(text, "customer")
         data["customer_id"] = customer.id
@@ -141,7 +142,7 @@ def _typed_values(prefix: str, definitions: list[tuple[str, str]]) -> dict:
         except ValueError:
             errors[name] = ["Enter a number."]
     if errors:
-        raise ValidationFailed("Check the highlighted fields.", errors)
+        raise ValidationFailed(gettext("Check the highlighted fields."), errors)
     return values
 
 
@@ -163,15 +164,16 @@ def edit_deal(opp_id: int, group: str):
         try:
             version = VersionField().load({"version": request.form.get("version") or None})["version"]
         except ValidationError:
-            raise ValidationFailed("Reload the page and try again.", {}) from None
+            raise ValidationFailed(gettext("Reload the page and try again."), {}) from None
         data = (_info_and_opportunity(opp, group) if group in ("info", "opportunity")
                 else _answers_and_custom(opp, group))
         opportunities.update_opportunity(current_user, opp_id, data, expected_version=version)
     except ValidationFailed as exc:
         errors = plain_errors(exc.errors)
-        flash("Not saved: " + ("check the fields marked below." if errors else exc.detail), "error")
+        flash(gettext("Not saved: check the fields marked below.") if errors
+              else gettext("Not saved: %(why)s", why=exc.detail), "error")
         return render_deal(opp_id, edit_form=request.form, edit_errors=errors, editing=group, status=422)
-    flash("Saved.", "ok")
+    flash(gettext("Saved."), "ok")
     return redirect(url_for("pages.opportunity_page", opp_id=opp_id, _anchor=group))
 
 

@@ -7,9 +7,11 @@ import re
 
 from flask_login import current_user
 
+from som_flow.i18n import N_, gettext
 from som_flow.services import catalogs, users
 from som_flow.services.fields import REQUIRABLE_FIELDS, required_on_create
 from som_flow.services.permissions import can_change_opportunity
+from som_flow.web.i18n import current_language
 from som_flow.web.ui.picker import picker_label
 
 CATALOG_SELECTS = {
@@ -19,28 +21,29 @@ CATALOG_SELECTS = {
 }
 
 
-# marshmallow's words → what a person reads beside the field
+# marshmallow's words → what a person reads beside the field (in the reader's language: %(1)s is the pattern's group)
 _PLAIN = [
     (re.compile(r"^(Missing data for required field|Field may not be null|Shorter than minimum length 1)\.$"),
-     "Required."),
-    (re.compile(r"^Not a valid integer\.$"), "Enter a whole number."),
-    (re.compile(r"^Not a valid (number|decimal)\.$"), "Enter a number."),
-    (re.compile(r"^Not a valid date\.$"), "Enter a date (YYYY-MM-DD)."),
-    (re.compile(r"^Longer than maximum length (\d+)\.$"), r"At most \1 characters."),
-    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), r"Enter \1 to \2 characters."),
+     N_("Required.")),
+    (re.compile(r"^Not a valid integer\.$"), N_("Enter a whole number.")),
+    (re.compile(r"^Not a valid (number|decimal)\.$"), N_("Enter a number.")),
+    (re.compile(r"^Not a valid date\.$"), N_("Enter a date (YYYY-MM-DD).")),
+    (re.compile(r"^Longer than maximum length (\d+)\.$"), N_("At most %(1)s characters.")),
+    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), N_("Enter %(1)s to %(2)s characters.")),
     (re.compile(r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"),
-     r"Enter a value from \1 to \2."),
-    (re.compile(r"^Must be one of: .*$"), "Choose one of the listed values."),
-    (re.compile(r"^Unknown value; choose from .*$"), "Choose one of the listed values."),
+     N_("Enter a value from %(1)s to %(2)s.")),
+    (re.compile(r"^Must be one of: .*$"), N_("Choose one of the listed values.")),
+    (re.compile(r"^Unknown value; choose from .*$"), N_("Choose one of the listed values.")),
 ]
 
 
 def plain(message: str) -> str:
     """A schema's message as a person reads it beside the field ("Not a valid integer." → "Enter a whole number.")."""
     for pattern, words in _PLAIN:
-        if pattern.match(message):
-            return pattern.sub(words, message)
-    return message
+        found = pattern.match(message)
+        if found:
+            return gettext(words) % {str(i): group for i, group in enumerate(found.groups(), 1)}
+    return gettext(message)
 
 
 def plain_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -53,9 +56,10 @@ def plain_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
 def edit_options(opp=None) -> dict:
     """The choices and required marks of the deal forms (the deal page's tabs; the new-deal form: no `opp`)."""
     version = opp.kind_version if opp else None
+    language = current_language()
     stage = next((s for s in version.stages if s["key"] == opp.stage), None) if version else None
     return {
-        "catalog": {field: [(e.key, e.name) for e in catalogs.list_entries(name)
+        "catalog": {field: [(e.key, e.name_in(language)) for e in catalogs.list_entries(name)
                             if e.active or (opp is not None and e.key == getattr(opp, field, None))]
                     for field, name in CATALOG_SELECTS.items()},
         "reps": [(u.id, u.name) for u in users.list_reps()],

@@ -15,6 +15,7 @@ from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
 from som_flow.errors import SomFlowError, ValidationFailed
+from som_flow.i18n import gettext, lazy_gettext
 from som_flow.models import Appointment, Event, Opportunity
 from som_flow.schemas import (
     ID,
@@ -47,6 +48,7 @@ from som_flow.services.next_activity import next_activities
 from som_flow.services.permissions import can_change_opportunity, can_reopen
 from som_flow.services.unit_of_work import now
 from som_flow.web.forms import load_args, load_form, local_datetime, refused
+from som_flow.web.i18n import current_language, in_language
 from som_flow.web.redirects import back, return_to
 from som_flow.web.ui.activities import timeline_context
 from som_flow.web.ui.deal_forms import edit_options, plain_errors
@@ -63,7 +65,8 @@ def _require_login():
 
 SORTS = {"-id": "Newest", "anticipated_close_date": "Close date", "-amount": "Amount (largest)",
          "amount": "Amount (smallest)", "-probability": "Probability", "title": "Title"}
-BULK_ACTIONS = {"stage": "Move to stage", "assign": "Assign to", "lose": "Mark lost", "hold": "Put on hold"}
+BULK_ACTIONS = {"stage": lazy_gettext("Move to stage"), "assign": lazy_gettext("Assign to"),
+                "lose": lazy_gettext("Mark lost"), "hold": lazy_gettext("Put on hold")}
 PER_PAGE = (25, 50, 100, 200)
 # "all matching this filter" acts on at most as many deals as the API's bulk takes ids: each deal is its own
 # transaction, so a larger run would keep the request open for minutes
@@ -107,22 +110,23 @@ def _bulk(filters: dict) -> dict:
         data = load_form(BulkSchema(partial=("ids",) if whole_filter else ()),
                          ["action", "stage", "user_id", "reason", *(() if whole_filter else ("ids",))], multi=("ids",))
     except ValidationFailed as exc:
-        flash("Tick at least one row, or choose all matching this filter." if "ids" in exc.errors else exc.detail,
-              "error")
+        flash(gettext("Tick at least one row, or choose all matching this filter.") if "ids" in exc.errors
+              else exc.detail, "error")
         return {"refused": True}
     if whole_filter:
         query = {k: v for k, v in filters.items() if k not in ("page", "per_page")}
         data["ids"], matching = opportunities.matching_ids(user=current_user, limit=BULK_CAP, **query)
         if not matching:
-            flash("No deals match this filter.", "error")
+            flash(gettext("No deals match this filter."), "error")
             return {"refused": True}
         if matching > BULK_CAP:
-            flash(f"{matching} deals match this filter; a bulk action takes at most {BULK_CAP}. Narrow the filter.",
-                  "error")
+            flash(gettext("%(matching)s deals match this filter; a bulk action takes at most %(cap)s. "
+                          "Narrow the filter.", matching=matching, cap=BULK_CAP), "error")
             return {"refused": True}
     ids, action = data.pop("ids"), data.pop("action")
     done, failed = opportunities.bulk(current_user, ids, action, data)
-    flash(f"{BULK_ACTIONS[action]}: {len(done)} done, {len(failed)} refused.", "ok" if not failed else "error")
+    flash(gettext("%(action)s: %(done)s done, %(refused)s refused.", action=BULK_ACTIONS[action], done=len(done),
+                  refused=len(failed)), "ok" if not failed else "error")
     refused = {int(k): v["detail"] for k, v in failed.items()}
     return {"done": set(done), "failed": refused, "refused_deals": opportunities.get_many(list(refused))}
 
@@ -156,7 +160,8 @@ def opportunities_page():
     return render_template(
         "opportunities.html", items=items, total=total, stages=stages, args=args, sorts=SORTS,
         bulk_actions=BULK_ACTIONS, kinds=kinds.list_kinds(), reps=users.list_reps(),
-        lost_reasons=catalogs.list_entries("lost_reasons"), results=None if refused else results, can_bulk=can_change,
+        lost_reasons=in_language(catalogs.list_entries("lost_reasons")), results=None if refused else results,
+        can_bulk=can_change,
         upcoming=next_activities([o.id for o in items]), local=_local_time, at=now(),
         page=filters["page"], pages=pages, per_page=filters["per_page"], per_page_choices=PER_PAGE,
         list_url=_list_url(args), bulk_cap=BULK_CAP, currency=current_app.config["DEFAULT_CURRENCY"],
@@ -190,7 +195,7 @@ def render_deal(opp_id: int, *, open_form: str | None = None, form=None, errors:
     here = url_for("pages.opportunity_page", opp_id=opp.id)
     ok, why = qualification(opp)
     history = history_service.history(opp)
-    stages = {s.key: s for s in catalogs.list_stages()}
+    stages = {s.key: s for s in in_language(catalogs.list_stages())}
     questions = catalogs.list_questions(opp.kind.key if opp.kind else None)
     all_tasks = opportunities.tasks_of(opp)
     return render_template(
@@ -199,8 +204,8 @@ def render_deal(opp_id: int, *, open_form: str | None = None, form=None, errors:
         qualified=ok, why=why, stages=stages, profile=[q for q in questions if q.section == "profile"],
         qualification=[q for q in questions if q.section == "qualification"],
         appointments=_appointments(opp), estimates=estimates.list_estimates(opp.id),
-        custom_fields=catalogs.list_custom_fields(), lost_reasons=catalogs.list_entries("lost_reasons"),
-        names=catalogs.entry_names(), users=users.list_reps(), local=_local_time,
+        custom_fields=catalogs.list_custom_fields(), lost_reasons=in_language(catalogs.list_entries("lost_reasons")),
+        names=catalogs.entry_names(current_language()), users=users.list_reps(), local=_local_time,
         suggestion=reports.suggested_probability(opp) if not opp.closed else None,
         can_claim=current_user.has_role("admin", "manager", "rep") and opp.sales_rep_id in (None, current_user.id),
         can_assign=current_user.has_role("admin", "manager", "csr"),
@@ -298,9 +303,9 @@ def new_opportunity():
             flash(exc.detail, "error")
             errors, form = plain_errors(exc.errors), request.form
         else:
-            flash(f"{opp.number} created.", "ok")
+            flash(gettext("%(number)s created.", number=opp.number), "ok")
             if opp.customer.credit_hold:
-                flash(f"{opp.customer.name} is on credit hold.", "error")
+                flash(gettext("%(customer)s is on credit hold.", customer=opp.customer.name), "error")
             return redirect(url_for("pages.opportunity_page", opp_id=opp.id))
     # from a customer's page: that customer (or job) is chosen, and a credit hold is shown before saving
     chosen_id = _id_or_none(form.get("customer_id")) if form else load_args(NewOpportunityQuery()).get("customer_id")
@@ -343,7 +348,7 @@ def opportunity_action(opp_id: int, action: str):
             raise
         return render_deal(opp_id, open_form=action, form=request.form, errors=exc.errors, refusal=exc.detail,
                            status=exc.status)
-    flash("Saved.", "ok")
+    flash(gettext("Saved."), "ok")
     return redirect(back())  # the deal page, or the list whose row menu was used (its `next`)
 
 
@@ -379,7 +384,8 @@ def pipeline():
 # the pools a task can be given to, as people call them
 TASK_POOLS = {"rep": "Sales reps", "csr": "Office (CSR)", "office": "Office", "manager": "Managers",
               "scheduler": "Schedulers"}
-BULK_TASK_ACTIONS = {"complete": "Done", "snooze": "Snooze until", "assign": "Reassign to"}
+BULK_TASK_ACTIONS = {"complete": lazy_gettext("Done"), "snooze": lazy_gettext("Snooze until"),
+                     "assign": lazy_gettext("Reassign to")}
 
 
 def _add_task_context(form: MultiDict | None, errors: dict | None) -> dict:
@@ -417,7 +423,7 @@ def _tasks_page(*, add_form: MultiDict | None = None, add_errors: dict | None = 
     return render_template(
         "tasks.html", mine=mine, groups=groups, pool=pool, include_hidden=hidden,
         completion_key=secrets.token_urlsafe(16),
-        stages={s.key: s.name for s in catalogs.list_stages()}, local=_local_time, at=at,
+        stages={s.key: s.name_in(current_language()) for s in catalogs.list_stages()}, local=_local_time, at=at,
         deals=[d for d in opportunities.open_deals(limit=300, newest_first=True)
                if can_change_opportunity(current_user, d)], bulk_actions=BULK_TASK_ACTIONS,
         can_assign=current_user.has_role("admin", "manager", "csr"), bulk_form=bulk_form or MultiDict(),
@@ -451,7 +457,7 @@ def _new_task_from_form(opp_id: int | None = None) -> dict:
         errors["for"] = ["Choose a person or a pool."]
     if errors:
         words = "; ".join(f"{name.replace('_', ' ')}: {' '.join(msgs)}" for name, msgs in sorted(errors.items()))
-        raise ValidationFailed(f"Check {words}", errors)
+        raise ValidationFailed(gettext("Check %(words)s", words=words), errors)
     return data
 
 
@@ -462,7 +468,7 @@ def add_task():
     except ValidationFailed as exc:
         flash(exc.detail, "error")
         return _tasks_page(add_form=request.form, add_errors=exc.errors)
-    flash(f"Task added: {task.title}.", "ok")
+    flash(gettext("Task added: %(title)s.", title=task.title), "ok")
     return redirect(url_for("pages.my_tasks"))
 
 
@@ -475,7 +481,7 @@ def add_deal_task(opp_id: int):
     except ValidationFailed as exc:
         flash(exc.detail, "error")
         return render_deal(opp_id, task_form=request.form, task_errors=exc.errors, status=422)
-    flash(f"Task added: {task.title}.", "ok")
+    flash(gettext("Task added: %(title)s.", title=task.title), "ok")
     return redirect(url_for("pages.opportunity_page", opp_id=opp_id) + "#tasks")
 
 
@@ -491,10 +497,13 @@ def bulk_tasks():
         flash(exc.detail, "error")
         return _tasks_page(bulk_form=request.form, bulk_errors=exc.errors)
     titles = {t.id: t.title for t in tasks.get_tasks(list(failed))}
-    message = f"{BULK_TASK_ACTIONS[data['action']]}: {len(done)} done"
+    action = BULK_TASK_ACTIONS[data["action"]]
     if failed:
-        message += ", refused: " + "; ".join(f"{titles.get(i, i)} ({p['detail']})" for i, p in failed.items())
-    flash(message + ".", "error" if failed else "ok")
+        refusals = "; ".join(f"{titles.get(i, i)} ({p['detail']})" for i, p in failed.items())
+        flash(gettext("%(action)s: %(done)s done, refused: %(refusals)s.", action=action, done=len(done),
+                      refusals=refusals), "error")
+    else:
+        flash(gettext("%(action)s: %(done)s done.", action=action, done=len(done)), "ok")
     return redirect(url_for("pages.my_tasks"))
 
 
@@ -520,7 +529,7 @@ def complete_task(task_id: str):
             missing = {name: [f"Give the {word} date and time."] for name, word, value
                        in zip(booking, ("start", "end"), data["appointment"].values(), strict=True) if not value}
             if missing:
-                raise ValidationFailed("Give the appointment's start and end", missing)
+                raise ValidationFailed(gettext("Give the appointment's start and end"), missing)
         opportunities.complete_task(current_user, task_id, data, idempotency_key=key)
     except ValidationFailed as exc:
         # an answer the form does not take: the page the form was on, again, with what was typed (the booking's
@@ -534,7 +543,7 @@ def complete_task(task_id: str):
         response = make_response(my_tasks())
         response.status_code = 422
         return response
-    flash("Task done.", "ok")
+    flash(gettext("Task done."), "ok")
     return redirect(back())
 
 
@@ -574,7 +583,7 @@ def read_notification(notification_id: int):
 @bp.route("/notifications/read", methods=["POST"])
 def read_all_notifications():
     notify.mark_read(current_user)
-    flash("All notifications marked read.", "ok")
+    flash(gettext("All notifications marked read."), "ok")
     return redirect(back(url_for("pages.notifications")))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from som_flow.errors import ValidationFailed
+from som_flow.i18n import gettext
 from som_flow.services import customers as customer_service
 
 _PICKED = re.compile(r"#(\d{1,9})\s*$")
@@ -36,8 +37,9 @@ def pick(text: str, field: str, among=None):
     if len(candidates) != 1:
         what = "a job of the customer" if among is not None else "a customer"
         matches = "none match" if not candidates else "several match"
-        raise ValidationFailed("Check the highlighted fields.",
-                               {field: [f"Choose {what} from the list ({matches} \u201c{text}\u201d)."]})
+        raise ValidationFailed(gettext("Check the highlighted fields."),
+                               {field: [gettext("Choose %(what)s from the list (%(matches)s “%(text)s”).", what=what,
+                                                matches=matches, text=text)]})
     return candidates[0]
 
 

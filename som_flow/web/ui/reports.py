@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from marshmallow import Schema, fields, validate
 
 from som_flow.errors import Forbidden, SomFlowError
+from som_flow.i18n import gettext
 from som_flow.models import Opportunity
 from som_flow.schemas import ID, sane_date
 from som_flow.services import catalogs, csv_io, forecast, kinds, opportunities, reports, users
@@ -21,7 +22,7 @@ READERS = ("admin", "manager", "rep")
 @login_required
 def _readers_only():
     if not current_user.has_role(*READERS):
-        raise Forbidden("The forecast is for managers and reps.")
+        raise Forbidden(gettext("The forecast is for managers and reps."))
 
 
 class ForecastPageQuery(Schema):
@@ -104,9 +105,9 @@ def forecast_page():
 @bp.route("/forecast/snapshot", methods=["POST"])
 def snapshot_now():
     if not current_user.has_role("admin", "manager"):
-        raise Forbidden("Only managers take forecast snapshots.")
+        raise Forbidden(gettext("Only managers take forecast snapshots."))
     taken = forecast.take_snapshot(request.form.get("currency") or None, force=True)
-    flash(f"Snapshot taken: weighted {money(taken.weighted_total, taken.currency)}.", "ok")
+    flash(gettext("Snapshot taken: weighted %(total)s.", total=money(taken.weighted_total, taken.currency)), "ok")
     return redirect(url_for("reports.forecast_page"))
 
 

@@ -12,12 +12,14 @@ from flask_login import current_user, login_required
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from som_flow.errors import Conflict, Forbidden, SomFlowError, ValidationFailed
+from som_flow.i18n import gettext, ngettext
 from som_flow.schemas import ID, sane_date
 from som_flow.services import appointments as appts
 from som_flow.services import opportunities, users
 from som_flow.services.permissions import calendar_owner, can_change_appointment, require_change_appointment
 from som_flow.services.reminders import fire_due_reminders
 from som_flow.services.unit_of_work import now
+from som_flow.web.formatting import moment
 from som_flow.web.forms import load_form, local_datetime, refused
 from som_flow.web.redirects import back, return_to, safe_next
 
@@ -33,7 +35,7 @@ DAY_HOURS = (7, 19)
 
 def _require(*roles: str) -> None:
     if not current_user.has_role(*roles):
-        raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.")
+        raise Forbidden(gettext("This needs one of the roles: %(items)s.", items=', '.join(roles)))
 
 
 @bp.before_request
@@ -160,7 +162,8 @@ def _local(name: str, label: str | None = None) -> datetime:
     """A required datetime-local form value, read in the viewer's timezone."""
     value = local_datetime(name, _zone(), label)
     if value is None:
-        raise ValidationFailed(f"Give the {label or name} as date and time", {name: ["Give a date and time."]})
+        raise ValidationFailed(gettext("Give the %(value)s as date and time", value=label or name),
+                               {name: [gettext("Give a date and time.")]})
     return value
 
 
@@ -172,18 +175,20 @@ def _rrule(form) -> str | None:
     rule = f"FREQ={freq}"
     count = (form.get("count") or "").strip()
     if count and not (count.isdigit() and 1 < int(count) <= appts.MAX_OCCURRENCES):
-        raise ValidationFailed("Repeat between 2 and 500 times", {"count": ["A whole number from 2 to 500."]})
+        raise ValidationFailed(gettext("Repeat between 2 and 500 times"),
+                               {"count": [gettext("A whole number from 2 to 500.")]})
     until = (form.get("until") or "").strip()
     if count and until:
-        raise ValidationFailed("Give either a number of occurrences or an end date",
-                               {"until": ["Give either a number of occurrences or an end date, not both."]})
+        raise ValidationFailed(gettext("Give either a number of occurrences or an end date"),
+                               {"until": [gettext("Give either a number of occurrences or an end date, not both.")]})
     if count:
         rule += f";COUNT={count}"
     if until:
         try:
             last = datetime.combine(date.fromisoformat(until), time(23, 59, 59), tzinfo=_zone())
         except ValueError:
-            raise ValidationFailed("Give the end date as a date", {"until": ["Use YYYY-MM-DD."]}) from None
+            raise ValidationFailed(gettext("Give the end date as a date"),
+                                   {"until": [gettext("Use YYYY-MM-DD.")]}) from None
         rule += f";UNTIL={last.astimezone(ZoneInfo('UTC')):%Y%m%dT%H%M%SZ}"
     return rule
 
@@ -272,9 +277,9 @@ def create():
         appt = appts.create_appointment(current_user, data)
     except (ValidationFailed, Conflict) as exc:
         return _board(q, _form_values(), _page_errors(exc)), exc.status
-    flash(f"Booked {appt.title}.", "ok")
+    flash(gettext("Booked %(title)s.", title=appt.title), "ok")
     for other in appts.overlaps(appt):
-        flash(f"Double booking: {other.title} overlaps.", "warning")
+        flash(gettext("Double booking: %(title)s overlaps.", title=other.title), "warning")
     return redirect(_back(date=data["start"].astimezone(_zone()).date().isoformat()))
 
 
@@ -288,7 +293,8 @@ def _occurrence() -> datetime | None:
     except ValueError:
         value = None
     if value is None or value.tzinfo is None:
-        raise ValidationFailed("The occurrence is not a date and time", {"occurrence": ["Not a date and time."]})
+        raise ValidationFailed(gettext("The occurrence is not a date and time"),
+                               {"occurrence": [gettext("Not a date and time.")]})
     return value
 
 
@@ -304,7 +310,8 @@ def move(appt_id: int):
     length = appt.end_at - appt.start_at
     scope = request.form.get("scope") or None
     appts.change_appointment(current_user, appt_id, {"start": new_start, "end": new_start + length}, occurrence, scope)
-    flash(f"Moved {appt.title} to {new_start.astimezone(_zone()):%a %d %b %H:%M}.", "ok")
+    flash(gettext("Moved %(title)s to %(when)s.", title=appt.title, when=moment(new_start, _zone())),
+          "ok")
     return redirect(_back(date=new_start.date().isoformat()))
 
 
@@ -314,7 +321,7 @@ def complete(appt_id: int):
     return_to(_back())
     appt = appts.get_appointment(appt_id)
     appt = appts.set_status(current_user, appt_id, "completed", _occurrence() if appt.rrule else None)
-    flash(f"{appt.title} is done.", "ok")
+    flash(gettext("%(title)s is done.", title=appt.title), "ok")
     return redirect(back(_back()))
 
 
@@ -324,9 +331,10 @@ def memorize(appt_id: int):
     return_to(_back())
     people = _booking("users")["users"]
     if not people:
-        raise ValidationFailed("Pick whom to memorize it for", {"users": ["Pick at least one person."]})
+        raise ValidationFailed(gettext("Pick whom to memorize it for"),
+                               {"users": [gettext("Pick at least one person.")]})
     copies = appts.memorize(current_user, appt_id, people)
-    flash(f"Memorized for {', '.join(c.attendees[0].name for c in copies)}.", "ok")
+    flash(gettext("Memorized for %(names)s.", names=", ".join(c.attendees[0].name for c in copies)), "ok")
     return redirect(back(_back()))
 
 
@@ -385,7 +393,7 @@ def save(appt_id: int):
         appts.change_appointment(current_user, appt_id, changes, occurrence, scope)
     except (ValidationFailed, Conflict) as exc:
         return _page(appt, occurrence, _form_values(), _page_errors(exc)), exc.status
-    flash(f"Saved {changes['title']}.", "ok")
+    flash(gettext("Saved %(title)s.", title=changes["title"]), "ok")
     return redirect(safe_next(request.form.get("next"), _back(date=changes["start"].astimezone(_zone()).date()
                                                               .isoformat())))
 
@@ -399,8 +407,9 @@ def delete(appt_id: int):
     occurrence = _occurrence() if appt.rrule else None
     title = appt.title
     appts.cancel_appointment(current_user, appt_id, occurrence, request.form.get("scope") or None)
-    flash(f"Deleted {title}." if occurrence is None else f"Cancelled {title} on "
-          f"{occurrence.astimezone(_zone()):%a %d %b %H:%M}.", "ok")
+    flash(gettext("Deleted %(title)s.", title=title) if occurrence is None else
+          gettext("Cancelled %(title)s on %(when)s.", title=title, when=moment(occurrence, _zone())),
+          "ok")
     return redirect(back(_back()))
 
 
@@ -408,5 +417,5 @@ def delete(appt_id: int):
 def fire_reminders():
     _require(*FIRERS)
     fired = fire_due_reminders(owner=f"ui:{current_user.id}:{uuid.uuid4().hex}")
-    flash(f"{fired} reminder{'' if fired == 1 else 's'} sent.", "ok")
+    flash(ngettext("%(num)s reminder sent.", "%(num)s reminders sent.", fired), "ok")
     return redirect(_back())

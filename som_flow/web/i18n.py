@@ -1,0 +1,80 @@
+"""Which language a request is answered in (Flask-Babel's locale selector) and `<html lang>`.
+
+The signed-in person's preference, else the browser's Accept-Language (best match among the languages we speak),
+else the site's LOCALE, else English. Pages, flash messages and the API's problem texts all follow it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, has_request_context, request
+from flask_babel import Babel, get_locale, refresh
+from flask_login import current_user
+
+from som_flow.i18n import LANGUAGES, language_of, site_language
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
+
+def preferred_language(user) -> str | None:
+    """The person's own choice (None: "as my browser")."""
+    return language_of(getattr(user, "locale", None)) if user is not None else None
+
+
+def browser_language() -> str | None:
+    """The best of our languages in Accept-Language, honouring its q-values ("nb-NO", "no" and "nn" mean nb)."""
+    for tag, _quality in request.accept_languages:  # werkzeug sorts them by quality, best first
+        if tag == "*":
+            return None
+        language = language_of(tag)
+        if language:
+            return language
+    return None
+
+
+def select_language() -> str:
+    if not has_request_context():
+        return site_language()
+    # the API caller once known (a bearer token), else the page session's user
+    user = request.environ.get("som.user")
+    if user is None and getattr(current_user, "is_authenticated", False):
+        user = current_user
+    return preferred_language(user) or browser_language() or site_language()
+
+
+def current_language() -> str:
+    """The language this response is written in ("en" or "nb"): `<html lang>` and the formatting locale."""
+    locale = get_locale()
+    return language_of(str(locale)) if locale is not None else site_language()
+
+
+def register_i18n(app: Flask) -> None:
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    Babel(app, locale_selector=select_language, default_locale=LANGUAGES[0])
+
+    @app.before_request
+    def _choose_afresh():
+        # Flask-Babel keeps the chosen locale on `g`, which outlives a request when one app context spans
+        # several (tests, embedded use): each request chooses its own language
+        refresh()
+
+    app.add_template_global(current_language)
+
+
+class InLanguage:
+    """A stage or catalog entry whose `name` reads in the page's language (its other attributes as they are):
+    what the views hand templates, so `{{ e.name }}` needs no change."""
+
+    def __init__(self, row, language: str | None = None):
+        self._row = row
+        self.name = row.name_in(language or current_language())
+
+    def __getattr__(self, attribute: str):
+        return getattr(self._row, attribute)
+
+
+def in_language(rows) -> list[InLanguage]:
+    """Stages or catalog entries named in the page's language."""
+    language = current_language()
+    return [InLanguage(row, language) for row in rows]
