@@ -154,12 +154,13 @@ def _page_text(client, path: str, language: str | None) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
 
 
-# what a person looks for on each page, in English and in Norwegian bokmål
+# what a person looks for on each page, in English and in Norwegian bokmål (texts of the page itself, not of the
+# menu around it)
 PAGES = [
-    ("rep@x.test", "/opportunities/{deal}", ["Tasks", "Appointments", "Estimates", "Log activity", "Move to"],
-     ["Oppgaver", "Avtaler", "Tilbud", "Logg aktivitet", "Flytt til"]),
-    ("rep@x.test", "/tasks", ["My tasks", "Add a task", "Pool for my roles"],
-     ["Mine oppgaver", "Legg til en oppgave", "Kø for mine roller"]),
+    ("rep@x.test", "/opportunities/{deal}", ["Estimates", "Log activity", "Move to", "Time in stage"],
+     ["Tilbud", "Logg aktivitet", "Flytt til", "Tid i fasen"]),
+    ("rep@x.test", "/tasks", ["Add a task", "With the ticked tasks", "Pool for my roles"],
+     ["Legg til en oppgave", "Med de avkryssede oppgavene", "Kø for mine roller"]),
     ("admin@x.test", "/admin/stages", ["Stage catalog", "Add a stage", "Default probability (%)"],
      ["Fasekatalog", "Legg til en fase", "Standard sannsynlighet (%)"]),
 ]
