@@ -55,7 +55,7 @@ MO_FILES := $(PO_FILES:.po=.mo)
 EXTRACT_OPTIONS := --no-location --sort-output --no-wrap -k lazy_gettext -k lazy_ngettext:1,2 -k N_ \
 	--project=som_flow --copyright-holder="som_flow" --msgid-bugs-address=""
 
-$(CATALOGS)/%/LC_MESSAGES/messages.mo: $(CATALOGS)/%/LC_MESSAGES/messages.po
+$(CATALOGS)/%/LC_MESSAGES/messages.mo: $(CATALOGS)/%/LC_MESSAGES/messages.po | $(STAMP)
 	$(BIN)/pybabel compile -d $(CATALOGS) -l $* -D messages
 
 catalogs: $(MO_FILES)

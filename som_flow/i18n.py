@@ -13,10 +13,10 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from flask import current_app, has_app_context
-from flask_babel import force_locale, gettext, lazy_gettext, lazy_ngettext, ngettext
+from flask_babel import force_locale, get_locale, gettext, lazy_gettext, lazy_ngettext, ngettext
 
 __all__ = ["LANGUAGES", "LANGUAGE_NAMES", "N_", "gettext", "in_language", "language_of", "lazy_gettext",
-           "lazy_ngettext", "ngettext", "site_language"]
+           "lazy_ngettext", "ngettext", "reader_language", "site_language"]
 
 # the languages som_flow speaks; the first is the fallback
 LANGUAGES = ("en", "nb")
@@ -45,6 +45,13 @@ def site_language() -> str:
     """The site's language (its LOCALE setting, SOM_FLOW_LOCALE), "en" outside an app or for one we do not speak."""
     configured = current_app.config.get("LOCALE") if has_app_context() else None
     return language_of(configured) or LANGUAGES[0]
+
+
+def reader_language() -> str:
+    """The language texts are being written in now ("en" or "nb"): the request's (web/i18n.py chooses it), the
+    recipient's inside `in_language`, else the site's."""
+    locale = get_locale() if has_app_context() else None
+    return (language_of(str(locale)) if locale is not None else None) or site_language()
 
 
 @contextmanager

@@ -240,7 +240,7 @@ def test_catalog_entries_are_added_and_deactivated(admin, people):
     assert rows["moved"].name == "Customer moved away" and rows["moved"].active
     assert rows["price"].active is False
     page = text(admin.get("/admin/catalogs/lost_reasons"))
-    assert "Price price inactive Reactivate" in page and "Customer moved away moved active Deactivate" in page
+    assert "Price Pris price inactive Reactivate" in page and "Customer moved away moved active Deactivate" in page
     assert admin.get("/admin/catalogs/nonsense").status_code == 404
 
 

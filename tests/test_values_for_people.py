@@ -111,6 +111,7 @@ def test_formatting_follows_the_site_locale(app):
         assert formatting.percent(40) == "40%"
         assert formatting.label("status", "in_progress") == "in progress"
         assert formatting.label("priority", "high") == "High"
-        app.config["LOCALE"] = "nb_NO"
+    app.config["LOCALE"] = "nb_NO"  # the language is chosen once per request: a new one reads the new setting
+    with app.app_context(), app.test_request_context():
         assert formatting.money(Decimal("58663"), "NOK") == f"58{NBSP}663,00{NBSP}kr"
         assert formatting.number(Decimal("1234.5"), digits=1) == f"1{NBSP}234,5"

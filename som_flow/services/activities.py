@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from som_flow.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from som_flow.extensions import db
-from som_flow.i18n import gettext
+from som_flow.i18n import N_, gettext
 from som_flow.models import Activity, Event, Opportunity, User
 from som_flow.services.customers import get_customer
 from som_flow.services.guards import get_opportunity
@@ -23,8 +23,8 @@ from som_flow.services.unit_of_work import now, service
 
 TYPES = ("note", "call", "email", "meeting", "visit")
 # "other" is the contact log's "Contact" (seed 003); it stays readable, and loggable through the contact log
-TYPE_NAMES = {"note": "Note", "call": "Call", "email": "E-mail", "meeting": "Meeting", "visit": "Visit",
-              "other": "Contact"}
+TYPE_NAMES = {"note": N_("Note"), "call": N_("Call"), "email": N_("E-mail"), "meeting": N_("Meeting"),
+              "visit": N_("Visit"), "other": N_("Contact")}
 CUSTOMER_WRITERS = ("manager", "csr", "rep")  # and admin: who logs on a customer (as the contact log had it)
 EDIT_WINDOW = timedelta(minutes=15)
 # a logged activity has happened; a little slack for clocks and for typing "now" by hand
@@ -99,23 +99,25 @@ def _check(data: dict, *, types: tuple[str, ...], past_only: bool) -> dict[str, 
     """The fields' problems in plain words, by field ({} when all is well)."""
     errors: dict[str, list[str]] = {}
     if "type" in data and data["type"] not in types:
-        errors["type"] = [f"Choose one of: {', '.join(TYPE_NAMES[t] for t in types)}."]
+        choices = ", ".join(gettext(TYPE_NAMES[t]) for t in types)
+        errors["type"] = [gettext("Choose one of: %(choices)s.", choices=choices)]
     if "text" in data and not (data["text"] or "").strip():
-        errors["text"] = ["Say what was talked about."]
+        errors["text"] = [gettext("Say what was talked about.")]
     elif len(data.get("text") or "") > MAX_TEXT:
-        errors["text"] = [f"At most {MAX_TEXT} characters."]
+        errors["text"] = [gettext("At most %(1)s characters.") % {"1": MAX_TEXT}]
     if len((data.get("outcome") or "").strip()) > 200:
-        errors["outcome"] = ["At most 200 characters."]
+        errors["outcome"] = [gettext("At most %(1)s characters.") % {"1": 200}]
     at = data.get("at")
     if at is not None:
         if at.tzinfo is None:
-            errors["at"] = ["Give the time with its UTC offset."]
+            errors["at"] = [gettext("Give the time with its UTC offset.")]
         elif past_only and at > now() + FUTURE_SLACK:
-            errors["at"] = ["That is in the future; log what has happened (book an appointment for what will)."]
+            errors["at"] = [gettext("That is in the future; log what has happened (book an appointment for what "
+                                    "will).")]
     if data.get("user_id") is not None:
         who = db.session.get(User, data["user_id"])
         if who is None or not who.active:
-            errors["user_id"] = ["No such active user."]
+            errors["user_id"] = [gettext("No such active user.")]
     return errors
 
 

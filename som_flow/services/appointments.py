@@ -122,7 +122,7 @@ def create_appointment(actor: User, data: dict) -> Appointment:
                                    {"opportunity_id": [gettext("No such opportunity.")]})
         if opp.closed:
             raise Conflict(gettext("%(number)s is closed (%(status)s); it takes no new appointments.",
-                                   number=opp.number, status=opp.status))
+                                   number=opp.number, status=gettext(opp.status)))
     start, end = data.pop("start"), data.pop("end")
     _check_times(start, end)
     _check_rrule(data.get("rrule"), start)

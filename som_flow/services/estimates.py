@@ -70,7 +70,7 @@ def update_estimate(actor: User, estimate_id: int, lines: list[dict]) -> Estimat
     require_open(opp, "change the estimates of")
     if estimate.status != "draft":
         raise Conflict(gettext("%(number)s is %(status)s; only a draft estimate can be changed.",
-                               number=estimate.number, status=estimate.status))
+                               number=estimate.number, status=gettext(estimate.status)))
     old_total = estimate.total
     _set_lines(estimate, lines)
     record_event(opp, actor, "estimate_edited", estimate=estimate.number, old=str(old_total), new=str(estimate.total))

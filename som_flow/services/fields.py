@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from som_flow.errors import ValidationFailed
 from som_flow.extensions import db
-from som_flow.i18n import gettext
+from som_flow.i18n import N_, gettext
 from som_flow.models import CustomField, Opportunity, Preference
 from som_flow.services.catalogs import list_all_questions, list_custom_fields, list_questions
 from som_flow.services.unit_of_work import service
@@ -21,26 +21,27 @@ VALUE_TYPES = {"bool": "yes/no", "number": "number", "date": "date", "choice": "
 
 # the deal's own fields the office may require on every new deal, with the words the pages use
 REQUIRABLE_FIELDS = {
-    "description": "Description",
-    "sales_rep": "Sales rep",
-    "employee_lead": "Employee lead",
-    "department": "Department",
-    "marketing_channel": "Marketing channel",
-    "marketing_source": "Marketing source",
-    "product": "Product",
-    "timeframe": "Timeframe",
-    "financing_activity": "Financing activity",
-    "follow_up_date": "Follow-up date",
-    "anticipated_close_date": "Anticipated close date",
-    "amount": "Amount",
-    "external_reference": "External reference",
-    "terms_of_sale": "Terms of sales",
+    "description": N_("Description"),
+    "sales_rep": N_("Sales rep"),
+    "employee_lead": N_("Employee lead"),
+    "department": N_("Department"),
+    "marketing_channel": N_("Marketing channel"),
+    "marketing_source": N_("Marketing source"),
+    "product": N_("Product"),
+    "timeframe": N_("Timeframe"),
+    "financing_activity": N_("Financing activity"),
+    "follow_up_date": N_("Follow-up date"),
+    "anticipated_close_date": N_("Anticipated close date"),
+    "amount": N_("Amount"),
+    "external_reference": N_("External reference"),
+    "terms_of_sale": N_("Terms of sales"),
 }
 # every editable field of a deal as people name it (the history says "Terms of sales", not terms_of_sale)
 FIELD_LABELS = {
-    **REQUIRABLE_FIELDS, "title": "Title", "opened_on": "Date", "customer_id": "Customer", "job_id": "Job",
-    "address_choice": "Address", "employee_lead_id": "Employee lead", "priority": "Priority", "currency": "Currency",
-    "probability": "Probability", "probability_level": "Probability level",
+    **REQUIRABLE_FIELDS, "title": N_("Title"), "opened_on": N_("Date"), "customer_id": N_("Customer"),
+    "job_id": N_("Job"), "address_choice": N_("Address"), "employee_lead_id": N_("Employee lead"),
+    "priority": N_("Priority"), "currency": N_("Currency"), "probability": N_("Probability"),
+    "probability_level": N_("Probability level"),
 }
 REQUIRED_ON_CREATE = "required_fields_on_create"
 

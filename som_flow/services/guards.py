@@ -6,7 +6,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from som_flow.errors import Conflict, NotFound, StaleVersion
 from som_flow.extensions import db
-from som_flow.i18n import gettext
+from som_flow.i18n import N_, gettext
 from som_flow.models import Opportunity
 from som_flow.services.unit_of_work import now
 
@@ -46,9 +46,14 @@ def bump_version(opp: Opportunity) -> None:
     flag_modified(opp, "updated_at")  # an UPDATE even when the clock has not moved (the version rides on it)
 
 
+# what a closed deal refuses, in the words the refusal uses (translated where shown)
+REFUSED_ON_CLOSED = (N_("change"), N_("move"), N_("win"), N_("lose"), N_("hold"), N_("assign"), N_("claim"),
+                     N_("work on"), N_("add estimates to"), N_("change the estimates of"))
+
+
 def require_open(opp: Opportunity, what: str = "change") -> None:
     """Raises Conflict when the deal is closed (won or lost)."""
     if opp.closed:
         raise Conflict(gettext("%(number)s is closed (%(status)s); reopen it to %(what)s it.", number=opp.number,
-                               status=opp.status, what=what))
+                               status=gettext(opp.status), what=gettext(what)))
 

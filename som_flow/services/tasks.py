@@ -97,8 +97,8 @@ def require_task_open(task: Task) -> None:
                                who=_name(task.completed_by_id)),
                        {"task": [gettext("Completed by %(who)s.", who=_name(task.completed_by_id))]})
     if task.status != "open":
-        raise Conflict(gettext("Task %(title)s is %(status)s.", title=repr(task.title), status=task.status),
-                       {"task": [gettext("The task is %(status)s.", status=task.status)]})
+        raise Conflict(gettext("Task %(title)s is %(status)s.", title=repr(task.title), status=gettext(task.status)),
+                       {"task": [gettext("The task is %(status)s.", status=gettext(task.status))]})
 
 
 def _log(task: Task, actor: User, type_: str, **data) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from som_flow.extensions import db
+from som_flow.i18n import N_, gettext, reader_language
 from som_flow.models import Activity, Customer, Event, Opportunity, User
 from som_flow.services import catalogs
 from som_flow.services.activities import TYPE_NAMES, all_activities_of_opportunity, edit_until
@@ -19,21 +20,22 @@ from som_flow.services.history import history
 from som_flow.services.opportunities import CATALOG_FIELDS
 
 GROUPS = ("stage", "fields", "tasks", "appointments", "activities", "documents")
-GROUP_NAMES = {"stage": "Stage", "fields": "Fields", "tasks": "Tasks", "appointments": "Appointments",
-               "activities": "Notes and activities", "documents": "Documents", "other": "Other"}
+GROUP_NAMES = {"stage": N_("Stage"), "fields": N_("Fields"), "tasks": N_("Tasks"), "appointments": N_("Appointments"),
+               "activities": N_("Notes and activities"), "documents": N_("Documents"), "other": N_("Other")}
 _STAGE_EVENTS = {"stage_changed", "won", "lost", "reopened", "held", "on_hold", "resumed"}
 _FIELD_EVENTS = {"field_changed", "assigned", "unassigned"}
 _DOCUMENT_PREFIXES = ("estimate_", "party_", "demand_", "job_")
 FIELD_LABELS = {
-    "title": "Title", "amount": "Amount", "currency": "Currency", "probability": "Probability",
-    "sales_rep": "Sales rep", "follow_up_date": "Follow-up date", "anticipated_close_date": "Close date",
-    "priority": "Priority", "product": "Product", "description": "Description",
-    "marketing_channel": "Marketing channel", "marketing_source": "Marketing source", "department": "Department",
-    "timeframe": "Timeframe", "financing_activity": "Financing activity", "external_reference": "External reference",
-    "explanation": "Explanation", "custom": "User-defined fields", "answers": "Profile answers",
-    "customer_id": "Customer", "job_id": "Job",
+    "title": N_("Title"), "amount": N_("Amount"), "currency": N_("Currency"), "probability": N_("Probability"),
+    "sales_rep": N_("Sales rep"), "follow_up_date": N_("Follow-up date"), "anticipated_close_date": N_("Close date"),
+    "priority": N_("Priority"), "product": N_("Product"), "description": N_("Description"),
+    "marketing_channel": N_("Marketing channel"), "marketing_source": N_("Marketing source"),
+    "department": N_("Department"), "timeframe": N_("Timeframe"), "financing_activity": N_("Financing activity"),
+    "external_reference": N_("External reference"),
+    "explanation": N_("Explanation"), "custom": N_("User-defined fields"), "answers": N_("Profile answers"),
+    "customer_id": N_("Customer"), "job_id": N_("Job"),
 }
-PARTY_ROLES = {"partner": "Partner", "contact": "Contact"}
+PARTY_ROLES = {"partner": N_("Partner"), "contact": N_("Contact")}
 _PEOPLE_FIELDS = {"sales_rep", "sales_rep_id", "employee_lead", "employee_lead_id"}
 
 
@@ -87,14 +89,15 @@ class _Words:
     """Labels for keys: stage and catalog names, user names, times in the reader's zone."""
 
     def __init__(self, local: Callable[[datetime], str]):
-        self.stages = {s.key: s.name for s in catalogs.list_stages()}
-        self.entries = catalogs.entry_names()
+        language = reader_language()
+        self.stages = {s.key: s.name_in(language) for s in catalogs.list_stages()}
+        self.entries = catalogs.entry_names(language)
         self.local = local
         self._labels: dict[str, dict[str, str]] | None = None
         self._users: dict[int, str] = {}
 
     def stage(self, key: str | None) -> str:
-        return self.stages.get(key, key) if key else "no stage"
+        return self.stages.get(key, key) if key else gettext("no stage")
 
     def entry(self, catalog: str, key: str | None) -> str:
         return self.entries.get((catalog, key), key) if key else ""
@@ -136,22 +139,38 @@ class _Words:
             return iso or ""
 
 
+# the task and appointment events, each as a sentence (the event's type names which)
+_TASK_EVENTS = {
+    "task_completed": N_("Task completed: %(task)s"), "task_cancelled": N_("Task cancelled: %(task)s"),
+    "task_created": N_("Task created: %(task)s"), "task_claimed": N_("Task claimed: %(task)s"),
+    "task_assigned": N_("Task assigned: %(task)s"), "task_unassigned": N_("Task unassigned: %(task)s"),
+    "task_follow_up": N_("Task follow up: %(task)s"), "task_due": N_("Task due: %(task)s"),
+}
+_APPOINTMENT_EVENTS = {
+    "appointment_booked": N_("Appointment booked"), "appointment_cancelled": N_("Appointment cancelled"),
+    "appointment_moved": N_("Appointment moved"), "appointment_edited": N_("Appointment edited"),
+    "appointment_deleted": N_("Appointment deleted"),
+}
+
+
 def describe(e: Event, words: _Words) -> str:
-    """The event as a sentence with labels, not keys."""
+    """The event as a sentence with labels, not keys, in the reader's language."""
     d, t = e.data or {}, e.type
     if t == "stage_changed":
-        return (f"Moved from {words.stage(d.get('from'))} to {words.stage(d.get('to'))}" if d.get("from")
-                else f"Started in {words.stage(d.get('to'))}")
+        return (gettext("Moved from %(old)s to %(new)s", old=words.stage(d.get("from")), new=words.stage(d.get("to")))
+                if d.get("from") else gettext("Started in %(stage)s", stage=words.stage(d.get("to"))))
     if t in ("won", "lost"):
         reason = words.entry(f"{t}_reasons", d.get("reason"))
         why = "; ".join(x for x in (reason, d.get("explanation")) if x)
-        return f"{t.capitalize()} in {words.stage(d.get('stage'))}" + (f": {why}" if why else "")
+        stage = words.stage(d.get("stage"))
+        sentence = gettext("Won in %(stage)s", stage=stage) if t == "won" else gettext("Lost in %(stage)s", stage=stage)
+        return sentence + (f": {why}" if why else "")
     if t == "reopened":
-        return f"Reopened (was {(d.get('old_status') or '').replace('_', ' ')})"
+        return gettext("Reopened (was %(status)s)", status=gettext((d.get("old_status") or "").replace("_", " ")))
     if t in ("held", "on_hold"):
-        return "Put on hold"
+        return gettext("Put on hold")
     if t == "resumed":
-        return "Resumed"
+        return gettext("Resumed")
     if t == "field_changed":
         name = d.get("field") or ""
         old, new = d.get("old"), d.get("new")
@@ -160,55 +179,65 @@ def describe(e: Event, words: _Words) -> str:
             old, new = old or {}, new or {}
             changed = [k for k in {**old, **new} if old.get(k) != new.get(k)]
             return "; ".join(f"{words.sub_label(name, k)}: {_value(old.get(k))} → {_value(new.get(k))}"
-                             for k in changed) or FIELD_LABELS.get(name, name) + " saved unchanged"
+                             for k in changed) or gettext("%(field)s saved unchanged", field=_field_label(name))
         group, _, key = name.partition(".")
         if key and group in ("custom", "answers"):  # one answer or user-defined value (a merge patch's key)
             label = words.sub_label(group, key)
         else:
-            label = d.get("label") or FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
+            label = gettext(d["label"]) if d.get("label") else _field_label(name)
         return f"{label}: {words.field_value(name, d.get('old'))} → {words.field_value(name, d.get('new'))}"
     if t == "assigned":
-        return f"Assigned to {d.get('name') or words.user(d.get('new')) or 'someone'}"
+        return gettext("Assigned to %(name)s", name=d.get("name") or words.user(d.get("new")) or gettext("someone"))
     if t == "unassigned":
-        return "Unassigned" + (f" (was {words.user(d.get('old'))})" if d.get("old") else "")
+        return (gettext("Unassigned (was %(name)s)", name=words.user(d.get("old"))) if d.get("old")
+                else gettext("Unassigned"))
     if t.startswith("task_"):
+        if t in _TASK_EVENTS:
+            return gettext(_TASK_EVENTS[t], task=d.get("task") or "").rstrip(": ")
         what = t.removeprefix("task_").replace("_", " ")
         return f"Task {what}: {d.get('task') or ''}".rstrip(": ")
     if t.startswith("appointment_"):
         what = t.removeprefix("appointment_").replace("_", " ")
-        text = f"Appointment {what}" + (f": {d['title']}" if d.get("title") else "")
+        text = gettext(_APPOINTMENT_EVENTS[t]) if t in _APPOINTMENT_EVENTS else f"Appointment {what}"
+        text += f": {d['title']}" if d.get("title") else ""
         return text + (f", {words.when(d['start'])}" if d.get("start") else "")
     if t == "estimate_created":
-        return f"Estimate {d.get('estimate')} created, total {d.get('total')}"
+        return gettext("Estimate %(estimate)s created, total %(total)s", estimate=d.get("estimate"),
+                       total=d.get("total"))
     if t == "estimate_selected":
-        return f"Estimate {d.get('estimate')} chosen"
+        return gettext("Estimate %(estimate)s chosen", estimate=d.get("estimate"))
     if t == "demand_added":
-        return f"Demand added: {d.get('description')} ({d.get('amount')})"
+        return gettext("Demand added: %(line)s (%(amount)s)", line=d.get("description"), amount=d.get("amount"))
     if t in ("party_added", "party_removed"):
-        role = PARTY_ROLES.get(d.get("role"), "Party")
-        return f"{role} {'added' if t == 'party_added' else 'removed'}: {d.get('name')}"
+        role = gettext(PARTY_ROLES.get(d.get("role"), N_("Party")))
+        return (gettext("%(role)s added: %(name)s", role=role, name=d.get("name")) if t == "party_added"
+                else gettext("%(role)s removed: %(name)s", role=role, name=d.get("name")))
     if t == "job_created":
-        return f"Job created: {d.get('name')}"
+        return gettext("Job created: %(name)s", name=d.get("name"))
     if t == "created":
-        return f"Created: {d.get('title')}" if d.get("title") else "Created"
+        return gettext("Created: %(title)s", title=d.get("title")) if d.get("title") else gettext("Created")
     if t == "created_from_interaction":
-        return (f"Created from a {TYPE_NAMES.get(d.get('channel'), 'contact').lower()} on "
-                f"{words.when(d.get('at'))}")
+        channel = gettext(TYPE_NAMES.get(d.get("channel"), N_("Contact"))).lower()
+        return gettext("Created from a %(channel)s on %(when)s", channel=channel, when=words.when(d.get("at")))
     if t == "warning":
-        return f"Warning: {d.get('message')}"
+        return gettext("Warning: %(message)s", message=d.get("message"))
     if t == "imported":
-        return f"Imported (line {d.get('line')})" if d.get("line") else "Imported"
+        return gettext("Imported (line %(line)s)", line=d.get("line")) if d.get("line") else gettext("Imported")
     if t == "process_notified":
-        return f"The process notified {d.get('to')}: {d.get('message')}"
+        return gettext("The process notified %(to)s: %(message)s", to=d.get("to"), message=d.get("message"))
     detail = ", ".join(f"{k.replace('_', ' ')} {_value(v)}" for k, v in d.items() if not k.endswith("_id"))
     return t.replace("_", " ").capitalize() + (f": {detail}" if detail else "")
 
 
+def _field_label(name: str) -> str:
+    return gettext(FIELD_LABELS[name]) if name in FIELD_LABELS else name.replace("_", " ").capitalize()
+
+
 def activity_sentence(a: Activity, words: _Words) -> str:
     talked = words.user(a.user_id)
-    by = f" by {talked}" if talked and a.user_id != a.author_id else ""
+    by = " " + gettext("by %(name)s", name=talked) if talked and a.user_id != a.author_id else ""
     outcome = f" ({a.outcome})" if a.outcome else ""
-    return f"{TYPE_NAMES.get(a.type, a.type)}{by}{outcome}: {a.text}"
+    return f"{gettext(TYPE_NAMES.get(a.type, a.type))}{by}{outcome}: {a.text}"
 
 
 def activity_data(a: Activity, words: _Words) -> dict:

@@ -28,6 +28,7 @@ HTTP_TEXTS = {
     405: (lazy_gettext("Method Not Allowed"), lazy_gettext("This address does not take that method.")),
     413: (lazy_gettext("Request Entity Too Large"), lazy_gettext("The upload is larger than the site accepts.")),
     415: (lazy_gettext("Unsupported Media Type"), lazy_gettext("Send the body as the endpoint describes it.")),
+    422: (lazy_gettext("Unprocessable Entity"), lazy_gettext("Check the fields named in the errors.")),
     429: (lazy_gettext("Too Many Requests"), lazy_gettext("Too many requests in a short time. Wait a minute.")),
 }
 

@@ -30,6 +30,8 @@ STATUS_LABELS = {
     "sent": N_("sent"),
     "accepted": N_("accepted"),
     "rejected": N_("rejected"),
+    "done": N_("done"),
+    "cancelled": N_("cancelled"),
 }
 # label('priority', 'high') reads the catalog 'priorities': the singular names a template says naturally
 CATALOG_OF = {
@@ -49,12 +51,12 @@ _MOMENT = {"en": "EEE dd MMM HH:mm", "nb": "EEE d. MMM HH:mm"}
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 # each unit in words, the form chosen by the number (written out so `make i18n` extracts both forms)
 _UNIT_WORDS = {
-    "year": lambda n, num: ngettext("%(num)s year", "%(num)s years", n, num=num),
-    "month": lambda n, num: ngettext("%(num)s month", "%(num)s months", n, num=num),
-    "day": lambda n, num: ngettext("%(num)s day", "%(num)s days", n, num=num),
-    "hour": lambda n, num: ngettext("%(num)s hour", "%(num)s hours", n, num=num),
-    "minute": lambda n, num: ngettext("%(num)s minute", "%(num)s minutes", n, num=num),
-    "second": lambda n, num: ngettext("%(num)s second", "%(num)s seconds", n, num=num),
+    "year": lambda n, count: ngettext("%(count)s year", "%(count)s years", n, count=count),
+    "month": lambda n, count: ngettext("%(count)s month", "%(count)s months", n, count=count),
+    "day": lambda n, count: ngettext("%(count)s day", "%(count)s days", n, count=count),
+    "hour": lambda n, count: ngettext("%(count)s hour", "%(count)s hours", n, count=count),
+    "minute": lambda n, count: ngettext("%(count)s minute", "%(count)s minutes", n, count=count),
+    "second": lambda n, count: ngettext("%(count)s second", "%(count)s seconds", n, count=count),
 }
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, get_locale, refresh
+from flask_babel import Babel, refresh
 from flask_login import current_user
 
-from som_flow.i18n import LANGUAGES, language_of, site_language
+from som_flow.i18n import LANGUAGES, language_of, reader_language, site_language
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
@@ -45,8 +45,7 @@ def select_language() -> str:
 
 def current_language() -> str:
     """The language this response is written in ("en" or "nb"): `<html lang>` and the formatting locale."""
-    locale = get_locale()
-    return language_of(str(locale)) if locale is not None else site_language()
+    return reader_language()
 
 
 def register_i18n(app: Flask) -> None:
@@ -74,7 +73,7 @@ class InLanguage:
         return getattr(self._row, attribute)
 
 
-def in_language(rows) -> list[InLanguage]:
+def localized(rows) -> list[InLanguage]:
     """Stages or catalog entries named in the page's language."""
     language = current_language()
     return [InLanguage(row, language) for row in rows]

@@ -23,8 +23,10 @@ def me():
 @blp.arguments(UserPreferencesSchema)
 @blp.response(200, UserSchema)
 def patch_me(data):
-    """Change the caller's own preferences: `locale` is the language of their pages, messages and mail
-    (`en`, `nb`; `null` follows the browser's Accept-Language)."""
+    """Change the caller's own preferences (their language).
+
+    `locale` is the language of their pages, messages, reminders and mail: `en`, `nb`, or `null` to follow the
+    browser's Accept-Language (then the site's)."""
     return user_service.set_language(api_user().id, data["locale"])
 
 

@@ -61,7 +61,7 @@ def _query() -> dict:
 
 def form_context(can_log: bool) -> dict:
     """The "Log activity" form: the types, and a refused form's values and messages (kept as typed)."""
-    return {"activity_types": {t: activities.TYPE_NAMES[t] for t in activities.TYPES},
+    return {"activity_types": {t: gettext(activities.TYPE_NAMES[t]) for t in activities.TYPES},
             "activity_form": g.get("activity_form", {}), "activity_errors": g.get("activity_errors", {}),
             "can_log_activity": can_log, "can_edit_activity": lambda a: activities.can_edit(current_user, a),
             "activity_until": lambda a: _local(activities.edit_until(a)),
@@ -75,7 +75,8 @@ def timeline_context(opp: Opportunity) -> dict:
     group, page = query.get("type"), query.get("history_page", 1)
     items, total = timeline.timeline(opp, group=group, page=page, per_page=PER_PAGE, local=_local)
     return {"timeline": items, "timeline_total": total, "timeline_group": group, "timeline_page": page,
-            "timeline_pages": max(1, ceil(total / PER_PAGE)), "timeline_groups": timeline.GROUP_NAMES,
+            "timeline_pages": max(1, ceil(total / PER_PAGE)),
+            "timeline_groups": {k: gettext(v) for k, v in timeline.GROUP_NAMES.items()},
             **form_context(activities.can_log(current_user, opp))}
 
 

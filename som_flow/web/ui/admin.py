@@ -507,8 +507,8 @@ def questions_page():
 def required_fields_page():
     def page(errors=None, form=None) -> str:
         chosen = set(form.getlist("fields")) if form else set(required_on_create())
-        return render_template("admin/required_fields.html", labels=REQUIRABLE_FIELDS, chosen=chosen,
-                               errors=errors or {})
+        labels = {key: gettext(words) for key, words in REQUIRABLE_FIELDS.items()}
+        return render_template("admin/required_fields.html", labels=labels, chosen=chosen, errors=errors or {})
 
     if request.method == "GET":
         return page()

@@ -169,7 +169,8 @@ def _customer_page(customer_id: int, *, failed: str = "", form=None, errors=None
     allowed = sorted((k for k in kinds.list_kinds() if k.allowed), key=lambda k: k.type != "standard")
     return render_template(
         "customer.html", customer=customer, entries=contact_log.list_entries(customer_id),
-        opportunities=customer_service.opportunities_of(customer), channels=contact_log.CHANNEL_NAMES,
+        opportunities=customer_service.opportunities_of(customer),
+        channels={k: gettext(v) for k, v in contact_log.CHANNEL_NAMES.items()},
         kinds=allowed, users=users, can_write=_can_write(), local=_local, ancestors=_ancestors(customer),
         status_options=[(s, s.capitalize()) for s in CUSTOMER_STATUSES],
         kind_options=[(k, k.capitalize()) for k in CUSTOMER_KINDS], address_parts=ADDRESS_PARTS,

@@ -21,7 +21,7 @@ from som_flow.services.permissions import can_change_opportunity
 from som_flow.services.unit_of_work import now
 from som_flow.web.formatting import money
 from som_flow.web.forms import load_form, refused
-from som_flow.web.i18n import in_language
+from som_flow.web.i18n import localized
 from som_flow.web.redirects import return_to
 from som_flow.web.ui.pages import render_deal
 
@@ -57,8 +57,8 @@ def _documents(opp) -> dict:
               + [f"appointment {a.title}" for a in appointments.appointments_of(opp.id) if a.customer_id == opp.job_id]
               if opp.job_id else [])
     return {
-        "won_reasons": in_language(catalogs.list_entries("won_reasons", active_only=True)),
-        "products": in_language(catalogs.list_entries("products", active_only=True)),
+        "won_reasons": localized(catalogs.list_entries("won_reasons", active_only=True)),
+        "products": localized(catalogs.list_entries("products", active_only=True)),
         "job_name": customers.job_name(opp),
         "today": now().astimezone(zone).date().isoformat(),
         "partners": [c for c in customers.list_top_level_customers() if c.id != opp.customer_id],

@@ -69,7 +69,7 @@ def edit_options(opp=None) -> dict:
         "stage_name": stage["name"] if stage else "",
         "can_assign": current_user.has_role("admin", "manager", "csr"),
         "can_edit": opp is not None and can_change_opportunity(current_user, opp) and not opp.closed,
-        "labels": REQUIRABLE_FIELDS,
+        "labels": {key: gettext(words) for key, words in REQUIRABLE_FIELDS.items()},
         "picker_label": picker_label,
     }
 
