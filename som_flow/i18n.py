@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 from flask_babel import force_locale, get_locale, gettext, lazy_gettext, lazy_ngettext, ngettext
 
 __all__ = ["LANGUAGES", "LANGUAGE_NAMES", "N_", "gettext", "in_language", "language_of", "lazy_gettext",
@@ -57,5 +57,12 @@ def reader_language() -> str:
 @contextmanager
 def in_language(language: str | None):
     """Texts written inside are in `language` (a person's preference; None: the site's language)."""
-    with force_locale(language_of(language) or site_language()):
-        yield
+    forget = has_app_context()  # a page's catalog (web/i18n.py page_catalog) is for the page's language only
+    if forget:
+        g.pop("som_page_catalog", None)
+    try:
+        with force_locale(language_of(language) or site_language()):
+            yield
+    finally:
+        if forget:
+            g.pop("som_page_catalog", None)
