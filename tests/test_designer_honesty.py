@@ -176,3 +176,16 @@ def test_a_stageless_kind_with_tasks_shows_them_read_only(admin, client):
     page = text(admin.get("/admin/kinds/repairs/design"))
     assert "This kind was designed with tasks outside the stages, which the stage designer cannot show" in page
     assert "Tasks Tasks Task Role Due Required Call back csr yes" in page and SAVE not in page
+
+
+def test_text_a_process_cannot_hold_is_refused_naming_the_field(admin, client):
+    # a control character (or half of a surrogate pair) cannot be written into the BPMN file: a 422 naming where
+    # it was typed, and no kind saved; the fuzz test found it as a 500
+    api = Api(client, "admin@x.test")
+    r = api.post("/kinds", {"key": "bell", "name": "Bell\x07 sale", "type": "stageless"})
+    assert r.status_code == 422 and "name" in r.json["errors"], r.json
+    r = api.post("/kinds", {"key": "bell", "name": "Bell sale", "type": "standard", "stages": ["lead"],
+                            "stage_tasks": {"lead": [{"title": "Ring\x1b", "role": "rep"}]}})
+    assert r.status_code == 422 and "stage_tasks.lead.value.0.title" in r.json["errors"], r.json
+    assert api.get("/kinds/bell").status_code == 404
+    assert api.post("/kinds", {"key": "bell", "name": "Bell sale\tøæå ✓", "type": "stageless"}).status_code == 201

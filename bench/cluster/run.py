@@ -61,19 +61,19 @@ class Cluster:
 
     def teardown_network(self) -> None:
         for cmd in topo.teardown_commands(self.hosts):
-            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 - fixed `ip` teardown commands from the plan
 
     # -- processes ------------------------------------------------------------------------------
     def start(self, name: str, host: str, argv: list[str]) -> subprocess.Popen:
         out = open(self.work / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process's life
-        proc = subprocess.Popen(topo.in_netns(self.hosts[host], argv), env=self.env, cwd=ROOT, stdout=out,  # noqa: S603
+        proc = subprocess.Popen(topo.in_netns(self.hosts[host], argv), env=self.env, cwd=ROOT, stdout=out,  # noqa: S603 - argv built by topology.py from fixed parts
                                 stderr=subprocess.STDOUT, start_new_session=True)
         self.procs[name] = proc
         self.groups.add(proc.pid)
         return proc
 
     def run_in(self, host: str, argv: list[str], **kw) -> subprocess.CompletedProcess:
-        return subprocess.run(topo.in_netns(self.hosts[host], argv), env=self.env, cwd=ROOT, check=True, **kw)  # noqa: S603
+        return subprocess.run(topo.in_netns(self.hosts[host], argv), env=self.env, cwd=ROOT, check=True, **kw)  # noqa: S603 - argv built by topology.py from fixed parts
 
     def kill9(self, name: str) -> None:
         """SIGKILL the process itself (a gunicorn master: its workers are left to notice and exit)."""
@@ -107,7 +107,7 @@ class Cluster:
         self.start("postgres", "pg", topo.postgres_command(PG_BIN, data, sock, self.hosts["pg"]))
         address = self.hosts["pg"].address
         for _ in range(100):
-            if subprocess.run(topo.in_netns(self.hosts["load"], [str(PG_BIN / "pg_isready"), "-q", "-h", address,  # noqa: S603
+            if subprocess.run(topo.in_netns(self.hosts["load"], [str(PG_BIN / "pg_isready"), "-q", "-h", address,  # noqa: S603 - pg_isready with the plan's address
                                                                  "-p", str(topo.PG_PORT)])).returncode == 0:
                 break
             time.sleep(0.2)

@@ -14,6 +14,10 @@ from som_flow.processes import KIND_TYPES, form_fields
 from som_flow.services.fields import REQUIRABLE_FIELDS
 from som_flow.services.limits import MAX_AMOUNT, MAX_ID, sane_date
 
+# text that is written into a BPMN file (XML 1.0 holds no control characters but tab and line breaks, and no lone
+# surrogate halves): refused naming the field, where lxml would otherwise fail while the process is built
+XML_TEXT = validate.Regexp(r"\A[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]*\Z",
+                           error="Remove the control characters: a process cannot hold them.")
 KEY = validate.Regexp(r"^[a-z][a-z0-9_\-]{0,63}$", error="Use lower-case letters, digits, '_' or '-'.")
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code such as USD.")
 MONEY = dict(as_string=True, places=2, validate=validate.Range(min=Decimal(0), max=MAX_AMOUNT),
@@ -82,8 +86,9 @@ class StageSchema(Schema):
 
 class StageCreateSchema(Schema):
     key = fields.String(required=True, validate=KEY)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    name_nb = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    # a stage's name is written into the processes built with it
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=120), XML_TEXT])
+    name_nb = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=120), XML_TEXT])
     details = fields.String(load_default="", validate=validate.Length(max=2000))
     default_probability = fields.Integer(required=True, validate=validate.Range(min=0, max=100))
     sla_days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=3650))
@@ -143,6 +148,7 @@ class FormItem(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str | dict) or (isinstance(value, str) and len(value) > 2000):
             raise ValidationError(gettext("Give a field as text such as qualified:yesno or as an object with a name."))
+        XML_TEXT(str(value))
         try:
             form_fields([value])
         except FormSpecError as exc:
@@ -151,12 +157,12 @@ class FormItem(fields.Field):
 
 
 class StageTaskSchema(Schema):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=200), XML_TEXT])
     role = fields.String(load_default="rep", validate=validate.OneOf(["rep", "csr", "office", "manager", "scheduler"]))
-    due = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    due = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=40), XML_TEXT])
     required = fields.Boolean(load_default=True)
     action = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["schedule_appointment"]))
-    instructions = fields.String(load_default="", validate=validate.Length(max=2000))
+    instructions = fields.String(load_default="", validate=[validate.Length(max=2000), XML_TEXT])
     form = fields.List(FormItem(metadata={
         "description": "som.form text such as qualified:yesno, budget:number, step:choice(call|visit) or a plain "
                        "name (text); or an object {name, type: text|yesno|number|date|choice, choices?, label?}"}),
@@ -167,7 +173,7 @@ class StageTaskSchema(Schema):
 
 class KindCreateSchema(Schema):
     key = fields.String(required=True, validate=KEY)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=120), XML_TEXT])
     type = fields.String(required=True, validate=validate.OneOf(KIND_TYPES))
     stages = fields.List(fields.String(validate=KEY), load_default=list)
     allowed = fields.Boolean(load_default=True)
@@ -177,7 +183,7 @@ class KindCreateSchema(Schema):
     record_initial_request = fields.Boolean(load_default=False)
     stage_tasks = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(StageTaskSchema)),
                               load_default=dict)
-    stage_sla = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(max=40)),
+    stage_sla = fields.Dict(keys=fields.String(), values=fields.String(validate=[validate.Length(max=40), XML_TEXT]),
                             load_default=dict)
     required_fields = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), load_default=dict)
     # the kind's own win probability per stage; a stage left out takes the stage catalog's default
@@ -186,7 +192,7 @@ class KindCreateSchema(Schema):
 
 
 class KindPatchSchema(Schema):
-    name = fields.String(validate=validate.Length(min=1, max=120))
+    name = fields.String(validate=[validate.Length(min=1, max=120), XML_TEXT])
     allowed = fields.Boolean()
     record_initial_request = fields.Boolean()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import Babel, get_translations, refresh
 from flask_login import current_user
 
@@ -38,7 +38,9 @@ def select_language() -> str:
         return site_language()
     # the API caller once known (a bearer token), else the page session's user
     user = request.environ.get("som.user")
-    if user is None and getattr(current_user, "is_authenticated", False):
+    # only a signed-in session asks Flask-Login: loading the anonymous user marks a session that holds just a CSRF
+    # token as changed (its session protection), and the probes would set a cookie
+    if user is None and "_user_id" in session and getattr(current_user, "is_authenticated", False):
         user = current_user
     return preferred_language(user) or browser_language() or site_language()
 

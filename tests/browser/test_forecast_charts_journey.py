@@ -123,8 +123,8 @@ def test_on_a_phone_the_forecast_charts_fit_the_screen(sessions, forecast_deals,
 
 def test_in_norwegian_the_charts_speak_bokmal(sessions, forecast_deals):
     manager = sessions.new()
+    page = manager.login("manager@x.test")  # the login form's labels are English; the pages after it bokmål
     manager.page.set_extra_http_headers({"Accept-Language": "nb-NO,nb;q=0.9"})
-    page = manager.login("manager@x.test")
     page.set_viewport_size(DESKTOP)
     page.goto("/forecast?group_by=month&currency=USD")
     expect(page.get_by_role("heading", name="Prognose", level=1)).to_be_visible()

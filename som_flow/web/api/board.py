@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from som_flow.errors import NotFound
+from som_flow.errors import NotFound, ValidationFailed
 from som_flow.schemas.board import BoardQuery, BoardSchema
 from som_flow.services import board
 from som_flow.services.forecast import default_currency
@@ -23,7 +23,10 @@ def get_board(query):
     overdue, stale, no_next_activity) and allowed moves, and each column's count and totals over all the deals the
     viewer asked for (`who`, `only`).
     """
-    kind = board.board_kind(query.get("kind"))
+    try:
+        kind = board.board_kind(query.get("kind"))
+    except NotFound as exc:  # a filter naming no kind is a bad argument, named like any other
+        raise ValidationFailed(exc.detail, {"kind": [exc.detail]}) from exc
     if kind is None:
         raise NotFound("There is no kind of opportunity yet.")
     return board.board(api_user(), kind, query.get("currency") or default_currency(),
