@@ -4,6 +4,7 @@ same value the same way; the JSON API keeps the raw values (clients format for t
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 
@@ -67,10 +68,16 @@ def viewer_locale() -> Locale:
     site = str(current_app.config.get("LOCALE") or "en").replace("-", "_")
     language = current_language()
     wanted = site if language_of(site) == language else _FORMATTING.get(language, "en")
+    return _locale(wanted, _FORMATTING.get(language, "en"))
+
+
+@functools.lru_cache(maxsize=32)
+def _locale(wanted: str, fallback: str) -> Locale:
+    """Babel's Locale for `wanted` (else `fallback`), parsed once: a page formats hundreds of values."""
     try:
         return Locale.parse(wanted)
     except (UnknownLocaleError, ValueError):
-        return Locale.parse(_FORMATTING.get(language, "en"))
+        return Locale.parse(fallback)
 
 
 def _decimal(value) -> Decimal | None:
