@@ -4,7 +4,6 @@ browser's Accept-Language, else the site's LOCALE), and values formatted in it. 
 from __future__ import annotations
 
 import re
-import socket
 from datetime import datetime
 from decimal import Decimal
 from email.header import decode_header, make_header
@@ -163,29 +162,6 @@ def test_a_flash_message_is_in_the_pages_language(client, rep):
 
 
 # -- mail and reminders: in the recipient's language ------------------------------------------------------
-@pytest.fixture
-def smtp_server():
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
-
-    class Inbox(Message):
-        def __init__(self):
-            super().__init__()
-            self.messages = []
-
-        def handle_message(self, message):
-            self.messages.append(message)
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 def test_a_reminder_and_its_email_are_in_the_recipients_language(app, client, clock, smtp_server):

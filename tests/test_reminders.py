@@ -343,29 +343,6 @@ def test_a_row_that_keeps_failing_goes_dead_and_the_others_still_go_out(client, 
 
 
 # -- 9. e-mail over SMTP -------------------------------------------------------------------------------
-@pytest.fixture
-def smtp_server():
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
-
-    class Inbox(Message):
-        def __init__(self):
-            super().__init__()
-            self.messages = []
-
-        def handle_message(self, message):
-            self.messages.append(message)
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 def test_a_user_who_wants_email_gets_one_when_the_reminder_fires(client, clock, people, app, smtp_server):
