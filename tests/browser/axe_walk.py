@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.browser.conftest import PASSWORD, TIMEOUT_MS
-from tests.browser.test_journeys import _deal
-from tests.browser.test_phone_width import ADMIN_PAGES, MEASURE
+from tests.browser.test_phone_width import ADMIN_PAGES, MEASURE, sample_records
 
 AXE = Path(__file__).parent / "vendor" / "axe" / "axe.min.js"
 SCREENSHOTS = Path(__file__).parents[2] / "test-artifacts" / "screenshots"
@@ -33,20 +31,7 @@ RUN_AXE = """async () => {
 def pages_by_role(live_server) -> dict[str, list[str]]:
     """The pages each role opens, with a real deal, customer, appointment and notification to show. A "#tab" ending
     means the deal page with that tab chosen."""
-    from som_flow.extensions import db
-    from som_flow.models import Customer, User
-    from som_flow.services import appointments
-
-    app, _, people = live_server
-    opp_id = _deal(live_server, "Heat pump for the whole warehouse and the office building beside it")
-    with app.app_context():
-        customer_id = db.session.query(Customer).filter_by(name="Northwind Traders").one().id
-        rep = db.session.get(User, people["rep"])
-        start = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=1)
-        appt_id = appointments.create_appointment(rep, {
-            "opportunity_id": opp_id, "title": "Site visit", "start": start, "end": start + timedelta(hours=1),
-            "attendees": [rep.id], "location": "Customer site", "timezone": "UTC"}).id
-        db.session.remove()
+    opp_id, customer_id, appt_id = sample_records(live_server)
     deal = f"/opportunities/{opp_id}"
     # every role: the main menu's pages and a deal; the rep (the deal's owner) also each tab of the deal and the
     # pages behind it; the admin also the admin pages, the API docs and an error page. Each template is walked at

@@ -58,8 +58,9 @@ def _section(path: str) -> str | None:
     return next((label for prefix, label in SECTIONS.items() if path.startswith(prefix)), None)
 
 
-def _pages(live_server) -> dict[str, list[str]]:
-    """The main pages each role opens, with a real deal, customer and appointment to show."""
+def sample_records(live_server) -> tuple[int, int, int]:
+    """A real deal, its customer and a site visit tomorrow, for the page walks to show: (deal, customer,
+    appointment) ids."""
     from som_flow.extensions import db
     from som_flow.models import Customer, User
     from som_flow.services import appointments
@@ -74,6 +75,12 @@ def _pages(live_server) -> dict[str, list[str]]:
             "opportunity_id": opp_id, "title": "Site visit", "start": start, "end": start + timedelta(hours=1),
             "attendees": [rep.id], "location": "Customer site", "timezone": "UTC"}).id
         db.session.remove()
+    return opp_id, customer_id, appt_id
+
+
+def _pages(live_server) -> dict[str, list[str]]:
+    """The main pages each role opens, with a real deal, customer and appointment to show."""
+    opp_id, customer_id, appt_id = sample_records(live_server)
     common = ["/", "/opportunities", "/opportunities/new", f"/opportunities/{opp_id}",
               f"/opportunities/{opp_id}/activities", "/pipeline", "/tasks", "/schedule",
               f"/schedule/appointments/{appt_id}", "/customers", f"/customers/{customer_id}",
