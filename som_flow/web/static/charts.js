@@ -57,24 +57,21 @@
     new Chart(canvas, config);
   }
 
-  draw('forecast-chart', {
-    type: 'bar',
-    data: {labels: data.forecast.labels, datasets: [
-      Object.assign({label: words.unweighted, data: data.forecast.amount}, UNWEIGHTED),
-      Object.assign({label: words.weighted, data: data.forecast.weighted}, WEIGHTED)]},
-    options: {scales: {x: categoryAxis(words.group), y: valueAxis(words.amount, shortMoney)},
-              plugins: {legend: {position: 'top'}, tooltip: tooltip(money, 'y')}}
-  });
+  // amounts by month or period: one bar series per figure, the currency on the value axis and in the tooltip
+  function moneyBars(id, labels, axisWord, series) {
+    draw(id, {
+      type: 'bar',
+      data: {labels: labels, datasets: series.map(([label, values, look]) => Object.assign({label, data: values}, look))},
+      options: {scales: {x: categoryAxis(axisWord), y: valueAxis(words.amount, shortMoney)},
+                plugins: {legend: {position: 'top'}, tooltip: tooltip(money, 'y')}}
+    });
+  }
 
-  draw('compare-chart', {
-    type: 'bar',
-    data: {labels: data.compare.labels, datasets: [
-      Object.assign({label: words.forecast_unweighted, data: data.compare.amount}, UNWEIGHTED),
-      Object.assign({label: words.forecast_weighted, data: data.compare.weighted}, WEIGHTED),
-      Object.assign({label: words.won, data: data.compare.won}, WON)]},
-    options: {scales: {x: categoryAxis(words.period), y: valueAxis(words.amount, shortMoney)},
-              plugins: {legend: {position: 'top'}, tooltip: tooltip(money, 'y')}}
-  });
+  moneyBars('forecast-chart', data.forecast.labels, words.group, [
+    [words.unweighted, data.forecast.amount, UNWEIGHTED], [words.weighted, data.forecast.weighted, WEIGHTED]]);
+  moneyBars('compare-chart', data.compare.labels, words.period, [
+    [words.forecast_unweighted, data.compare.amount, UNWEIGHTED],
+    [words.forecast_weighted, data.compare.weighted, WEIGHTED], [words.won, data.compare.won, WON]]);
 
   // the funnel lies on its side: stage names read along the left, counts along the bottom
   draw('funnel-chart', {
