@@ -127,9 +127,15 @@ def sessions(browser, live_server):
         session.context.close()
 
 
-def follow_menu_link(page, name: str) -> None:
-    """Follow a link of the header's main menu as a person would: on a phone, open the folded "Menu" first."""
-    toggle = page.get_by_role("button", name="Menu")
+def open_menu(page) -> None:
+    """On a phone the header's links fold behind the menu button: open it (found by its class, since its label is
+    in the page's language)."""
+    toggle = page.locator("button.menu-toggle")
     if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
         toggle.click()
+
+
+def follow_menu_link(page, name: str) -> None:
+    """Follow a link of the header's main menu as a person would: on a phone, open the folded "Menu" first."""
+    open_menu(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()

@@ -7,18 +7,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import open_menu
 from tests.browser.test_journeys import _deal
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
-
-
-def _open_menu(page) -> None:
-    """On a phone the header's links fold behind the menu button (its label is translated: find it by its id)."""
-    toggle = page.locator("button.menu-toggle")
-    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
-        toggle.click()
 
 
 def test_a_rep_on_a_phone_switches_to_norwegian_and_back(browser, live_server):
@@ -33,7 +27,7 @@ def test_a_rep_on_a_phone_switches_to_norwegian_and_back(browser, live_server):
         page.get_by_role("button", name="Log in").click()
         expect(page.locator("html")).to_have_attribute("lang", "en")
 
-        _open_menu(page)
+        open_menu(page)
         page.get_by_role("link", name="Settings").click()
         expect(page).to_have_url(f"{base_url}/settings")
         page.get_by_label("Norsk bokmål").check()
@@ -42,7 +36,7 @@ def test_a_rep_on_a_phone_switches_to_norwegian_and_back(browser, live_server):
         expect(page.locator("html")).to_have_attribute("lang", "nb")
         expect(page.get_by_role("status")).to_have_text("Lagret: sidene dine er nå på Norsk bokmål.")
         expect(page.get_by_label("Norsk bokmål")).to_be_checked()
-        _open_menu(page)
+        open_menu(page)
         expect(page.get_by_role("link", name="Innstillinger")).to_be_visible()
 
         # the task list, in Norwegian though the browser asks for English: completing a task says so in bokmål
