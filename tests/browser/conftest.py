@@ -106,7 +106,10 @@ class Session:
         page.goto("/login")
         page.get_by_label("E-mail").fill(email)
         page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Log in").click()
+        # wait for the page the form leads to (the next page, or the form again when refused): a step taken before it
+        # would act on the login page
+        with page.expect_navigation():
+            page.get_by_role("button", name="Log in").click()
         return page
 
 
@@ -130,9 +133,13 @@ def sessions(browser, live_server):
 def open_menu(page) -> None:
     """On a phone the header's links fold behind the menu button: open it (found by its class, since its label is
     in the page's language)."""
+    from playwright.sync_api import expect
+
+    page.wait_for_load_state("domcontentloaded")
     toggle = page.locator("button.menu-toggle")
     if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
         toggle.click()
+        expect(toggle).to_have_attribute("aria-expanded", "true")
 
 
 def follow_menu_link(page, name: str) -> None:

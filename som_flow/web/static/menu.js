@@ -2,23 +2,24 @@
 // puts focus back on the button. Loaded in <head> so the `js` class is set before the page paints (no flash of
 // the open menu); without scripts the class is missing and the links simply wrap.
 document.documentElement.classList.add('js');
-document.addEventListener('DOMContentLoaded', () => {
-  const button = document.querySelector('.menu-toggle');
-  if (!button) return;
-  const panel = document.getElementById(button.getAttribute('aria-controls'));
-  const isOpen = () => button.getAttribute('aria-expanded') === 'true';
-  const show = (open) => {
-    button.setAttribute('aria-expanded', String(open));
-    panel.classList.toggle('open', open);
-  };
-  button.addEventListener('click', () => show(!isOpen()));
-  document.addEventListener('keydown', (event) => {
-    if (event.key !== 'Escape' || event.defaultPrevented) return;
-    if (isOpen()) {
-      show(false);
-      button.focus();
-    }
-  });
+// Listened for on the document from the start (not on DOMContentLoaded), so a tap on the button while a long page is
+// still loading is not lost.
+const menuToggle = () => document.querySelector('.menu-toggle');
+const showMenu = (button, open) => {
+  button.setAttribute('aria-expanded', String(open));
+  document.getElementById(button.getAttribute('aria-controls')).classList.toggle('open', open);
+};
+document.addEventListener('click', (event) => {
+  const button = event.target.closest && event.target.closest('.menu-toggle');
+  if (button) showMenu(button, button.getAttribute('aria-expanded') !== 'true');
+});
+document.addEventListener('keydown', (event) => {
+  const button = menuToggle();
+  if (event.key !== 'Escape' || event.defaultPrevented || !button) return;
+  if (button.getAttribute('aria-expanded') === 'true') {
+    showMenu(button, false);
+    button.focus();
+  }
 });
 
 // Escape closes the <details> popup the focus is in (a row's "⋯" menu, the schedule's Actions, an edit form shown in
