@@ -78,6 +78,8 @@ class Config:
     REMINDER_LEASE_SECONDS = int(_env("REMINDER_LEASE_SECONDS", "60"))
     REMINDER_MAX_ATTEMPTS = int(_env("REMINDER_MAX_ATTEMPTS", "5"))
     SCHEDULER_INTERVAL_SECONDS = float(_env("SCHEDULER_INTERVAL_SECONDS", "15"))
+    # deals whose loaded process runs each process keeps in memory for its next call (0: none; see engine.RunCache)
+    RUN_CACHE_SIZE = int(_env("RUN_CACHE_SIZE", "200"))
     JOB_NAME_PATTERN = _env("JOB_NAME_PATTERN", "{customer} - {title} {year}")
     SMTP_HOST = _env("SMTP_HOST")
     SMTP_PORT = int(_env("SMTP_PORT", "25"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -101,6 +102,38 @@ class Run:
     definition: ProcessDefinition
 
 
+class RunCache:
+    """Runs kept in memory between requests, so the next call on the same deal skips restoring its state (the
+    largest share of a move after the move itself). Each run is kept beside the exact text it was saved as, and
+    given out only against that text, read from the database by the caller: a run is never used after any writer,
+    in any process, saved another state. A run is taken out while in use (runs are not thread-safe) and put back
+    only after its transaction committed; the oldest are dropped beyond `size` (0: nothing is kept)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._runs: OrderedDict[Any, tuple[str, Run]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, key: Any, state: str, definition: ProcessDefinition) -> Run | None:
+        with self._lock:
+            kept = self._runs.pop(key, None)
+        if kept is None or kept[1].definition is not definition or kept[0] != state:
+            return None
+        return kept[1]
+
+    def keep(self, key: Any, state: str, run: Run) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._runs[key] = (state, run)
+            self._runs.move_to_end(key)
+            while len(self._runs) > self.size:
+                self._runs.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+
 def _props(task_spec: Any) -> dict[str, str]:
     return (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
 
@@ -112,8 +145,9 @@ def _clean(data: Mapping[str, Any] | None) -> dict[str, Any]:
 class Engine:
     """SpiffWorkflow behind the som_flow profile. Thread-safe; runs are not."""
 
-    def __init__(self, operations: Mapping[str, Operation] | None = None):
+    def __init__(self, operations: Mapping[str, Operation] | None = None, run_cache_size: int = 0):
         self.operations: dict[str, Operation] = dict(operations or {})
+        self.runs = RunCache(run_cache_size)
         self._script_engine = SafeScriptEngine(self.operations)
         self._serializer = StateSerializer()
         self._definitions: dict[int, tuple[str | bytes, ProcessDefinition]] = {}
@@ -186,10 +220,19 @@ class Engine:
         self._step(run)
         return run
 
-    def restore(self, definition: ProcessDefinition, state: str) -> Run:
+    def restore(self, definition: ProcessDefinition, state: str, key: Any = None) -> Run:
+        """The run saved as `state`; with a `key`, the one kept under it for exactly this state, if any."""
+        if key is not None:
+            kept = self.runs.take(key, state, definition)
+            if kept is not None:
+                return kept
         workflow = self._serializer.restore(state, definition.spec, definition.subprocess_specs)
         workflow.script_engine = self._script_engine  # not saved with the state (§8)
         return Run(workflow, definition)
+
+    def keep(self, key: Any, state: str, run: Run) -> None:
+        """Keep `run`, saved as `state` (and committed), for the next `restore` under `key`."""
+        self.runs.keep(key, state, run)
 
     def dump(self, run: Run) -> str:
         return self._serializer.dump(run.workflow)
@@ -227,18 +270,30 @@ class Engine:
             workflow = parent.workflow
         return None
 
+    @staticmethod
+    def _all_tasks(workflow: Any) -> Iterator[Any]:
+        """Every task of the run, its subprocesses' too, in no particular order: a plain walk of the task maps,
+        several times cheaper than the library's tree iterator, for the reads where order does not matter."""
+        yield from workflow.tasks.values()
+        for subprocess in workflow.subprocesses.values():
+            yield from subprocess.tasks.values()
+
     def current_stage(self, run: Run) -> str | None:
-        for task in run.workflow.get_tasks(state=TaskState.STARTED):
-            key = _props(task.task_spec).get(p.STAGE)
-            if key:
-                return key
+        # one stage subprocess runs at a time (a back move starts a new run), so any order finds the same one
+        for task in self._all_tasks(run.workflow):
+            if task.state == TaskState.STARTED:
+                key = _props(task.task_spec).get(p.STAGE)
+                if key:
+                    return key
         return None
 
     def outcome(self, run: Run) -> tuple[str | None, dict]:
-        for task in run.workflow.get_tasks(state=TaskState.COMPLETED, skip_subprocesses=True):
-            outcome = _props(task.task_spec).get(p.OUTCOME)
-            if outcome:
-                return outcome, task.data
+        # the won and lost ends are on the top level, and a run reaches one of them only
+        for task in run.workflow.tasks.values():
+            if task.state == TaskState.COMPLETED:
+                outcome = _props(task.task_spec).get(p.OUTCOME)
+                if outcome:
+                    return outcome, task.data
         return None, {}
 
     def _user_tasks(self, run: Run, state: int = TaskState.READY) -> Iterator[Any]:
@@ -266,7 +321,9 @@ class Engine:
 
     def _timers(self, run: Run) -> tuple[WaitingTimer, ...]:
         timers = []
-        for task in run.workflow.get_tasks(state=TaskState.WAITING):
+        for task in self._all_tasks(run.workflow):  # sorted by due time below
+            if task.state != TaskState.WAITING:
+                continue
             event_def = getattr(task.task_spec, "event_definition", None)
             if not isinstance(event_def, TimerEventDefinition):
                 continue

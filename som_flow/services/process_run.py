@@ -27,7 +27,7 @@ from som_flow.services.guards import bump_version, lock_opportunity
 from som_flow.services.history import record_event
 from som_flow.services.reminder_schedule import local_hour_utc, sync_process_timers, sync_reminders
 from som_flow.services.tasks import cancel_person_tasks
-from som_flow.services.unit_of_work import now, transaction
+from som_flow.services.unit_of_work import after_commit, now, transaction
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,8 @@ def engine() -> Engine:
     """The app's engine: one per process, holding the parsed-spec cache."""
     eng = current_app.extensions.get("som_engine")
     if eng is None:
-        eng = current_app.extensions["som_engine"] = Engine(operations=OPERATIONS)
+        eng = current_app.extensions["som_engine"] = Engine(
+            operations=OPERATIONS, run_cache_size=current_app.config.get("RUN_CACHE_SIZE", 0))
     return eng
 
 
@@ -57,7 +58,7 @@ def load_run(opp: Opportunity) -> Run:
     version = opp.kind_version  # held by the deal: the projection's `opp.kind_version` reads no row again
     if version is None or version.id != state.kind_version_id:
         version = db.session.get(KindVersion, state.kind_version_id)
-    return engine().restore(definition_for(version), state.state)
+    return engine().restore(definition_for(version), state.state, key=(opp.id, version.id))
 
 
 def _held_states() -> dict[int, WorkflowState]:
@@ -239,9 +240,13 @@ def _save_state(opp: Opportunity, run: Run, snap: Snapshot, version: KindVersion
         db.session.add(state)
     state.kind_version_id = version.id
     state.serializer_version = "3.2"
-    state.state = engine().dump(run)
+    state.state = saved = engine().dump(run)
     state.next_timer_at = min((t.due_at for t in snap.timers), default=None)
     db.session.flush()
+    # the next call on this deal starts from this run instead of restoring it, once (and if) this is committed
+    # (the key is taken now: after the commit the rows' attributes are expired and reading them would query)
+    key = (opp.id, version.id)
+    after_commit(lambda: engine().keep(key, saved, run))
 
 
 def _apply_effects(opp: Opportunity, effects: tuple[dict, ...], actor: User | None) -> None:

@@ -67,6 +67,7 @@ def transaction() -> Iterator[Session]:
         yield session
         return
     session.info["som_in_transaction"] = True
+    session.info["som_after_commit"] = []
     try:
         if session().in_transaction():
             # end the request's read transaction (the signed-in user, a page's lookups): a writer must start
@@ -75,6 +76,8 @@ def transaction() -> Iterator[Session]:
         session.connection(execution_options={WRITE_TRANSACTION: True})
         yield session
         session.commit()
+        for action in session.info["som_after_commit"]:
+            action()
     except StaleDataError:
         session.rollback()
         raise StaleVersion(gettext("The opportunity was changed by someone else; reload and try again."))
@@ -93,6 +96,13 @@ def transaction() -> Iterator[Session]:
         raise
     finally:
         session.info["som_in_transaction"] = False
+        session.info["som_after_commit"] = []
+
+
+def after_commit(action: Callable[[], None]) -> None:
+    """Run `action` once the current transaction has committed (never if it rolls back, or outside one)."""
+    if db.session.info.get("som_in_transaction"):
+        db.session.info["som_after_commit"].append(action)
 
 
 def service(fn: Callable[P, R]) -> Callable[P, R]:
