@@ -133,6 +133,9 @@ class RunCache:
     def __len__(self) -> int:
         return len(self._runs)
 
+    def __contains__(self, key: Any) -> bool:
+        return key in self._runs
+
 
 def _props(task_spec: Any) -> dict[str, str]:
     return (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
