@@ -94,10 +94,10 @@ def test_a_call_rolled_back_after_moving_the_run_leaves_no_run_behind(app, monke
     db.session.commit()
     assert (opp_id, version_id) in process_run.engine().runs
 
-    def broken(_opp):
+    def broken(_opp, _timers):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(process_run, "sync_reminders", broken)
+    monkeypatch.setattr(process_run, "sync_deal_schedule", broken)
     with pytest.raises(RuntimeError):
         opportunities.move_to_stage(manager, opp_id, "qualification")
     assert (opp_id, version_id) not in process_run.engine().runs

@@ -41,7 +41,15 @@ def guard_version(opp: Opportunity, expected_version: int | None) -> None:
 
 def bump_version(opp: Opportunity) -> None:
     """The stored workflow changed, even if no column did: move the version, so a writer holding the old one
-    (an If-Match, a move that read the deal before) gets a 409 instead of saving over this change."""
+    (an If-Match, a move that read the deal before) gets a 409 instead of saving over this change. Once per deal and
+    transaction: one UPDATE moves the version, and a second would only add a statement."""
+    transaction = db.session().get_transaction()
+    bumped = db.session.info.get("som_bumped")
+    if bumped is None or bumped[0] is not transaction:
+        bumped = db.session.info["som_bumped"] = (transaction, set())
+    if id(opp) in bumped[1]:
+        return
+    bumped[1].add(id(opp))
     opp.updated_at = now()
     flag_modified(opp, "updated_at")  # an UPDATE even when the clock has not moved (the version rides on it)
 

@@ -127,16 +127,23 @@ def _done_before(w: Wanted) -> bool:
     return db.session.scalar(select(Reminder.id).where(same, Reminder.state.in_(SETTLED)).limit(1)) is not None
 
 
-def _apply(opp_id: int | None, kinds: tuple[str, ...], wanted: list[Wanted], source_id: str | None = None) -> None:
+def _deal_reminders(opp_id: int) -> list[Reminder]:
+    return list(db.session.scalars(select(Reminder).where(Reminder.opportunity_id == opp_id)))
+
+
+def _apply(opp_id: int | None, kinds: tuple[str, ...], wanted: list[Wanted], source_id: str | None = None,
+           rows: list[Reminder] | None = None, flush: bool = True) -> None:
     """Make the pending rows match `wanted`. The source's reminders (an opportunity's, or one appointment's) are
-    read in one query and compared in memory — a stage move re-applies a handful of unchanged reminders; only
-    a key new to them is looked up across the table before it is inserted (keys are unique, and a reminder
-    delivered once never comes back)."""
-    if source_id is not None:  # one appointment's reminders, whichever deal it belongs to now
+    read in one query (or given, as `rows`) and compared in memory — a stage move re-applies a handful of
+    unchanged reminders; only a key new to them is looked up across the table before it is inserted (keys are
+    unique, and a reminder delivered once never comes back)."""
+    if rows is not None:
+        pass
+    elif source_id is not None:  # one appointment's reminders, whichever deal it belongs to now
         rows = list(db.session.scalars(select(Reminder).where(Reminder.source_id == source_id,
                                                               Reminder.kind.in_(kinds))))
     elif opp_id is not None:
-        rows = list(db.session.scalars(select(Reminder).where(Reminder.opportunity_id == opp_id)))
+        rows = _deal_reminders(opp_id)
     else:
         rows = []
     mine = [r for r in rows if r.kind in kinds]
@@ -162,7 +169,8 @@ def _apply(opp_id: int | None, kinds: tuple[str, ...], wanted: list[Wanted], sou
             continue
         db.session.add(Reminder(kind=w.kind, opportunity_id=opp_id, user_id=w.user_id, source_id=w.source_id,
                                 due_at=w.due_at, state="pending", idempotency_key=w.key, title=w.title[:200]))
-    db.session.flush()
+    if flush:
+        db.session.flush()
 
 
 def sync_reminders(opp: Opportunity) -> None:
@@ -176,10 +184,18 @@ def sync_appointment(appt: Appointment) -> None:
     _apply(appt.opportunity_id, ("appointment",), wanted, source_id=str(appt.id))
 
 
-def sync_process_timers(opp: Opportunity, timers) -> None:
-    wanted = [] if opp.closed else [
+def _timers_wanted(opp: Opportunity, timers) -> list[Wanted]:
+    return [] if opp.closed else [
         Wanted("process_timer", f"process_timer:{opp.id}:{t.id}:{t.due_at.isoformat()}", t.due_at, None, t.id,
                f"Process timer {t.spec_name}") for t in timers]
-    _apply(opp.id, ("process_timer",), wanted)
+
+
+def sync_deal_schedule(opp: Opportunity, timers) -> None:
+    """After the deal's process moved: its process timers and its people reminders, from one read of the deal's
+    reminders (each kind's rows are its own, so the first's new rows change nothing the second compares)."""
+    db.session.flush()
+    rows = _deal_reminders(opp.id)
+    _apply(opp.id, ("process_timer",), _timers_wanted(opp, timers), rows=rows, flush=False)
+    _apply(opp.id, PEOPLE_KINDS, _wanted_for(opp), rows=rows)
 
 
