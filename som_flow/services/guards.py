@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
 from som_flow.errors import Conflict, NotFound, StaleVersion
@@ -25,7 +26,10 @@ def lock_opportunity(opp_id: int) -> Opportunity:
     Whoever rewrites the stored workflow without moving the stage (a task completion, a timer) holds this lock,
     or two of them at once would each save a state without the other's step.
     """
-    opp = db.session.get(Opportunity, opp_id, with_for_update={"key_share": True}, populate_existing=True)
+    # a SELECT rather than `session.get`: get() loads a deal the session already holds (expired by the last commit)
+    # twice, with its demand lines twice (four statements instead of two)
+    opp = db.session.scalars(select(Opportunity).where(Opportunity.id == opp_id).with_for_update(key_share=True)
+                             .execution_options(populate_existing=True)).one_or_none()
     if opp is None:
         raise NotFound(gettext("No opportunity %(opp_id)s", opp_id=opp_id))
     return opp
