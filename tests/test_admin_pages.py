@@ -313,3 +313,34 @@ def test_the_designer_sets_a_kinds_own_probability_per_stage(admin, people):
     assert refused.status_code == 422
     assert "stage probability" in text(refused)
     assert kinds.get_kind("field-sale").current_version.number == 1
+
+
+def test_an_admin_sets_whom_each_user_reports_to_which_makes_the_boards_teams(admin, people, client):
+    rep, manager = people["rep"], people["manager"]
+    page = text(admin.get("/admin/users"))
+    assert "Sales rep" in page and "Sales manager" in page  # roles by their names, not their keys
+    r = admin.post(f"/admin/users/{rep.id}/manager", data={"manager_id": str(manager.id)})
+    assert r.status_code == 302
+    assert db.session.get(User, rep.id).manager_id == manager.id
+    html = admin.get("/admin/users").get_data(as_text=True)
+    assert re.search(rf'aria-label="Whom Rep reports to">\s*<option value="">Nobody</option>.*?'
+                     rf'<option value="{manager.id}" selected>Manager</option>', html, re.S)
+
+    r = admin.post(f"/admin/users/{rep.id}/manager", data={"manager_id": str(rep.id)})  # oneself
+    assert r.status_code == 422
+    assert field_error(r, "manager_id") == "Choose another user this one reports to."
+    assert db.session.get(User, rep.id).manager_id == manager.id  # nothing changed
+    r = admin.post(f"/admin/users/{rep.id}/manager", data={"manager_id": ""})  # nobody
+    assert r.status_code == 302 and db.session.get(User, rep.id).manager_id is None
+
+    r = admin.post("/admin/users", data={"email": "sam@x.test", "name": "Sam", "roles": ["rep"], "timezone": "UTC",
+                                         "password": "long-enough-1", "manager_id": str(manager.id)})
+    assert r.status_code == 302
+    assert db.session.scalar(select(User).where(User.email == "sam@x.test")).manager_id == manager.id
+
+
+def test_a_rep_cannot_set_whom_anyone_reports_to(client, people):
+    login(client, people["rep"])
+    r = client.post(f"/admin/users/{people['rep'].id}/manager", data={"manager_id": str(people["manager"].id)})
+    assert r.status_code == 403
+    assert db.session.get(User, people["rep"].id).manager_id is None

@@ -34,6 +34,14 @@ STATUS_LABELS = {
     "done": N_("done"),
     "cancelled": N_("cancelled"),
 }
+# the roles people hold (the role keys of models.ROLES)
+ROLE_LABELS = {
+    "admin": N_("Administrator"),
+    "manager": N_("Sales manager"),
+    "csr": N_("Office (CSR)"),
+    "rep": N_("Sales rep"),
+    "scheduler": N_("Scheduler"),
+}
 # label('priority', 'high') reads the catalog 'priorities': the singular names a template says naturally
 CATALOG_OF = {
     "priority": "priorities",
@@ -213,6 +221,8 @@ def label(kind: str, key, *, blank: str = "—") -> str:
     key = str(key)
     if kind == "status":
         return gettext(STATUS_LABELS[key]) if key in STATUS_LABELS else key.replace("_", " ")
+    if kind == "role":
+        return gettext(ROLE_LABELS[key]) if key in ROLE_LABELS else key
     names = _names() if has_request_context() else {}
     found = names.get((kind, key)) or names.get((CATALOG_OF.get(kind, kind), key))
     return found or key.replace("_", " ")

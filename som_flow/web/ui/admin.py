@@ -37,6 +37,7 @@ from som_flow.schemas import (
     UserCreateSchema,
     sane_date,
 )
+from som_flow.schemas.board import ReportsToSchema
 from som_flow.services import catalogs, kind_designs, kinds, reminders, users
 from som_flow.services.fields import REQUIRABLE_FIELDS, VALUE_TYPES, required_on_create, set_required_on_create
 from som_flow.services.unit_of_work import now
@@ -521,7 +522,7 @@ def _create_user() -> None:
     form = request.form
     raw = {"email": form.get("email", "").strip(), "name": form.get("name", "").strip(),
            "roles": form.getlist("roles"), "timezone": form.get("timezone", "").strip() or "UTC",
-           "password": form.get("password", "")}
+           "password": form.get("password", ""), "manager_id": form.get("manager_id", "").strip() or None}
     errors: dict[str, list[str]] = {}
     try:
         data = UserCreateSchema().load(raw)
@@ -537,19 +538,34 @@ def _create_user() -> None:
     if errors:
         raise ValidationFailed(gettext("Check the fields marked below."), errors)
     users.create_user(data["email"], data["name"], data["roles"], password=data["password"],
-                      timezone=data["timezone"])
+                      timezone=data["timezone"], manager_id=data["manager_id"])
+
+
+def _users_page(errors=None, form=None, *, row: int | None = None) -> str:
+    """The users, each with whom they report to (a row's own form, `row`, shows its refusal), and the create form."""
+    rows = users.list_users()
+    return render_template("admin/users.html", rows=rows, people=[(str(u.id), u.name) for u in rows], roles=ROLES,
+                           errors=errors or {}, form=form or {}, row=row)
 
 
 @bp.route("/users", methods=["GET", "POST"])
 def users_page():
-    def page(errors=None, form=None) -> str:
-        return render_template("admin/users.html", rows=users.list_users(), roles=ROLES, errors=errors or {},
-                               form=form or {})
-
     if request.method == "GET":
-        return page()
+        return _users_page()
     return _submit(_create_user, gettext("User %(email)s created.", email=request.form.get("email", "").strip()),
-                   url_for("admin.users_page"), page)
+                   url_for("admin.users_page"), _users_page)
+
+
+@bp.route("/users/<int:user_id>/manager", methods=["POST"])
+def user_manager(user_id: int):
+    """Whom a user reports to (their team on the board); the same rule as PUT /api/v1/users/{id}/manager."""
+    def save() -> None:
+        data = _load(ReportsToSchema(partial=("manager_id",)), ["manager_id"])
+        users.update_user(user_id, manager_id=data.get("manager_id"))
+
+    user = users.get_user(user_id)
+    return _submit(save, gettext("%(name)s's manager saved.", name=user.name), url_for("admin.users_page"),
+                   lambda errors=None, form=None: _users_page(errors, form, row=user_id))
 
 
 # exchange rates ------------------------------------------------------------------------------------

@@ -383,8 +383,8 @@ def pipeline():
 
 
 # the pools a task can be given to, as people call them
-TASK_POOLS = {"rep": "Sales reps", "csr": "Office (CSR)", "office": "Office", "manager": "Managers",
-              "scheduler": "Schedulers"}
+TASK_POOLS = {"rep": lazy_gettext("Sales reps"), "csr": lazy_gettext("Office (CSR)"), "office": lazy_gettext("Office"),
+              "manager": lazy_gettext("Managers"), "scheduler": lazy_gettext("Schedulers")}
 BULK_TASK_ACTIONS = {"complete": lazy_gettext("Done"), "snooze": lazy_gettext("Snooze until"),
                      "assign": lazy_gettext("Reassign to")}
 
