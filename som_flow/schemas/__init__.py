@@ -8,7 +8,7 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, validate
 
 from som_flow.engine import FormSpecError
-from som_flow.i18n import LANGUAGES, gettext
+from som_flow.i18n import LANGUAGES, N_, gettext
 from som_flow.models import CATALOGS, ROLES
 from som_flow.models.opportunities import OPPORTUNITY_STATUSES, PRIORITIES
 from som_flow.processes import KIND_TYPES, form_fields
@@ -23,11 +23,12 @@ _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]"
 
 def XML_TEXT(value: str) -> None:  # noqa: N802 - named like the validators it sits beside (KEY)
     if isinstance(value, str) and _NOT_IN_XML.search(value):
-        raise ValidationError("Remove the control characters: a process cannot hold them.")
+        raise ValidationError(N_("Remove the control characters: a process cannot hold them."))
 
 
-KEY = validate.Regexp(r"^[a-z][a-z0-9_\-]{0,63}$", error="Use lower-case letters, digits, '_' or '-'.")
-CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code such as USD.")
+# English here; the pages and problems show them in the reader's language (web/errors.py translated_errors)
+KEY = validate.Regexp(r"^[a-z][a-z0-9_\-]{0,63}$", error=N_("Use lower-case letters, digits, '_' or '-'."))
+CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error=N_("Use an ISO 4217 code such as USD."))
 MONEY = dict(as_string=True, places=2, validate=validate.Range(min=Decimal(0), max=MAX_AMOUNT),
              allow_nan=False)
 
@@ -74,7 +75,7 @@ class UserCreateSchema(Schema):
     email = fields.Email(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), required=True,
-                        validate=validate.Length(min=1))
+                        validate=validate.Length(min=1, error=N_("Choose at least one role.")))
     timezone = fields.String(load_default="UTC", validate=validate.Length(max=64))
     manager_id = fields.Integer(load_default=None, allow_none=True, validate=ID)
     # the policy (length, not blank, not the e-mail) is services.users.check_password's, on every path
