@@ -51,9 +51,10 @@ def bump_version(opp: Opportunity) -> None:
     bumped = db.session.info.get("som_bumped")
     if bumped is None or bumped[0] is not transaction:
         bumped = db.session.info["som_bumped"] = (transaction, set())
-    if id(opp) in bumped[1]:
+    if opp.id in bumped[1]:
         return
-    bumped[1].add(id(opp))
+    if opp.id is not None:  # a deal not yet inserted gets its first version with the INSERT
+        bumped[1].add(opp.id)
     opp.updated_at = now()
     flag_modified(opp, "updated_at")  # an UPDATE even when the clock has not moved (the version rides on it)
 
