@@ -19,6 +19,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -195,9 +196,12 @@ def _free_port() -> int:
 
 def serve(url: str) -> tuple[subprocess.Popen, str]:
     port = _free_port()
+    # the server's log (a line per request) to a file: a pipe nobody reads fills after ~600 requests and the
+    # server's next log line then blocks it, which stalled a run once the requests got faster
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
         [str(SOM_FLOW), "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "4", "--no-scheduler"],
-        env=_env(url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        env=_env(url), stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -207,7 +211,8 @@ def serve(url: str) -> tuple[subprocess.Popen, str]:
         except requests.ConnectionError:
             time.sleep(0.2)
     proc.kill()
-    raise RuntimeError(f"som-flow serve did not start: {proc.stderr.read().decode()[-2000:]}")
+    log.seek(0)
+    raise RuntimeError(f"som-flow serve did not start: {log.read().decode()[-2000:]}")
 
 
 def browser(base: str, email: str) -> requests.Session:

@@ -11,6 +11,7 @@ of the request that happened to cause it.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import lru_cache
 
 from flask import current_app, g, has_app_context
 from flask_babel import force_locale, get_locale, gettext, lazy_gettext, lazy_ngettext, ngettext
@@ -31,6 +32,7 @@ def N_(text: str) -> str:  # gettext's conventional name: "extract now, translat
     return text
 
 
+@lru_cache(maxsize=256)
 def language_of(tag: str | None) -> str | None:
     """The language of ours a locale tag means: "nb-NO", "no", "nn", "nb_NO" -> "nb"; "en-GB" -> "en"; else None."""
     if not tag:
@@ -51,7 +53,13 @@ def reader_language() -> str:
     """The language texts are being written in now ("en" or "nb"): the request's (web/i18n.py chooses it), the
     recipient's inside `in_language`, else the site's."""
     locale = get_locale() if has_app_context() else None
-    return (language_of(str(locale)) if locale is not None else None) or site_language()
+    return (_language_of_locale(locale) if locale is not None else None) or site_language()
+
+
+@lru_cache(maxsize=64)
+def _language_of_locale(locale) -> str | None:
+    """language_of a Babel Locale, worked out once per locale: a page asks for every value it formats."""
+    return language_of(str(locale))
 
 
 @contextmanager

@@ -68,10 +68,14 @@ class Task(Timestamped, db.Model):
 
     @property
     def form_fields(self) -> list[dict]:
-        """The completion form's fields with their types; a row from before typed forms has text fields."""
-        if self.form_types:
-            return self.form_types
-        return [{"name": n, "type": "text", "label": n.replace("_", " ").capitalize()} for n in self.form or []]
+        return form_fields(self.form_types, self.form)
+
+
+def form_fields(form_types: list | None, form: list | None) -> list[dict]:
+    """A task's completion form's fields with their types; a row from before typed forms has text fields."""
+    if form_types:
+        return form_types
+    return [{"name": n, "type": "text", "label": n.replace("_", " ").capitalize()} for n in form or []]
 
 
 appointment_attendee = Table(

@@ -16,7 +16,7 @@ from som_flow.services import opportunities
 from som_flow.services.forecast import Rates, board_sums, summed_totals
 from som_flow.services.kinds import get_kind, kind_stages, list_kinds
 from som_flow.services.next_activity import without_next_activity
-from som_flow.services.opportunities import CARD_LOADS, allowed_stages
+from som_flow.services.opportunities import ROW_LOADS, allowed_stages
 from som_flow.services.permissions import SALES_ADMINS
 from som_flow.services.reports import stage_slas
 from som_flow.services.unit_of_work import now
@@ -110,7 +110,7 @@ def board(viewer: User, kind: OpportunityKind, currency: str, *, who: str | None
     shown = select(ranked.c.id).where(ranked.c.place <= (per_column or opportunities.BOARD_CARDS))
     rows = db.session.execute(
         select(Opportunity, *(condition.label(name) for name, condition in signals.items()))
-        .where(Opportunity.id.in_(shown)).order_by(Opportunity.id).options(*CARD_LOADS)).all()
+        .where(Opportunity.id.in_(shown)).order_by(Opportunity.id).options(*ROW_LOADS)).all()
     moves: dict[tuple[int, str | None], tuple[str, ...]] = {}  # asked once per (kind version, stage)
     by_stage: dict[str | None, list[Card]] = {}
     for opp, *flags in rows:

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from sqlalchemy import Numeric, case, func, literal, null, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, lazyload, selectinload
 
 from som_flow.engine import jsonable
 from som_flow.errors import Conflict, NotFound, SomFlowError, ValidationFailed
@@ -98,6 +98,14 @@ def get_many(ids: list[int]) -> list[Opportunity]:
 # loaded for the whole page in a few queries, not one per deal (measured by bench/reads.py: 396 customer queries
 # for one board of 700 deals)
 CARD_LOADS = (selectinload(Opportunity.customer).selectinload(Customer.parent), selectinload(Opportunity.sales_rep))
+# a board's cards and the list page's rows: the same, without what they never show (the deal's demand lines, texts,
+# answers and custom values; a customer's addresses and notes), which cost more to load than the rows' SQL
+_CUSTOMER_NAME = (Customer.id, Customer.name, Customer.parent_id)
+ROW_LOADS = (selectinload(Opportunity.customer).load_only(*_CUSTOMER_NAME)
+             .selectinload(Customer.parent).load_only(*_CUSTOMER_NAME),
+             selectinload(Opportunity.sales_rep), lazyload(Opportunity.demand_lines),
+             defer(Opportunity.description), defer(Opportunity.explanation), defer(Opportunity.answers),
+             defer(Opportunity.custom))
 
 
 def open_deals(*, limit: int | None = None, newest_first: bool = False,
@@ -186,11 +194,19 @@ def _ordered(query, sort: str):
     return query.order_by(column.desc() if descending else column.asc(), Opportunity.id.desc())
 
 
-def search_opportunities(*, user: User, sort="-id", page=1, per_page=50, **filters):
-    """One page of the deals the filters select, in `sort` order, and how many there are in all."""
+def search_opportunities(*, user: User, sort="-id", page=1, per_page=50, rows_only=False, count_up_to=None,
+                         **filters):
+    """One page of the deals the filters select, in `sort` order, and how many there are in all. `rows_only`: the
+    deals loaded for the list page's rows only (ROW_LOADS), not for the deal's JSON. `count_up_to`: count at most
+    that many and one more (more than `count_up_to` comes back as count_up_to + 1): the list page says "10,000+"
+    rather than counting 100,000 deals on every page; the API's total is exact (API.md)."""
     query = _ordered(_filtered(user=user, **filters), sort)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page).options(*CARD_LOADS)))
+    counted = query.order_by(None)
+    if count_up_to is not None:
+        counted = counted.with_only_columns(Opportunity.id, maintain_column_froms=True).limit(count_up_to + 1)
+    total = db.session.scalar(select(func.count()).select_from(counted.subquery()))
+    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)
+                                    .options(*(ROW_LOADS if rows_only else CARD_LOADS))))
     return items, total
 
 

@@ -137,10 +137,10 @@ def create_token(email: str, name: str = "cli") -> str:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    if row is None or not row.user.active:
-        return None
-    return row.user
+    # the user read with its token in one statement: every API request asks this first
+    user = db.session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id)
+                             .where(ApiToken.token_hash == _token_hash(token)))
+    return user if user is not None and user.active else None
 
 
 def user_for_password(email: str, password: str) -> User | None:

@@ -5,13 +5,22 @@ same value the same way; the JSON API keeps the raw values (clients format for t
 from __future__ import annotations
 
 import functools
+import re
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 
 import isodate
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_currency_precision,
+    get_currency_symbol,
+    get_decimal_symbol,
+    get_group_symbol,
+)
 from flask import Flask, current_app, has_request_context, request
 
 from som_flow.i18n import N_, gettext, language_of, ngettext
@@ -73,8 +82,12 @@ def viewer_locale() -> Locale:
     """The formatting locale of the language this response is written in (web/i18n.py chooses it: the user's
     preference, the browser's, the site's): Norwegian formats as nb_NO, English as the site's LOCALE when that
     is an English one (en_GB...), else en. An e-mail written in its recipient's language formats in it too."""
-    site = str(current_app.config.get("LOCALE") or "en").replace("-", "_")
-    language = current_language()
+    return _formatting_locale(current_app.config.get("LOCALE"), current_language())
+
+
+@functools.lru_cache(maxsize=32)
+def _formatting_locale(configured: str | None, language: str) -> Locale:
+    site = str(configured or "en").replace("-", "_")
     wanted = site if language_of(site) == language else _FORMATTING.get(language, "en")
     return _locale(wanted, _FORMATTING.get(language, "en"))
 
@@ -106,14 +119,52 @@ def money(amount, currency: str | None = None, *, blank: str = "—") -> str:
     if not currency:
         return format_decimal(value, format="#,##0.00", locale=locale)
     code = currency.upper()
-    try:
-        text = format_currency(value, code, locale=locale)
-    except (ValueError, KeyError):  # an unknown code in a catalog: the number still formatted, the code beside it
-        return f"{format_decimal(value, format='#,##0.00', locale=locale)} {currency}"
+    shape = _money_shape(code, locale) if value.is_finite() else None
+    if shape is not None:
+        text = _shaped(value, *shape)
+    else:
+        try:
+            text = format_currency(value, code, locale=locale)
+        except (ValueError, KeyError):  # an unknown code in a catalog: the number still formatted, the code beside it
+            return f"{format_decimal(value, format='#,##0.00', locale=locale)} {currency}"
     # English writes a code with no symbol glued to the digits ("NOK58,663.00"): a no-break space between
     if text.startswith(code) and text[len(code):][:1].isdigit():
         text = f"{code}\u00a0{text[len(code):]}"
     return text
+
+
+@functools.lru_cache(maxsize=256)
+def _money_shape(code: str, locale: Locale) -> tuple | None:
+    """How Babel writes an amount in `code` for `locale`, read once from its pattern: the currency's digits, the
+    group and decimal marks and the text before and after the number (positive, negative). None when the pattern
+    is one the plain writing in _shaped does not cover (other groupings, scaled, significant digits, a currency's
+    name, a quote for a mark): Babel writes those. A board or list formats hundreds of amounts; Babel re-reads its
+    locale data for each (tests/test_row_formatting.py checks both write the same)."""
+    try:
+        pattern = locale.currency_formats["standard"]
+        affixes = (*pattern.prefix, *pattern.suffix)
+        if (pattern.grouping != (3, 3) or pattern.scale or pattern.exp_prec or "@" in pattern.pattern
+                or pattern.int_prec[0] != 1 or pattern.number_pattern == "" or any("¤¤¤" in a for a in affixes)):
+            return None
+        symbol = get_currency_symbol(code, locale)
+
+        def written(affix: str) -> str:  # as Babel's apply fills in the currency and drops the quoting
+            affix = affix.replace("¤¤", code).replace("¤", symbol)
+            return re.sub(r"'([^']*)'", lambda m: m.group(1) or "'", affix)
+
+        group, decimal = get_group_symbol(locale), get_decimal_symbol(locale)
+        if "'" in group + decimal:  # Babel's unquoting then eats the marks (de_CH): it writes those itself
+            return None
+        return (get_currency_precision(code), group, decimal,
+                tuple(written(a) for a in pattern.prefix), tuple(written(a) for a in pattern.suffix))
+    except (ValueError, KeyError):
+        return None
+
+
+def _shaped(value: Decimal, digits: int, group: str, decimal: str, prefix: tuple, suffix: tuple) -> str:
+    negative = int(value.is_signed())
+    plain = f"{abs(value):,.{digits}f}"  # rounds half to even, as Babel's quantize does
+    return prefix[negative] + plain.replace(",", "\0").replace(".", decimal).replace("\0", group) + suffix[negative]
 
 
 def number(value, *, digits: int | None = None, blank: str = "—") -> str:
@@ -130,7 +181,13 @@ def percent(value, *, fraction: bool = False, blank: str = "—") -> str:
     parsed = _decimal(value)
     if parsed is None:
         return blank
-    return format_percent(parsed if fraction else parsed / 100, locale=viewer_locale())
+    return _percent(parsed if fraction else parsed / 100, viewer_locale())
+
+
+@functools.lru_cache(maxsize=1024)
+def _percent(value: Decimal, locale: Locale) -> str:
+    """Babel's percentage, kept: a board or list shows the same few probabilities on every row."""
+    return format_percent(value, locale=locale)
 
 
 def duration(value, *, blank: str = "") -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import Response, request
+from flask import Response, jsonify, request
 from marshmallow import Schema, fields, validate
 
 from som_flow.errors import Unauthorized, ValidationFailed
@@ -24,7 +24,7 @@ from som_flow.schemas import (
     page_schema,
     sane_date,
 )
-from som_flow.schemas.tasks import TaskBulkResultSchema, TaskBulkSchema, TaskCreateSchema
+from som_flow.schemas.tasks import TaskBulkResultSchema, TaskBulkSchema, TaskCreateSchema, task_items
 from som_flow.services import appointments as appts
 from som_flow.services import notify, reminders, task_bulk, tasks
 from som_flow.services.opportunities import complete_task
@@ -51,8 +51,9 @@ class AwareDateTime(fields.AwareDateTime):
 @blp.response(200, page_schema(TaskSchema, "TaskPage"))
 def list_tasks(query):
     """List tasks, filtered by opportunity, assignee, pool and state."""
-    items, total = tasks.search_tasks(api_user(), **query)
-    return paged(items, total, query)
+    rows, total = tasks.task_rows(api_user(), **query)
+    # written out from plain rows, as TaskSchema would dump them (schemas.tasks.task_items): the list is read often
+    return jsonify(paged(task_items(rows), total, query))
 
 
 @blp.route("/tasks", methods=["POST"])

@@ -48,7 +48,7 @@ from som_flow.services.fields import qualification, required_on_create
 from som_flow.services.next_activity import next_activities
 from som_flow.services.permissions import can_change_opportunity, can_reopen
 from som_flow.services.unit_of_work import now
-from som_flow.web.formatting import label
+from som_flow.web.formatting import label, number
 from som_flow.web.forms import load_args, load_form, local_datetime, refused
 from som_flow.web.i18n import current_language, localized
 from som_flow.web.redirects import back, return_to
@@ -73,6 +73,7 @@ PER_PAGE = (25, 50, 100, 200)
 # "all matching this filter" acts on at most as many deals as the API's bulk takes ids: each deal is its own
 # transaction, so a larger run would keep the request open for minutes
 BULK_CAP = BulkSchema().fields["ids"].validate.max
+LIST_COUNT_CAP = 10_000  # the list counts this many matching deals at most (then "10,000+"): not 100,000 a page
 
 
 MY_OPEN_DEALS = {"assignee": "me", "status": "open"}
@@ -153,10 +154,13 @@ def opportunities_page():
     args = _list_args()
     filters = _list_filters(args)
     results = _bulk(filters) if request.method == "POST" else None
-    items, total = opportunities.search_opportunities(user=current_user, **filters)
+    # counted up to the page's own rows, and at least LIST_COUNT_CAP: beyond that the page says "10,000+"
+    cap = max(LIST_COUNT_CAP, filters["page"] * filters["per_page"])
+    items, total = opportunities.search_opportunities(user=current_user, rows_only=True, count_up_to=cap, **filters)
+    capped = total > cap
     stages = localized(catalogs.list_stages())
     by_key = {s.key: s for s in stages}
-    pages = max(1, -(-total // filters["per_page"]))
+    pages = max(1, -(-min(total, cap) // filters["per_page"]))
     can_change = current_user.has_role("admin", "manager", "csr", "rep")
     refused = bool(results and results.get("refused"))
     return render_template(
@@ -165,7 +169,8 @@ def opportunities_page():
         lost_reasons=localized(catalogs.list_entries("lost_reasons")), results=None if refused else results,
         can_bulk=can_change,
         upcoming=next_activities([o.id for o in items]), local=_local_time, at=now(),
-        page=filters["page"], pages=pages, per_page=filters["per_page"], per_page_choices=PER_PAGE,
+        page=filters["page"], pages=pages, per_page=filters["per_page"], per_page_choices=PER_PAGE, capped=capped,
+        shown_total=f"{number(cap)}+" if capped else total, shown_pages=f"{number(pages)}+" if capped else pages,
         list_url=_list_url(args), bulk_cap=BULK_CAP, currency=current_app.config["DEFAULT_CURRENCY"],
         my_deals=all(args.get(k) == v for k, v in MY_OPEN_DEALS.items()),
         # the row menu offers only what the viewer may do to that deal (a rep: their own deals)
