@@ -123,3 +123,6 @@ def test_the_task_list_and_the_board_read_the_partial_indexes_of_migration_0012(
     login(client, "manager@x.test")
     # the board's column sums read only the open deals of the kind
     assert "ix_opportunity_board" in plan(lambda: client.get("/pipeline"), "sum(opportunity.amount")
+    # and each column's first cards, a LIMITed range of it per stage (not a window over every open deal)
+    cards = plan(lambda: client.get("/pipeline"), "UNION ALL")
+    assert "ix_opportunity_board" in cards and "WindowAgg" not in cards

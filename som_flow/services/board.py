@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select, union_all
 
 from som_flow.errors import SomFlowError
 from som_flow.extensions import db
@@ -104,10 +104,14 @@ def board(viewer: User, kind: OpportunityKind, currency: str, *, who: str | None
         where.append(mine)
     if only:
         where.append(signals[only])
-    ranked = (select(Opportunity.id, func.row_number().over(partition_by=Opportunity.stage,
-                                                            order_by=Opportunity.id).label("place"))
-              .where(*where).subquery())
-    shown = select(ranked.c.id).where(ranked.c.place <= (per_column or opportunities.BOARD_CARDS))
+    stages = kind_stages(kind)
+    # each column's first cards by its own index range (kind, stage, id: ix_opportunity_board), one LIMITed read a
+    # stage joined by UNION ALL: a window numbering every open deal of the kind read them all (69 ms at 100,000)
+    firsts = [select(Opportunity.id).where(*where, Opportunity.stage == stage["key"] if stage
+                                           else Opportunity.stage.is_(None))
+              .order_by(Opportunity.id).limit(per_column or opportunities.BOARD_CARDS).subquery()
+              for stage in stages or [None]]
+    shown = union_all(*(select(first.c.id) for first in firsts))
     rows = db.session.execute(
         select(Opportunity, *(condition.label(name) for name, condition in signals.items()))
         .where(Opportunity.id.in_(shown)).order_by(Opportunity.id).options(*ROW_LOADS)).all()
@@ -122,7 +126,7 @@ def board(viewer: User, kind: OpportunityKind, currency: str, *, who: str | None
     result = Board(kind=kind, who=who, only=only, currency=currency)
     sums, rates = board_sums(kind.id, *where[1:]), Rates(now().date())
     # a stageless kind has no columns: its deals are one list (stage None)
-    for stage in kind_stages(kind) or [None]:
+    for stage in stages or [None]:
         key = stage["key"] if stage else None
         rows_of = sums.get(key, [])
         try:  # totals only in one currency: a missing rate says so instead of summing USD with NOK
