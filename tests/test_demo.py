@@ -32,6 +32,9 @@ def test_the_demo_data_fills_the_forecast_and_board_and_loads_once(tmp_path):
     board = client.get("/pipeline").get_data(as_text=True)
     assert "Column totals need exchange rates" not in board
     assert board.count('class="card-item"') > 10
+    # the reps report to the demo's managers, so "My team" is a board too (Rita and Ravi are Mona's)
+    team = client.get("/pipeline?who=team").get_data(as_text=True)
+    assert team.count('class="card-item"') > 5 and "Rita Rep" in team and "Rosa Rep" not in team
     with app.app_context():
         from sqlalchemy import func, select
 

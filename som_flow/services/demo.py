@@ -39,6 +39,9 @@ DEMO_USERS = [
     ("scheduler@example.com", "Sam Scheduler", ["scheduler"], "America/Chicago"),
     ("owner@example.com", "Olga Owner", ["manager", "rep"], "Europe/Oslo"),
 ]
+# whom the demo's reps report to (the board's "My team"): two teams, Mona's and Olga's
+DEMO_TEAMS = {"rep@example.com": "manager@example.com", "rep2@example.com": "manager@example.com",
+              "rep3@example.com": "owner@example.com"}
 COMPANIES = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Wonka", "Tyrell",
              "Cyberdyne", "Soylent", "Gringotts", "Oscorp", "Monarch", "Nakatomi", "Pied Piper", "Dunder Mifflin",
              "Bluth", "Prestige"]
@@ -205,9 +208,13 @@ def _demo_customers(rng: random.Random, manager: User) -> list[Customer]:
 def load_demo() -> list[tuple[str, list[str]]]:
     """Create the demo users, customers and opportunities once; returns the logins."""
     rng = random.Random(7)  # noqa: S311 - reproducible demo data, not security
+    made_now = []
     for email, name, roles, tz in DEMO_USERS:
         if db.session.scalar(select(User.id).where(User.email == email)) is None:
-            users.create_user(email, name, roles, password=DEMO_PASSWORD, timezone=tz)
+            made_now.append(users.create_user(email, name, roles, password=DEMO_PASSWORD, timezone=tz))
+    for person in made_now:  # teams once everyone exists (a manager may come after their reps in the list)
+        if person.email in DEMO_TEAMS:
+            users.update_user(person.id, manager_id=users.find_user_by_email(DEMO_TEAMS[person.email]).id)
     logins = [(email, roles) for email, _n, roles, _t in DEMO_USERS]
     if db.session.scalar(select(func.count()).select_from(Opportunity)):
         return logins
