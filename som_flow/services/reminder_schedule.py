@@ -137,15 +137,11 @@ def _apply(opp_id: int | None, kinds: tuple[str, ...], wanted: list[Wanted], sou
     read in one query (or given, as `rows`) and compared in memory — a stage move re-applies a handful of
     unchanged reminders; only a key new to them is looked up across the table before it is inserted (keys are
     unique, and a reminder delivered once never comes back)."""
-    if rows is not None:
-        pass
-    elif source_id is not None:  # one appointment's reminders, whichever deal it belongs to now
+    if rows is None and source_id is not None:  # one appointment's reminders, whichever deal it belongs to now
         rows = list(db.session.scalars(select(Reminder).where(Reminder.source_id == source_id,
                                                               Reminder.kind.in_(kinds))))
-    elif opp_id is not None:
-        rows = _deal_reminders(opp_id)
-    else:
-        rows = []
+    elif rows is None:
+        rows = _deal_reminders(opp_id) if opp_id is not None else []
     mine = [r for r in rows if r.kind in kinds]
     existing = {r.idempotency_key: r for r in mine if r.state in ("pending", "cancelled")}
     known = {r.idempotency_key for r in rows}
