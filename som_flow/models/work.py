@@ -32,8 +32,13 @@ class Task(Timestamped, db.Model):
 
     __tablename__ = "task"
     __table_args__ = (
-        Index("ix_task_assignee_status_due", "assignee_id", "status", "due_at"),
-        Index("ix_task_role_status", "role", "status"),
+        # a person's and a pool's task list, in the list's order (services.tasks.TASK_ORDER): a page is read
+        # from the index in order and stops at its last row instead of sorting every open task; the last columns
+        # are the list's other filters, so its count reads the index alone
+        Index("ix_task_assignee_list", "assignee_id", "status", "due_at", "created_at", "id", "follow_up_at",
+              "opportunity_id"),
+        Index("ix_task_pool_list", "role", "status", "due_at", "created_at", "id", "assignee_id", "follow_up_at",
+              "opportunity_id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunity.id"), index=True)

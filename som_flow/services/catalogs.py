@@ -162,6 +162,12 @@ def list_entries(catalog: str, active_only: bool = False) -> list[CatalogEntry]:
     return list(db.session.scalars(query.order_by(CatalogEntry.position, CatalogEntry.id)))
 
 
+def all_entries() -> list[CatalogEntry]:
+    """Every catalog's entries, each catalog in its order (list_entries' order)."""
+    return list(db.session.scalars(select(CatalogEntry).order_by(CatalogEntry.catalog, CatalogEntry.position,
+                                                                 CatalogEntry.id)))
+
+
 def entry(catalog: str, key: str) -> CatalogEntry | None:
     return db.session.scalar(
         select(CatalogEntry).where(CatalogEntry.catalog == catalog, CatalogEntry.key == key)

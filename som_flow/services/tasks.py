@@ -56,8 +56,10 @@ def _task_filters(user: User, *, assignee=None, status="open", opportunity=None,
     return where
 
 
-# due first (undated last), then oldest; the id keeps tasks due at the same moment in one order from page to page
-TASK_ORDER = (Task.due_at.is_(None), Task.due_at, Task.created_at, Task.id)
+# due first (undated last), then oldest; the id keeps tasks due at the same moment in one order from page to page.
+# NULLS LAST (not a "due_at IS NULL" term) so both databases read a page in order from ix_task_assignee_list and
+# stop at its last row; sorting all of a person's open tasks first made the read 16 ms at 572 of them, 1 ms without
+TASK_ORDER = (Task.due_at.asc().nulls_last(), Task.created_at, Task.id)
 
 
 def _count_tasks(where: list) -> int:

@@ -181,11 +181,10 @@ def user_for_session(user_id: int, secret: str | None) -> User | None:
     """The active user whose session `secret` still has an unexpired row, else None."""
     if not secret:
         return None
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(secret),
-                                                      UserSession.user_id == user_id))
-    if row is None or row.created_at < now() - _session_lifetime():
-        return None
-    user = db.session.get(User, user_id)
+    # the user read with its session row in one statement: every page request asks this first
+    user = db.session.scalar(select(User).join(UserSession, UserSession.user_id == User.id)
+                             .where(UserSession.token_hash == _token_hash(secret), UserSession.user_id == user_id,
+                                    UserSession.created_at >= now() - _session_lifetime()))
     return user if user is not None and user.active else None
 
 

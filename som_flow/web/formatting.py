@@ -256,15 +256,30 @@ def strftime_local(value: datetime, fmt: str) -> str:
     return format_datetime(value, "".join(pattern), locale=viewer_locale())
 
 
+def page_stages() -> list:
+    """catalogs.list_stages(), read once per request: a page lists the stages and names them in its rows.
+    Kept on the request itself: `g` lives as long as the app context, which can span several requests (tests, CLI),
+    and stages can change."""
+    if "som_flow.stages" not in request.environ:
+        request.environ["som_flow.stages"] = catalogs.list_stages()
+    return request.environ["som_flow.stages"]
+
+
+def page_entries(catalog: str) -> list:
+    """catalogs.list_entries(catalog), every catalog read in one statement once per request (as page_stages)."""
+    if "som_flow.entries" not in request.environ:
+        request.environ["som_flow.entries"] = catalogs.all_entries()
+    return [e for e in request.environ["som_flow.entries"] if e.catalog == catalog]
+
+
 def _names() -> dict:
-    """The stage and catalog names in the page's language, read once per request (a page formats many rows).
-    Kept on the request itself:
-    `g` lives as long as the app context, which can span several requests (tests, CLI), and names can change."""
+    """The stage and catalog names in the page's language, worked out once per request (a page formats many rows)."""
     language = current_language()
     cached = request.environ.get(f"som_flow.value_names.{language}")
     if cached is None:
-        cached = {("stage", s.key): s.name_in(language) for s in catalogs.list_stages()}
-        cached.update(catalogs.entry_names(language))
+        cached = {("stage", s.key): s.name_in(language) for s in page_stages()}
+        page_entries("")  # every catalog read at once
+        cached.update({(e.catalog, e.key): e.name_in(language) for e in request.environ["som_flow.entries"]})
         request.environ[f"som_flow.value_names.{language}"] = cached
     return cached
 

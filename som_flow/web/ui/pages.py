@@ -48,7 +48,7 @@ from som_flow.services.fields import qualification, required_on_create
 from som_flow.services.next_activity import next_activities
 from som_flow.services.permissions import can_change_opportunity, can_reopen
 from som_flow.services.unit_of_work import now
-from som_flow.web.formatting import label, number
+from som_flow.web.formatting import label, number, page_entries, page_stages
 from som_flow.web.forms import load_args, load_form, local_datetime, refused
 from som_flow.web.i18n import current_language, localized
 from som_flow.web.redirects import back, return_to
@@ -158,7 +158,7 @@ def opportunities_page():
     cap = max(LIST_COUNT_CAP, filters["page"] * filters["per_page"])
     items, total = opportunities.search_opportunities(user=current_user, rows_only=True, count_up_to=cap, **filters)
     capped = total > cap
-    stages = localized(catalogs.list_stages())
+    stages = localized(page_stages())
     by_key = {s.key: s for s in stages}
     pages = max(1, -(-min(total, cap) // filters["per_page"]))
     can_change = current_user.has_role("admin", "manager", "csr", "rep")
@@ -166,7 +166,7 @@ def opportunities_page():
     return render_template(
         "opportunities.html", items=items, total=total, stages=stages, args=args, sorts=SORTS,
         bulk_actions=BULK_ACTIONS, kinds=kinds.list_kinds(), reps=users.list_reps(),
-        lost_reasons=localized(catalogs.list_entries("lost_reasons")), results=None if refused else results,
+        lost_reasons=localized(page_entries("lost_reasons")), results=None if refused else results,
         can_bulk=can_change,
         upcoming=next_activities([o.id for o in items]), local=_local_time, at=now(),
         page=filters["page"], pages=pages, per_page=filters["per_page"], per_page_choices=PER_PAGE, capped=capped,
@@ -202,7 +202,7 @@ def render_deal(opp_id: int, *, open_form: str | None = None, form=None, errors:
     here = url_for("pages.opportunity_page", opp_id=opp.id)
     ok, why = qualification(opp)
     history = history_service.history(opp)
-    stages = {s.key: s for s in localized(catalogs.list_stages())}
+    stages = {s.key: s for s in localized(page_stages())}
     questions = catalogs.list_questions(opp.kind.key if opp.kind else None)
     all_tasks = opportunities.tasks_of(opp)
     return render_template(
@@ -211,7 +211,7 @@ def render_deal(opp_id: int, *, open_form: str | None = None, form=None, errors:
         qualified=ok, why=why, stages=stages, profile=[q for q in questions if q.section == "profile"],
         qualification=[q for q in questions if q.section == "qualification"],
         appointments=_appointments(opp), estimates=estimates.list_estimates(opp.id),
-        custom_fields=catalogs.list_custom_fields(), lost_reasons=localized(catalogs.list_entries("lost_reasons")),
+        custom_fields=catalogs.list_custom_fields(), lost_reasons=localized(page_entries("lost_reasons")),
         names=catalogs.entry_names(current_language()), users=users.list_reps(), local=_local_time,
         suggestion=reports.suggested_probability(opp) if not opp.closed else None,
         can_claim=current_user.has_role("admin", "manager", "rep") and opp.sales_rep_id in (None, current_user.id),
@@ -429,7 +429,7 @@ def _tasks_page(*, add_form: MultiDict | None = None, add_errors: dict | None = 
     return render_template(
         "tasks.html", mine=mine, groups=groups, pool=pool, include_hidden=hidden,
         completion_key=secrets.token_urlsafe(16),
-        stages={s.key: s.name_in(current_language()) for s in catalogs.list_stages()}, local=_local_time, at=at,
+        stages={s.key: s.name_in(current_language()) for s in page_stages()}, local=_local_time, at=at,
         deals=[d for d in opportunities.open_deals(limit=300, newest_first=True)
                if can_change_opportunity(current_user, d)], bulk_actions=BULK_TASK_ACTIONS,
         can_assign=current_user.has_role("admin", "manager", "csr"), bulk_form=bulk_form or MultiDict(),

@@ -1,0 +1,31 @@
+"""task order: the task list's indexes carry its whole order (due date, nulls last; then created, id), so a page of
+a person's or a pool's open tasks is read in order and stops at its 50th row instead of sorting all of them; their
+other filters (follow-up date, deal) end the index, so the list's count reads the index alone
+
+Revision ID: 0015_task_order
+Revises: 0014_board
+Create Date: 2026-11-27 20:10:00
+
+"""
+from alembic import op
+
+revision = "0015_task_order"
+down_revision = "0014_board"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_index("ix_task_assignee_list", "task",
+                    ["assignee_id", "status", "due_at", "created_at", "id", "follow_up_at", "opportunity_id"])
+    op.create_index("ix_task_pool_list", "task",
+                    ["role", "status", "due_at", "created_at", "id", "assignee_id", "follow_up_at", "opportunity_id"])
+    op.drop_index("ix_task_assignee_status_due", table_name="task")
+    op.drop_index("ix_task_role_status", table_name="task")
+
+
+def downgrade():
+    op.create_index("ix_task_assignee_status_due", "task", ["assignee_id", "status", "due_at"])
+    op.create_index("ix_task_role_status", "task", ["role", "status"])
+    op.drop_index("ix_task_pool_list", table_name="task")
+    op.drop_index("ix_task_assignee_list", table_name="task")
