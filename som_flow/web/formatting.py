@@ -291,13 +291,21 @@ def label(kind: str, key, *, blank: str = "—") -> str:
     if key is None or key == "":
         return blank
     key = str(key)
+    if not has_request_context():
+        return _label(kind, key, {})
+    names = _names()  # a page names the same few statuses and stages on every row: each is worked out once
+    found = names.get((kind, key))
+    if found is None:
+        found = names[(kind, key)] = _label(kind, key, names)
+    return found
+
+
+def _label(kind: str, key: str, names: dict) -> str:
     if kind == "status":
         return gettext(STATUS_LABELS[key]) if key in STATUS_LABELS else key.replace("_", " ")
     if kind == "role":
         return gettext(ROLE_LABELS[key]) if key in ROLE_LABELS else key
-    names = _names() if has_request_context() else {}
-    found = names.get((kind, key)) or names.get((CATALOG_OF.get(kind, kind), key))
-    return found or key.replace("_", " ")
+    return names.get((CATALOG_OF.get(kind, kind), key)) or key.replace("_", " ")
 
 
 def register_formatting(app: Flask) -> None:
