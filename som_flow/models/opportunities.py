@@ -35,6 +35,11 @@ class Opportunity(Timestamped, db.Model):
         Index("ix_opportunity_board", "kind_id", "stage", "id", "currency", "amount", "probability",
               postgresql_where=text("closed IS false AND archived_at IS NULL"),
               sqlite_where=text("closed IS 0 AND archived_at IS NULL")),
+        # a rep's own open deals, newest first ("My open deals", the rep's list): read in order, not found among
+        # every deal by walking the primary key
+        Index("ix_opportunity_rep_open", "sales_rep_id", "id",
+              postgresql_where=text("closed IS false AND archived_at IS NULL"),
+              sqlite_where=text("closed IS 0 AND archived_at IS NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
