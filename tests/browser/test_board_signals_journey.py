@@ -1,6 +1,7 @@
 """Issue #13 items 3, 5 and 7 in Chromium: the board's cards say what needs attention (with a legend), a rep sees
 their own deals first and can ask for everyone's, a refused drop leaves the card where it was and names the deal,
-a card moves by keyboard, and on a phone the board is one list per stage with a "Move to" on each card."""
+a card moves by keyboard (its "Move to…" opens the board's one shared dialog), and on a phone the board is one list
+per stage with a "Move to…" on each card."""
 
 from __future__ import annotations
 
@@ -105,12 +106,23 @@ def test_a_card_moves_to_the_next_stage_by_keyboard_alone(sessions, live_server)
     page.goto("/pipeline?kind=standard-sale")
     card = _card(page, "lead", "Boiler")
     card.get_by_role("link", name="Boiler").focus()
-    page.keyboard.press("Tab")  # to its "Move to" choice
-    move_to = card.get_by_label(f"Move {number} Boiler to")
+    page.keyboard.press("Tab")  # to its "Move to…" button, which opens the board's one "Move to" dialog
+    opener = card.get_by_role("button", name=f"Move to… {number} Boiler")
+    expect(opener).to_be_focused()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name=f"Move {number} Boiler to")
+    move_to = dialog.get_by_label("Stage")
     expect(move_to).to_be_focused()
     expect(move_to).to_have_value("qualification")
+    expect(move_to.locator("option")).to_have_count(1)  # only where its process lets it go
+    page.keyboard.press("Escape")  # changed my mind: nothing moves, and I am back on the card's button
+    expect(dialog).to_be_hidden()
+    expect(opener).to_be_focused()
+    expect(_card(page, "lead", "Boiler")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(move_to).to_be_focused()
     page.keyboard.press("Tab")
-    expect(card.get_by_role("button", name="Move")).to_be_focused()
+    expect(dialog.get_by_role("button", name="Move", exact=True)).to_be_focused()
     with page.expect_navigation():  # the board reloads with the card in its new column
         page.keyboard.press("Enter")
     expect(_card(page, "qualification", "Boiler")).to_be_visible()
@@ -134,9 +146,13 @@ def test_on_a_phone_the_board_is_a_list_per_stage_and_a_deal_moves_with_move_to(
     page.screenshot(path=str(tmp_path / "board-phone.png"), full_page=True)
 
     card = _card(page, "lead", "Kitchen")
-    card.get_by_role("combobox").select_option(label="Qualification")
+    card.get_by_role("button", name=re.compile("^Move to…")).click()
+    dialog = page.get_by_role("dialog", name=re.compile("Kitchen to$"))
+    dialog.get_by_label("Stage").select_option(label="Qualification")
+    box = dialog.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]  # the dialog fits the phone
     with page.expect_navigation():
-        card.get_by_role("button", name="Move").click()
+        dialog.get_by_role("button", name="Move", exact=True).click()
     expect(_card(page, "qualification", "Kitchen")).to_be_visible()
     expect(qualification.locator(".count")).to_have_text("1")
     assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
@@ -378,8 +378,13 @@ def pipeline():
     viewer = current_user._get_current_object()
     cards = [c.opportunity for col in shown.columns for c in col.cards] if shown else []
     # what every card's "Move to" shares, worked out once: a board draws up to 50 cards a stage
+    # the one shared "Move to" dialog's stages: the kind's, and any an older version of it still moves to
+    stages = [s["key"] for s in kinds.kind_stages(kind)] if kind else []
+    if shown:
+        stages += sorted({key for col in shown.columns for c in col.cards for key in c.move_to} - set(stages))
     move_form = {"csrf_token": generate_csrf(), "next": request.full_path,
-                 "stages": {s["key"]: label("stage", s["key"]) for s in kinds.kind_stages(kind)} if kind else {},
+                 "next_arg": quote(request.full_path, safe="/"),  # the cards' links to the deal page's Move to
+                 "stages": {key: label("stage", key) for key in stages},
                  "movable": {o.id for o in cards if can_change_opportunity(viewer, o)}}
     return render_template("pipeline.html", kinds=board.board_kinds(), kind=kind, board=shown, currency=currency,
                            upcoming=next_activities([o.id for o in cards]), local=_local_time, at=now(),
