@@ -184,6 +184,7 @@ def test_without_scripts_move_to_is_a_link_to_the_deal_pages_move_which_comes_ba
     form = deal_page[deal_page.index('id="stage-move"'):]
     form = form[:form.index("</form>")]
     assert '<input type="hidden" name="next" value="/pipeline?kind=standard-sale&amp;who=mine">' in form
+    assert form.count('name="next"') == 1
 
 
 def test_the_page_shows_signals_as_words_with_a_legend_and_keeps_who_in_the_links(app, client, clock, world):
