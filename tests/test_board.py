@@ -4,6 +4,7 @@ mine / my team / all; a stageless kind shows its deals as one list. The page and
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -164,7 +165,26 @@ def test_a_card_lists_the_stages_its_process_allows_and_the_page_offers_them_to_
     assert cards(rep)["Roof"]["move_to"] == ["qualification"]  # a standard kind: no skipping
     login(client, "rep@x.test")
     html = client.get("/pipeline?kind=standard-sale").get_data(as_text=True)
-    assert 'aria-label="Move ' in html and '<option value="qualification">Qualification</option>' in html
+    roof = html[html.index('data-name="'):]
+    roof = roof[:roof.index("</article>")]
+    assert 'data-moves="qualification"' in roof  # what the shared dialog offers for this card
+    assert "Move to…" in roof and "Roof</span></a>" in roof
+    # one "Move to" form for the whole board, offering the kind's stages (pipeline.js keeps the card's own)
+    assert html.count('<dialog id="move-dialog"') == 1 and html.count('name="stage"') == 1
+    assert '<option value="qualification">Qualification</option>' in html
+
+
+def test_without_scripts_move_to_is_a_link_to_the_deal_pages_move_which_comes_back_to_the_board(app, client, world):
+    roof = deal(world, "Roof", world["rep"])
+    login(client, "rep@x.test")
+    html = client.get("/pipeline?kind=standard-sale&who=mine").get_data(as_text=True)
+    link = re.search(r'<a class="move-open" href="([^"]+)"', html).group(1)
+    assert link == f"/opportunities/{roof['id']}?next=/pipeline%3Fkind%3Dstandard-sale%26who%3Dmine#stage-move"
+    deal_page = client.get(link.split("#")[0]).get_data(as_text=True)
+    form = deal_page[deal_page.index('id="stage-move"'):]
+    form = form[:form.index("</form>")]
+    assert '<input type="hidden" name="next" value="/pipeline?kind=standard-sale&amp;who=mine">' in form
+    assert form.count('name="next"') == 1
 
 
 def test_the_page_shows_signals_as_words_with_a_legend_and_keeps_who_in_the_links(app, client, clock, world):

@@ -23,7 +23,7 @@ class BoardCardSchema(Schema):
     id = fields.Integer(attribute="opportunity.id")
     number = fields.String(attribute="opportunity.number")
     title = fields.String(attribute="opportunity.title")
-    customer = fields.String(attribute="opportunity.customer.name")
+    customer = fields.String(attribute="opportunity.customer_name")
     amount = fields.Decimal(attribute="opportunity.amount", **AMOUNT)
     currency = fields.String(attribute="opportunity.currency")
     probability = fields.Integer(attribute="opportunity.probability")

@@ -7,16 +7,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, union_all
+from sqlalchemy import ColumnElement, Row, and_, false, or_, select, union_all
+from sqlalchemy.orm import aliased
 
 from som_flow.errors import SomFlowError
 from som_flow.extensions import db
-from som_flow.models import Opportunity, OpportunityKind, User
+from som_flow.models import Customer, KindVersion, Opportunity, OpportunityKind, User
 from som_flow.services import opportunities
 from som_flow.services.forecast import Rates, board_sums, summed_totals
 from som_flow.services.kinds import get_kind, kind_stages, list_kinds
 from som_flow.services.next_activity import without_next_activity
-from som_flow.services.opportunities import ROW_LOADS, allowed_stages
+from som_flow.services.opportunities import stages_allowed_from
 from som_flow.services.permissions import SALES_ADMINS
 from som_flow.services.reports import stage_slas
 from som_flow.services.unit_of_work import now
@@ -26,9 +27,18 @@ WHO = ("mine", "team", "all")
 SIGNALS = ("on_hold", "overdue", "stale", "no_next_activity")
 
 
+# what a card shows of its deal, read as plain columns: 200 ORM deals with their customers and reps cost more to
+# load than the board's SQL. The deal's own columns keep their names; the customer's and the rep's names are added.
+_CUSTOMER, _REP = aliased(Customer, name="card_customer"), aliased(User, name="card_rep")
+CARD_COLUMNS = (Opportunity.id, Opportunity.number, Opportunity.title, Opportunity.version, Opportunity.amount,
+                Opportunity.currency, Opportunity.probability, Opportunity.status, Opportunity.stage,
+                Opportunity.kind_version_id, Opportunity.sales_rep_id, Opportunity.anticipated_close_date,
+                _CUSTOMER.name.label("customer_name"), _REP.name.label("sales_rep_name"))
+
+
 @dataclass(frozen=True)
 class Card:
-    opportunity: Opportunity
+    opportunity: Row  # CARD_COLUMNS of the deal (its signals' flags after them)
     signals: tuple[str, ...]
     move_to: tuple[str, ...]  # the stages its process lets it move to now
 
@@ -95,8 +105,8 @@ def board(viewer: User, kind: OpportunityKind, currency: str, *, who: str | None
           per_column: int | None = None) -> Board:
     """The open deals of `kind` that `viewer` asked for (`who` of WHO, default default_who; `only` one of SIGNALS),
     by stage in the kind's order: the oldest `per_column` of each with their signals and moves, and each column's
-    count and totals (in `currency`) over all of them. Three statements whatever the number of cards (the cards with
-    their signals, their customers and reps, the sums) besides the SLAs and rates."""
+    count and totals (in `currency`) over all of them. Two statements whatever the number of cards (the cards with
+    their signals, customers' and reps' names; the sums) besides the SLAs and rates."""
     who = who or default_who(viewer)
     signals = signal_conditions(kind, viewer)
     where = [Opportunity.kind_id == kind.id, Opportunity.closed.is_(False), Opportunity.archived_at.is_(None)]
@@ -112,17 +122,23 @@ def board(viewer: User, kind: OpportunityKind, currency: str, *, who: str | None
               .order_by(Opportunity.id).limit(per_column or opportunities.BOARD_CARDS).subquery()
               for stage in stages or [None]]
     shown = union_all(*(select(first.c.id) for first in firsts))
+    # one statement: the cards' columns, their customers' and reps' names, and their signals
     rows = db.session.execute(
-        select(Opportunity, *(condition.label(name) for name, condition in signals.items()))
-        .where(Opportunity.id.in_(shown)).order_by(Opportunity.id).options(*ROW_LOADS)).all()
+        select(*CARD_COLUMNS, *(condition.label(name) for name, condition in signals.items()))
+        .join(_CUSTOMER, Opportunity.customer_id == _CUSTOMER.id)
+        .outerjoin(_REP, Opportunity.sales_rep_id == _REP.id)
+        .where(Opportunity.id.in_(shown)).order_by(Opportunity.id)).all()
     moves: dict[tuple[int, str | None], tuple[str, ...]] = {}  # asked once per (kind version, stage)
     by_stage: dict[str | None, list[Card]] = {}
-    for opp, *flags in rows:
-        key = (opp.kind_version_id, opp.stage)
-        if key not in moves:
-            moves[key] = tuple(allowed_stages(opp))
-        by_stage.setdefault(opp.stage, []).append(
-            Card(opp, tuple(name for name, flag in zip(signals, flags, strict=True) if flag), moves[key]))
+    width = len(CARD_COLUMNS)
+    for row in rows:
+        key = (row.kind_version_id, row.stage)
+        if key not in moves:  # a stageless kind's deals have no stage to move from
+            moves[key] = tuple(stages_allowed_from(db.session.get(KindVersion, row.kind_version_id), row.stage)
+                               if row.stage is not None else ())
+        flags = row[width:]
+        by_stage.setdefault(row.stage, []).append(
+            Card(row, tuple(name for name, flag in zip(signals, flags, strict=True) if flag), moves[key]))
     result = Board(kind=kind, who=who, only=only, currency=currency)
     sums, rates = board_sums(kind.id, *where[1:]), Rates(now().date())
     # a stageless kind has no columns: its deals are one list (stage None)

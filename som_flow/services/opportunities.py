@@ -98,7 +98,7 @@ def get_many(ids: list[int]) -> list[Opportunity]:
 # loaded for the whole page in a few queries, not one per deal (measured by bench/reads.py: 396 customer queries
 # for one board of 700 deals)
 CARD_LOADS = (selectinload(Opportunity.customer).selectinload(Customer.parent), selectinload(Opportunity.sales_rep))
-# a board's cards and the list page's rows: the same, without what they never show (the deal's demand lines, texts,
+# the list page's rows: the same, without what they never show (the deal's demand lines, texts,
 # answers and custom values; a customer's addresses and notes), which cost more to load than the rows' SQL
 _CUSTOMER_NAME = (Customer.id, Customer.name, Customer.parent_id)
 ROW_LOADS = (selectinload(Opportunity.customer).load_only(*_CUSTOMER_NAME)
@@ -128,8 +128,13 @@ def allowed_stages(opp: Opportunity) -> list[str]:
     """Stages the process lets this opportunity move to now (computed by the engine, never hard-coded)."""
     if opp.closed or opp.stage is None:
         return []
+    return stages_allowed_from(opp.kind_version, opp.stage)
+
+
+def stages_allowed_from(kind_version, stage: str) -> list[str]:
+    """Stages an open deal of `kind_version` in `stage` may move to (the board asks once per version and stage)."""
     # the same walk of the parsed spec the engine's snapshot uses; no state restore on a read path
-    return list(engine().allowed_stages(definition_for(opp.kind_version), opp.stage))
+    return list(engine().allowed_stages(definition_for(kind_version), stage))
 
 
 def _filtered(*, user: User, q=None, stage=None, status=None, kind=None, assignee=None, close_from=None,

@@ -110,12 +110,13 @@ def _decimal(value) -> Decimal | None:
         return None
 
 
-def money(amount, currency: str | None = None, *, blank: str = "—") -> str:
-    """57706 USD -> "$57,706.00" (en) or "USD 57 706,00" (nb): the currency always shown, never a raw decimal."""
+def money(amount, currency: str | None = None, *, blank: str = "—", locale: Locale | None = None) -> str:
+    """57706 USD -> "$57,706.00" (en) or "USD 57 706,00" (nb): the currency always shown, never a raw decimal.
+    `locale`: viewer_locale() worked out once by a page of many amounts (the board's 200 cards)."""
     value = _decimal(amount)
     if value is None:
         return blank
-    locale = viewer_locale()
+    locale = locale or viewer_locale()
     if not currency:
         return format_decimal(value, format="#,##0.00", locale=locale)
     code = currency.upper()
@@ -176,12 +177,12 @@ def number(value, *, digits: int | None = None, blank: str = "—") -> str:
     return format_decimal(parsed, format=pattern, locale=viewer_locale())
 
 
-def percent(value, *, fraction: bool = False, blank: str = "—") -> str:
-    """A whole percentage (40 -> "40%"); fraction=True reads 0.4 as 40%."""
+def percent(value, *, fraction: bool = False, blank: str = "—", locale: Locale | None = None) -> str:
+    """A whole percentage (40 -> "40%"); fraction=True reads 0.4 as 40%. `locale`: as money's."""
     parsed = _decimal(value)
     if parsed is None:
         return blank
-    return _percent(parsed if fraction else parsed / 100, viewer_locale())
+    return _percent(parsed if fraction else parsed / 100, locale or viewer_locale())
 
 
 @functools.lru_cache(maxsize=1024)

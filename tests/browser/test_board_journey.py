@@ -25,7 +25,7 @@ def test_a_manager_sees_the_first_50_cards_of_a_long_column_and_reaches_the_rest
     lead = page.locator('section.column[data-stage="lead"]')
     expect(lead.locator("article.card-item")).to_have_count(50)
     expect(lead.locator(".totals")).to_contain_text("53 · $2,650,000.00")  # every deal counted and summed
-    expect(lead.get_by_text("Deal 000")).to_be_visible()  # oldest first
+    expect(lead.get_by_role("link", name="Deal 000")).to_be_visible()  # oldest first
     page.screenshot(path=str(tmp_path / f"board-{size}.png"), full_page=True)
 
     lead.get_by_role("link", name="3 more in the list").click()

@@ -1,6 +1,7 @@
 """Issue #13 items 3, 5 and 7 in Chromium: the board's cards say what needs attention (with a legend), a rep sees
 their own deals first and can ask for everyone's, a refused drop leaves the card where it was and names the deal,
-a card moves by keyboard, and on a phone the board is one list per stage with a "Move to" on each card."""
+a card moves by keyboard (its "Move to…" opens the board's one shared dialog), and on a phone the board is one list
+per stage with a "Move to…" on each card."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import PASSWORD
 from tests.browser.test_journeys import STAGE_API, _card, _column
 
 pytestmark = pytest.mark.browser
@@ -105,12 +107,23 @@ def test_a_card_moves_to_the_next_stage_by_keyboard_alone(sessions, live_server)
     page.goto("/pipeline?kind=standard-sale")
     card = _card(page, "lead", "Boiler")
     card.get_by_role("link", name="Boiler").focus()
-    page.keyboard.press("Tab")  # to its "Move to" choice
-    move_to = card.get_by_label(f"Move {number} Boiler to")
+    page.keyboard.press("Tab")  # to its "Move to…" button, which opens the board's one "Move to" dialog
+    opener = card.get_by_role("button", name=f"Move to… {number} Boiler")
+    expect(opener).to_be_focused()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name=f"Move {number} Boiler to")
+    move_to = dialog.get_by_label("Stage")
     expect(move_to).to_be_focused()
     expect(move_to).to_have_value("qualification")
+    expect(move_to.locator("option")).to_have_count(1)  # only where its process lets it go
+    page.keyboard.press("Escape")  # changed my mind: nothing moves, and I am back on the card's button
+    expect(dialog).to_be_hidden()
+    expect(opener).to_be_focused()
+    expect(_card(page, "lead", "Boiler")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(move_to).to_be_focused()
     page.keyboard.press("Tab")
-    expect(card.get_by_role("button", name="Move")).to_be_focused()
+    expect(dialog.get_by_role("button", name="Move", exact=True)).to_be_focused()
     with page.expect_navigation():  # the board reloads with the card in its new column
         page.keyboard.press("Enter")
     expect(_card(page, "qualification", "Boiler")).to_be_visible()
@@ -134,10 +147,38 @@ def test_on_a_phone_the_board_is_a_list_per_stage_and_a_deal_moves_with_move_to(
     page.screenshot(path=str(tmp_path / "board-phone.png"), full_page=True)
 
     card = _card(page, "lead", "Kitchen")
-    card.get_by_role("combobox").select_option(label="Qualification")
+    card.get_by_role("button", name=re.compile("^Move to…")).click()
+    dialog = page.get_by_role("dialog", name=re.compile("Kitchen to$"))
+    dialog.get_by_label("Stage").select_option(label="Qualification")
+    box = dialog.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]  # the dialog fits the phone
     with page.expect_navigation():
-        card.get_by_role("button", name="Move").click()
+        dialog.get_by_role("button", name="Move", exact=True).click()
     expect(_card(page, "qualification", "Kitchen")).to_be_visible()
     expect(qualification.locator(".count")).to_have_text("1")
     assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
     rep.assert_no_console_errors()
+
+
+def test_without_javascript_move_to_goes_through_the_deal_pages_move_and_back_to_the_board(browser, live_server):
+    number = _deal(live_server, "Gutters")
+    _lead_work_done(live_server, number)
+    _, base_url, _ = live_server
+    context = browser.new_context(base_url=base_url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("E-mail").fill("rep@x.test")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.goto("/pipeline?kind=standard-sale")
+        expect(page.locator("#move-dialog")).to_be_hidden()  # the shared dialog needs scripts: a link instead
+        _card(page, "lead", "Gutters").get_by_role("link", name=f"Move to… {number} Gutters").click()
+        move = page.locator("#stage-move")  # the deal page's own "Move to"
+        move.get_by_label("Move to").select_option(label="Qualification")
+        move.get_by_role("button", name="Move").click()
+        expect(page).to_have_url(re.compile(r"/pipeline\?kind=standard-sale$"))  # back to the board it came from
+        expect(_card(page, "qualification", "Gutters")).to_be_visible()
+        expect(_column(page, "lead").locator(".card-item")).to_have_count(0)
+    finally:
+        context.close()

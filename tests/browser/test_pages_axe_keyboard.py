@@ -1,6 +1,6 @@
 """Escape closes every kind of menu and dialog and gives focus back to what opened it: the deal's dialogs (each
-one), a list row's "⋯" menu, the schedule's Actions, an edit form shown in place, the bell and, on a phone, the
-header's Menu. axe finds no serious or critical violation while each is open."""
+one), a list row's "⋯" menu, the board's "Move to" dialog, the schedule's Actions, an edit form shown in place, the
+bell and, on a phone, the header's Menu. axe finds no serious or critical violation while each is open."""
 
 from __future__ import annotations
 
@@ -84,6 +84,11 @@ def test_escape_closes_each_dialog_and_menu_and_focus_returns_to_its_opener(admi
     page.keyboard.press("Escape")
     expect(row_menu.locator(".menu")).to_be_hidden()
     expect(row_menu.locator("summary")).to_be_focused()
+
+    # the board's one "Move to" dialog, opened from a card's "Move to…"
+    page.goto("/pipeline")
+    problems += _escape_returns_focus(page, page.locator("button.move-open").first, page.locator("#move-dialog"),
+                                      "board's Move to dialog")
 
     # the schedule's Actions of an appointment
     page.goto("/schedule")

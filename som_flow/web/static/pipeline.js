@@ -53,17 +53,42 @@
     });
   });
 
-  // "Move to": the same move without a mouse; Escape puts the choice back and leaves the card as it was
-  document.querySelectorAll('form.move-to').forEach(function (form) {
-    const card = form.closest('.card-item'), select = form.elements.stage;
-    const first = select.selectedIndex;
+  // "Move to…": the same move without a mouse. Every card's button opens one shared dialog (pipeline.html), filled
+  // with that card's deal and the stages it may move to; Escape or Cancel closes it and focus goes back to the button.
+  // Without scripts each is a link to the deal page's own "Move to", which comes back to the board.
+  const dialog = document.getElementById('move-dialog');
+  if (dialog) {
+    const form = dialog.querySelector('form'), select = form.elements.stage;
+    const title = document.getElementById('move-title');
+    const stages = Array.from(select.options, function (o) { return [o.value, o.text]; });
+    let card = null, opener = null;
+    document.querySelectorAll('a.move-open').forEach(function (link) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'move-open secondary';
+      button.setAttribute('aria-haspopup', 'dialog');
+      while (link.firstChild) button.appendChild(link.firstChild);
+      link.replaceWith(button);
+    });
+    document.addEventListener('click', function (e) {
+      const button = e.target.closest('button.move-open');
+      if (!button) return;
+      opener = button;
+      card = button.closest('.card-item');
+      const moves = card.dataset.moves.split(' ');
+      select.replaceChildren.apply(select, stages.filter(function (s) { return moves.includes(s[0]); })
+        .map(function (s) { return new Option(s[1], s[0]); }));
+      title.textContent = dialog.dataset.title.replace('{deal}', card.dataset.name);
+      form.elements.version.value = card.dataset.version;
+      message.hidden = true;
+      dialog.showModal();
+    });
     form.addEventListener('submit', async function (e) {
+      if (e.submitter && e.submitter.getAttribute('formmethod') === 'dialog') return;  // Cancel: the browser closes it
       e.preventDefault();
       const option = select.options[select.selectedIndex];
-      if (!await move(card, option.value, option.text)) select.focus();
+      if (!await move(card, option.value, option.text)) dialog.close();  // the message is on the board, behind it
     });
-    form.addEventListener('keydown', function (e) {
-      if (e.key === 'Escape') { select.selectedIndex = first; message.hidden = true; }
-    });
-  });
+    dialog.addEventListener('close', function () { if (opener && opener.isConnected) opener.focus(); });
+  }
 })();

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
@@ -48,7 +48,7 @@ from som_flow.services.fields import qualification, required_on_create
 from som_flow.services.next_activity import next_activities
 from som_flow.services.permissions import can_change_opportunity, can_reopen
 from som_flow.services.unit_of_work import now
-from som_flow.web.formatting import label, number, page_entries, page_stages
+from som_flow.web.formatting import label, number, page_entries, page_stages, viewer_locale
 from som_flow.web.forms import load_args, load_form, local_datetime, refused
 from som_flow.web.i18n import current_language, localized
 from som_flow.web.redirects import back, return_to
@@ -232,6 +232,11 @@ def _local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
     return value.astimezone(ZoneInfo(current_user.timezone or "UTC")).strftime(fmt) if value else ""
 
 
+def _local_time_in(zone: ZoneInfo):
+    """_local_time with the viewer's timezone looked up once, for a page of many times."""
+    return lambda value, fmt="%Y-%m-%d %H:%M %Z": value.astimezone(zone).strftime(fmt) if value else ""
+
+
 def _duration(span: timedelta) -> str:
     minutes = int(span.total_seconds() // 60)
     days, rest = divmod(minutes, 24 * 60)
@@ -378,11 +383,18 @@ def pipeline():
     viewer = current_user._get_current_object()
     cards = [c.opportunity for col in shown.columns for c in col.cards] if shown else []
     # what every card's "Move to" shares, worked out once: a board draws up to 50 cards a stage
+    # the one shared "Move to" dialog's stages: the kind's, and any an older version of it still moves to
+    stages = [s["key"] for s in kinds.kind_stages(kind)] if kind else []
+    if shown:
+        stages += sorted({key for col in shown.columns for c in col.cards for key in c.move_to} - set(stages))
     move_form = {"csrf_token": generate_csrf(), "next": request.full_path,
-                 "stages": {s["key"]: label("stage", s["key"]) for s in kinds.kind_stages(kind)} if kind else {},
+                 "next_arg": quote(request.full_path, safe="/"),  # the cards' links to the deal page's Move to
+                 "stages": {key: label("stage", key) for key in stages},
                  "movable": {o.id for o in cards if can_change_opportunity(viewer, o)}}
     return render_template("pipeline.html", kinds=board.board_kinds(), kind=kind, board=shown, currency=currency,
-                           upcoming=next_activities([o.id for o in cards]), local=_local_time, at=now(),
+                           upcoming=next_activities([o.id for o in cards]), at=now(),
+                           # the viewer's timezone and formatting locale, worked out once for the 200 cards
+                           local=_local_time_in(ZoneInfo(viewer.timezone or "UTC")), page_locale=viewer_locale(),
                            signals=BOARD_SIGNALS, who_choices=BOARD_WHO, move_form=move_form,
                            currencies=[e.key for e in catalogs.list_entries("currencies")])
 
