@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 import isodate
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import insert, or_, select
 
 from som_flow.engine import Engine, ProcessDefinition, ReadyTask, Run, Snapshot
 from som_flow.errors import Conflict
@@ -24,8 +24,8 @@ from som_flow.processes import OPERATIONS
 from som_flow.services import catalogs
 from som_flow.services.fields import qualification
 from som_flow.services.guards import bump_version, lock_opportunity
-from som_flow.services.history import record_event
-from som_flow.services.reminder_schedule import local_hour_utc, sync_deal_schedule
+from som_flow.services.history import batched_events, record_event
+from som_flow.services.reminder_schedule import OpenTask, local_hour_utc, sync_deal_schedule
 from som_flow.services.tasks import cancel_person_tasks
 from som_flow.services.unit_of_work import after_commit, now, transaction
 
@@ -139,6 +139,11 @@ def project(opp: Opportunity, run: Run, version: KindVersion, actor: User | None
     A deal with a rep first has its tasks marked done by an assignment completed (`som.done_by=assignment`):
     whichever path gave it the rep (create, assign, claim, bulk, a PATCH) or brought such a task back (a
     backward move, a reopen), the office's "assign a rep" never waits on a deal that has one."""
+    with batched_events():  # the projection's events: one INSERT after its flush
+        return _project(opp, run, version, actor)
+
+
+def _project(opp: Opportunity, run: Run, version: KindVersion, actor: User | None) -> Snapshot:
     if opp.sales_rep_id is not None and not opp.closed:
         _complete_done_by_assignment(opp, run, actor)
     snap = engine().snapshot(run)
@@ -153,10 +158,10 @@ def project(opp: Opportunity, run: Run, version: KindVersion, actor: User | None
         if (opp.stage, opp.closed) != before:  # a task completed in place leaves the stay as it is: no query
             _track_stay(opp, version, at)
         _apply_effects(opp, engine().take_effects(run), actor)
-        _project_tasks(opp, snap, actor)
+        open_tasks = _project_tasks(opp, snap, actor)
     bump_version(opp)
     _save_state(opp, run, snap, version)
-    sync_deal_schedule(opp, snap.timers)
+    sync_deal_schedule(opp, snap.timers, open_tasks)
     return snap
 
 
@@ -195,11 +200,11 @@ def _complete_done_by_assignment(opp: Opportunity, run: Run, actor: User | None)
         record_event(opp, actor, "task_completed", task=row.title, task_id=row.id, done_by="assignment")
 
 
-def _task_row(opp: Opportunity, ready_task: ReadyTask) -> Task:
-    """A new open Task row mirroring a ready user task (rep lane: assigned to the deal's rep)."""
+def _task_values(opp: Opportunity, ready_task: ReadyTask) -> dict:
+    """The columns of a new open Task row mirroring a ready user task (rep lane: assigned to the deal's rep)."""
     assignee_id = opp.sales_rep_id if ready_task.role == "rep" else None
     assignee = db.session.get(User, assignee_id) if assignee_id else None
-    row = Task(
+    return dict(
         id=ready_task.id, opportunity_id=opp.id, spec_name=ready_task.spec_name, title=ready_task.title,
         instructions=ready_task.instructions, role=ready_task.role, stage=ready_task.stage,
         gate=False, required=ready_task.required, action=ready_task.action, assignee_id=assignee_id,
@@ -207,32 +212,43 @@ def _task_row(opp: Opportunity, ready_task: ReadyTask) -> Task:
         form_types=[f.as_dict() for f in ready_task.form_fields], done_by=ready_task.done_by, data={},
         status="open",
     )
+
+
+def _task_row(opp: Opportunity, ready_task: ReadyTask) -> Task:
+    """A new open Task row mirroring a ready user task, in the session."""
+    row = Task(**_task_values(opp, ready_task))
     db.session.add(row)
     return row
 
 
-def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> None:
+def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> list[OpenTask]:
     """READY user tasks (not gates) become Task rows (rep lane: the deal's rep); open rows no longer ready are
     cancelled. Tasks people added are not the process's: they stay, until the deal closes; the job's own work has
-    its own run (services/job_work.py)."""
+    its own run (services/job_work.py). Returns the deal's open tasks after it (any source), for the reminders."""
     if opp.closed:
         cancel_person_tasks(opp, actor)
     ready = {t.id: t for t in snap.ready_tasks if not t.gate}
-    # one query: the deal's open process tasks, and whichever ready tasks already have a row (any deal, any
-    # status: a task done or cancelled before is not made again)
-    is_current = and_(Task.opportunity_id == opp.id, Task.status == "open", Task.source == "process",
-                      Task.job_work_id.is_(None))
-    rows = list(db.session.scalars(select(Task).where(or_(is_current, Task.id.in_(ready)) if ready else is_current)))
+    # one query: the deal's open tasks (the process's to compare, all of them for the due reminders), and
+    # whichever ready tasks already have a row (any deal, any status: a task done or cancelled before is not made
+    # again)
+    is_open = (Task.opportunity_id == opp.id) & (Task.status == "open")
+    rows = list(db.session.scalars(select(Task).where(or_(is_open, Task.id.in_(ready)) if ready else is_open)))
     current = {t.id: t for t in rows if t.opportunity_id == opp.id and t.status == "open" and t.source == "process"
                and t.job_work_id is None}
     existing = {t.id for t in rows}
-    for task_id, ready_task in ready.items():
-        if task_id not in existing:
-            _task_row(opp, ready_task)
+    at = now()
+    # new rows in one INSERT (no session object: nothing in this transaction holds them, and no ORM flush per row)
+    made = [{**_task_values(opp, ready_task), "source": "process", "created_at": at, "updated_at": at}
+            for task_id, ready_task in ready.items() if task_id not in existing]
+    if made:
+        db.session.execute(insert(Task.__table__), made)
     for task_id, row in current.items():
         if task_id not in ready:
             row.status = "cancelled"
             record_event(opp, actor, "task_cancelled", task=row.title)
+    return ([OpenTask(t.id, t.due_at, t.assignee_id, t.title) for t in rows
+             if t.opportunity_id == opp.id and t.status == "open"]
+            + [OpenTask(v["id"], v["due_at"], v["assignee_id"], v["title"]) for v in made])
 
 
 def _save_state(opp: Opportunity, run: Run, snap: Snapshot, version: KindVersion) -> None:
