@@ -44,6 +44,7 @@ from som_flow.services.process_run import (
     definition_for,
     engine,
     finish_assignment_tasks,
+    load_for_process,
     load_run,
     process_data,
     project,
@@ -470,7 +471,7 @@ def move_to_stage(actor: User, opp_id: int, target: str, expected_version: int |
     Raises IllegalMove/Conflict (409, naming the allowed stages), ValidationFailed (422: required fields
     or tasks), StaleVersion (409) when someone else changed the opportunity first.
     """
-    opp = get_opportunity(opp_id)
+    opp = load_for_process(opp_id)
     guard_version(opp, expected_version)
     require_change(actor, opp)
     require_open(opp, "move")
@@ -714,7 +715,7 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
     if task is None:
         raise NotFound(gettext("No task %(task_id)s", task_id=task_id))
     # The deal first, then the task: a move's UPDATE locks the deal before its tasks, so one order, no deadlock.
-    opp = lock_opportunity(task.opportunity_id)
+    opp = load_for_process(task.opportunity_id, lock=True)
     if db.session.get_bind().dialect.name != "sqlite":
         task = lock_task(task_id)
     # else the row just read is the committed one: SQLite has no row locks, and this transaction began IMMEDIATE

@@ -13,10 +13,11 @@ from datetime import date, datetime
 
 import isodate
 from flask import current_app
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import joinedload, lazyload
 
 from som_flow.engine import Engine, ProcessDefinition, ReadyTask, Run, Snapshot
-from som_flow.errors import Conflict
+from som_flow.errors import Conflict, NotFound
 from som_flow.extensions import db
 from som_flow.i18n import gettext
 from som_flow.models import KindVersion, Notification, Opportunity, StageStay, Task, User, WorkflowState
@@ -59,6 +60,31 @@ def load_run(opp: Opportunity) -> Run:
     if version is None or version.id != state.kind_version_id:
         version = db.session.get(KindVersion, state.kind_version_id)
     return engine().restore(definition_for(version), state.state, key=(opp.id, version.id))
+
+
+def load_for_process(opp_id: int, *, lock: bool = False) -> Opportunity:
+    """The deal with its kind, its kind version and its stored workflow, in one SELECT (four before), for a call
+    that will load its run; its demand lines are left unread (a move or a completion does not use them; they load
+    on first use). `lock`: as `guards.lock_opportunity` (the deal's row only, refreshed). Raises NotFound."""
+    if lock and db.session.get_bind().dialect.name != "sqlite":
+        # PostgreSQL: a row locked after a wait is re-read at its newest version, but rows joined to it keep the
+        # statement's older snapshot: the state would predate the step of the writer waited for. Lock the deal
+        # alone; what is read after the lock is current. (SQLite's writers queue on BEGIN IMMEDIATE instead.)
+        return lock_opportunity(opp_id)
+    query = (select(Opportunity, WorkflowState)
+             .outerjoin(WorkflowState, WorkflowState.opportunity_id == Opportunity.id)
+             .where(Opportunity.id == opp_id)
+             .options(joinedload(Opportunity.kind_version), joinedload(Opportunity.kind),
+                      lazyload(Opportunity.demand_lines)))
+    if lock:
+        query = query.execution_options(populate_existing=True)
+    row = db.session.execute(query).one_or_none()
+    if row is None:
+        raise NotFound(gettext("No opportunity %(opp_id)s", opp_id=opp_id))
+    opp, state = row
+    if state is not None:
+        _held_states()[opp.id] = state  # load_run finds it in the session (see there)
+    return opp
 
 
 def _held_states() -> dict[int, WorkflowState]:
@@ -109,26 +135,46 @@ def task_due(raw: str | None, opp: Opportunity, assignee: User | None) -> dateti
 
 def _track_stay(opp: Opportunity, version: KindVersion, at: datetime) -> None:
     """Keep StageStay in step with the deal: close the open stay when the stage changes or the deal closes
-    (saying how it left and for how long), open one for the stage it is in now. The deal's stays are read in
-    one query; the first visit to a stage carries whether the deal ever left that stage forward."""
-    stays = list(db.session.scalars(select(StageStay).where(StageStay.opportunity_id == opp.id)
-                                    .order_by(StageStay.entered_at, StageStay.id)))
+    (saying how it left and for how long), open one for the stage it is in now. The first visit to a stage carries
+    whether the deal ever left that stage forward.
+
+    Plain Core statements on the rows this needs (the open stay, and the visits to its stage and to the new one),
+    not every stay of the deal as session objects: a deal with a long history would load them all on each move."""
+    t = StageStay.__table__
+    open_stage = select(t.c.stage).where(t.c.opportunity_id == opp.id, t.c.left_at.is_(None))
+    stays = db.session.execute(
+        select(t.c.id, t.c.stage, t.c.entered_at, t.c.left_at, t.c.advanced)
+        .where(t.c.opportunity_id == opp.id,
+               or_(t.c.left_at.is_(None), t.c.stage == opp.stage, t.c.stage.in_(open_stage)))
+        .order_by(t.c.entered_at, t.c.id)).all()
     stay = next((s for s in stays if s.left_at is None), None)
     if stay is not None and (opp.closed or stay.stage != opp.stage):
         position = {s["key"]: i for i, s in enumerate(version.stages)}
-        stay.left_at = at
-        stay.days = (at - stay.entered_at).total_seconds() / 86400
         if opp.closed:
-            stay.outcome = opp.status
+            outcome = opp.status
         else:
-            stay.outcome = "advanced" if position.get(opp.stage, -1) > position.get(stay.stage, -1) else "back"
-        if stay.outcome in ("advanced", "won"):
-            first = next(s for s in stays if s.stage == stay.stage)
-            first.advanced = True
+            outcome = "advanced" if position.get(opp.stage, -1) > position.get(stay.stage, -1) else "back"
+        first = next(s for s in stays if s.stage == stay.stage) if outcome in ("advanced", "won") else None
+        leave = {"left_at": at, "days": (at - stay.entered_at).total_seconds() / 86400, "outcome": outcome}
+        if first is not None and first.id == stay.id:
+            leave["advanced"] = True
+        elif first is not None and not first.advanced:
+            db.session.execute(update(t).where(t.c.id == first.id).values(advanced=True))
+        db.session.execute(update(t).where(t.c.id == stay.id).values(**leave))
+        _expire_held(StageStay)
         stay = None
     if stay is None and not opp.closed and opp.stage:
         first_visit = not any(s.stage == opp.stage for s in stays)
-        db.session.add(StageStay(opportunity_id=opp.id, stage=opp.stage, entered_at=at, first_visit=first_visit))
+        db.session.execute(insert(t).values(opportunity_id=opp.id, stage=opp.stage, entered_at=at,
+                                            first_visit=first_visit, advanced=False))
+
+
+def _expire_held(model: type) -> None:
+    """Rows of `model` written with Core: copies the session holds (a report read earlier in this transaction)
+    are read again on their next use, never stale."""
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, model):
+            db.session.expire(obj)
 
 
 def project(opp: Opportunity, run: Run, version: KindVersion, actor: User | None) -> Snapshot:
