@@ -65,12 +65,16 @@ def load_run(opp: Opportunity) -> Run:
 def load_for_process(opp_id: int, *, lock: bool = False) -> Opportunity:
     """The deal with its kind, its kind version and its stored workflow, in one SELECT (four before), for a call
     that will load its run; its demand lines are left unread (a move or a completion does not use them; they load
-    on first use). `lock`: as `guards.lock_opportunity` (the deal's row only, refreshed). Raises NotFound."""
+    on first use). `lock`: the deal's row locked until the transaction ends, as `guards.lock_opportunity` locks it,
+    and everything read fresh. Raises NotFound."""
     if lock and db.session.get_bind().dialect.name != "sqlite":
         # PostgreSQL: a row locked after a wait is re-read at its newest version, but rows joined to it keep the
-        # statement's older snapshot: the state would predate the step of the writer waited for. Lock the deal
-        # alone; what is read after the lock is current. (SQLite's writers queue on BEGIN IMMEDIATE instead.)
-        return lock_opportunity(opp_id)
+        # statement's older snapshot: the state would predate the step of the writer waited for. So the deal's
+        # row is locked first, alone; the read below, a new statement, sees what the writer before committed.
+        # (SQLite has no row locks: its writers queue on BEGIN IMMEDIATE.)
+        if db.session.scalar(select(Opportunity.id).where(Opportunity.id == opp_id)
+                             .with_for_update(key_share=True)) is None:
+            raise NotFound(gettext("No opportunity %(opp_id)s", opp_id=opp_id))
     query = (select(Opportunity, WorkflowState)
              .outerjoin(WorkflowState, WorkflowState.opportunity_id == Opportunity.id)
              .where(Opportunity.id == opp_id)
