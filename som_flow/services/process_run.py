@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 import isodate
 from flask import current_app
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import joinedload, lazyload
 
 from som_flow.engine import Engine, ProcessDefinition, ReadyTask, Run, Snapshot
@@ -137,6 +137,22 @@ def task_due(raw: str | None, opp: Opportunity, assignee: User | None) -> dateti
     return _task_due(raw, opp, assignee)
 
 
+# the stays' statements, built once (a move runs them every time; building and keying them cost more than sending)
+_STAY = StageStay.__table__
+_STAYS_NEEDED = (
+    select(_STAY.c.id, _STAY.c.stage, _STAY.c.entered_at, _STAY.c.left_at, _STAY.c.advanced)
+    .where(_STAY.c.opportunity_id == bindparam("opp"),
+           or_(_STAY.c.left_at.is_(None), _STAY.c.stage == bindparam("stage"),
+               _STAY.c.stage.in_(select(_STAY.c.stage).where(_STAY.c.opportunity_id == bindparam("opp"),
+                                                             _STAY.c.left_at.is_(None)))))
+    .order_by(_STAY.c.entered_at, _STAY.c.id))
+_LEAVE_STAY = (update(_STAY).where(_STAY.c.id == bindparam("stay_id"))
+               .values(left_at=bindparam("at"), days=bindparam("in_days"), outcome=bindparam("how"),
+                       advanced=bindparam("forward")))
+_FIRST_ADVANCED = update(_STAY).where(_STAY.c.id == bindparam("stay_id")).values(advanced=True)
+_OPEN_STAY = insert(_STAY)
+
+
 def _track_stay(opp: Opportunity, version: KindVersion, at: datetime) -> None:
     """Keep StageStay in step with the deal: close the open stay when the stage changes or the deal closes
     (saying how it left and for how long), open one for the stage it is in now. The first visit to a stage carries
@@ -144,13 +160,7 @@ def _track_stay(opp: Opportunity, version: KindVersion, at: datetime) -> None:
 
     Plain Core statements on the rows this needs (the open stay, and the visits to its stage and to the new one),
     not every stay of the deal as session objects: a deal with a long history would load them all on each move."""
-    t = StageStay.__table__
-    open_stage = select(t.c.stage).where(t.c.opportunity_id == opp.id, t.c.left_at.is_(None))
-    stays = db.session.execute(
-        select(t.c.id, t.c.stage, t.c.entered_at, t.c.left_at, t.c.advanced)
-        .where(t.c.opportunity_id == opp.id,
-               or_(t.c.left_at.is_(None), t.c.stage == opp.stage, t.c.stage.in_(open_stage)))
-        .order_by(t.c.entered_at, t.c.id)).all()
+    stays = db.session.execute(_STAYS_NEEDED, {"opp": opp.id, "stage": opp.stage}).all()
     stay = next((s for s in stays if s.left_at is None), None)
     if stay is not None and (opp.closed or stay.stage != opp.stage):
         position = {s["key"]: i for i, s in enumerate(version.stages)}
@@ -159,18 +169,17 @@ def _track_stay(opp: Opportunity, version: KindVersion, at: datetime) -> None:
         else:
             outcome = "advanced" if position.get(opp.stage, -1) > position.get(stay.stage, -1) else "back"
         first = next(s for s in stays if s.stage == stay.stage) if outcome in ("advanced", "won") else None
-        leave = {"left_at": at, "days": (at - stay.entered_at).total_seconds() / 86400, "outcome": outcome}
-        if first is not None and first.id == stay.id:
-            leave["advanced"] = True
-        elif first is not None and not first.advanced:
-            db.session.execute(update(t).where(t.c.id == first.id).values(advanced=True))
-        db.session.execute(update(t).where(t.c.id == stay.id).values(**leave))
+        if first is not None and first.id != stay.id and not first.advanced:
+            db.session.execute(_FIRST_ADVANCED, {"stay_id": first.id})
+        db.session.execute(_LEAVE_STAY, {
+            "stay_id": stay.id, "at": at, "in_days": (at - stay.entered_at).total_seconds() / 86400, "how": outcome,
+            "forward": True if first is not None and first.id == stay.id else stay.advanced})
         _expire_held(StageStay)
         stay = None
     if stay is None and not opp.closed and opp.stage:
         first_visit = not any(s.stage == opp.stage for s in stays)
-        db.session.execute(insert(t).values(opportunity_id=opp.id, stage=opp.stage, entered_at=at,
-                                            first_visit=first_visit, advanced=False))
+        db.session.execute(_OPEN_STAY, {"opportunity_id": opp.id, "stage": opp.stage, "entered_at": at,
+                                        "first_visit": first_visit, "advanced": False})
 
 
 def _expire_held(model: type) -> None:
@@ -296,7 +305,9 @@ def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> list
         if task_id not in ready:
             row.status = "cancelled"
             record_event(opp, actor, "task_cancelled", task=row.title)
-    return ([OpenTask(t.id, t.due_at, t.assignee_id, t.title) for t in rows
+    # the rows read, and any the session holds unflushed (the query above saw only what the database has)
+    held = {id(t): t for t in (*rows, *db.session.new, *db.session.dirty) if isinstance(t, Task)}
+    return ([OpenTask(t.id, t.due_at, t.assignee_id, t.title) for t in held.values()
              if t.opportunity_id == opp.id and t.status == "open"]
             + [OpenTask(v["id"], v["due_at"], v["assignee_id"], v["title"]) for v in made])
 
