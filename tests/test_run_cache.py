@@ -94,7 +94,7 @@ def test_a_call_rolled_back_after_moving_the_run_leaves_no_run_behind(app, monke
     db.session.commit()
     assert (opp_id, version_id) in process_run.engine().runs
 
-    def broken(_opp, _timers):
+    def broken(_opp, _timers, *_rest):
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(process_run, "sync_deal_schedule", broken)

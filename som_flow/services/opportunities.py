@@ -35,7 +35,7 @@ from som_flow.services.fields import (
 )
 from som_flow.services.forecast import Rates
 from som_flow.services.guards import bump_version, get_opportunity, guard_version, lock_opportunity, require_open
-from som_flow.services.history import record_event
+from som_flow.services.history import batched_events, record_event
 from som_flow.services.job_work import cancel_job_work, complete_job_task, start_job_work
 from som_flow.services.limits import MAX_AMOUNT, MAX_ID
 from som_flow.services.next_activity import without_next_activity
@@ -44,6 +44,7 @@ from som_flow.services.process_run import (
     definition_for,
     engine,
     finish_assignment_tasks,
+    load_for_process,
     load_run,
     process_data,
     project,
@@ -475,7 +476,7 @@ def move_to_stage(actor: User, opp_id: int, target: str, expected_version: int |
     Raises IllegalMove/Conflict (409, naming the allowed stages), ValidationFailed (422: required fields
     or tasks), StaleVersion (409) when someone else changed the opportunity first.
     """
-    opp = get_opportunity(opp_id)
+    opp = load_for_process(opp_id)
     guard_version(opp, expected_version)
     require_change(actor, opp)
     require_open(opp, "move")
@@ -715,12 +716,15 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
     fields of the task's `som.form` missing or not allowed, keyed by field). A form field named like a
     profile or qualification question's key answers it on the deal too (a field change in the history).
     """
-    opp_id = db.session.scalar(select(Task.opportunity_id).where(Task.id == task_id))
-    if opp_id is None:
+    task = db.session.scalar(select(Task).where(Task.id == task_id))
+    if task is None:
         raise NotFound(gettext("No task %(task_id)s", task_id=task_id))
     # The deal first, then the task: a move's UPDATE locks the deal before its tasks, so one order, no deadlock.
-    opp = lock_opportunity(opp_id)
-    task = lock_task(task_id)
+    opp = load_for_process(task.opportunity_id, lock=True)
+    if db.session.get_bind().dialect.name != "sqlite":
+        task = lock_task(task_id)
+    # else the row just read is the committed one: SQLite has no row locks, and this transaction began IMMEDIATE
+    # (holding the database's write lock), so no writer can have changed it since
     require_task(actor, task)
     if (idempotency_key is not None and task.status == "done" and task.completion_key == idempotency_key
             and task.completed_by_id == actor.id):
@@ -743,11 +747,12 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
     data = jsonable(engine().complete_task(run, task_id, data))
     task.status, task.completed_by_id, task.completed_at, task.data = "done", actor.id, now(), data
     task.completion_key = idempotency_key
-    record_event(opp, actor, "task_completed", task=task.title, task_id=task.id)
-    if _answer_from_task(opp, task, data, actor):
-        engine().set_data(run, process_data(opp))  # conditions further on read the new qualification
-    db.session.flush()
-    project(opp, run, opp.kind_version, actor)
+    with batched_events():  # the completion's event and the projection's go out in one INSERT
+        record_event(opp, actor, "task_completed", task=task.title, task_id=task.id)
+        if _answer_from_task(opp, task, data, actor):
+            engine().set_data(run, process_data(opp))  # conditions further on read the new qualification
+        db.session.flush()
+        project(opp, run, opp.kind_version, actor)
     bump_version(opp)
     return task
 

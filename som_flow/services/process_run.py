@@ -13,10 +13,11 @@ from datetime import date, datetime
 
 import isodate
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy.orm import joinedload, lazyload
 
 from som_flow.engine import Engine, ProcessDefinition, ReadyTask, Run, Snapshot
-from som_flow.errors import Conflict
+from som_flow.errors import Conflict, NotFound
 from som_flow.extensions import db
 from som_flow.i18n import gettext
 from som_flow.models import KindVersion, Notification, Opportunity, StageStay, Task, User, WorkflowState
@@ -24,8 +25,8 @@ from som_flow.processes import OPERATIONS
 from som_flow.services import catalogs
 from som_flow.services.fields import qualification
 from som_flow.services.guards import bump_version, lock_opportunity
-from som_flow.services.history import record_event
-from som_flow.services.reminder_schedule import local_hour_utc, sync_deal_schedule
+from som_flow.services.history import batched_events, record_event
+from som_flow.services.reminder_schedule import OpenTask, local_hour_utc, sync_deal_schedule
 from som_flow.services.tasks import cancel_person_tasks
 from som_flow.services.unit_of_work import after_commit, now, transaction
 
@@ -59,6 +60,35 @@ def load_run(opp: Opportunity) -> Run:
     if version is None or version.id != state.kind_version_id:
         version = db.session.get(KindVersion, state.kind_version_id)
     return engine().restore(definition_for(version), state.state, key=(opp.id, version.id))
+
+
+def load_for_process(opp_id: int, *, lock: bool = False) -> Opportunity:
+    """The deal with its kind, its kind version and its stored workflow, in one SELECT (four before), for a call
+    that will load its run; its demand lines are left unread (a move or a completion does not use them; they load
+    on first use). `lock`: the deal's row locked until the transaction ends, as `guards.lock_opportunity` locks it,
+    and everything read fresh. Raises NotFound."""
+    if lock and db.session.get_bind().dialect.name != "sqlite":
+        # PostgreSQL: a row locked after a wait is re-read at its newest version, but rows joined to it keep the
+        # statement's older snapshot: the state would predate the step of the writer waited for. So the deal's
+        # row is locked first, alone; the read below, a new statement, sees what the writer before committed.
+        # (SQLite has no row locks: its writers queue on BEGIN IMMEDIATE.)
+        if db.session.scalar(select(Opportunity.id).where(Opportunity.id == opp_id)
+                             .with_for_update(key_share=True)) is None:
+            raise NotFound(gettext("No opportunity %(opp_id)s", opp_id=opp_id))
+    query = (select(Opportunity, WorkflowState)
+             .outerjoin(WorkflowState, WorkflowState.opportunity_id == Opportunity.id)
+             .where(Opportunity.id == opp_id)
+             .options(joinedload(Opportunity.kind_version), joinedload(Opportunity.kind),
+                      lazyload(Opportunity.demand_lines)))
+    if lock:
+        query = query.execution_options(populate_existing=True)
+    row = db.session.execute(query).one_or_none()
+    if row is None:
+        raise NotFound(gettext("No opportunity %(opp_id)s", opp_id=opp_id))
+    opp, state = row
+    if state is not None:
+        _held_states()[opp.id] = state  # load_run finds it in the session (see there)
+    return opp
 
 
 def _held_states() -> dict[int, WorkflowState]:
@@ -107,28 +137,57 @@ def task_due(raw: str | None, opp: Opportunity, assignee: User | None) -> dateti
     return _task_due(raw, opp, assignee)
 
 
+# the stays' statements, built once (a move runs them every time; building and keying them cost more than sending)
+_STAY = StageStay.__table__
+_STAYS_NEEDED = (
+    select(_STAY.c.id, _STAY.c.stage, _STAY.c.entered_at, _STAY.c.left_at, _STAY.c.advanced)
+    .where(_STAY.c.opportunity_id == bindparam("opp"),
+           or_(_STAY.c.left_at.is_(None), _STAY.c.stage == bindparam("stage"),
+               _STAY.c.stage.in_(select(_STAY.c.stage).where(_STAY.c.opportunity_id == bindparam("opp"),
+                                                             _STAY.c.left_at.is_(None)))))
+    .order_by(_STAY.c.entered_at, _STAY.c.id))
+_LEAVE_STAY = (update(_STAY).where(_STAY.c.id == bindparam("stay_id"))
+               .values(left_at=bindparam("at"), days=bindparam("in_days"), outcome=bindparam("how"),
+                       advanced=bindparam("forward")))
+_FIRST_ADVANCED = update(_STAY).where(_STAY.c.id == bindparam("stay_id")).values(advanced=True)
+_OPEN_STAY = insert(_STAY)
+
+
 def _track_stay(opp: Opportunity, version: KindVersion, at: datetime) -> None:
     """Keep StageStay in step with the deal: close the open stay when the stage changes or the deal closes
-    (saying how it left and for how long), open one for the stage it is in now. The deal's stays are read in
-    one query; the first visit to a stage carries whether the deal ever left that stage forward."""
-    stays = list(db.session.scalars(select(StageStay).where(StageStay.opportunity_id == opp.id)
-                                    .order_by(StageStay.entered_at, StageStay.id)))
+    (saying how it left and for how long), open one for the stage it is in now. The first visit to a stage carries
+    whether the deal ever left that stage forward.
+
+    Plain Core statements on the rows this needs (the open stay, and the visits to its stage and to the new one),
+    not every stay of the deal as session objects: a deal with a long history would load them all on each move."""
+    stays = db.session.execute(_STAYS_NEEDED, {"opp": opp.id, "stage": opp.stage}).all()
     stay = next((s for s in stays if s.left_at is None), None)
     if stay is not None and (opp.closed or stay.stage != opp.stage):
         position = {s["key"]: i for i, s in enumerate(version.stages)}
-        stay.left_at = at
-        stay.days = (at - stay.entered_at).total_seconds() / 86400
         if opp.closed:
-            stay.outcome = opp.status
+            outcome = opp.status
         else:
-            stay.outcome = "advanced" if position.get(opp.stage, -1) > position.get(stay.stage, -1) else "back"
-        if stay.outcome in ("advanced", "won"):
-            first = next(s for s in stays if s.stage == stay.stage)
-            first.advanced = True
+            outcome = "advanced" if position.get(opp.stage, -1) > position.get(stay.stage, -1) else "back"
+        first = next(s for s in stays if s.stage == stay.stage) if outcome in ("advanced", "won") else None
+        if first is not None and first.id != stay.id and not first.advanced:
+            db.session.execute(_FIRST_ADVANCED, {"stay_id": first.id})
+        db.session.execute(_LEAVE_STAY, {
+            "stay_id": stay.id, "at": at, "in_days": (at - stay.entered_at).total_seconds() / 86400, "how": outcome,
+            "forward": True if first is not None and first.id == stay.id else stay.advanced})
+        _expire_held(StageStay)
         stay = None
     if stay is None and not opp.closed and opp.stage:
         first_visit = not any(s.stage == opp.stage for s in stays)
-        db.session.add(StageStay(opportunity_id=opp.id, stage=opp.stage, entered_at=at, first_visit=first_visit))
+        db.session.execute(_OPEN_STAY, {"opportunity_id": opp.id, "stage": opp.stage, "entered_at": at,
+                                        "first_visit": first_visit, "advanced": False})
+
+
+def _expire_held(model: type) -> None:
+    """Rows of `model` written with Core: copies the session holds (a report read earlier in this transaction)
+    are read again on their next use, never stale."""
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, model):
+            db.session.expire(obj)
 
 
 def project(opp: Opportunity, run: Run, version: KindVersion, actor: User | None) -> Snapshot:
@@ -139,6 +198,11 @@ def project(opp: Opportunity, run: Run, version: KindVersion, actor: User | None
     A deal with a rep first has its tasks marked done by an assignment completed (`som.done_by=assignment`):
     whichever path gave it the rep (create, assign, claim, bulk, a PATCH) or brought such a task back (a
     backward move, a reopen), the office's "assign a rep" never waits on a deal that has one."""
+    with batched_events():  # the projection's events: one INSERT after its flush
+        return _project(opp, run, version, actor)
+
+
+def _project(opp: Opportunity, run: Run, version: KindVersion, actor: User | None) -> Snapshot:
     if opp.sales_rep_id is not None and not opp.closed:
         _complete_done_by_assignment(opp, run, actor)
     snap = engine().snapshot(run)
@@ -153,10 +217,10 @@ def project(opp: Opportunity, run: Run, version: KindVersion, actor: User | None
         if (opp.stage, opp.closed) != before:  # a task completed in place leaves the stay as it is: no query
             _track_stay(opp, version, at)
         _apply_effects(opp, engine().take_effects(run), actor)
-        _project_tasks(opp, snap, actor)
+        open_tasks = _project_tasks(opp, snap, actor)
     bump_version(opp)
     _save_state(opp, run, snap, version)
-    sync_deal_schedule(opp, snap.timers)
+    sync_deal_schedule(opp, snap.timers, open_tasks)
     return snap
 
 
@@ -195,11 +259,11 @@ def _complete_done_by_assignment(opp: Opportunity, run: Run, actor: User | None)
         record_event(opp, actor, "task_completed", task=row.title, task_id=row.id, done_by="assignment")
 
 
-def _task_row(opp: Opportunity, ready_task: ReadyTask) -> Task:
-    """A new open Task row mirroring a ready user task (rep lane: assigned to the deal's rep)."""
+def _task_values(opp: Opportunity, ready_task: ReadyTask) -> dict:
+    """The columns of a new open Task row mirroring a ready user task (rep lane: assigned to the deal's rep)."""
     assignee_id = opp.sales_rep_id if ready_task.role == "rep" else None
     assignee = db.session.get(User, assignee_id) if assignee_id else None
-    row = Task(
+    return dict(
         id=ready_task.id, opportunity_id=opp.id, spec_name=ready_task.spec_name, title=ready_task.title,
         instructions=ready_task.instructions, role=ready_task.role, stage=ready_task.stage,
         gate=False, required=ready_task.required, action=ready_task.action, assignee_id=assignee_id,
@@ -207,32 +271,45 @@ def _task_row(opp: Opportunity, ready_task: ReadyTask) -> Task:
         form_types=[f.as_dict() for f in ready_task.form_fields], done_by=ready_task.done_by, data={},
         status="open",
     )
+
+
+def _task_row(opp: Opportunity, ready_task: ReadyTask) -> Task:
+    """A new open Task row mirroring a ready user task, in the session."""
+    row = Task(**_task_values(opp, ready_task))
     db.session.add(row)
     return row
 
 
-def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> None:
+def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> list[OpenTask]:
     """READY user tasks (not gates) become Task rows (rep lane: the deal's rep); open rows no longer ready are
     cancelled. Tasks people added are not the process's: they stay, until the deal closes; the job's own work has
-    its own run (services/job_work.py)."""
+    its own run (services/job_work.py). Returns the deal's open tasks after it (any source), for the reminders."""
     if opp.closed:
         cancel_person_tasks(opp, actor)
     ready = {t.id: t for t in snap.ready_tasks if not t.gate}
-    # one query: the deal's open process tasks, and whichever ready tasks already have a row (any deal, any
-    # status: a task done or cancelled before is not made again)
-    is_current = and_(Task.opportunity_id == opp.id, Task.status == "open", Task.source == "process",
-                      Task.job_work_id.is_(None))
-    rows = list(db.session.scalars(select(Task).where(or_(is_current, Task.id.in_(ready)) if ready else is_current)))
+    # one query: the deal's open tasks (the process's to compare, all of them for the due reminders), and
+    # whichever ready tasks already have a row (any deal, any status: a task done or cancelled before is not made
+    # again)
+    is_open = (Task.opportunity_id == opp.id) & (Task.status == "open")
+    rows = list(db.session.scalars(select(Task).where(or_(is_open, Task.id.in_(ready)) if ready else is_open)))
     current = {t.id: t for t in rows if t.opportunity_id == opp.id and t.status == "open" and t.source == "process"
                and t.job_work_id is None}
     existing = {t.id for t in rows}
-    for task_id, ready_task in ready.items():
-        if task_id not in existing:
-            _task_row(opp, ready_task)
+    at = now()
+    # new rows in one INSERT (no session object: nothing in this transaction holds them, and no ORM flush per row)
+    made = [{**_task_values(opp, ready_task), "source": "process", "created_at": at, "updated_at": at}
+            for task_id, ready_task in ready.items() if task_id not in existing]
+    if made:
+        db.session.execute(insert(Task.__table__), made)
     for task_id, row in current.items():
         if task_id not in ready:
             row.status = "cancelled"
             record_event(opp, actor, "task_cancelled", task=row.title)
+    # the rows read, and any the session holds unflushed (the query above saw only what the database has)
+    held = {id(t): t for t in (*rows, *db.session.new, *db.session.dirty) if isinstance(t, Task)}
+    return ([OpenTask(t.id, t.due_at, t.assignee_id, t.title) for t in held.values()
+             if t.opportunity_id == opp.id and t.status == "open"]
+            + [OpenTask(v["id"], v["due_at"], v["assignee_id"], v["title"]) for v in made])
 
 
 def _save_state(opp: Opportunity, run: Run, snap: Snapshot, version: KindVersion) -> None:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from som_flow.extensions import db
 from som_flow.i18n import N_, gettext, in_language
@@ -49,7 +49,22 @@ def local_hour_utc(day: date, tz_name: str, hour: int | None = None) -> datetime
     return datetime.combine(day, time(hour), tzinfo=ZoneInfo(tz_name)).astimezone(ZoneInfo("UTC"))
 
 
-def _wanted_for(opp: Opportunity) -> list[Wanted]:
+@dataclass(frozen=True)
+class OpenTask:
+    """What a task's due reminder needs of an open task (the projection knows it without reading the rows)."""
+    id: str
+    due_at: datetime | None
+    assignee_id: int | None
+    title: str
+
+
+def _open_tasks(opp: Opportunity) -> list[OpenTask]:
+    return [OpenTask(t.id, t.due_at, t.assignee_id, t.title) for t in db.session.scalars(select(Task).where(
+        Task.opportunity_id == opp.id, Task.status == "open", Task.due_at.is_not(None),
+        Task.assignee_id.is_not(None)))]
+
+
+def _wanted_for(opp: Opportunity, open_tasks: list[OpenTask] | None = None) -> list[Wanted]:
     if opp.closed or opp.status == "on_hold":
         return []
     rep: User | None = opp.sales_rep
@@ -74,13 +89,14 @@ def _wanted_for(opp: Opportunity) -> list[Wanted]:
             wanted.append(Wanted("close_overdue", f"{once}{rep.id}:{tz}",
                                  local_hour_utc(after, tz), rep.id, None,
                                  _said(rep, N_("Close date passed: %(title)s"), title=opp.title), once))
-    for task in db.session.scalars(select(Task).where(
-            Task.opportunity_id == opp.id, Task.status == "open", Task.due_at.is_not(None),
-            Task.assignee_id.is_not(None))):
+    for task in _open_tasks(opp) if open_tasks is None else open_tasks:
+        if task.due_at is None or task.assignee_id is None:
+            continue
         once = f"task_due:{opp.id}:{task.id}:{task.due_at.isoformat()}:"
         wanted.append(Wanted("task_due", f"{once}{task.assignee_id}",
                              task.due_at, task.assignee_id, task.id,
-                             _said(task.assignee, N_("Task due: %(title)s"), title=task.title), once))
+                             _said(db.session.get(User, task.assignee_id), N_("Task due: %(title)s"),
+                                   title=task.title), once))
     for appt in db.session.scalars(select(Appointment).where(
             Appointment.opportunity_id == opp.id, Appointment.status == "scheduled")):
         wanted.extend(appointment_reminders(appt))
@@ -120,11 +136,13 @@ def _next_starts(appt: Appointment, count: int = 2) -> list[datetime]:
 SETTLED = ("claimed", "delivered", "dead")
 
 
-def _done_before(w: Wanted) -> bool:
+def _taken(w: Wanted) -> bool:
+    """A row with this key exists (any state), or this reminder was delivered (or is being) under another key of
+    its own: one SELECT for both questions."""
     same = Reminder.idempotency_key == w.key
-    if w.once:
-        same = or_(same, Reminder.idempotency_key.startswith(w.once, autoescape=True))
-    return db.session.scalar(select(Reminder.id).where(same, Reminder.state.in_(SETTLED)).limit(1)) is not None
+    settled = same if not w.once else or_(same, Reminder.idempotency_key.startswith(w.once, autoescape=True))
+    return db.session.scalar(select(Reminder.id).where(
+        or_(same, and_(settled, Reminder.state.in_(SETTLED)))).limit(1)) is not None
 
 
 def _deal_reminders(opp_id: int) -> list[Reminder]:
@@ -160,8 +178,7 @@ def _apply(opp_id: int | None, kinds: tuple[str, ...], wanted: list[Wanted], sou
         if row is not None:
             row.state, row.due_at, row.title = "pending", w.due_at, w.title[:200]
             continue
-        if w.key in known or _done_before(w) or db.session.scalar(
-                select(Reminder.id).where(Reminder.idempotency_key == w.key)):
+        if w.key in known or _taken(w):
             continue
         db.session.add(Reminder(kind=w.kind, opportunity_id=opp_id, user_id=w.user_id, source_id=w.source_id,
                                 due_at=w.due_at, state="pending", idempotency_key=w.key, title=w.title[:200]))
@@ -186,12 +203,13 @@ def _timers_wanted(opp: Opportunity, timers) -> list[Wanted]:
                f"Process timer {t.spec_name}") for t in timers]
 
 
-def sync_deal_schedule(opp: Opportunity, timers) -> None:
+def sync_deal_schedule(opp: Opportunity, timers, open_tasks: list[OpenTask] | None = None) -> None:
     """After the deal's process moved: its process timers and its people reminders, from one read of the deal's
-    reminders (each kind's rows are its own, so the first's new rows change nothing the second compares)."""
+    reminders (each kind's rows are its own, so the first's new rows change nothing the second compares).
+    `open_tasks`: every open task of the deal (any source), when the caller has just read them."""
     db.session.flush()
     rows = _deal_reminders(opp.id)
     _apply(opp.id, ("process_timer",), _timers_wanted(opp, timers), rows=rows, flush=False)
-    _apply(opp.id, PEOPLE_KINDS, _wanted_for(opp), rows=rows)
+    _apply(opp.id, PEOPLE_KINDS, _wanted_for(opp, open_tasks), rows=rows)
 
 
