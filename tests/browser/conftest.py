@@ -84,8 +84,8 @@ def live_server(tmp_path):
 class Session:
     """One person's browser context and page, with the console errors it saw."""
 
-    def __init__(self, browser, base_url: str):
-        self.context = browser.new_context(base_url=base_url)
+    def __init__(self, browser, base_url: str, *, scripts: bool = True):
+        self.context = browser.new_context(base_url=base_url, java_script_enabled=scripts)
         self.context.set_default_timeout(TIMEOUT_MS)
         self.page = self.context.new_page()
         self.errors: list[str] = []
@@ -119,8 +119,9 @@ def sessions(browser, live_server):
     _, base_url, _ = live_server
 
     class Sessions(list):
-        def new(self) -> Session:
-            session = Session(browser, base_url)
+        def new(self, *, scripts: bool = True) -> Session:
+            """A person's own context; `scripts=False`: a browser with JavaScript turned off."""
+            session = Session(browser, base_url, scripts=scripts)
             self.append(session)
             return session
 

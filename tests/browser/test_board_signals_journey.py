@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PASSWORD
 from tests.browser.test_journeys import STAGE_API, _card, _column
 
 pytestmark = pytest.mark.browser
@@ -160,25 +159,16 @@ def test_on_a_phone_the_board_is_a_list_per_stage_and_a_deal_moves_with_move_to(
     rep.assert_no_console_errors()
 
 
-def test_without_javascript_move_to_goes_through_the_deal_pages_move_and_back_to_the_board(browser, live_server):
+def test_without_javascript_move_to_goes_through_the_deal_pages_move_and_back_to_the_board(sessions, live_server):
     number = _deal(live_server, "Gutters")
     _lead_work_done(live_server, number)
-    _, base_url, _ = live_server
-    context = browser.new_context(base_url=base_url, java_script_enabled=False)
-    try:
-        page = context.new_page()
-        page.goto("/login")
-        page.get_by_label("E-mail").fill("rep@x.test")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.goto("/pipeline?kind=standard-sale")
-        expect(page.locator("#move-dialog")).to_be_hidden()  # the shared dialog needs scripts: a link instead
-        _card(page, "lead", "Gutters").get_by_role("link", name=f"Move to… {number} Gutters").click()
-        move = page.locator("#stage-move")  # the deal page's own "Move to"
-        move.get_by_label("Move to").select_option(label="Qualification")
-        move.get_by_role("button", name="Move").click()
-        expect(page).to_have_url(re.compile(r"/pipeline\?kind=standard-sale$"))  # back to the board it came from
-        expect(_card(page, "qualification", "Gutters")).to_be_visible()
-        expect(_column(page, "lead").locator(".card-item")).to_have_count(0)
-    finally:
-        context.close()
+    page = sessions.new(scripts=False).login("rep@x.test")
+    page.goto("/pipeline?kind=standard-sale")
+    expect(page.locator("#move-dialog")).to_be_hidden()  # the shared dialog needs scripts: a link instead
+    _card(page, "lead", "Gutters").get_by_role("link", name=f"Move to… {number} Gutters").click()
+    move = page.locator("#stage-move")  # the deal page's own "Move to"
+    move.get_by_label("Move to").select_option(label="Qualification")
+    move.get_by_role("button", name="Move").click()
+    expect(page).to_have_url(re.compile(r"/pipeline\?kind=standard-sale$"))  # back to the board it came from
+    expect(_card(page, "qualification", "Gutters")).to_be_visible()
+    expect(_column(page, "lead").locator(".card-item")).to_have_count(0)

@@ -144,28 +144,19 @@ def test_the_rep_loses_a_deal_only_once_a_reason_is_chosen(sessions, deals):
     rep.assert_no_console_errors()
 
 
-def test_without_javascript_the_dialogs_open_in_place_and_still_work(browser, live_server, deals):
-    _, base_url, _ = live_server
-    context = browser.new_context(base_url=base_url, java_script_enabled=False)
-    try:
-        page = context.new_page()
-        page.goto("/login")
-        page.get_by_label("E-mail").fill("rep@x.test")
-        page.get_by_label("Password").fill("secret-password")
-        page.get_by_role("button", name="Log in").click()
-        page.goto(f"/opportunities/{deals['Cold storage']}")
-        page.get_by_text("New estimate…").click()  # a <details>: its form opens in place
-        panel = page.locator("#panel-estimates")
-        expect(panel.get_by_label("Description, line 5")).to_be_visible()  # five rows, no "Add a line" needed
-        panel.get_by_label("Description, line 1").fill("Cooling unit")
-        panel.get_by_label("Quantity, line 1").fill("2")
-        panel.get_by_label("Price, line 1").fill("4500")
-        panel.get_by_role("button", name="Write estimate").click()
-        expect(page.get_by_role("status")).to_have_text("EST-00001 written: $9,000.00.")
-        page.get_by_text("Lost…").click()
-        lost = page.locator("details[data-dialog=lose]")
-        lost.get_by_label("Lost reason").select_option(label="Bad timing")
-        lost.get_by_role("button", name="Mark lost").click()
-        expect(page.locator("#status")).to_have_text("lost")
-    finally:
-        context.close()
+def test_without_javascript_the_dialogs_open_in_place_and_still_work(sessions, deals):
+    page = sessions.new(scripts=False).login("rep@x.test")
+    page.goto(f"/opportunities/{deals['Cold storage']}")
+    page.get_by_text("New estimate…").click()  # a <details>: its form opens in place
+    panel = page.locator("#panel-estimates")
+    expect(panel.get_by_label("Description, line 5")).to_be_visible()  # five rows, no "Add a line" needed
+    panel.get_by_label("Description, line 1").fill("Cooling unit")
+    panel.get_by_label("Quantity, line 1").fill("2")
+    panel.get_by_label("Price, line 1").fill("4500")
+    panel.get_by_role("button", name="Write estimate").click()
+    expect(page.get_by_role("status")).to_have_text("EST-00001 written: $9,000.00.")
+    page.get_by_text("Lost…").click()
+    lost = page.locator("details[data-dialog=lose]")
+    lost.get_by_label("Lost reason").select_option(label="Bad timing")
+    lost.get_by_role("button", name="Mark lost").click()
+    expect(page.locator("#status")).to_have_text("lost")
