@@ -266,11 +266,22 @@ def page_stages() -> list:
     return request.environ["som_flow.stages"]
 
 
-def page_entries(catalog: str) -> list:
-    """catalogs.list_entries(catalog), every catalog read in one statement once per request (as page_stages)."""
+def _all_entries() -> list:
+    """Every catalog's entries, read in one statement once per request (as page_stages)."""
     if "som_flow.entries" not in request.environ:
         request.environ["som_flow.entries"] = catalogs.all_entries()
-    return [e for e in request.environ["som_flow.entries"] if e.catalog == catalog]
+    return request.environ["som_flow.entries"]
+
+
+def page_entries(catalog: str) -> list:
+    """catalogs.list_entries(catalog), from the request's one read of every catalog."""
+    return [e for e in _all_entries() if e.catalog == catalog]
+
+
+def page_entry_names() -> dict[tuple[str, str], str]:
+    """catalogs.entry_names in the page's language, from the request's one read of every catalog."""
+    language = current_language()
+    return {(e.catalog, e.key): e.name_in(language) for e in _all_entries()}
 
 
 def _names() -> dict:
@@ -279,8 +290,7 @@ def _names() -> dict:
     cached = request.environ.get(f"som_flow.value_names.{language}")
     if cached is None:
         cached = {("stage", s.key): s.name_in(language) for s in page_stages()}
-        page_entries("")  # every catalog read at once
-        cached.update({(e.catalog, e.key): e.name_in(language) for e in request.environ["som_flow.entries"]})
+        cached.update(page_entry_names())
         request.environ[f"som_flow.value_names.{language}"] = cached
     return cached
 

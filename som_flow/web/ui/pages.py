@@ -48,7 +48,7 @@ from som_flow.services.fields import qualification, required_on_create
 from som_flow.services.next_activity import next_activities
 from som_flow.services.permissions import can_change_opportunity, can_reopen
 from som_flow.services.unit_of_work import now
-from som_flow.web.formatting import label, number, page_entries, page_stages, viewer_locale
+from som_flow.web.formatting import label, number, page_entries, page_entry_names, page_stages, viewer_locale
 from som_flow.web.forms import load_args, load_form, local_datetime, refused
 from som_flow.web.i18n import current_language, localized
 from som_flow.web.redirects import back, return_to
@@ -212,7 +212,7 @@ def render_deal(opp_id: int, *, open_form: str | None = None, form=None, errors:
         qualification=[q for q in questions if q.section == "qualification"],
         appointments=_appointments(opp), estimates=estimates.list_estimates(opp.id),
         custom_fields=catalogs.list_custom_fields(), lost_reasons=localized(page_entries("lost_reasons")),
-        names=catalogs.entry_names(current_language()), users=users.list_reps(), local=_local_time,
+        names=page_entry_names(), users=users.list_reps(), local=_local_time,
         suggestion=reports.suggested_probability(opp) if not opp.closed else None,
         can_claim=current_user.has_role("admin", "manager", "rep") and opp.sales_rep_id in (None, current_user.id),
         can_assign=current_user.has_role("admin", "manager", "csr"),
@@ -229,7 +229,7 @@ def render_deal(opp_id: int, *, open_form: str | None = None, form=None, errors:
 
 def _local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
     """A stored UTC time in the viewer's own timezone."""
-    return value.astimezone(ZoneInfo(current_user.timezone or "UTC")).strftime(fmt) if value else ""
+    return _local_time_in(ZoneInfo(current_user.timezone or "UTC"))(value, fmt)
 
 
 def _local_time_in(zone: ZoneInfo):
@@ -396,7 +396,7 @@ def pipeline():
                            # the viewer's timezone and formatting locale, worked out once for the 200 cards
                            local=_local_time_in(ZoneInfo(viewer.timezone or "UTC")), page_locale=viewer_locale(),
                            signals=BOARD_SIGNALS, who_choices=BOARD_WHO, move_form=move_form,
-                           currencies=[e.key for e in catalogs.list_entries("currencies")])
+                           currencies=[e.key for e in page_entries("currencies")])
 
 
 # the pools a task can be given to, as people call them
