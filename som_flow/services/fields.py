@@ -7,13 +7,13 @@ import math
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select
 
 from som_flow.errors import ValidationFailed
 from som_flow.extensions import db
 from som_flow.i18n import N_, gettext
-from som_flow.models import CustomField, Opportunity, Preference
-from som_flow.services.catalogs import list_all_questions, list_custom_fields, list_questions
+from som_flow.models import CustomField, Opportunity, Preference, Question
+from som_flow.services.catalogs import list_all_questions, list_custom_fields
 from som_flow.services.unit_of_work import service
 
 # the value types of questions and custom fields; the deal page shows an input of the same kind
@@ -133,12 +133,28 @@ def custom_field(key: str) -> CustomField | None:
     return db.session.scalar(select(CustomField).where(CustomField.key == key))
 
 
+# the questions a move or a completion reads, built once and read as plain rows: the required qualification
+# questions of a kind (and those of every kind), in their order, for the process's `qualified`
+_Q = Question.__table__
+_REQUIRED_QUALIFICATION = (
+    select(_Q.c.key, _Q.c.text)
+    .where(_Q.c.section == "qualification", _Q.c.required.is_(True),
+           or_(_Q.c.kind_key.is_(None), _Q.c.kind_key == bindparam("kind")))
+    .order_by(_Q.c.position, _Q.c.id))
+# which of a task's form fields are questions of the deal's kind (a form field named like one answers it)
+_QUESTION_KEYS = select(_Q.c.key).where(_Q.c.key.in_(bindparam("names", expanding=True)),
+                                        or_(_Q.c.kind_key.is_(None), _Q.c.kind_key == bindparam("kind")))
+
+
 def answers_from_form(opp: Opportunity, names: list[str], data: dict) -> dict:
     """The answers a task's form gives to the deal's profile and qualification questions (a form field named
     like a question's key answers it). Raises ValidationFailed keyed by the form field when the question does
     not take that answer (e.g. a text field answering a yes/no question with "maybe")."""
-    questions = {q.key for q in list_questions(opp.kind.key if opp.kind else None)}
-    answers = {name: data[name] for name in names if name in questions and name in data}
+    given = [name for name in names if name in data]
+    if not given:  # most tasks' forms answer no question: nothing to read
+        return {}
+    questions = set(db.session.scalars(_QUESTION_KEYS, {"names": given, "kind": opp.kind.key if opp.kind else None}))
+    answers = {name: data[name] for name in given if name in questions}
     if not answers:
         return {}
     try:
@@ -151,8 +167,7 @@ def answers_from_form(opp: Opportunity, names: list[str], data: dict) -> dict:
 
 def qualification(opp: Opportunity) -> tuple[bool, list[str]]:
     """Qualified when every required qualification question is answered yes; `why` lists each finding."""
-    questions = [q for q in list_questions(opp.kind.key if opp.kind else None) if q.section == "qualification"]
-    required = [q for q in questions if q.required]
+    required = db.session.execute(_REQUIRED_QUALIFICATION, {"kind": opp.kind.key if opp.kind else None}).all()
     if not required:
         return False, ["No qualification questions are defined."]
     why, ok = [], True

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy import inspect, select, update
+from sqlalchemy.orm import ColumnProperty
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from som_flow.errors import Conflict, NotFound, StaleVersion
 from som_flow.extensions import db
@@ -70,3 +72,33 @@ def require_open(opp: Opportunity, what: str = "change") -> None:
         raise Conflict(gettext("%(number)s is closed (%(status)s); reopen it to %(what)s it.", number=opp.number,
                                status=gettext(opp.status), what=gettext(what)))
 
+
+
+_DEAL = Opportunity.__table__
+
+
+def save_deal(opp: Opportunity) -> None:
+    """Send the deal's changed columns now, in one UPDATE under its version, as the unit of work would (a 409 if
+    another writer moved the version first), without the unit of work's per-flush cost (its dependency walk over
+    every relationship of the deal: ~1 ms of a stage move). A change the unit of work must order (a relationship
+    set, a deal not yet inserted) is left to it: the session's next flush."""
+    state = inspect(opp)
+    if not state.persistent or not state.committed_state:
+        return
+    values = {}
+    for key in state.committed_state:
+        prop = state.mapper.attrs.get(key)
+        if not isinstance(prop, ColumnProperty) or key == "version":
+            db.session.flush()
+            return
+        values[prop.columns[0].key] = state.dict.get(key)
+    version = opp.version
+    with db.session.no_autoflush:  # a flush now would send this deal's UPDATE through the unit of work first
+        sent = db.session.execute(update(_DEAL).where(_DEAL.c.id == opp.id, _DEAL.c.version == version)
+                                  .values(**values, version=version + 1))
+    if sent.rowcount != 1:
+        raise StaleDataError(f"opportunity {opp.id}: version {version} was changed by another writer")
+    set_committed_value(opp, "version", version + 1)
+    # the session's copy is now what the row holds: clean, as after a flush (SQLAlchemy's own step for that; with
+    # only the history reset the deal would stay in `session.dirty` and the next flush would walk it for nothing)
+    state._commit_all(state.dict, db.session.identity_map)

@@ -15,6 +15,7 @@ import isodate
 from flask import current_app
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from som_flow.engine import Engine, ProcessDefinition, ReadyTask, Run, Snapshot
 from som_flow.errors import Conflict, NotFound
@@ -24,11 +25,11 @@ from som_flow.models import KindVersion, Notification, Opportunity, StageStay, T
 from som_flow.processes import OPERATIONS
 from som_flow.services import catalogs
 from som_flow.services.fields import qualification
-from som_flow.services.guards import bump_version, lock_opportunity
+from som_flow.services.guards import bump_version, lock_opportunity, save_deal
 from som_flow.services.history import batched_events, record_event
 from som_flow.services.reminder_schedule import OpenTask, local_hour_utc, sync_deal_schedule
 from som_flow.services.tasks import cancel_person_tasks
-from som_flow.services.unit_of_work import after_commit, now, transaction
+from som_flow.services.unit_of_work import after_commit, expire_held, now, transaction
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,15 @@ def load_run(opp: Opportunity) -> Run:
     return engine().restore(definition_for(version), state.state, key=(opp.id, version.id))
 
 
+# built once: every move and completion sends it (building its joins and options cost more than its row)
+_LOAD = (select(Opportunity, WorkflowState)
+         .outerjoin(WorkflowState, WorkflowState.opportunity_id == Opportunity.id)
+         .where(Opportunity.id == bindparam("opp_id"))
+         .options(joinedload(Opportunity.kind_version), joinedload(Opportunity.kind),
+                  lazyload(Opportunity.demand_lines)))
+_LOAD_FRESH = _LOAD.execution_options(populate_existing=True)
+
+
 def load_for_process(opp_id: int, *, lock: bool = False) -> Opportunity:
     """The deal with its kind, its kind version and its stored workflow, in one SELECT (four before), for a call
     that will load its run; its demand lines are left unread (a move or a completion does not use them; they load
@@ -75,14 +85,7 @@ def load_for_process(opp_id: int, *, lock: bool = False) -> Opportunity:
         if db.session.scalar(select(Opportunity.id).where(Opportunity.id == opp_id)
                              .with_for_update(key_share=True)) is None:
             raise NotFound(gettext("No opportunity %(opp_id)s", opp_id=opp_id))
-    query = (select(Opportunity, WorkflowState)
-             .outerjoin(WorkflowState, WorkflowState.opportunity_id == Opportunity.id)
-             .where(Opportunity.id == opp_id)
-             .options(joinedload(Opportunity.kind_version), joinedload(Opportunity.kind),
-                      lazyload(Opportunity.demand_lines)))
-    if lock:
-        query = query.execution_options(populate_existing=True)
-    row = db.session.execute(query).one_or_none()
+    row = db.session.execute(_LOAD_FRESH if lock else _LOAD, {"opp_id": opp_id}).one_or_none()
     if row is None:
         raise NotFound(gettext("No opportunity %(opp_id)s", opp_id=opp_id))
     opp, state = row
@@ -174,20 +177,12 @@ def _track_stay(opp: Opportunity, version: KindVersion, at: datetime) -> None:
         db.session.execute(_LEAVE_STAY, {
             "stay_id": stay.id, "at": at, "in_days": (at - stay.entered_at).total_seconds() / 86400, "how": outcome,
             "forward": True if first is not None and first.id == stay.id else stay.advanced})
-        _expire_held(StageStay)
+        expire_held(StageStay)
         stay = None
     if stay is None and not opp.closed and opp.stage:
         first_visit = not any(s.stage == opp.stage for s in stays)
         db.session.execute(_OPEN_STAY, {"opportunity_id": opp.id, "stage": opp.stage, "entered_at": at,
                                         "first_visit": first_visit, "advanced": False})
-
-
-def _expire_held(model: type) -> None:
-    """Rows of `model` written with Core: copies the session holds (a report read earlier in this transaction)
-    are read again on their next use, never stale."""
-    for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, model):
-            db.session.expire(obj)
 
 
 def project(opp: Opportunity, run: Run, version: KindVersion, actor: User | None) -> Snapshot:
@@ -280,6 +275,17 @@ def _task_row(opp: Opportunity, ready_task: ReadyTask) -> Task:
     return row
 
 
+# the projection's task statements, built once: the deal's open tasks and whichever ready tasks already have a row
+# (any deal, any status: a task done or cancelled before is not made again); a task no longer ready is cancelled
+_TASK = Task.__table__
+_TASKS_NEEDED = select(_TASK.c.id, _TASK.c.opportunity_id, _TASK.c.status, _TASK.c.source, _TASK.c.job_work_id,
+                       _TASK.c.title, _TASK.c.due_at, _TASK.c.assignee_id).where(or_(
+    (_TASK.c.opportunity_id == bindparam("opp")) & (_TASK.c.status == "open"),
+    _TASK.c.id.in_(bindparam("ready", expanding=True))))
+_CANCEL_TASK = (update(_TASK).where(_TASK.c.id == bindparam("task_id"), _TASK.c.status == "open")
+                .values(status="cancelled", updated_at=bindparam("at")))
+
+
 def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> list[OpenTask]:
     """READY user tasks (not gates) become Task rows (rep lane: the deal's rep); open rows no longer ready are
     cancelled. Tasks people added are not the process's: they stay, until the deal closes; the job's own work has
@@ -287,43 +293,62 @@ def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> list
     if opp.closed:
         cancel_person_tasks(opp, actor)
     ready = {t.id: t for t in snap.ready_tasks if not t.gate}
-    # one query: the deal's open tasks (the process's to compare, all of them for the due reminders), and
-    # whichever ready tasks already have a row (any deal, any status: a task done or cancelled before is not made
-    # again)
-    is_open = (Task.opportunity_id == opp.id) & (Task.status == "open")
-    rows = list(db.session.scalars(select(Task).where(or_(is_open, Task.id.in_(ready)) if ready else is_open)))
-    current = {t.id: t for t in rows if t.opportunity_id == opp.id and t.status == "open" and t.source == "process"
-               and t.job_work_id is None}
-    existing = {t.id for t in rows}
+    # one read of plain rows; tasks the session changed and has not sent (a task done by an assignment, a person's
+    # task cancelled above) are taken as the session has them, not as the database still does
+    rows = {r.id: r for r in db.session.execute(_TASKS_NEEDED, {"opp": opp.id, "ready": list(ready)})}
+    held = [t for t in (*db.session.new, *db.session.dirty) if isinstance(t, Task)]
+    rows.update((t.id, t) for t in held)
     at = now()
+    cancelled = [row for task_id, row in rows.items()
+                 if row.opportunity_id == opp.id and row.status == "open" and row.source == "process"
+                 and row.job_work_id is None and task_id not in ready]
+    for row in cancelled:
+        if isinstance(row, Task):
+            row.status = "cancelled"
+        record_event(opp, actor, "task_cancelled", task=row.title)
+    sent = [row.id for row in cancelled if not isinstance(row, Task)]
+    if sent:
+        db.session.execute(_CANCEL_TASK, [{"task_id": task_id, "at": at} for task_id in sent])
+        for task_id in sent:  # a copy the session holds unchanged is read again on its next use
+            held_copy = db.session.identity_map.get(db.session.identity_key(Task, task_id))
+            if held_copy is not None:
+                db.session.expire(held_copy)
     # new rows in one INSERT (no session object: nothing in this transaction holds them, and no ORM flush per row)
     made = [{**_task_values(opp, ready_task), "source": "process", "created_at": at, "updated_at": at}
-            for task_id, ready_task in ready.items() if task_id not in existing]
+            for task_id, ready_task in ready.items() if task_id not in rows]
     if made:
         db.session.execute(insert(Task.__table__), made)
-    for task_id, row in current.items():
-        if task_id not in ready:
-            row.status = "cancelled"
-            record_event(opp, actor, "task_cancelled", task=row.title)
-    # the rows read, and any the session holds unflushed (the query above saw only what the database has)
-    held = {id(t): t for t in (*rows, *db.session.new, *db.session.dirty) if isinstance(t, Task)}
-    return ([OpenTask(t.id, t.due_at, t.assignee_id, t.title) for t in held.values()
-             if t.opportunity_id == opp.id and t.status == "open"]
+    gone = {row.id for row in cancelled}
+    return ([OpenTask(t.id, t.due_at, t.assignee_id, t.title) for t in rows.values()
+             if t.opportunity_id == opp.id and t.status == "open" and t.id not in gone]
             + [OpenTask(v["id"], v["due_at"], v["assignee_id"], v["title"]) for v in made])
+
+
+_STATE = WorkflowState.__table__
+_SAVE_STATE = (update(_STATE).where(_STATE.c.opportunity_id == bindparam("opp"))
+               .values(kind_version_id=bindparam("version"), serializer_version="3.2", state=bindparam("saved"),
+                       next_timer_at=bindparam("next_at")))
 
 
 def _save_state(opp: Opportunity, run: Run, snap: Snapshot, version: KindVersion) -> None:
     """The run's serialized state and its next timer, one row per deal."""
     state = db.session.get(WorkflowState, opp.id)  # the row load_run read, from the session: no SELECT
     _held_states().pop(opp.id, None)
+    saved = engine().dump(run)
+    next_at = min((t.due_at for t in snap.timers), default=None)
     if state is None:
-        state = WorkflowState(opportunity_id=opp.id)
-        db.session.add(state)
-    state.kind_version_id = version.id
-    state.serializer_version = "3.2"
-    state.state = saved = engine().dump(run)
-    state.next_timer_at = min((t.due_at for t in snap.timers), default=None)
-    db.session.flush()
+        db.session.add(WorkflowState(opportunity_id=opp.id, kind_version_id=version.id, serializer_version="3.2",
+                                     state=saved, next_timer_at=next_at))
+        db.session.flush()
+    else:
+        # the deal's row first (its version checked), then the state by a plain UPDATE (the unit of work's
+        # per-object cost, saved): in that order, as every writer takes the two rows, so no two writers deadlock
+        save_deal(opp)
+        db.session.flush()  # whatever else the projection changed through the session (a task done, a notification)
+        db.session.execute(_SAVE_STATE, {"opp": opp.id, "version": version.id, "saved": saved, "next_at": next_at})
+        for name, value in (("kind_version_id", version.id), ("serializer_version", "3.2"), ("state", saved),
+                            ("next_timer_at", next_at)):
+            set_committed_value(state, name, value)  # the session's copy says what the row now holds
     # the next call on this deal starts from this run instead of restoring it, once (and if) this is committed
     # (the key is taken now: after the commit the rows' attributes are expired and reading them would query)
     key = (opp.id, version.id)

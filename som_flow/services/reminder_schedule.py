@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Row, and_, bindparam, insert, or_, select, update
 
 from som_flow.extensions import db
 from som_flow.i18n import N_, gettext, in_language
 from som_flow.models import Appointment, Opportunity, Reminder, Task, User
-from som_flow.services.unit_of_work import now
+from som_flow.services.unit_of_work import expire_held, now
 
 log = logging.getLogger(__name__)
 PEOPLE_KINDS = ("follow_up", "close_date", "close_overdue", "task_due", "appointment")
@@ -97,8 +97,9 @@ def _wanted_for(opp: Opportunity, open_tasks: list[OpenTask] | None = None) -> l
                              task.due_at, task.assignee_id, task.id,
                              _said(db.session.get(User, task.assignee_id), N_("Task due: %(title)s"),
                                    title=task.title), once))
-    for appt in db.session.scalars(select(Appointment).where(
-            Appointment.opportunity_id == opp.id, Appointment.status == "scheduled")):
+    # the deal's scheduled appointments, by id first: most deals have none, and then no ORM read is made
+    scheduled = db.session.scalars(_SCHEDULED, {"opp": opp.id}).all()
+    for appt in db.session.scalars(select(Appointment).where(Appointment.id.in_(scheduled))) if scheduled else ():
         wanted.extend(appointment_reminders(appt))
     return wanted
 
@@ -145,45 +146,73 @@ def _taken(w: Wanted) -> bool:
         or_(same, and_(settled, Reminder.state.in_(SETTLED)))).limit(1)) is not None
 
 
-def _deal_reminders(opp_id: int) -> list[Reminder]:
-    return list(db.session.scalars(select(Reminder).where(Reminder.opportunity_id == opp_id)))
+# the reminders' statements, built once (a stage move runs them every time; see services/process_run.py's stays)
+_R = Reminder.__table__
+_ROW = (_R.c.id, _R.c.kind, _R.c.idempotency_key, _R.c.state, _R.c.due_at, _R.c.title)
+_DEAL_ROWS = select(*_ROW).where(_R.c.opportunity_id == bindparam("opp"))
+_SOURCE_ROWS = select(*_ROW).where(_R.c.source_id == bindparam("source"),
+                                   _R.c.kind.in_(bindparam("kinds", expanding=True)))
+_CANCEL = update(_R).where(_R.c.id == bindparam("rid")).values(state="cancelled", updated_at=bindparam("at"))
+_RENEW = (update(_R).where(_R.c.id == bindparam("rid"))
+          .values(state="pending", due_at=bindparam("due"), title=bindparam("text"), updated_at=bindparam("at")))
+_NEW = insert(_R)
+_A = Appointment.__table__
+_SCHEDULED = select(_A.c.id).where(_A.c.opportunity_id == bindparam("opp"), _A.c.status == "scheduled")
+
+
+def _deal_reminders(opp_id: int) -> list[Row]:
+    """Every reminder row the deal has (any kind, any state), as plain rows: the key, state, due time and title
+    are all a comparison needs."""
+    return db.session.execute(_DEAL_ROWS, {"opp": opp_id}).all()
 
 
 def _apply(opp_id: int | None, kinds: tuple[str, ...], wanted: list[Wanted], source_id: str | None = None,
-           rows: list[Reminder] | None = None, flush: bool = True) -> None:
+           rows: list[Row] | None = None) -> None:
     """Make the pending rows match `wanted`. The source's reminders (an opportunity's, or one appointment's) are
     read in one query (or given, as `rows`) and compared in memory — a stage move re-applies a handful of
     unchanged reminders; only a key new to them is looked up across the table before it is inserted (keys are
-    unique, and a reminder delivered once never comes back)."""
-    if rows is None and source_id is not None:  # one appointment's reminders, whichever deal it belongs to now
-        rows = list(db.session.scalars(select(Reminder).where(Reminder.source_id == source_id,
-                                                              Reminder.kind.in_(kinds))))
-    elif rows is None:
-        rows = _deal_reminders(opp_id) if opp_id is not None else []
+    unique, and a reminder delivered once never comes back). The changes go out as plain statements, one per
+    kind of change (copies of reminders the session holds are read again on their next use)."""
+    if rows is None:
+        db.session.flush()  # reminders the session holds unsent are compared too
+        if source_id is not None:  # one appointment's reminders, whichever deal it belongs to now
+            rows = db.session.execute(_SOURCE_ROWS, {"source": source_id, "kinds": list(kinds)}).all()
+        else:
+            rows = _deal_reminders(opp_id) if opp_id is not None else []
     mine = [r for r in rows if r.kind in kinds]
     existing = {r.idempotency_key: r for r in mine if r.state in ("pending", "cancelled")}
     known = {r.idempotency_key for r in rows}
     settled = [r.idempotency_key for r in rows if r.state in SETTLED]
     wanted_keys = {w.key for w in wanted}
-    for key, row in existing.items():
-        if key not in wanted_keys and row.state == "pending":
-            row.state = "cancelled"
+    cancel = {row.id for key, row in existing.items() if key not in wanted_keys and row.state == "pending"}
+    renew: list[dict] = []
+    new: list[dict] = []
+    at = now()
     for w in wanted:
         row = existing.get(w.key)
         if w.key in settled or (w.once and any(k.startswith(w.once) for k in settled)):
             # delivered (or being delivered) once, perhaps for another zone or rep: never again
             if row is not None and row.state == "pending":
-                row.state = "cancelled"
+                cancel.add(row.id)
             continue
         if row is not None:
-            row.state, row.due_at, row.title = "pending", w.due_at, w.title[:200]
+            if (row.state, row.due_at, row.title) != ("pending", w.due_at, w.title[:200]):
+                renew.append({"rid": row.id, "due": w.due_at, "text": w.title[:200], "at": at})
             continue
         if w.key in known or _taken(w):
             continue
-        db.session.add(Reminder(kind=w.kind, opportunity_id=opp_id, user_id=w.user_id, source_id=w.source_id,
-                                due_at=w.due_at, state="pending", idempotency_key=w.key, title=w.title[:200]))
-    if flush:
-        db.session.flush()
+        known.add(w.key)
+        new.append({"kind": w.kind, "opportunity_id": opp_id, "user_id": w.user_id, "source_id": w.source_id,
+                    "due_at": w.due_at, "state": "pending", "idempotency_key": w.key, "title": w.title[:200],
+                    "created_at": at, "updated_at": at})
+    if cancel:
+        db.session.execute(_CANCEL, [{"rid": rid, "at": at} for rid in sorted(cancel)])
+    if renew:
+        db.session.execute(_RENEW, renew)
+    if new:
+        db.session.execute(_NEW, new)
+    if cancel or renew or new:
+        expire_held(Reminder)
 
 
 def sync_reminders(opp: Opportunity) -> None:
@@ -209,7 +238,7 @@ def sync_deal_schedule(opp: Opportunity, timers, open_tasks: list[OpenTask] | No
     `open_tasks`: every open task of the deal (any source), when the caller has just read them."""
     db.session.flush()
     rows = _deal_reminders(opp.id)
-    _apply(opp.id, ("process_timer",), _timers_wanted(opp, timers), rows=rows, flush=False)
+    _apply(opp.id, ("process_timer",), _timers_wanted(opp, timers), rows=rows)
     _apply(opp.id, PEOPLE_KINDS, _wanted_for(opp, open_tasks), rows=rows)
 
 
