@@ -158,7 +158,8 @@ def _claim(at: datetime, owner: str, opportunity_ids: list[int] | None) -> list[
         conn = session.connection()
         if opportunity_ids is not None:
             params["opps"] = _ids(conn, opportunity_ids)
-        return list(conn.execute(_claim_statement(conn.dialect.name, opportunity_ids is not None), params))
+        # .all(): one fetchall — iterating a Result fetches row by row
+        return conn.execute(_claim_statement(conn.dialect.name, opportunity_ids is not None), params).all()
 
 
 @functools.cache
@@ -223,8 +224,8 @@ def _mark_delivered(conn, ids: list[int], owner: str, at: datetime, webhook: boo
     finds them done."""
     if not ids:
         return []
-    return list(conn.execute(_mark_statement(conn.dialect.name, webhook, people),
-                             {"ids": _ids(conn, ids), "owner": owner, "at": at}))
+    return conn.execute(_mark_statement(conn.dialect.name, webhook, people),
+                        {"ids": _ids(conn, ids), "owner": owner, "at": at}).all()
 
 
 @functools.cache
