@@ -12,14 +12,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, func, insert, select, update
 
 from som_flow.extensions import db
-from som_flow.models import Delivery, Notification, Reminder, Task
+from som_flow.models import Delivery, Notification, Opportunity, Reminder, Task
 from som_flow.services import reminders
 from som_flow.services.customers import create_customer
 from som_flow.services.opportunities import create_opportunity
-from tests.helpers import make_user
+from tests.helpers import Api, make_user
 
 DUE = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # an hour before the clock fixture's 09:00
 
@@ -171,8 +171,9 @@ def test_one_batch_mixing_people_reminders_and_process_timers(app, clock, office
     assert reminders.fire_due_reminders(at=later, owner="worker") == 0
 
 
-def _statements_to_fire(batch: int, monkeypatch, clock) -> list[str]:
-    """The statements one worker sends to drain exactly one full batch (and find nothing more)."""
+def _statements_to_fire(batch: int, monkeypatch, clock, delivered: int | None = None) -> list[str]:
+    """The statements one worker sends to drain exactly one full batch (and find nothing more); `delivered` of
+    them are delivered (all, unless said)."""
     monkeypatch.setattr(reminders, "BATCH", batch)
     sent: list[str] = []
 
@@ -181,7 +182,8 @@ def _statements_to_fire(batch: int, monkeypatch, clock) -> list[str]:
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
-        assert reminders.fire_due_reminders(at=clock.now(), owner="counted") == batch
+        assert reminders.fire_due_reminders(at=clock.now(), owner="counted") == (
+            batch if delivered is None else delivered)
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     return sent
@@ -196,8 +198,55 @@ def test_a_batch_takes_the_same_statements_whether_it_holds_5_or_60_reminders(ap
     large = _statements_to_fire(60, monkeypatch, clock)
 
     assert small == large  # the same statements, in the same order, for 12 times the rows
-    writes = [s for s in large if s in ("UPDATE", "INSERT", "WITH")]
-    # claim (WITH … UPDATE), mark delivered, notifications, delivery log; then the empty claim that ends it
-    assert len(writes) == 5, large
+    # claim (WITH … UPDATE), mark delivered, notifications (WITH customer_path … INSERT: the body built in SQL),
+    # delivery log; then the empty claim that ends it — no read of the deals or their customers (7 before)
+    assert [s for s in large if s != "BEGIN"] == ["WITH", "UPDATE", "WITH", "INSERT", "WITH"], large
     assert db.session.scalar(select(func.count()).select_from(Delivery)) == 65
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 65
+
+
+def test_the_notification_names_the_deal_as_its_page_does_for_each_kind_of_customer(app, client, clock, office):
+    """The body is built in SQL ("number · Customer:Job"); the rep reads it in the bell exactly as the deal's
+    number and customer read in the API: a job under its customer, a top-level customer alone, a person
+    (individual) customer, a job of a job."""
+    rep, parent, job = office
+    person = create_customer(None, {"kind": "individual", "name": "Ada Lovelace"})
+    pantry = create_customer(None, {"kind": "organization", "name": "Pantry", "parent_id": job.id})
+    deals = [_deal(rep, job), _deal(rep, parent), _deal(rep, person), _deal(rep, pantry)]
+    ids = _due_reminders(deals, rep, 8)
+
+    assert reminders.fire_due_reminders(at=clock.now(), owner="worker") == 8
+    api = Api(client, rep.email)
+    seen = {d["id"]: f"{d['number']} · {d['customer']}" for d in (api.get(f"/opportunities/{deal.id}").json
+                                                                 for deal in deals)}
+    assert sorted(seen.values()) == sorted([f"{deals[0].number} · Northwind:Kitchen",
+                                            f"{deals[1].number} · Northwind", f"{deals[2].number} · Ada Lovelace",
+                                            f"{deals[3].number} · Northwind:Kitchen:Pantry"])
+    bell = api.get("/notifications?unread=true&per_page=50").json["items"]
+    assert sorted(n["reminder_id"] for n in bell) == sorted(ids)
+    by_deal = {}
+    for note in bell:
+        by_deal.setdefault(note["opportunity_id"], set()).add(note["body"])
+    assert by_deal == {deal_id: {body} for deal_id, body in seen.items()}
+
+
+def test_a_batch_on_a_deal_on_hold_or_closed_is_cancelled_in_the_same_statements(app, clock, office, monkeypatch):
+    """Silenced rows (the deal on hold or closed) are cancelled by the statement that marks the others delivered:
+    no notification, no delivery-log row, and no statement more."""
+    rep, parent, job = office
+    live, held, lost = _deal(rep, parent), _deal(rep, job), _deal(rep, parent)
+    db.session.execute(update(Opportunity).where(Opportunity.id == held.id).values(status="on_hold"))
+    db.session.execute(update(Opportunity).where(Opportunity.id == lost.id).values(status="lost", closed=True))
+    db.session.commit()
+    ids = _due_reminders([live, held, lost], rep, 9)
+
+    sent = _statements_to_fire(9, monkeypatch, clock, delivered=3)
+    states = dict(db.session.execute(select(Reminder.id, Reminder.state).where(Reminder.id.in_(ids))).all())
+    rows = dict(db.session.execute(select(Reminder.id, Reminder.opportunity_id).where(Reminder.id.in_(ids))).all())
+    assert {i: s for i, s in states.items()} == {i: "delivered" if rows[i] == live.id else "cancelled" for i in ids}
+    assert set(_deliveries()) == {i for i in ids if rows[i] == live.id}
+    assert set(_notifications()) == {i for i in ids if rows[i] == live.id}
+    delivered_at = dict(db.session.execute(select(Reminder.id, Reminder.delivered_at)
+                                           .where(Reminder.id.in_(ids))).all())
+    assert {delivered_at[i] is None for i in ids if rows[i] != live.id} == {True}
+    assert [s for s in sent if s != "BEGIN"] == ["WITH", "UPDATE", "WITH", "INSERT", "WITH"], sent  # as unsilenced

@@ -308,15 +308,16 @@ def test_a_row_that_keeps_failing_goes_dead_and_the_others_still_go_out(client, 
 
     bad = new_deal(client, people, "oslo", follow_up_date="2026-03-04")
     new_deal(client, people, "chicago", follow_up_date="2026-03-04")
-    real = service._deals
+    real = service._notify
+    bad_reminder = reminders_of(bad["id"], "follow_up")[0].id
 
-    def flaky(conn, opp_ids):
-        if bad["id"] in opp_ids:
+    def flaky(conn, ids, at):
+        if bad_reminder in ids:
             raise RuntimeError("mail relay on fire")
-        return real(conn, opp_ids)
+        return real(conn, ids, at)
 
     # fails inside the batch (which then writes nothing) and again alone; the good row still goes out
-    monkeypatch.setattr(service, "_deals", flaky)
+    monkeypatch.setattr(service, "_notify", flaky)
     clock.set(datetime(2026, 3, 5, tzinfo=UTC))
     assert fire_due_reminders(at=clock.now()) == 1
     assert len(unread(client, "chicago@x.test")) == 1
@@ -330,7 +331,7 @@ def test_a_row_that_keeps_failing_goes_dead_and_the_others_still_go_out(client, 
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 1
 
     # the admin sees it on the dead-letter page and, the relay mended, tries it again: delivered once
-    monkeypatch.setattr(service, "_deals", real)
+    monkeypatch.setattr(service, "_notify", real)
     users.set_password(people["admin"].id, "secret-password")
     login(client, "admin@x.test")
     page = client.get("/admin/reminders").get_data(as_text=True)

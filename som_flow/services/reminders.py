@@ -15,7 +15,6 @@ import logging
 import os
 import socket
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import (
@@ -28,6 +27,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
+    cast,
     func,
     insert,
     literal,
@@ -117,7 +117,7 @@ def _among(dialect: str, column, name: str = "ids") -> ColumnElement[bool]:
 @functools.cache
 def _claim_statement(dialect: str, some_deals: bool):
     """Claim: rows whose lease ran out by :wall (a crashed process's), then pending rows due at :at, oldest
-    first, :batch in all, for :owner until :until — one UPDATE … RETURNING id, kind, opportunity_id.
+    first, :batch in all, for :owner until :until — one UPDATE … RETURNING id, kind.
 
     Each half reads its own index range — ORDER BY over an OR of both would sort every due row on every
     claim. On PostgreSQL each half locks its rows FOR UPDATE SKIP LOCKED in a MATERIALIZED CTE, run once: inside
@@ -145,12 +145,12 @@ def _claim_statement(dialect: str, some_deals: bool):
             .where(Reminder.id.in_(picked))
             .values(state="claimed", lease_owner=bindparam("owner", type_=String()),
                     lease_until=bindparam("until", type_=UTCDateTime()), attempts=Reminder.attempts + 1)
-            .returning(Reminder.id, Reminder.kind, Reminder.opportunity_id))
+            .returning(Reminder.id, Reminder.kind))
 
 
 def _claim(at: datetime, owner: str, opportunity_ids: list[int] | None) -> list[Row]:
     """Claim up to BATCH due rows (or rows whose lease expired) for `owner`: one statement, one short
-    transaction (see `_claim_statement`). Returns (id, kind, opportunity_id) rows."""
+    transaction (see `_claim_statement`). Returns (id, kind) rows."""
     wall = now()
     params = {"wall": wall, "at": at, "batch": BATCH, "owner": owner,
               "until": wall + timedelta(seconds=current_app.config["REMINDER_LEASE_SECONDS"])}
@@ -158,63 +158,28 @@ def _claim(at: datetime, owner: str, opportunity_ids: list[int] | None) -> list[
         conn = session.connection()
         if opportunity_ids is not None:
             params["opps"] = _ids(conn, opportunity_ids)
-        return list(conn.execute(_claim_statement(conn.dialect.name, opportunity_ids is not None), params))
-
-
-class Deal(NamedTuple):
-    """What a people reminder's message says about its deal (read for a whole batch in one query)."""
-    id: int
-    number: str
-    customer: str  # the Customer:Job path, as the seeds write it
-    status: str
-    closed: bool
+        # .all(): one fetchall — iterating a Result fetches row by row
+        return conn.execute(_claim_statement(conn.dialect.name, opportunity_ids is not None), params).all()
 
 
 @functools.cache
-def _deals_statement(dialect: str):
-    return (select(Opportunity.id, Opportunity.number, Opportunity.status, Opportunity.closed, Customer.id,
-                   Customer.name, Customer.parent_id)
-            .outerjoin(Customer, Customer.id == Opportunity.customer_id).where(_among(dialect, Opportunity.id)))
+def _numbers_statement(dialect: str):
+    return select(Opportunity.id, Opportunity.number).where(_among(dialect, Opportunity.id))
 
 
-@functools.cache
-def _customers_statement(dialect: str):
-    return select(Customer.id, Customer.name, Customer.parent_id).where(_among(dialect, Customer.id))
-
-
-def _deals(conn, opp_ids: set[int]) -> dict[int, Deal]:
-    """The deals of a batch in one query (plus one per level of job nesting, to spell Customer:Job)."""
+def _numbers(conn, opp_ids: set[int]) -> dict[int, str]:
+    """id -> number of a batch's deals, for the webhook body (read only when a webhook is configured)."""
     if not opp_ids:
         return {}
-    rows = list(conn.execute(_deals_statement(conn.dialect.name), {"ids": _ids(conn, opp_ids)}))
-    customers = {r[4]: (r[5], r[6]) for r in rows if r[4] is not None}
-    missing = {parent for _, parent in customers.values() if parent is not None} - customers.keys()
-    while missing:
-        found = {c.id: (c.name, c.parent_id) for c in conn.execute(
-            _customers_statement(conn.dialect.name), {"ids": _ids(conn, missing)})}
-        customers.update(found)
-        missing = {parent for _, parent in found.values() if parent is not None} - customers.keys()
-
-    def path(customer_id: int | None) -> str:
-        names = []
-        while customer_id is not None and customer_id in customers:
-            name, customer_id = customers[customer_id]
-            names.append(name)
-        return ":".join(reversed(names))
-
-    return {r[0]: Deal(r[0], r[1], path(r[4]), r[2], bool(r[3])) for r in rows}
+    return dict(conn.execute(_numbers_statement(conn.dialect.name), {"ids": _ids(conn, opp_ids)}).all())
 
 
-def _hook(row, deal: Deal | None, user: tuple | None) -> dict:
+def _hook(row, number: str | None, user: tuple | None) -> dict:
     """The webhook body for one delivered people reminder."""
     return {"reminder_id": row.id, "kind": row.kind, "title": row.title, "due_at": row.due_at.isoformat(),
             "user": {"id": user[0], "email": user[1]} if user else None,
-            "opportunity": {"id": deal.id, "number": deal.number} if deal else None,
+            "opportunity": {"id": row.opportunity_id, "number": number} if number is not None else None,
             "idempotency_key": row.idempotency_key}
-
-
-def _silenced(deal: Deal | None) -> bool:
-    return deal is not None and (deal.status == "on_hold" or deal.closed)
 
 
 def _users(conn, user_ids: set[int]) -> dict[int, tuple]:
@@ -226,27 +191,41 @@ def _users(conn, user_ids: set[int]) -> dict[int, tuple]:
     return {u.id: (u.id, u.email) for u in found}
 
 
+# A people reminder of a deal on hold or closed is silenced: cancelled, not delivered.
+_SILENCED = (select(literal(1)).where(Opportunity.id == Reminder.opportunity_id,
+                                      or_(Opportunity.status == "on_hold", Opportunity.closed))
+             .exists())
+
+
 @functools.cache
-def _mark_statement(dialect: str, webhook: bool):
+def _mark_statement(dialect: str, webhook: bool, people: bool):
+    """One UPDATE for the rows of :ids this process still holds the lease on: delivered — or, for people
+    reminders, cancelled when their deal is silenced (on hold or closed) —, RETURNING id and state (and what
+    follows a delivery needs)."""
     extra = (Reminder.opportunity_id, Reminder.user_id, Reminder.title, Reminder.idempotency_key,
              Reminder.due_at) if webhook else ()
+    at = bindparam("at", type_=UTCDateTime())
+    done = ({"state": case((_SILENCED, "cancelled"), else_="delivered"),
+             "delivered_at": case((_SILENCED, Reminder.delivered_at), else_=at)} if people
+            else {"state": "delivered", "delivered_at": at})
     return (update(Reminder.__table__)
             .where(_among(dialect, Reminder.id), Reminder.state == "claimed",
                    Reminder.lease_owner == bindparam("owner", type_=String()))
-            .values(state="delivered", delivered_at=bindparam("at", type_=UTCDateTime()), lease_owner=None,
-                    lease_until=None)
-            .returning(Reminder.id, Reminder.kind, Reminder.source_id, *extra))
+            .values(**done, lease_owner=None, lease_until=None)
+            .returning(Reminder.id, Reminder.state, Reminder.kind, Reminder.source_id, *extra))
 
 
-def _mark_delivered(conn, ids: list[int], owner: str, at: datetime, webhook: bool = False) -> list[Row]:
-    """Mark delivered the rows of `ids` this process still holds the lease on, in one statement; returns them
-    (id, kind, source_id — and what a webhook body needs). A row another process took over (its lease ran out),
-    or one cancelled meanwhile, is not among them. On PostgreSQL the update locks the rows until the commit,
-    so a late re-claim waits and then finds them done."""
+def _mark_delivered(conn, ids: list[int], owner: str, at: datetime, webhook: bool = False,
+                    people: bool = True) -> list[Row]:
+    """Mark the rows of `ids` this process still holds the lease on, in one statement: delivered, or (people
+    reminders) cancelled if their deal is on hold or closed; returns them (id, state, kind, source_id — and what
+    a webhook body needs). A row another process took over (its lease ran out), or one cancelled meanwhile, is
+    not among them. On PostgreSQL the update locks the rows until the commit, so a late re-claim waits and then
+    finds them done."""
     if not ids:
         return []
-    return list(conn.execute(_mark_statement(conn.dialect.name, webhook),
-                             {"ids": _ids(conn, ids), "owner": owner, "at": at}))
+    return conn.execute(_mark_statement(conn.dialect.name, webhook, people),
+                        {"ids": _ids(conn, ids), "owner": owner, "at": at}).all()
 
 
 @functools.cache
@@ -265,40 +244,42 @@ def _log(conn, ids: list[int], at: datetime, owner: str, channel: str) -> None:
                  {"ids": _ids(conn, ids), "at": at, "owner": owner, "channels": [channel]})
 
 
+# how many levels of jobs the body's Customer:Job path follows (a guard against a parent cycle, not a rule)
+PATH_DEPTH = 32
+
+
 @functools.cache
-def _notify_statement(dialect: str, deals: int):
-    """INSERT … SELECT of notifications; the body is mapped from the reminder's opportunity by a CASE over
-    `deals` (:deal0, :body0), … pairs — one statement per count of deals, built once."""
-    body = case(*[(Reminder.opportunity_id == bindparam(f"deal{i}", type_=Integer()),
-                   bindparam(f"body{i}", type_=String())) for i in range(deals)],
-                else_="") if deals else literal("")
+def _notify_statement(dialect: str):
+    """INSERT … SELECT of the notifications of :ids, the body ("number · Customer:Job", as
+    `Customer.full_name` spells the path) built in SQL: a recursive CTE walks each of the batch's customers up
+    to its top-level customer, prefixing "name:" at each level; a reminder with no deal gets an empty body."""
+    among = _among(dialect, Reminder.id)
+    batch_customers = (select(Opportunity.customer_id)
+                       .where(Opportunity.id.in_(select(Reminder.opportunity_id).where(among))))
+    # the path is cast to an unbounded VARCHAR: PostgreSQL wants the two halves of the recursion to agree
+    walk = (select(Customer.id.label("leaf"), Customer.parent_id.label("up"),
+                   cast(Customer.name, String()).label("path"), literal(0, Integer()).label("depth"))
+            .where(Customer.id.in_(batch_customers))
+            .cte("customer_path", recursive=True))
+    parent = Customer.__table__.alias("parent")
+    walk = walk.union_all(
+        select(walk.c.leaf, parent.c.parent_id, parent.c.name + literal(":") + walk.c.path, walk.c.depth + 1)
+        .where(parent.c.id == walk.c.up, walk.c.depth < PATH_DEPTH))
+    body = func.coalesce(Opportunity.number + literal(" · ") + func.coalesce(walk.c.path, ""), "")
+    rows = (select(Reminder.user_id, Reminder.id, Reminder.opportunity_id, Reminder.title, body,
+                   bindparam("at", type_=UTCDateTime()))
+            .select_from(Reminder.__table__)
+            .outerjoin(Opportunity.__table__, Opportunity.id == Reminder.opportunity_id)
+            .outerjoin(walk, and_(walk.c.leaf == Opportunity.customer_id, walk.c.up.is_(None)))
+            .where(among))
     return insert(Notification.__table__).from_select(
-        ["user_id", "reminder_id", "opportunity_id", "title", "body", "created_at"],
-        select(Reminder.user_id, Reminder.id, Reminder.opportunity_id, Reminder.title, body,
-               bindparam("at", type_=UTCDateTime())).where(_among(dialect, Reminder.id)))
+        ["user_id", "reminder_id", "opportunity_id", "title", "body", "created_at"], rows)
 
 
-def _notify(conn, ids: list[int], deals: dict[int, Deal], at: datetime) -> None:
-    """The in-app notifications of `ids` in one INSERT … SELECT; the body ("number · Customer:Job") is the
-    deal's."""
-    params = {"ids": _ids(conn, ids), "at": at}
-    for i, deal in enumerate(deals.values()):
-        params[f"deal{i}"], params[f"body{i}"] = deal.id, f"{deal.number} · {deal.customer}"
-    conn.execute(_notify_statement(conn.dialect.name, len(deals)), params)
-
-
-@functools.cache
-def _cancel_statement(dialect: str):
-    return (update(Reminder.__table__)
-            .where(_among(dialect, Reminder.id), Reminder.state == "claimed",
-                   Reminder.lease_owner == bindparam("owner", type_=String()))
-            .values(state="cancelled", lease_owner=None, lease_until=None))
-
-
-def _cancel(conn, ids: list[int], owner: str) -> None:
-    """Silenced (the deal is on hold or closed): cancelled, not delivered, if still ours."""
-    if ids:
-        conn.execute(_cancel_statement(conn.dialect.name), {"ids": _ids(conn, ids), "owner": owner})
+def _notify(conn, ids: list[int], at: datetime) -> None:
+    """The in-app notifications of `ids` in one INSERT … SELECT, each body naming its deal (see
+    `_notify_statement`)."""
+    conn.execute(_notify_statement(conn.dialect.name), {"ids": _ids(conn, ids), "at": at})
 
 
 def _after_delivery(hooks: list[dict], appointment_ids: list[int]) -> None:
@@ -310,27 +291,26 @@ def _after_delivery(hooks: list[dict], appointment_ids: list[int]) -> None:
         _next_occurrence(appt_id)
 
 
-def _deliver_people(conn, claimed: list[Row], owner: str) -> tuple[list[dict], list[int], int]:
-    """Deliver claimed people reminders (a batch, or one row) with a constant number of statements whatever
-    their number: read their deals, cancel the silenced rows, mark the rest delivered (only those still ours
-    come back), insert their notifications and delivery-log rows with one INSERT … SELECT each.
+def _deliver_people(conn, ids: list[int], owner: str) -> tuple[list[dict], list[int], int]:
+    """Deliver claimed people reminders (a batch, or one row) with three statements whatever their number: mark
+    them delivered (the silenced ones cancelled; only those still ours come back), then insert their
+    notifications (the body built in SQL) and delivery-log rows with one INSERT … SELECT each.
     Returns (webhook bodies, appointments to reschedule, how many were delivered)."""
     webhook = bool(current_app.config.get("WEBHOOK_URL"))
-    deals = _deals(conn, {r.opportunity_id for r in claimed if r.opportunity_id})
-    silenced = {r.id for r in claimed if _silenced(deals.get(r.opportunity_id))}
-    _cancel(conn, sorted(silenced), owner)
     at = now()
-    rows = _mark_delivered(conn, [r.id for r in claimed if r.id not in silenced], owner, at, webhook)
+    # rows read by position (id, state, kind, source_id, …): per row, a Row's attribute costs ~15x its index
+    rows = [r for r in _mark_delivered(conn, ids, owner, at, webhook) if r[1] == "delivered"]
     if not rows:
         return [], [], 0
-    ids = [r.id for r in rows]
-    _notify(conn, ids, deals, at)
-    _log(conn, ids, at, owner, "in_app")
+    delivered = [r[0] for r in rows]
+    _notify(conn, delivered, at)
+    _log(conn, delivered, at, owner, "in_app")
     hooks = []
     if webhook:
+        numbers = _numbers(conn, {r.opportunity_id for r in rows if r.opportunity_id})
         users = _users(conn, {r.user_id for r in rows if r.user_id})
-        hooks = [_hook(r, deals.get(r.opportunity_id), users.get(r.user_id)) for r in rows]
-    appointments = [int(r.source_id) for r in rows if r.kind == "appointment" and r.source_id]
+        hooks = [_hook(r, numbers.get(r.opportunity_id), users.get(r.user_id)) for r in rows]
+    appointments = [int(r[3]) for r in rows if r[2] == "appointment" and r[3]]
     return hooks, appointments, len(rows)
 
 
@@ -344,12 +324,12 @@ def _deliver(reminder_id: int, owner: str) -> bool:
         if claimed is None:
             return False
         if claimed.kind != "process_timer":
-            hooks, appointments, delivered = _deliver_people(conn, [claimed], owner)
+            hooks, appointments, delivered = _deliver_people(conn, [reminder_id], owner)
         else:
             wake_due_timers(claimed.opportunity_id)
             session.flush()
             hooks, appointments, delivered = [], [], 0
-            if _mark_delivered(conn, [reminder_id], owner, now()):
+            if _mark_delivered(conn, [reminder_id], owner, now(), people=False):
                 _log(conn, [reminder_id], now(), owner, "process")
                 delivered = 1
         if not delivered and claimed.kind == "process_timer":
@@ -365,8 +345,9 @@ def _deliver_batch(claimed: list[Row], owner: str) -> tuple[int, list[int]]:
     engine), and so does the whole batch when anything in it fails — the batch then wrote nothing, and the
     per-row path isolates the bad row (it fails alone and goes dead after REMINDER_MAX_ATTEMPTS).
     """
-    people = [r for r in claimed if r.kind != "process_timer"]
-    timers = [r.id for r in claimed if r.kind == "process_timer"]
+    people, timers = [], []
+    for reminder_id, kind in claimed:
+        (timers if kind == "process_timer" else people).append(reminder_id)
     if not people:
         return 0, timers
     try:
@@ -374,7 +355,7 @@ def _deliver_batch(claimed: list[Row], owner: str) -> tuple[int, list[int]]:
             hooks, appointments, delivered = _deliver_people(session.connection(), people, owner)
     except Exception as exc:  # noqa: BLE001 - nothing was written; each row gets its own try
         log.info("batch delivery of %d reminders failed (%r); delivering one by one", len(people), exc)
-        return 0, [r.id for r in claimed]
+        return 0, people + timers
     _after_delivery(hooks, appointments)
     return delivered, timers
 
