@@ -97,16 +97,23 @@ def _count_tasks(shape: tuple, params: dict) -> int:
     return db.session.execute(_count_statement(shape), params).scalar()
 
 
-def search_tasks(user: User, *, page=1, per_page=50, **filters) -> tuple[list[Task], int]:
-    """Tasks the user may see; one with a follow-up date still ahead is hidden unless `include_hidden`."""
+def search_tasks(user: User, *, page=1, per_page=50, counted=True, **filters) -> tuple[list[Task], int | None]:
+    """Tasks the user may see; one with a follow-up date still ahead is hidden unless `include_hidden`. The total is
+    None when not `counted` (a page that shows no total saves the statement)."""
     shape, params = _task_filters(user, **filters)
-    query = select(Task).where(*_task_where(shape)).order_by(*TASK_ORDER).options(
+    found = db.session.scalars(_task_objects(shape), {**params, "limit": per_page, "offset": (page - 1) * per_page})
+    return list(found), _count_tasks(shape, params) if counted else None
+
+
+@cache
+def _task_objects(shape: tuple):
+    """search_tasks' statement for a shape of _task_filters, built once."""
+    return (select(Task).where(*_task_where(shape)).order_by(*TASK_ORDER).options(
         # the list shows each task's deal, customer, kind and assignee: loaded in a few queries, not one per row
         selectinload(Task.opportunity).selectinload(Opportunity.customer),
         selectinload(Task.opportunity).selectinload(Opportunity.kind),
         selectinload(Task.assignee))
-    page_of = query.limit(per_page).offset((page - 1) * per_page)
-    return list(db.session.scalars(page_of, params)), _count_tasks(shape, params)
+        .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
 
 
 def task_rows(user: User, *, page=1, per_page=50, **filters) -> tuple[list[dict], int]:
