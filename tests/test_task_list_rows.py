@@ -47,6 +47,13 @@ def world(app, client, clock):
     # a row from before typed forms: its form fields are made from the field names
     old = db.session.get(Task, added[0]["id"])
     old.form, old.form_types = ["budget_ok"], None
+    # two tasks of one typed form (the list reads a form shared by many tasks once), one of an empty typed form
+    typed = [{"name": "outcome", "type": "choice", "label": "Utfall – «ja»", "choices": ["won", "lost"]},
+             {"name": "visit_on", "type": "date", "label": "Visit on"}]
+    for task in (db.session.get(Task, added[1]["id"]), db.session.get(Task, added[2]["id"])):
+        task.form, task.form_types = ["outcome", "visit_on"], [dict(f) for f in typed]
+    pool = db.session.scalars(db.select(Task).where(Task.title == "Pool work")).one()
+    pool.form, pool.form_types = ["note_text"], []
     db.session.commit()
     return {"manager": manager, "rep": rep, "me": me, "office": office, "deals": deals}
 
@@ -59,20 +66,41 @@ def schema_dump(user, **query) -> list[dict]:
 
 @pytest.mark.parametrize("path, who, query", [
     ("/tasks?assignee=me", "rep", {"assignee": "me"}),
+    ("/tasks?assignee={rep}", "manager", {"assignee": "{rep}"}),
+    ("/tasks?opportunity={deal}&include_hidden=true", "rep", {"opportunity": "{deal}", "include_hidden": True}),
+    ("/tasks?due_before={soon}", "manager", {"due_before": "{soon}"}),
     ("/tasks?assignee=none", "rep", {"assignee": "none"}),
     ("/tasks", "rep", {}),
     ("/tasks?include_hidden=true", "manager", {"include_hidden": True}),
     ("/tasks?status=done", "manager", {"status": "done"}),
     ("/tasks?per_page=3&page=2", "manager", {"per_page": 3, "page": 2}),
 ])
-def test_the_task_list_gives_what_task_schema_gives(world, path, who, query):
+def test_the_task_list_gives_what_task_schema_gives(world, clock, path, who, query):
     api = world["me"] if who == "rep" else world["office"]
+    soon = clock.now() + timedelta(days=2)
+    values = {"rep": str(world["rep"].id), "deal": world["deals"][1]["id"], "soon": soon}
+    path = path.format(rep=values["rep"], deal=values["deal"], soon=soon.isoformat().replace("+", "%2B"))
+    query = {key: (values[value[1:-1]] if isinstance(value, str) and value.startswith("{") else value)
+             for key, value in query.items()}
     response = api.get(path)
     assert response.status_code == 200, response.json
     expected = schema_dump(world[who], **query)
     assert expected, "each query finds tasks"
     assert response.json["items"] == expected
     assert response.json["total"] == tasks.search_tasks(world[who], **query)[1]
+
+
+def test_tasks_of_one_form_each_show_it_whole(world):
+    """A form shared by several tasks of the page, typed (with its choices, in its own words) or not."""
+    items = world["office"].get("/tasks?per_page=200&include_hidden=true").json["items"]
+    typed = [t for t in items if t["form"] == ["outcome", "visit_on"]]
+    assert len(typed) == 2
+    for task in typed:
+        assert task["form_fields"] == [
+            {"name": "outcome", "type": "choice", "label": "Utfall – «ja»", "choices": ["won", "lost"]},
+            {"name": "visit_on", "type": "date", "label": "Visit on"}]
+    pool = next(t for t in items if t["title"] == "Pool work")
+    assert pool["form_fields"] == [{"name": "note_text", "type": "text", "label": "Note text"}]
 
 
 def test_a_jobs_customer_reads_as_its_path_at_every_depth(world):

@@ -510,7 +510,8 @@ class TaskQuery(PageQuery):
     assignee = fields.String(load_default=None, validate=_assignee)
     status = fields.String(load_default="open", validate=validate.OneOf(["open", "done", "cancelled"]))
     opportunity = fields.Integer(load_default=None, validate=ID)
-    due_before = fields.DateTime(load_default=None, validate=sane_date)
+    # with its offset: a naive time compared with the UTC column was a 500 (a 422 naming the field now)
+    due_before = fields.AwareDateTime(load_default=None, validate=sane_date)
     include_hidden = fields.Boolean(load_default=False)  # tasks whose follow-up date is still ahead
 
 

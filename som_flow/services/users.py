@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from som_flow.errors import NotFound, ValidationFailed
@@ -136,10 +137,15 @@ def create_token(email: str, name: str = "cli") -> str:
     return token
 
 
+@cache
+def _user_for_token_statement():
+    # built once a process, as its compiled form and SQLAlchemy's key for it are kept with it
+    return select(User).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == bindparam("hash"))
+
+
 def user_for_token(token: str) -> User | None:
     # the user read with its token in one statement: every API request asks this first
-    user = db.session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id)
-                             .where(ApiToken.token_hash == _token_hash(token)))
+    user = db.session.scalar(_user_for_token_statement(), {"hash": _token_hash(token)})
     return user if user is not None and user.active else None
 
 
@@ -182,10 +188,16 @@ def user_for_session(user_id: int, secret: str | None) -> User | None:
     if not secret:
         return None
     # the user read with its session row in one statement: every page request asks this first
-    user = db.session.scalar(select(User).join(UserSession, UserSession.user_id == User.id)
-                             .where(UserSession.token_hash == _token_hash(secret), UserSession.user_id == user_id,
-                                    UserSession.created_at >= now() - _session_lifetime()))
+    user = db.session.scalar(_user_for_session_statement(), {"hash": _token_hash(secret), "user_id": user_id,
+                                                             "since": now() - _session_lifetime()})
     return user if user is not None and user.active else None
+
+
+@cache
+def _user_for_session_statement():
+    return (select(User).join(UserSession, UserSession.user_id == User.id)
+            .where(UserSession.token_hash == bindparam("hash"), UserSession.user_id == bindparam("user_id"),
+                   UserSession.created_at >= bindparam("since")))
 
 
 @service

@@ -47,7 +47,7 @@ class AwareDateTime(fields.AwareDateTime):
 # -- tasks -----------------------------------------------------------------------------------------
 @blp.route("/tasks")
 @roles_required(*ANY_ROLE)
-@blp.arguments(TaskQuery, location="query")
+@blp.arguments(TaskQuery(), location="query")  # one instance: webargs would make one per request from the class
 @blp.response(200, page_schema(TaskSchema, "TaskPage"))
 def list_tasks(query):
     """List tasks, filtered by opportunity, assignee, pool and state."""

@@ -423,8 +423,8 @@ def _tasks_page(*, add_form: MultiDict | None = None, add_errors: dict | None = 
                 bulk_form: MultiDict | None = None, bulk_errors: dict | None = None):
     """The task list to work from; a refused form (add or bulk) is shown again as typed, with a 422."""
     hidden = request.args.get("include_hidden") == "1"
-    mine, _ = tasks.search_tasks(current_user, assignee="me", include_hidden=hidden, per_page=200)
-    pool, _ = tasks.search_tasks(current_user, assignee="none", include_hidden=hidden, per_page=200)
+    mine, _ = tasks.search_tasks(current_user, assignee="me", include_hidden=hidden, per_page=200, counted=False)
+    pool, _ = tasks.search_tasks(current_user, assignee="none", include_hidden=hidden, per_page=200, counted=False)
     # overdue / today / upcoming, "today" in the user's own timezone
     zone, at = ZoneInfo(current_user.timezone or "UTC"), now()
     today = at.astimezone(zone).date()
