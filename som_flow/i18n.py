@@ -16,8 +16,8 @@ from functools import lru_cache
 from flask import current_app, g, has_app_context
 from flask_babel import force_locale, get_locale, gettext, lazy_gettext, lazy_ngettext, ngettext
 
-__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "N_", "gettext", "in_language", "language_of", "lazy_gettext",
-           "lazy_ngettext", "ngettext", "reader_language", "site_language"]
+__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "N_", "forget_page_language", "gettext", "in_language", "language_of",
+           "lazy_gettext", "lazy_ngettext", "ngettext", "reader_language", "site_language"]
 
 # the languages som_flow speaks; the first is the fallback
 LANGUAGES = ("en", "nb")
@@ -62,15 +62,24 @@ def _language_of_locale(locale) -> str | None:
     return language_of(str(locale))
 
 
+# what a request works out once for the language it is answered in (web/i18n.py: its catalog, its language),
+# forgotten whenever that language may change: a new request, texts written in another language, a choice saved
+_PAGE_LANGUAGE_KEYS = ("som_page_catalog", "som_page_language")
+
+
+def forget_page_language() -> None:
+    """The request's catalog and language are worked out again on their next use."""
+    if has_app_context():
+        for key in _PAGE_LANGUAGE_KEYS:
+            g.pop(key, None)
+
+
 @contextmanager
 def in_language(language: str | None):
     """Texts written inside are in `language` (a person's preference; None: the site's language)."""
-    forget = has_app_context()  # a page's catalog (web/i18n.py page_catalog) is for the page's language only
-    if forget:
-        g.pop("som_page_catalog", None)
+    forget_page_language()
     try:
         with force_locale(language_of(language) or site_language()):
             yield
     finally:
-        if forget:
-            g.pop("som_page_catalog", None)
+        forget_page_language()

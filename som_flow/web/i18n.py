@@ -12,7 +12,7 @@ from flask import Flask, g, has_request_context, request, session
 from flask_babel import Babel, get_translations, refresh
 from flask_login import current_user
 
-from som_flow.i18n import LANGUAGES, language_of, reader_language, site_language
+from som_flow.i18n import LANGUAGES, forget_page_language, language_of, reader_language, site_language
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
@@ -46,8 +46,19 @@ def select_language() -> str:
 
 
 def current_language() -> str:
-    """The language this response is written in ("en" or "nb"): `<html lang>` and the formatting locale."""
-    return reader_language()
+    """The language this response is written in ("en" or "nb"): `<html lang>` and the formatting locale. Worked out
+    once per request (a page asks for every value it formats; Flask-Babel answers through several context locals)
+    and again after anything that may change it (som_flow.i18n.forget_page_language)."""
+    if not has_request_context():
+        return reader_language()
+    language = g.get(_PAGE_LANGUAGE)
+    if language is None:
+        language = reader_language()
+        setattr(g, _PAGE_LANGUAGE, language)
+    return language
+
+
+_PAGE_LANGUAGE = "som_page_language"
 
 
 _PAGE_CATALOG = "som_page_catalog"
@@ -71,7 +82,7 @@ def register_i18n(app: Flask) -> None:
         # Flask-Babel keeps the chosen locale on `g`, which outlives a request when one app context spans
         # several (tests, embedded use): each request chooses its own language
         refresh()
-        g.pop(_PAGE_CATALOG, None)
+        forget_page_language()
 
     # Flask-Babel's template gettext finds the catalog through several context locals on every call (400 calls
     # on the deal list, a fifth of its render time): a page looks it up once

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from marshmallow import Schema, fields, validate
 
 from som_flow.errors import ValidationFailed
-from som_flow.i18n import LANGUAGE_NAMES, LANGUAGES, gettext
+from som_flow.i18n import LANGUAGE_NAMES, LANGUAGES, forget_page_language, gettext
 from som_flow.services import users
 from som_flow.web.forms import load_form
 from som_flow.web.ui.deal_forms import plain_errors
@@ -46,6 +46,7 @@ def set_language():
         return _page(form=request.form, errors=plain_errors(exc.errors), status=422)
     users.set_language(current_user.id, data["locale"])
     refresh()  # this response, and its flash message, already in the language just chosen
+    forget_page_language()
     flash(gettext("Saved: your pages are in %(language)s now.", language=LANGUAGE_NAMES[data["locale"]])
           if data["locale"] else gettext("Saved: your pages follow your browser's language."), "ok")
     return redirect(url_for("settings.settings_page"))
