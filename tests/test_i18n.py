@@ -75,6 +75,19 @@ def test_money_and_statuses_in_norwegian(app):
         assert formatting.label("status", "in_progress") == "in progress"
 
 
+def test_money_written_for_a_recipient_inside_a_page_is_in_the_recipients_language(app):
+    """A page works out its language once, but an e-mail written during it in its recipient's language formats in
+    that language, and the page's own values after it are in the page's again."""
+    from som_flow.i18n import in_language
+
+    with app.app_context(), app.test_request_context("/"):
+        assert formatting.money(Decimal("58663.00"), "NOK") == f"NOK{NBSP}58,663.00"
+        with in_language("nb"):
+            assert formatting.money(Decimal("58663.00"), "NOK") == f"58{NBSP}663,00{NBSP}kr"
+            assert formatting.label("status", "won") == "vunnet"
+        assert formatting.money(Decimal("58663.00"), "NOK") == f"NOK{NBSP}58,663.00"
+
+
 def _api(client, email: str, method: str, path: str, language: str | None = None, **kw):
     headers = {**token_headers(email), **({"Accept-Language": language} if language else {})}
     return client.open(f"/api/v1{path}", method=method, headers=headers, **kw)

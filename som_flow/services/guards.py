@@ -73,7 +73,6 @@ def require_open(opp: Opportunity, what: str = "change") -> None:
                                status=gettext(opp.status), what=gettext(what)))
 
 
-
 _DEAL = Opportunity.__table__
 
 

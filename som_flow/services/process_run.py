@@ -309,10 +309,7 @@ def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> list
     sent = [row.id for row in cancelled if not isinstance(row, Task)]
     if sent:
         db.session.execute(_CANCEL_TASK, [{"task_id": task_id, "at": at} for task_id in sent])
-        for task_id in sent:  # a copy the session holds unchanged is read again on its next use
-            held_copy = db.session.identity_map.get(db.session.identity_key(Task, task_id))
-            if held_copy is not None:
-                db.session.expire(held_copy)
+        expire_held(Task, sent)
     # new rows in one INSERT (no session object: nothing in this transaction holds them, and no ORM flush per row)
     made = [{**_task_values(opp, ready_task), "source": "process", "created_at": at, "updated_at": at}
             for task_id, ready_task in ready.items() if task_id not in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import ParamSpec, TypeVar
@@ -116,11 +116,15 @@ def _end_read(session: Session) -> None:
                 session.expire(obj)
 
 
-def expire_held(model: type) -> None:
-    """Rows of `model` written with plain (Core) statements: copies the session holds (read earlier in this
-    transaction) are read again on their next use, never stale."""
-    for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, model):
+def expire_held(model: type, ids: Iterable | None = None) -> None:
+    """Rows of `model` (those of `ids`, or all) written with plain (Core) statements: copies the session holds
+    (read earlier in this transaction) are read again on their next use, never stale. A copy with changes not yet
+    sent is left as it is: expiring it would lose them."""
+    wanted = None if ids is None else set(ids)
+    for state in list(db.session.identity_map.all_states()):
+        obj = state.obj()
+        if (obj is not None and isinstance(obj, model) and not state.modified
+                and (wanted is None or state.identity[0] in wanted)):
             db.session.expire(obj)
 
 
