@@ -244,3 +244,19 @@ def test_the_board_speaks_norwegian_to_a_norwegian_browser(app, client, world):
     assert ">Forfalt</li>" in html and "Hva varslene betyr" in html and "Flytt til" in html
     assert 'data-refused="Kunne ikke flytte {deal} til {stage}: {reason}"' in html
     assert ">Mine</a>" in html and ">Mitt team</a>" in html
+
+
+def test_a_cards_text_from_people_is_shown_as_text_never_as_markup(app, client, world):
+    # the cards are written in Python (web/ui/board_cards.py), not by Jinja's autoescaping: every value escaped
+    hostile = make_customer('<img src=x onerror="alert(1)"> & Sons')
+    r = world["office"].post("/opportunities", {"title": '<script>alert("t")</script>', "customer_id": hostile.id,
+                                                "kind": "standard-sale", "sales_rep": world["rep"].id,
+                                                "amount": "1000.00"})
+    assert r.status_code == 201, r.json
+    login(client, "boss@x.test")
+    html = client.get("/pipeline?kind=standard-sale&who=all").get_data(as_text=True)
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert f'<a href="/opportunities/{r.json["id"]}">&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;</a>' in html
+    assert "<div>&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; Sons</div>" in html
+    assert f'data-name="{r.json["number"]} &lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;"' in html
+    assert f'<span class="sr-only"> {r.json["number"]} &lt;script&gt;' in html  # the Move to link's name too

@@ -122,3 +122,25 @@ def test_the_pages_show_the_next_activity_and_the_list_finds_deals_with_none(cli
     board = client.get("/pipeline?kind=standard-sale").get_data(as_text=True)
     card = board[board.index(f'data-id="{busy["id"]}"'):].split("</article>")[0]
     assert "Task: Call back" in card
+
+
+def test_among_undated_tasks_the_next_activity_is_the_task_lists_first_on_the_list_and_the_board(client, clock, world):
+    # the next activity is the first open task in the task list's own order (due first, then made first), for one
+    # deal (the deal's JSON) and for a page of deals (the list and the board read them all at once)
+    deals = [new_deal(client, world, f"Deal {n}") for n in range(3)]
+    rep = Api(client, "rep@x.test")
+    for deal in deals:
+        close_process_tasks(deal)
+        rep.post("/tasks", {"title": "Call first", "opportunity_id": deal["id"]})
+        clock.advance(minutes=1)
+        rep.post("/tasks", {"title": "Call second", "opportunity_id": deal["id"]})
+    later = clock.now() + timedelta(days=9)
+    rep.post("/tasks", {"title": "Dated", "opportunity_id": deals[2]["id"], "due_at": later.isoformat()})
+    first = rep.get(f"/tasks?opportunity={deals[0]['id']}").json["items"][0]["title"]
+    assert first == "Call first"
+    assert rep.get(f"/opportunities/{deals[0]['id']}").json["next_activity"]["title"] == first
+    listed = {o["title"]: o["next_activity"]["title"] for o in rep.get("/opportunities?per_page=50").json["items"]}
+    assert listed == {"Deal 0": "Call first", "Deal 1": "Call first", "Deal 2": "Dated"}
+    login(client, "rep@x.test")
+    board = client.get("/pipeline?kind=standard-sale").get_data(as_text=True)
+    assert board.count("Task: Call first") == 2 and "Task: Dated" in board and "Call second" not in board

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import compress
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Row, and_, false, or_, select, union_all
@@ -130,15 +131,13 @@ def board(viewer: User, kind: OpportunityKind, currency: str, *, who: str | None
         .where(Opportunity.id.in_(shown)).order_by(Opportunity.id)).all()
     moves: dict[tuple[int, str | None], tuple[str, ...]] = {}  # asked once per (kind version, stage)
     by_stage: dict[str | None, list[Card]] = {}
-    width = len(CARD_COLUMNS)
+    width, names = len(CARD_COLUMNS), list(signals)
     for row in rows:
         key = (row.kind_version_id, row.stage)
         if key not in moves:  # a stageless kind's deals have no stage to move from
             moves[key] = tuple(stages_allowed_from(db.session.get(KindVersion, row.kind_version_id), row.stage)
                                if row.stage is not None else ())
-        flags = row[width:]
-        by_stage.setdefault(row.stage, []).append(
-            Card(row, tuple(name for name, flag in zip(signals, flags, strict=True) if flag), moves[key]))
+        by_stage.setdefault(row.stage, []).append(Card(row, tuple(compress(names, row[width:])), moves[key]))
     result = Board(kind=kind, who=who, only=only, currency=currency)
     sums, rates = board_sums(kind.id, *where[1:]), Rates(now().date())
     # a stageless kind has no columns: its deals are one list (stage None)

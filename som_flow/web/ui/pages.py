@@ -53,6 +53,7 @@ from som_flow.web.forms import load_args, load_form, local_datetime, refused
 from som_flow.web.i18n import current_language, localized
 from som_flow.web.redirects import back, return_to
 from som_flow.web.ui.activities import timeline_context
+from som_flow.web.ui.board_cards import card_writer
 from som_flow.web.ui.deal_forms import edit_options, plain_errors
 from som_flow.web.ui.picker import pick, picker_label
 
@@ -391,11 +392,13 @@ def pipeline():
                  "next_arg": quote(request.full_path, safe="/"),  # the cards' links to the deal page's Move to
                  "stages": {key: label("stage", key) for key in stages},
                  "movable": {o.id for o in cards if can_change_opportunity(viewer, o)}}
+    # the viewer's timezone and formatting locale, and every card's words, worked out once for the 200 cards
+    card = card_writer(deal_path=url_for("pages.opportunity_page", opp_id=0)[:-1], movable=move_form["movable"],
+                       move_next_arg=move_form["next_arg"], signal_names=BOARD_SIGNALS,
+                       upcoming=next_activities([o.id for o in cards]), at=now(),
+                       local=_local_time_in(ZoneInfo(viewer.timezone or "UTC")), locale=viewer_locale())
     return render_template("pipeline.html", kinds=board.board_kinds(), kind=kind, board=shown, currency=currency,
-                           upcoming=next_activities([o.id for o in cards]), at=now(),
-                           # the viewer's timezone and formatting locale, worked out once for the 200 cards
-                           local=_local_time_in(ZoneInfo(viewer.timezone or "UTC")), page_locale=viewer_locale(),
-                           signals=BOARD_SIGNALS, who_choices=BOARD_WHO, move_form=move_form,
+                           card=card, signals=BOARD_SIGNALS, who_choices=BOARD_WHO, move_form=move_form,
                            currencies=[e.key for e in page_entries("currencies")])
 
 
