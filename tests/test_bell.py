@@ -75,3 +75,26 @@ def test_mark_all_read_empties_the_bell_for_this_user_only(client, rep_with_news
         Notification.read_at.is_(None))) == 1  # the other rep's stays unread
     # the API sees the same state
     assert Api(client, "rep@x.test").get("/notifications?unread=true").json["total"] == 0
+
+
+@pytest.mark.parametrize("unread", [0, 7, 8, 9, 20])
+def test_the_count_is_every_unread_one_whether_or_not_they_fill_the_bell_or_a_page(client, rep_with_news, unread):
+    # the count is read from the page itself when the page is the last one; it must stay right at the edges
+    rep = rep_with_news["rep"]
+    db.session.execute(Notification.__table__.update().where(Notification.user_id == rep.id)
+                       .values(read_at=datetime(2026, 3, 3, tzinfo=UTC)))
+    for i in range(unread):
+        db.session.add(Notification(user_id=rep.id, title=f"News {i}", created_at=datetime(2026, 3, 4, tzinfo=UTC)
+                                    + timedelta(minutes=i)))
+    db.session.commit()
+    html = client.get("/pipeline").get_data(as_text=True)
+    if unread:
+        assert unread_badge(html) == unread
+        assert html[html.index('class="bell-menu"'):].count(">News ") == min(unread, 8)
+    api = Api(client, "rep@x.test")
+    for per_page in (3, 8, 9):
+        for page in (1, 2, 3, 4, 9):
+            r = api.get(f"/notifications?unread=true&per_page={per_page}&page={page}")
+            assert r.status_code == 200, r.json
+            assert r.json["total"] == unread, (per_page, page)
+            assert len(r.json["items"]) == max(0, min(per_page, unread - (page - 1) * per_page))

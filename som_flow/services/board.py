@@ -159,9 +159,10 @@ def board_kinds() -> list[OpportunityKind]:
     return sorted(list_kinds(), key=lambda k: order.get(k.type, 3))
 
 
-def board_kind(key: str | None) -> OpportunityKind | None:
-    """The kind `key` (NotFound if none), or without one the first of board_kinds (None when there is none)."""
+def board_kind(key: str | None, kinds: list[OpportunityKind] | None = None) -> OpportunityKind | None:
+    """The kind `key` (NotFound if none), or without one the first of board_kinds (None when there is none);
+    `kinds`: board_kinds() when the caller has read them already."""
     if key:
         return get_kind(key)
-    shown = board_kinds()
+    shown = board_kinds() if kinds is None else kinds
     return shown[0] if shown else None

@@ -379,7 +379,8 @@ BOARD_WHO = {"mine": lazy_gettext("Mine"), "team": lazy_gettext("My team"), "all
 def pipeline():
     query = load_args(BoardQuery())
     currency = query.get("currency") or current_app.config["DEFAULT_CURRENCY"]
-    kind = board.board_kind(query.get("kind"))
+    choices = board.board_kinds()
+    kind = board.board_kind(query.get("kind"), choices)
     shown = board.board(current_user, kind, currency, who=query.get("who"), only=query.get("only")) if kind else None
     viewer = current_user._get_current_object()
     cards = [c.opportunity for col in shown.columns for c in col.cards] if shown else []
@@ -397,7 +398,7 @@ def pipeline():
                        move_next_arg=move_form["next_arg"], signal_names=BOARD_SIGNALS,
                        upcoming=next_activities([o.id for o in cards]), at=now(),
                        local=_local_time_in(ZoneInfo(viewer.timezone or "UTC")), locale=viewer_locale())
-    return render_template("pipeline.html", kinds=board.board_kinds(), kind=kind, board=shown, currency=currency,
+    return render_template("pipeline.html", kinds=choices, kind=kind, board=shown, currency=currency,
                            card=card, signals=BOARD_SIGNALS, who_choices=BOARD_WHO, move_form=move_form,
                            currencies=[e.key for e in page_entries("currencies")])
 
