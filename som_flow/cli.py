@@ -86,6 +86,9 @@ def serve_command(host: str, port: int, threads: int, no_scheduler: bool) -> Non
         from som_flow.scheduler import start_background_scheduler
 
         scheduler = start_background_scheduler(app)
+    from som_flow import tune_collector
+
+    tune_collector()
     click.echo(f"som_flow serving on http://{host}:{port}/", err=False)
     sys.stdout.flush()
     try:
