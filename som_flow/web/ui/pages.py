@@ -187,8 +187,9 @@ bp.add_url_rule("/opportunities", endpoint="opportunities", view_func=opportunit
 
 @bp.route("/opportunities/<int:opp_id>")
 def opportunity_page(opp_id: int):
-    """The seed-000 tabs: Info, Profile, Opportunity, Tasks, Appointments, Estimates, History, User defined."""
-    return render_deal(opp_id)
+    """The seed-000 tabs: Info, Profile, Opportunity, Tasks, Appointments, Estimates, History, User defined.
+    `?open=lose` shows the "Mark lost" form open: the list's row menu links here without scripts."""
+    return render_deal(opp_id, open_form="lose" if request.args.get("open") == "lose" else None)
 
 
 def render_deal(opp_id: int, *, open_form: str | None = None, form=None, errors: dict | None = None,
@@ -354,7 +355,9 @@ def opportunity_action(opp_id: int, action: str):
     return_to(url_for("pages.opportunity_page", opp_id=opp_id))  # a refusal is flashed there (web/errors.py)
     schema, names = ACTION_FORMS.get(action, (Schema, []))
     try:
-        actions[action](load_form(schema(), names, flags=("create_job",)))
+        # the list's row menu moves with one button (the stage its value), the deal's version in its address
+        actions[action](load_form(schema(), names, flags=("create_job",),
+                                  query=("version",) if action == "stage" else ()))
     except ValidationFailed as exc:  # a Conflict (closed, the process said no) is flashed by web/errors.py
         if action not in KEEPS_VALUES:
             raise
