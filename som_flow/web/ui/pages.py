@@ -134,19 +134,12 @@ def _bulk(filters: dict) -> dict:
     return {"done": set(done), "failed": refused, "refused_deals": opportunities.get_many(list(refused))}
 
 
-def _next_stages(items: list[Opportunity], stages: dict) -> dict[int, tuple[str, str] | None]:
+def _next_stages(items: list[opportunities.ListRow], stages: dict) -> dict[int, tuple[str, str] | None]:
     """Per open deal, the first stage after its own, in its kind's order, that its process allows now (key, name);
     asked once per (kind version, stage), as a page of deals mostly shares a few."""
-    memo: dict[tuple[int, str | None], tuple[str, str] | None] = {}
-    for opp in items:
-        if (opp.kind_version_id, opp.stage) in memo:
-            continue
-        allowed = opportunities.allowed_stages(opp)
-        order = [s["key"] for s in (opp.kind_version.stages or [])]
-        later = order[order.index(opp.stage) + 1:] if opp.stage in order else []
-        key = next((k for k in later if k in allowed), None)
-        memo[(opp.kind_version_id, opp.stage)] = (key, stages[key].name if key in stages else key) if key else None
-    return {opp.id: memo[(opp.kind_version_id, opp.stage)] for opp in items}
+    keys = opportunities.next_stages({(opp.kind_version_id, opp.stage) for opp in items})
+    named = {pair: (key, stages[key].name if key in stages else key) if key else None for pair, key in keys.items()}
+    return {opp.id: named[(opp.kind_version_id, opp.stage)] for opp in items}
 
 
 @bp.route("/opportunities", methods=["GET", "POST"])
@@ -156,7 +149,7 @@ def opportunities_page():
     results = _bulk(filters) if request.method == "POST" else None
     # counted up to the page's own rows, and at least LIST_COUNT_CAP: beyond that the page says "10,000+"
     cap = max(LIST_COUNT_CAP, filters["page"] * filters["per_page"])
-    items, total = opportunities.search_opportunities(user=current_user, rows_only=True, count_up_to=cap, **filters)
+    items, total = opportunities.list_rows(user=current_user, count_up_to=cap, **filters)
     capped = total > cap
     stages = localized(page_stages())
     by_key = {s.key: s for s in stages}
