@@ -156,18 +156,25 @@ def opportunities_page():
     pages = max(1, -(-min(total, cap) // filters["per_page"]))
     can_change = current_user.has_role("admin", "manager", "csr", "rep")
     refused = bool(results and results.get("refused"))
+    viewer = current_user._get_current_object()
     return render_template(
         "opportunities.html", items=items, total=total, stages=stages, args=args, sorts=SORTS,
+        # what the rows look up, worked out once for the page: the names of their few stages and statuses, the
+        # viewer (current_user is a context local), their timezone and formatting locale
+        names={(kind, key): label(kind, key) for o in items
+               for kind, key in (("stage", o.stage), ("status", o.status))},
+        me=viewer.id, page_locale=viewer_locale(),
         bulk_actions=BULK_ACTIONS, kinds=kinds.list_kinds(), reps=users.list_reps(),
         lost_reasons=localized(page_entries("lost_reasons")), results=None if refused else results,
         can_bulk=can_change,
-        upcoming=next_activities([o.id for o in items]), local=_local_time, at=now(),
-        page=filters["page"], pages=pages, per_page=filters["per_page"], per_page_choices=PER_PAGE, capped=capped,
+        upcoming=next_activities([o.id for o in items]), local=_local_time_in(ZoneInfo(viewer.timezone or "UTC")),
+        at=now(), page=filters["page"], pages=pages, per_page=filters["per_page"], per_page_choices=PER_PAGE,
+        capped=capped,
         shown_total=f"{number(cap)}+" if capped else total, shown_pages=f"{number(pages)}+" if capped else pages,
         list_url=_list_url(args), bulk_cap=BULK_CAP, currency=current_app.config["DEFAULT_CURRENCY"],
         my_deals=all(args.get(k) == v for k, v in MY_OPEN_DEALS.items()),
         # the row menu offers only what the viewer may do to that deal (a rep: their own deals)
-        changeable={o.id for o in items if not o.closed and can_change_opportunity(current_user, o)},
+        changeable={o.id for o in items if not o.closed and can_change_opportunity(viewer, o)},
         next_stages=_next_stages([o for o in items if not o.closed], by_key) if can_change else {},
         # "assign to me" only for those a deal can be assigned to (reps and managers): a claim when the deal is
         # free, else an assignment by those who may assign
