@@ -46,9 +46,10 @@ def _load(schema: Schema, raw: dict) -> dict:
 
 
 def load_form(schema: Schema, names: list[str], *, lists: tuple[str, ...] = (), flags: tuple[str, ...] = (),
-              multi: tuple[str, ...] = ()) -> dict:
+              multi: tuple[str, ...] = (), query: tuple[str, ...] = ()) -> dict:
     """The posted form's `names` through `schema`: blanks left out so defaults apply, `lists` split at commas,
-    `multi` read as repeated fields (checkbox groups, multi-selects), `flags` as checkboxes (present = true).
+    `multi` read as repeated fields (checkbox groups, multi-selects), `flags` as checkboxes (present = true),
+    `query` also from the form's address when the form has none (a button's `formaction` can carry a value).
     Raises ValidationFailed naming the fields."""
     form, raw = request.form, {}
     for name in names:
@@ -56,6 +57,8 @@ def load_form(schema: Schema, names: list[str], *, lists: tuple[str, ...] = (), 
             raw[name] = [v for v in form.getlist(name) if v.strip()]
             continue
         value = form.get(name, "").strip()
+        if not value and name in query:
+            value = request.args.get(name, "").strip()
         if name in lists:
             raw[name] = [part.strip() for part in value.split(",") if part.strip()]
         elif name in flags:

@@ -84,6 +84,11 @@ def test_escape_closes_each_dialog_and_menu_and_focus_returns_to_its_opener(admi
     page.keyboard.press("Escape")
     expect(row_menu.locator(".menu")).to_be_hidden()
     expect(row_menu.locator("summary")).to_be_focused()
+    # the list's one "Mark lost" dialog, opened from a row menu's "Mark lost"
+    losable = page.locator("details.row-menu", has=page.locator("button.lose-open")).first
+    losable.locator("summary").click()
+    problems += _escape_returns_focus(page, losable.locator("button.lose-open"), page.locator("#lose-dialog"),
+                                      "list's Mark lost dialog")
 
     # the board's one "Move to" dialog, opened from a card's "Move to…"
     page.goto("/pipeline")

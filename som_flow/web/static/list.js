@@ -1,6 +1,6 @@
 // Search as you type: fetch the filtered list (first page) and swap the table body, count, pager and the bulk
-// "all matching" count; the URL follows, so the bulk form (which posts to it) acts on what is shown. The form
-// still works without JS.
+// "all matching" count; the URL follows, so the bulk form (which posts to it) acts on what is shown and the row
+// menus' actions come back to it. The form still works without JS.
 (function () {
   const form = document.getElementById('list-filters');
   const search = document.getElementById('list-search');
@@ -18,7 +18,13 @@
         const here = document.querySelector(sel);
         if (fresh && here) here.replaceWith(fresh);
       });
+      // the shared row form and "Mark lost" dialog come back to the list now shown
+      ['#row-action', '#lose-dialog form'].forEach(function (sel) {
+        const fresh = doc.querySelector(sel), here = document.querySelector(sel);
+        if (fresh && here) here.elements.next.value = fresh.elements.next.value;
+      });
       history.replaceState(null, '', url);
+      document.dispatchEvent(new CustomEvent('list:rows'));
     });
   }
   search.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(refresh, 250); });
@@ -42,4 +48,38 @@
     menu.querySelector('summary').focus();
   });
   table.addEventListener('toggle', function (e) { if (e.target.open) closeOthers(e.target); }, true);
+})();
+
+// "Mark lost": every row's item opens one shared dialog (opportunities.html) for that row's deal; Escape or Cancel
+// closes it and focus goes back to the item. Without scripts each is a link to the deal page's own "Mark lost",
+// which comes back to the list.
+(function () {
+  const dialog = document.getElementById('lose-dialog');
+  if (!dialog) return;
+  const form = dialog.querySelector('form');
+  const title = document.getElementById('lose-title');
+  let opener = null;
+  function buttons() {
+    document.querySelectorAll('#opportunity-list a.lose-open').forEach(function (link) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'lose-open';
+      button.setAttribute('aria-haspopup', 'dialog');
+      button.textContent = link.textContent;
+      link.replaceWith(button);
+    });
+  }
+  buttons();
+  document.addEventListener('list:rows', buttons);
+  document.addEventListener('click', function (e) {
+    const button = e.target.closest('button.lose-open');
+    if (!button) return;
+    const row = button.closest('tr');
+    opener = button;
+    form.reset();
+    form.action = dialog.dataset.action.replace('{id}', row.dataset.id);
+    title.textContent = dialog.dataset.title.replace('{number}', row.dataset.number);
+    dialog.showModal();
+  });
+  dialog.addEventListener('close', function () { if (opener && opener.isConnected) opener.focus(); });
 })();

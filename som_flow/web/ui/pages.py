@@ -135,19 +135,12 @@ def _bulk(filters: dict) -> dict:
     return {"done": set(done), "failed": refused, "refused_deals": opportunities.get_many(list(refused))}
 
 
-def _next_stages(items: list[Opportunity], stages: dict) -> dict[int, tuple[str, str] | None]:
+def _next_stages(items: list[opportunities.ListRow], stages: dict) -> dict[int, tuple[str, str] | None]:
     """Per open deal, the first stage after its own, in its kind's order, that its process allows now (key, name);
     asked once per (kind version, stage), as a page of deals mostly shares a few."""
-    memo: dict[tuple[int, str | None], tuple[str, str] | None] = {}
-    for opp in items:
-        if (opp.kind_version_id, opp.stage) in memo:
-            continue
-        allowed = opportunities.allowed_stages(opp)
-        order = [s["key"] for s in (opp.kind_version.stages or [])]
-        later = order[order.index(opp.stage) + 1:] if opp.stage in order else []
-        key = next((k for k in later if k in allowed), None)
-        memo[(opp.kind_version_id, opp.stage)] = (key, stages[key].name if key in stages else key) if key else None
-    return {opp.id: memo[(opp.kind_version_id, opp.stage)] for opp in items}
+    keys = opportunities.next_stages({(opp.kind_version_id, opp.stage) for opp in items})
+    named = {pair: (key, stages[key].name if key in stages else key) if key else None for pair, key in keys.items()}
+    return {opp.id: named[(opp.kind_version_id, opp.stage)] for opp in items}
 
 
 @bp.route("/opportunities", methods=["GET", "POST"])
@@ -157,25 +150,32 @@ def opportunities_page():
     results = _bulk(filters) if request.method == "POST" else None
     # counted up to the page's own rows, and at least LIST_COUNT_CAP: beyond that the page says "10,000+"
     cap = max(LIST_COUNT_CAP, filters["page"] * filters["per_page"])
-    items, total = opportunities.search_opportunities(user=current_user, rows_only=True, count_up_to=cap, **filters)
+    items, total = opportunities.list_rows(user=current_user, count_up_to=cap, **filters)
     capped = total > cap
     stages = localized(page_stages())
     by_key = {s.key: s for s in stages}
     pages = max(1, -(-min(total, cap) // filters["per_page"]))
     can_change = current_user.has_role("admin", "manager", "csr", "rep")
     refused = bool(results and results.get("refused"))
+    viewer = current_user._get_current_object()
     return render_template(
         "opportunities.html", items=items, total=total, stages=stages, args=args, sorts=SORTS,
+        # what the rows look up, worked out once for the page: the names of their few stages and statuses, the
+        # viewer (current_user is a context local), their timezone and formatting locale
+        names={(kind, key): label(kind, key) for o in items
+               for kind, key in (("stage", o.stage), ("status", o.status))},
+        me=viewer.id, page_locale=viewer_locale(),
         bulk_actions=BULK_ACTIONS, kinds=kinds.list_kinds(), reps=users.list_reps(),
         lost_reasons=localized(page_entries("lost_reasons")), results=None if refused else results,
         can_bulk=can_change,
-        upcoming=next_activities([o.id for o in items]), local=_local_time, at=now(),
-        page=filters["page"], pages=pages, per_page=filters["per_page"], per_page_choices=PER_PAGE, capped=capped,
+        upcoming=next_activities([o.id for o in items]), local=_local_time_in(ZoneInfo(viewer.timezone or "UTC")),
+        at=now(), page=filters["page"], pages=pages, per_page=filters["per_page"], per_page_choices=PER_PAGE,
+        capped=capped,
         shown_total=f"{number(cap)}+" if capped else total, shown_pages=f"{number(pages)}+" if capped else pages,
         list_url=_list_url(args), bulk_cap=BULK_CAP, currency=current_app.config["DEFAULT_CURRENCY"],
         my_deals=all(args.get(k) == v for k, v in MY_OPEN_DEALS.items()),
         # the row menu offers only what the viewer may do to that deal (a rep: their own deals)
-        changeable={o.id for o in items if not o.closed and can_change_opportunity(current_user, o)},
+        changeable={o.id for o in items if not o.closed and can_change_opportunity(viewer, o)},
         next_stages=_next_stages([o for o in items if not o.closed], by_key) if can_change else {},
         # "assign to me" only for those a deal can be assigned to (reps and managers): a claim when the deal is
         # free, else an assignment by those who may assign
@@ -188,8 +188,9 @@ bp.add_url_rule("/opportunities", endpoint="opportunities", view_func=opportunit
 
 @bp.route("/opportunities/<int:opp_id>")
 def opportunity_page(opp_id: int):
-    """The seed-000 tabs: Info, Profile, Opportunity, Tasks, Appointments, Estimates, History, User defined."""
-    return render_deal(opp_id)
+    """The seed-000 tabs: Info, Profile, Opportunity, Tasks, Appointments, Estimates, History, User defined.
+    `?open=lose` shows the "Mark lost" form open: the list's row menu links here without scripts."""
+    return render_deal(opp_id, open_form="lose" if request.args.get("open") == "lose" else None)
 
 
 def render_deal(opp_id: int, *, open_form: str | None = None, form=None, errors: dict | None = None,
@@ -355,7 +356,9 @@ def opportunity_action(opp_id: int, action: str):
     return_to(url_for("pages.opportunity_page", opp_id=opp_id))  # a refusal is flashed there (web/errors.py)
     schema, names = ACTION_FORMS.get(action, (Schema, []))
     try:
-        actions[action](load_form(schema(), names, flags=("create_job",)))
+        # the list's row menu moves with one button (the stage its value), the deal's version in its address
+        actions[action](load_form(schema(), names, flags=("create_job",),
+                                  query=("version",) if action == "stage" else ()))
     except ValidationFailed as exc:  # a Conflict (closed, the process said no) is flashed by web/errors.py
         if action not in KEEPS_VALUES:
             raise
