@@ -98,17 +98,21 @@ def _held_states() -> dict[int, WorkflowState]:
     return db.session.info.setdefault("som_loaded_states", {})
 
 
-def process_data(opp: Opportunity) -> dict:
-    """The opportunity fields conditions may read (plain JSON values)."""
-    return {
+def process_data(opp: Opportunity, definition: ProcessDefinition | None = None) -> dict:
+    """The opportunity fields conditions may read (plain JSON values). Given the `definition` the data is for,
+    `qualified` is left out when none of its expressions reads it (it costs a read of the kind's questions): the
+    run keeps the value it had, which nothing of that process reads."""
+    data = {
         "amount": float(opp.amount or 0),
         "currency": opp.currency,
         "priority": opp.priority,
         "product": opp.product,
         "probability": opp.probability,
-        "qualified": qualification(opp)[0],
-        "custom": dict(opp.custom or {}),
     }
+    if definition is None or definition.reads("qualified"):
+        data["qualified"] = qualification(opp)[0]
+    data["custom"] = dict(opp.custom or {})
+    return data
 
 
 def stage_probability(version: KindVersion, stage_key: str | None) -> int | None:
