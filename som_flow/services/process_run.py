@@ -286,6 +286,7 @@ _TASKS_NEEDED = select(_TASK.c.id, _TASK.c.opportunity_id, _TASK.c.status, _TASK
                        _TASK.c.title, _TASK.c.due_at, _TASK.c.assignee_id).where(or_(
     (_TASK.c.opportunity_id == bindparam("opp")) & (_TASK.c.status == "open"),
     _TASK.c.id.in_(bindparam("ready", expanding=True))))
+_NEW_TASKS = insert(_TASK)
 _CANCEL_TASK = (update(_TASK).where(_TASK.c.id == bindparam("task_id"), _TASK.c.status == "open")
                 .values(status="cancelled", updated_at=bindparam("at")))
 
@@ -318,7 +319,7 @@ def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> list
     made = [{**_task_values(opp, ready_task), "source": "process", "created_at": at, "updated_at": at}
             for task_id, ready_task in ready.items() if task_id not in rows]
     if made:
-        db.session.execute(insert(Task.__table__), made)
+        db.session.execute(_NEW_TASKS, made)
     gone = {row.id for row in cancelled}
     return ([OpenTask(t.id, t.due_at, t.assignee_id, t.title) for t in rows.values()
              if t.opportunity_id == opp.id and t.status == "open" and t.id not in gone]
