@@ -146,6 +146,13 @@ class ProcessDefinition:
     has_service_tasks: bool = field(repr=False, default=False)
     # user tasks marked som.done_by=assignment (bpmn ids): a process without any needs no look at assignments
     done_by_assignment: frozenset[str] = field(repr=False, default=frozenset())
+    # the data names its conditions, timers and service parameters read (None: not known, so any): a caller may
+    # leave out a field no expression reads rather than compute it for every step (services/process_run.py)
+    names_read: frozenset[str] | None = field(repr=False, default=None)
+
+    def reads(self, name: str) -> bool:
+        """Whether an expression of the process may read the data name `name`."""
+        return self.names_read is None or name in self.names_read
 
     def is_required(self, bpmn_id: str | None) -> bool:
         return bpmn_id in self.required_tasks
@@ -690,7 +697,25 @@ def _profile(
         done_by_assignment=frozenset(
             ts.bpmn_id for each in all_specs.values() for ts in each.task_specs.values()
             if isinstance(ts, UserTaskMixin) and _properties(ts).get(p.DONE_BY) == p.DONE_BY_ASSIGNMENT),
+        names_read=_names_read(root),
     )
+
+
+def _names_read(root: etree._Element) -> frozenset[str] | None:
+    """Every data name the document's expressions read: conditions, timers (bare ISO text reads none) and service
+    parameters, the only places the engine evaluates one (scripts are refused). None if one does not compile."""
+    texts = [c.text or "" for c in root.iter(f"{{{p.BPMN_NS}}}conditionExpression")]
+    for timer in root.iter(f"{{{p.BPMN_NS}}}timerEventDefinition"):
+        texts.extend(c.text or "" for c in timer if isinstance(c.tag, str) and _local(c)[1] in timers.KINDS)
+    texts.extend(param.get("value", "") for param in root.iter(f"{{{p.SPIFF_NS}}}parameter"))
+    names: set[str] = set()
+    try:
+        for text in texts:
+            if timers.bare_literal(text) is None:
+                names.update(timers.names_read(text))
+    except ExpressionError:
+        return None
+    return frozenset(names)
 
 
 def _required_tasks(all_specs: dict[str, Any]) -> frozenset[str]:

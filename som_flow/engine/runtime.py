@@ -530,6 +530,12 @@ class Engine:
         )
 
     def _gate(self, run: Run, stage: str) -> Any:
+        # the ready gate, by the plain walk (a stage has one gate, and one visit of it runs at a time); the tree
+        # walk below, in the run's order, only when there is none: to name the required tasks still open
+        for spiff_task in self._all_tasks(run.workflow):
+            if (spiff_task.state == TaskState.READY and isinstance(spiff_task.task_spec, UserTaskMixin)
+                    and p.truthy(_props(spiff_task.task_spec).get(p.GATE)) and self._stage_of(spiff_task) == stage):
+                return spiff_task
         open_required: list[str] = []
         gate = None
         for spiff_task in self._user_tasks(run, _OPEN):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import Update, bindparam, inspect, null, select, update
 from sqlalchemy.orm import ColumnProperty
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.elements import ClauseElement
 
 from som_flow.errors import Conflict, NotFound, StaleVersion
 from som_flow.extensions import db
@@ -76,6 +77,25 @@ def require_open(opp: Opportunity, what: str = "change") -> None:
 _DEAL = Opportunity.__table__
 
 
+_DEAL_UPDATES: dict[tuple[tuple[str, bool], ...], Update] = {}
+
+
+def _deal_update(columns: tuple[tuple[str, bool], ...]) -> Update:
+    """The deal's UPDATE of these columns (name, set to None) under its version, built once per set of columns (a
+    move changes the same few each time; building and keying the statement cost more than sending it). A None is
+    SQL NULL, as a plain value in `values()` is (a JSON column's bound None would be JSON null)."""
+    statement = _DEAL_UPDATES.get(columns)
+    if statement is None:
+        new = {_DEAL.c[key]: null() if empty else bindparam(f"new_{key}", type_=_DEAL.c[key].type)
+               for key, empty in columns}
+        statement = (update(_DEAL)
+                     .where(_DEAL.c.id == bindparam("deal_id"), _DEAL.c.version == bindparam("old_version"))
+                     .values({**new, _DEAL.c.version: bindparam("new_version")}))
+        if len(_DEAL_UPDATES) < 256:  # a handful in practice; bounded all the same
+            _DEAL_UPDATES[columns] = statement
+    return statement
+
+
 def save_deal(opp: Opportunity) -> None:
     """Send the deal's changed columns now, in one UPDATE under its version, as the unit of work would (a 409 if
     another writer moved the version first), without the unit of work's per-flush cost (its dependency walk over
@@ -87,14 +107,17 @@ def save_deal(opp: Opportunity) -> None:
     values = {}
     for key in state.committed_state:
         prop = state.mapper.attrs.get(key)
-        if not isinstance(prop, ColumnProperty) or key == "version":
-            db.session.flush()
+        value = state.dict.get(key)
+        if not isinstance(prop, ColumnProperty) or key == "version" or isinstance(value, ClauseElement):
+            db.session.flush()  # (a SQL expression as a value too: the unit of work reads its result back)
             return
-        values[prop.columns[0].key] = state.dict.get(key)
+        values[prop.columns[0].key] = value
     version = opp.version
+    params = {f"new_{key}": value for key, value in values.items() if value is not None}
+    params.update(deal_id=opp.id, old_version=version, new_version=version + 1)
+    statement = _deal_update(tuple(sorted((key, value is None) for key, value in values.items())))
     with db.session.no_autoflush:  # a flush now would send this deal's UPDATE through the unit of work first
-        sent = db.session.execute(update(_DEAL).where(_DEAL.c.id == opp.id, _DEAL.c.version == version)
-                                  .values(**values, version=version + 1))
+        sent = db.session.execute(statement, params)
     if sent.rowcount != 1:
         raise StaleDataError(f"opportunity {opp.id}: version {version} was changed by another writer")
     set_committed_value(opp, "version", version + 1)

@@ -484,7 +484,7 @@ def update_opportunity(actor: User, opp_id: int, data: dict, expected_version: i
     if to_stage_default:
         _back_to_stage_default(opp, actor)
     run = load_run(opp)
-    engine().set_data(run, process_data(opp))
+    engine().set_data(run, process_data(opp, run.definition))
     project(opp, run, opp.kind_version, actor)
     return opp
 
@@ -561,7 +561,7 @@ def move_to_stage(actor: User, opp_id: int, target: str, expected_version: int |
         _check_required_fields(opp)
     run = load_run(opp)
     # a refused move raises and this transaction rolls back, so the run may be moved in place
-    new_run = engine().move_to_stage(run, target, process_data(opp), keep_original=False)
+    new_run = engine().move_to_stage(run, target, process_data(opp, run.definition), keep_original=False)
     project(opp, new_run, opp.kind_version, actor)
     bump_version(opp)
     return opp
@@ -825,7 +825,8 @@ def complete_task(actor: User, task_id: str, data: dict | None = None, *, idempo
     with batched_events():  # the completion's event and the projection's go out in one INSERT
         record_event(opp, actor, "task_completed", task=task.title, task_id=task.id)
         if _answer_from_task(opp, task, data, actor):
-            engine().set_data(run, process_data(opp))  # conditions further on read the new qualification
+            # conditions further on read the new qualification
+            engine().set_data(run, process_data(opp, run.definition))
         db.session.flush()
         project(opp, run, opp.kind_version, actor)
     bump_version(opp)

@@ -98,17 +98,21 @@ def _held_states() -> dict[int, WorkflowState]:
     return db.session.info.setdefault("som_loaded_states", {})
 
 
-def process_data(opp: Opportunity) -> dict:
-    """The opportunity fields conditions may read (plain JSON values)."""
-    return {
+def process_data(opp: Opportunity, definition: ProcessDefinition | None = None) -> dict:
+    """The opportunity fields conditions may read (plain JSON values). Given the `definition` the data is for,
+    `qualified` is left out when none of its expressions reads it (it costs a read of the kind's questions): the
+    run keeps the value it had, which nothing of that process reads."""
+    data = {
         "amount": float(opp.amount or 0),
         "currency": opp.currency,
         "priority": opp.priority,
         "product": opp.product,
         "probability": opp.probability,
-        "qualified": qualification(opp)[0],
-        "custom": dict(opp.custom or {}),
     }
+    if definition is None or definition.reads("qualified"):
+        data["qualified"] = qualification(opp)[0]
+    data["custom"] = dict(opp.custom or {})
+    return data
 
 
 def stage_probability(version: KindVersion, stage_key: str | None) -> int | None:
@@ -282,6 +286,7 @@ _TASKS_NEEDED = select(_TASK.c.id, _TASK.c.opportunity_id, _TASK.c.status, _TASK
                        _TASK.c.title, _TASK.c.due_at, _TASK.c.assignee_id).where(or_(
     (_TASK.c.opportunity_id == bindparam("opp")) & (_TASK.c.status == "open"),
     _TASK.c.id.in_(bindparam("ready", expanding=True))))
+_NEW_TASKS = insert(_TASK)
 _CANCEL_TASK = (update(_TASK).where(_TASK.c.id == bindparam("task_id"), _TASK.c.status == "open")
                 .values(status="cancelled", updated_at=bindparam("at")))
 
@@ -314,7 +319,7 @@ def _project_tasks(opp: Opportunity, snap: Snapshot, actor: User | None) -> list
     made = [{**_task_values(opp, ready_task), "source": "process", "created_at": at, "updated_at": at}
             for task_id, ready_task in ready.items() if task_id not in rows]
     if made:
-        db.session.execute(insert(Task.__table__), made)
+        db.session.execute(_NEW_TASKS, made)
     gone = {row.id for row in cancelled}
     return ([OpenTask(t.id, t.due_at, t.assignee_id, t.title) for t in rows.values()
              if t.opportunity_id == opp.id and t.status == "open" and t.id not in gone]

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 from flask import current_app
-from sqlalchemy import Row, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Row, and_, bindparam, cast, insert, null, or_, select, union_all, update
 
 from som_flow.extensions import db
 from som_flow.i18n import N_, gettext, in_language
@@ -64,7 +64,10 @@ def _open_tasks(opp: Opportunity) -> list[OpenTask]:
         Task.assignee_id.is_not(None)))]
 
 
-def _wanted_for(opp: Opportunity, open_tasks: list[OpenTask] | None = None) -> list[Wanted]:
+def _wanted_for(opp: Opportunity, open_tasks: list[OpenTask] | None = None,
+                scheduled: list[int] | None = None) -> list[Wanted]:
+    """The people reminders the deal should have. `scheduled`: the ids of its scheduled appointments, when the
+    caller has read them."""
     if opp.closed or opp.status == "on_hold":
         return []
     rep: User | None = opp.sales_rep
@@ -98,7 +101,8 @@ def _wanted_for(opp: Opportunity, open_tasks: list[OpenTask] | None = None) -> l
                              _said(db.session.get(User, task.assignee_id), N_("Task due: %(title)s"),
                                    title=task.title), once))
     # the deal's scheduled appointments, by id first: most deals have none, and then no ORM read is made
-    scheduled = db.session.scalars(_SCHEDULED, {"opp": opp.id}).all()
+    if scheduled is None:
+        scheduled = db.session.scalars(_SCHEDULED, {"opp": opp.id}).all()
     for appt in db.session.scalars(select(Appointment).where(Appointment.id.in_(scheduled))) if scheduled else ():
         wanted.extend(appointment_reminders(appt))
     return wanted
@@ -158,6 +162,12 @@ _RENEW = (update(_R).where(_R.c.id == bindparam("rid"))
 _NEW = insert(_R)
 _A = Appointment.__table__
 _SCHEDULED = select(_A.c.id).where(_A.c.opportunity_id == bindparam("opp"), _A.c.status == "scheduled")
+# a move's one read for its schedule: the deal's reminders, then its scheduled appointments' ids as rows with no
+# kind (a reminder always has one); two statements before
+_DEAL_ROWS_AND_SCHEDULED = union_all(
+    _DEAL_ROWS,
+    select(_A.c.id, *(cast(null(), c.type) for c in _ROW[1:]))
+    .where(_A.c.opportunity_id == bindparam("opp"), _A.c.status == "scheduled"))
 
 
 def _deal_reminders(opp_id: int) -> list[Row]:
@@ -237,8 +247,10 @@ def sync_deal_schedule(opp: Opportunity, timers, open_tasks: list[OpenTask] | No
     reminders (each kind's rows are its own, so the first's new rows change nothing the second compares).
     `open_tasks`: every open task of the deal (any source), when the caller has just read them."""
     db.session.flush()
-    rows = _deal_reminders(opp.id)
+    both = db.session.execute(_DEAL_ROWS_AND_SCHEDULED, {"opp": opp.id}).all()
+    rows = [row for row in both if row.kind is not None]
+    scheduled = [row.id for row in both if row.kind is None]
     _apply(opp.id, ("process_timer",), _timers_wanted(opp, timers), rows=rows)
-    _apply(opp.id, PEOPLE_KINDS, _wanted_for(opp, open_tasks), rows=rows)
+    _apply(opp.id, PEOPLE_KINDS, _wanted_for(opp, open_tasks, scheduled), rows=rows)
 
 
