@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.deals import make_deal
+
 pytestmark = pytest.mark.browser
 
 STAGE_API = re.compile(r"/api/v1/opportunities/\d+/stage$")
-
-
-def _deal(live_server, title: str) -> int:
-    """A standard-sale deal in Lead for the rep, made the way the office would (through the services)."""
-    from som_flow.extensions import db
-    from som_flow.models import Customer, User
-    from som_flow.services import opportunities
-
-    app, _, people = live_server
-    with app.app_context():
-        csr = db.session.get(User, people["csr"])
-        customer = db.session.query(Customer).filter_by(name="Northwind Traders").one()
-        opp = opportunities.create_opportunity(csr, {"title": title, "customer_id": customer.id,
-                                                     "kind": "standard-sale", "amount": Decimal("50000.00"),
-                                                     "sales_rep": people["rep"]})
-        opp_id = opp.id
-        db.session.remove()
-    return opp_id
 
 
 def _column(page, stage: str):
@@ -110,7 +93,7 @@ def test_the_office_enters_a_deal_and_the_rep_works_it_to_qualification_on_the_b
 
 
 def test_dragging_a_lead_straight_to_proposal_snaps_back_with_the_reason(sessions, live_server):
-    _deal(live_server, "CRM licenses")
+    make_deal(live_server, "CRM licenses")
     rep = sessions.new()
     page = rep.login("rep@x.test")
     page.goto("/pipeline?kind=standard-sale")
@@ -132,7 +115,7 @@ def test_dragging_a_lead_straight_to_proposal_snaps_back_with_the_reason(session
 
 
 def test_the_pages_a_manager_visits_raise_no_console_errors(sessions, live_server):
-    opp_id = _deal(live_server, "Fleet tracking")
+    opp_id = make_deal(live_server, "Fleet tracking")
     manager = sessions.new()
     page = manager.login("manager@x.test")
     expect(page.get_by_role("heading", name="Opportunities")).to_be_visible()

@@ -4,36 +4,14 @@ at desktop and phone size; with JavaScript off the same buttons work and "Mark l
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from playwright.sync_api import expect
+
+from tests.browser.deals import make_deal
 
 pytestmark = pytest.mark.browser
 
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-
-
-def _deal(live_server, title: str, *, rep: bool = True, contacted: bool = False) -> int:
-    """A standard-sale deal in Lead made by the office (for the rep, or free); `contacted`: the rep has done its
-    first task, so the process lets it move on to Qualification."""
-    from som_flow.extensions import db
-    from som_flow.models import Customer, Task, User
-    from som_flow.services import opportunities
-
-    app, _, people = live_server
-    with app.app_context():
-        csr = db.session.get(User, people["csr"])
-        customer = db.session.query(Customer).filter_by(name="Northwind Traders").one()
-        opp = opportunities.create_opportunity(csr, {"title": title, "customer_id": customer.id,
-                                                     "kind": "standard-sale", "amount": Decimal("50000.00"),
-                                                     **({"sales_rep": people["rep"]} if rep else {})})
-        opp_id = opp.id
-        if contacted:
-            task = db.session.query(Task).filter_by(opportunity_id=opp_id, title="Contact the prospect").one()
-            opportunities.complete_task(db.session.get(User, people["rep"]), task.id, {})
-        db.session.remove()
-    return opp_id
 
 
 def _menu(page, deal: int):
@@ -47,11 +25,11 @@ def _menu(page, deal: int):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_a_manager_uses_every_row_action_and_stays_on_the_list(sessions, live_server, tmp_path, size):
-    theirs = _deal(live_server, "Boat theirs")
-    free = _deal(live_server, "Boat free", rep=False)
-    ready = _deal(live_server, "Boat ready", contacted=True)
-    losing = _deal(live_server, "Boat losing")
-    _deal(live_server, "Crane elsewhere")
+    theirs = make_deal(live_server, "Boat theirs")
+    free = make_deal(live_server, "Boat free", rep=False)
+    ready = make_deal(live_server, "Boat ready", contacted=True)
+    losing = make_deal(live_server, "Boat losing")
+    make_deal(live_server, "Crane elsewhere")
     manager = sessions.new()
     manager.page.set_viewport_size(SIZES[size])
     page = manager.login("manager@x.test")
@@ -118,8 +96,8 @@ def test_a_manager_uses_every_row_action_and_stays_on_the_list(sessions, live_se
 
 
 def test_without_javascript_the_row_buttons_work_and_mark_lost_goes_through_the_deal_page(sessions, live_server):
-    held = _deal(live_server, "Boat held")
-    losing = _deal(live_server, "Boat losing")
+    held = make_deal(live_server, "Boat held")
+    losing = make_deal(live_server, "Boat losing")
     rep = sessions.new(scripts=False)
     page = rep.login("rep@x.test")
     page.goto("/opportunities?q=boat")
