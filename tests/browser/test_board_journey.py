@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_journeys import _deal
+from tests.browser.deals import make_deal
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +17,7 @@ SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "hei
 def test_a_manager_sees_the_first_50_cards_of_a_long_column_and_reaches_the_rest(sessions, live_server, tmp_path,
                                                                                 size):
     for n in range(53):
-        _deal(live_server, f"Deal {n:03d}")
+        make_deal(live_server, f"Deal {n:03d}")
     manager = sessions.new()
     manager.page.set_viewport_size(SIZES[size])
     page = manager.login("manager@x.test")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_journeys import _deal
+from tests.browser.deals import make_deal
 
 pytestmark = pytest.mark.browser
 
@@ -79,7 +79,7 @@ def test_the_login_page_shows_the_product_identity(sessions, size):
 
 @SIZES
 def test_the_menu_marks_the_current_page_and_keyboard_focus_shows_an_outline(sessions, live_server, size):
-    _deal(live_server, "Design check")
+    make_deal(live_server, "Design check")
     me = sessions.new()
     page = me.page
     page.set_viewport_size(size)
@@ -116,7 +116,7 @@ def test_the_menu_marks_the_current_page_and_keyboard_focus_shows_an_outline(ses
 
 
 def test_on_a_phone_the_rep_works_by_thumb_without_sideways_scrolling(sessions, live_server):
-    opp_id = _deal(live_server, "Heat pump by thumb")
+    opp_id = make_deal(live_server, "Heat pump by thumb")
     me = sessions.new()
     page = me.page
     page.set_viewport_size(PHONE)

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import open_menu
-from tests.browser.test_journeys import _deal
+from tests.browser.deals import make_deal
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +17,7 @@ PHONE = {"width": 390, "height": 844}
 
 def test_a_rep_on_a_phone_switches_to_norwegian_and_back(browser, live_server):
     _, base_url, _ = live_server
-    _deal(live_server, "Varmepumpe til hytta")
+    make_deal(live_server, "Varmepumpe til hytta")
     context = browser.new_context(base_url=base_url, viewport=PHONE, locale="en-US", has_touch=True)
     try:
         page = context.new_page()

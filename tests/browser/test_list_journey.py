@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_journeys import _deal
+from tests.browser.deals import make_deal
 
 pytestmark = pytest.mark.browser
 
 
 def test_typing_filters_the_list_and_bulk_hold_reports_each_row(sessions, live_server, tmp_path):
     for title in ("CRM licenses", "Boat sensors", "Support plan"):
-        _deal(live_server, title)
+        make_deal(live_server, title)
     csr = sessions.new()
     page = csr.login("csr@x.test")
     page.goto("/opportunities")

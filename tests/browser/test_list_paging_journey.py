@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_journeys import _deal
+from tests.browser.deals import make_deal
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +17,7 @@ SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "hei
 @pytest.mark.parametrize("size", SIZES)
 def test_a_rep_pages_to_the_second_page_of_150_deals_and_holds_one_from_its_menu(sessions, live_server, tmp_path,
                                                                                 size):
-    ids = [_deal(live_server, f"Deal {n:03d}") for n in range(150)]
+    ids = [make_deal(live_server, f"Deal {n:03d}") for n in range(150)]
     rep = sessions.new()
     rep.page.set_viewport_size(SIZES[size])
     page = rep.login("rep@x.test")
@@ -60,8 +60,8 @@ def test_a_rep_pages_to_the_second_page_of_150_deals_and_holds_one_from_its_menu
 
 def test_the_office_holds_every_deal_of_a_filter_not_only_the_first_page(sessions, live_server):
     for n in range(60):
-        _deal(live_server, f"Boat {n:02d}")
-    _deal(live_server, "Crane")
+        make_deal(live_server, f"Boat {n:02d}")
+    make_deal(live_server, "Crane")
     csr = sessions.new()
     page = csr.login("csr@x.test")
     page.goto("/opportunities?per_page=25")

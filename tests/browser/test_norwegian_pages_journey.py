@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import TIMEOUT_MS
-from tests.browser.test_journeys import _deal
+from tests.browser.deals import make_deal
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -33,7 +33,7 @@ def _login(browser, base_url: str, locale: str, size: dict):
 @pytest.mark.parametrize("size", SIZES)
 def test_a_norwegian_rep_works_a_deal_in_norwegian(browser, live_server, size):
     _, base_url, _ = live_server
-    opp_id = _deal(live_server, "Varmepumpe")
+    opp_id = make_deal(live_server, "Varmepumpe")
     context, page = _login(browser, base_url, "nb-NO", SIZES[size])
     try:
         page.goto(f"/opportunities/{opp_id}")
@@ -65,7 +65,7 @@ def test_a_norwegian_rep_works_a_deal_in_norwegian(browser, live_server, size):
 
 def test_an_english_browser_sees_the_same_deal_in_english(browser, live_server):
     _, base_url, _ = live_server
-    opp_id = _deal(live_server, "Heat pump")
+    opp_id = make_deal(live_server, "Heat pump")
     context, page = _login(browser, base_url, "en-GB", SIZES["desktop"])
     try:
         page.goto(f"/opportunities/{opp_id}")

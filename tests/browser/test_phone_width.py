@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_journeys import _deal
+from tests.browser.deals import make_deal
 
 pytestmark = pytest.mark.browser
 
@@ -66,7 +66,7 @@ def sample_records(live_server) -> tuple[int, int, int]:
     from som_flow.services import appointments
 
     app, _, people = live_server
-    opp_id = _deal(live_server, "Heat pump for the whole warehouse and the office building beside it")
+    opp_id = make_deal(live_server, "Heat pump for the whole warehouse and the office building beside it")
     with app.app_context():
         customer_id = db.session.query(Customer).filter_by(name="Northwind Traders").one().id
         rep = db.session.get(User, people["rep"])

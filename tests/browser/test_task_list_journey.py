@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from som_flow.clock import FixedClock
 from tests.browser.conftest import follow_menu_link
-from tests.browser.test_journeys import _deal
+from tests.browser.deals import make_deal
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +30,7 @@ def clock(live_server) -> FixedClock:
 @pytest.mark.parametrize("size", SIZES)
 def test_a_rep_adds_a_task_on_the_deal_page_and_works_it_from_the_task_list(sessions, live_server, clock,
                                                                             tmp_path, size):
-    opp_id = _deal(live_server, "CRM licenses")
+    opp_id = make_deal(live_server, "CRM licenses")
     rep = sessions.new()
     page = rep.login("rep@x.test")
     page.set_viewport_size(SIZES[size])

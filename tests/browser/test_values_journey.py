@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_journeys import _deal
+from tests.browser.deals import make_deal
 
 pytestmark = pytest.mark.browser
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 @pytest.mark.parametrize("size", [{"width": 1366, "height": 850}, {"width": 390, "height": 844}],
                          ids=["desktop", "phone"])
 def test_a_rep_reads_money_statuses_and_stages_in_words(sessions, live_server, tmp_path, size):
-    deal = _deal(live_server, "Boiler replacement")
+    deal = make_deal(live_server, "Boiler replacement")
     rep = sessions.new()
     page = rep.login("rep@x.test")
     page.set_viewport_size(size)
