@@ -83,7 +83,7 @@ def test_the_deal_list_and_the_board_send_as_many_statements_for_many_deals_as_f
 
 
 def test_a_long_board_column_shows_its_first_cards_and_counts_and_sums_them_all(app, client, people, monkeypatch):
-    monkeypatch.setattr(opportunities, "BOARD_CARDS", 3)
+    monkeypatch.setattr(opportunities, "BOARD_PAGE_CARDS", 3)  # the page's cards a column (the API: BOARD_CARDS)
     add_deals(people, 5)
     login(client, "manager@x.test")
     html = client.get("/pipeline?kind=standard-sale&currency=USD").get_data(as_text=True)

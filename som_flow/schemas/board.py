@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from som_flow.schemas import CURRENCY, ID
+from som_flow.schemas import CURRENCY, ID, MAX_ID
 from som_flow.services.board import SIGNALS, WHO
+from som_flow.services.opportunities import BOARD_CARDS
 
 AMOUNT = dict(as_string=True, places=2)
 
@@ -17,6 +18,20 @@ class BoardQuery(Schema):
         "description": "mine: my deals; team: my team's (who reports to me, or to my manager); all. Default: mine "
                        "for a rep, all for a manager, admin or the office"})
     only = fields.String(validate=validate.OneOf(SIGNALS), metadata={"description": "only the deals with this signal"})
+
+
+class BoardColumnQuery(BoardQuery):
+    """The board's filters and where a column goes on from: what a column's "Show more" asks for."""
+
+    stage = fields.String(metadata={"description": "only this stage's column (a key of the kind's stages); a "
+                                                   "stageless kind has none"})
+    after = fields.Integer(validate=validate.Range(min=0, max=MAX_ID), metadata={
+        "description": "only the cards of deals with an id above this (the last card already shown); default 0"})
+
+
+class BoardApiQuery(BoardColumnQuery):
+    per_column = fields.Integer(validate=validate.Range(min=1, max=BOARD_CARDS), metadata={
+        "description": f"cards a column shows at most, 1-{BOARD_CARDS}; default {BOARD_CARDS}"})
 
 
 class BoardCardSchema(Schema):

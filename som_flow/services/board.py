@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Row, and_, false, or_, select, union_all
 from sqlalchemy.orm import aliased
 
-from som_flow.errors import SomFlowError
+from som_flow.errors import SomFlowError, ValidationFailed
 from som_flow.extensions import db
+from som_flow.i18n import gettext
 from som_flow.models import Customer, KindVersion, Opportunity, OpportunityKind, User
 from som_flow.services import opportunities
 from som_flow.services.forecast import Rates, board_sums, summed_totals
@@ -103,27 +104,83 @@ def signal_conditions(kind: OpportunityKind, viewer: User) -> dict[str, ColumnEl
 
 
 def board(viewer: User, kind: OpportunityKind, currency: str, *, who: str | None = None, only: str | None = None,
-          per_column: int | None = None) -> Board:
+          per_column: int | None = None, stage: str | None = None, after: int = 0) -> Board:
     """The open deals of `kind` that `viewer` asked for (`who` of WHO, default default_who; `only` one of SIGNALS),
-    by stage in the kind's order: the oldest `per_column` of each with their signals and moves, and each column's
-    count and totals (in `currency`) over all of them. Two statements whatever the number of cards (the cards with
-    their signals, customers' and reps' names; the sums) besides the SLAs and rates."""
+    by stage in the kind's order: the oldest `per_column` of each (default BOARD_CARDS; with id > `after`) with
+    their signals and moves, and each column's count and totals (in `currency`) over all of them; `stage`: only
+    that column. Two statements whatever the number of cards (the cards with their signals, customers' and reps'
+    names; the sums) besides the SLAs and rates. Raises ValidationFailed for a stage the kind does not have."""
     who = who or default_who(viewer)
     signals = signal_conditions(kind, viewer)
+    where = _deal_filters(viewer, kind, who, only, signals)
+    stages = _board_stages(kind, stage)
+    by_stage = _cards(signals, where, stages, per_column or opportunities.BOARD_CARDS, after)
+    result = Board(kind=kind, who=who, only=only, currency=currency)
+    sums, rates = board_sums(kind.id, *where[1:]), Rates(now().date())
+    # a stageless kind has no columns: its deals are one list (stage None)
+    for stage in stages:
+        key = stage["key"] if stage else None
+        rows_of = sums.get(key, [])
+        try:  # totals only in one currency: a missing rate says so instead of summing USD with NOK
+            totals = summed_totals(rows_of, currency, rates)
+        except SomFlowError as exc:
+            result.rate_error, totals = exc.errors["currency"][0], {"total": None, "weighted": None}
+        result.columns.append(Column(stage=stage, cards=by_stage.get(key, []),
+                                     count=sum(count for _, count, _, _ in rows_of), **totals))
+    return result
+
+
+def column_cards(viewer: User, kind: OpportunityKind, stage: str | None, *, who: str | None = None,
+                 only: str | None = None, after: int = 0, limit: int = opportunities.BOARD_PAGE_CARDS) -> list[Card]:
+    """The cards of one column of the board (`stage`; None: a stageless kind's one list) with id > `after`, oldest
+    first, at most `limit`: what the board's "Show more" adds, by the board's own rules (who, only, signals, moves;
+    closed and archived deals left out). Raises ValidationFailed for a stage the kind does not have."""
+    who = who or default_who(viewer)
+    signals = signal_conditions(kind, viewer)
+    if stage is None and kind_stages(kind):
+        message = gettext("Say which stage of %(kind)s.", kind=kind.name)
+        raise ValidationFailed(message, {"stage": [message]})
+    (column,) = _board_stages(kind, stage) if stage is not None else [None]
+    return _cards(signals, _deal_filters(viewer, kind, who, only, signals), [column], limit, after).get(
+        column["key"] if column else None, [])
+
+
+def _deal_filters(viewer: User, kind: OpportunityKind, who: str, only: str | None,
+                  signals: dict[str, ColumnElement]) -> list[ColumnElement]:
+    """The deals a board shows: the kind's open ones (the first condition, the rest narrow them) that `who` and
+    `only` ask for."""
     where = [Opportunity.kind_id == kind.id, Opportunity.closed.is_(False), Opportunity.archived_at.is_(None)]
     if (mine := _who_condition(viewer, who)) is not None:
         where.append(mine)
     if only:
         where.append(signals[only])
+    return where
+
+
+def _board_stages(kind: OpportunityKind, stage: str | None) -> list[dict | None]:
+    """The board's columns: the kind's stages, or `stage` alone; [None] for a stageless kind's one list."""
     stages = kind_stages(kind)
+    if stage is None:
+        return stages or [None]
+    chosen = [s for s in stages if s["key"] == stage]
+    if not chosen:
+        message = gettext("%(kind)s has no stage %(stage)s.", kind=kind.name, stage=stage)
+        raise ValidationFailed(message, {"stage": [message]})
+    return chosen
+
+
+def _cards(signals: dict[str, ColumnElement], where: list[ColumnElement], stages: list[dict | None], limit: int,
+           after: int) -> dict[str | None, list[Card]]:
+    """The oldest `limit` deals (id > `after`) of each of `stages` as cards, by stage, in one statement: their
+    columns, their customers' and reps' names and their signals; their moves asked once per kind version and stage."""
     # each column's first cards by its own index range (kind, stage, id: ix_opportunity_board), one LIMITed read a
     # stage joined by UNION ALL: a window numbering every open deal of the kind read them all (69 ms at 100,000)
-    firsts = [select(Opportunity.id).where(*where, Opportunity.stage == stage["key"] if stage
+    later = [Opportunity.id > after] if after else []
+    firsts = [select(Opportunity.id).where(*where, *later, Opportunity.stage == stage["key"] if stage
                                            else Opportunity.stage.is_(None))
-              .order_by(Opportunity.id).limit(per_column or opportunities.BOARD_CARDS).subquery()
-              for stage in stages or [None]]
+              .order_by(Opportunity.id).limit(limit).subquery()
+              for stage in stages]
     shown = union_all(*(select(first.c.id) for first in firsts))
-    # one statement: the cards' columns, their customers' and reps' names, and their signals
     rows = db.session.execute(
         select(*CARD_COLUMNS, *(condition.label(name) for name, condition in signals.items()))
         .join(_CUSTOMER, Opportunity.customer_id == _CUSTOMER.id)
@@ -138,19 +195,7 @@ def board(viewer: User, kind: OpportunityKind, currency: str, *, who: str | None
             moves[key] = tuple(stages_allowed_from(db.session.get(KindVersion, row.kind_version_id), row.stage)
                                if row.stage is not None else ())
         by_stage.setdefault(row.stage, []).append(Card(row, tuple(compress(names, row[width:])), moves[key]))
-    result = Board(kind=kind, who=who, only=only, currency=currency)
-    sums, rates = board_sums(kind.id, *where[1:]), Rates(now().date())
-    # a stageless kind has no columns: its deals are one list (stage None)
-    for stage in stages or [None]:
-        key = stage["key"] if stage else None
-        rows_of = sums.get(key, [])
-        try:  # totals only in one currency: a missing rate says so instead of summing USD with NOK
-            totals = summed_totals(rows_of, currency, rates)
-        except SomFlowError as exc:
-            result.rate_error, totals = exc.errors["currency"][0], {"total": None, "weighted": None}
-        result.columns.append(Column(stage=stage, cards=by_stage.get(key, []),
-                                     count=sum(count for _, count, _, _ in rows_of), **totals))
-    return result
+    return by_stage
 
 
 def board_kinds() -> list[OpportunityKind]:

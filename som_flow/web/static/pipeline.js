@@ -34,11 +34,15 @@
     return false;
   }
 
+  // listened for on the document, not on each card, so the cards "Show more" adds can be dragged as well
   let dragged = null;
-  document.querySelectorAll('.card-item[draggable="true"]').forEach(function (card) {
-    card.addEventListener('dragstart', function (e) { dragged = card; e.dataTransfer.setData('text/plain', card.dataset.id); });
-    card.addEventListener('dragend', function () { dragged = null; });
+  document.addEventListener('dragstart', function (e) {
+    const card = e.target.closest && e.target.closest('.card-item[draggable="true"]');
+    if (!card) return;
+    dragged = card;
+    e.dataTransfer.setData('text/plain', card.dataset.id);
   });
+  document.addEventListener('dragend', function () { dragged = null; });
   document.querySelectorAll('.column').forEach(function (col) {
     col.addEventListener('dragover', function (e) { if (dragged) { e.preventDefault(); col.classList.add('over'); } });
     col.addEventListener('dragleave', function () { col.classList.remove('over'); });
@@ -46,7 +50,7 @@
       e.preventDefault(); col.classList.remove('over');
       if (!dragged || dragged.parentElement === col) return;
       const card = dragged, from = card.parentElement, next = card.nextSibling;
-      col.appendChild(card);
+      col.insertBefore(card, col.querySelector('.column-foot'));  // above the column's "Show more", if it has one
       if (!await move(card, col.dataset.stage, col.dataset.stageName)) {
         from.insertBefore(card, next);  // back in its place, not at the column's end
       }
@@ -57,12 +61,11 @@
   // with that card's deal and the stages it may move to; Escape or Cancel closes it and focus goes back to the button.
   // Without scripts each is a link to the deal page's own "Move to", which comes back to the board.
   const dialog = document.getElementById('move-dialog');
-  if (dialog) {
-    const form = dialog.querySelector('form'), select = form.elements.stage;
-    const title = document.getElementById('move-title');
-    const stages = Array.from(select.options, function (o) { return [o.value, o.text]; });
-    let card = null, opener = null;
-    document.querySelectorAll('a.move-open').forEach(function (link) {
+  // each card's "Move to…" link (the deal page's form, without scripts) becomes a button opening the dialog: the
+  // board's cards at load, and the cards "Show more" adds
+  function asButtons(root) {
+    if (!dialog) return;
+    root.querySelectorAll('a.move-open').forEach(function (link) {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'move-open secondary';
@@ -70,6 +73,13 @@
       while (link.firstChild) button.appendChild(link.firstChild);
       link.replaceWith(button);
     });
+  }
+  if (dialog) {
+    const form = dialog.querySelector('form'), select = form.elements.stage;
+    const title = document.getElementById('move-title');
+    const stages = Array.from(select.options, function (o) { return [o.value, o.text]; });
+    let card = null, opener = null;
+    asButtons(document);
     document.addEventListener('click', function (e) {
       const button = e.target.closest('button.move-open');
       if (!button) return;
@@ -91,4 +101,42 @@
     });
     dialog.addEventListener('close', function () { if (opener && opener.isConnected) opener.focus(); });
   }
+
+  // "Show more": a column's next cards, written by the server as the first ones were (GET /pipeline/cards), added
+  // above the column's foot. The button is hidden in the page, so a browser without scripts shows only the link to
+  // the list; focus goes to the first new card and the status region says how many came.
+  const status = document.getElementById('board-status');
+  document.querySelectorAll('button.show-more').forEach(function (button) { button.hidden = false; });
+  document.addEventListener('click', async function (e) {
+    const button = e.target.closest('button.show-more');
+    if (!button || button.disabled) return;
+    const url = new URL(button.dataset.url, window.location.href);
+    if (button.dataset.stage) url.searchParams.set('stage', button.dataset.stage);
+    url.searchParams.set('after', button.dataset.after);
+    button.disabled = true;
+    let res = null;
+    try { res = await fetch(url, {credentials: 'same-origin', headers: {'Accept': 'text/html'}}); } catch (err) { /* offline */ }
+    button.disabled = false;
+    if (!res || !res.ok) { say(message.dataset.moreFailed); return; }
+    const template = document.createElement('template');
+    template.innerHTML = await res.text();
+    const batch = template.content.querySelector('.more-cards');
+    if (!batch) { say(message.dataset.moreFailed); return; }
+    const cards = Array.from(batch.querySelectorAll('.card-item'));
+    const foot = button.closest('.column-foot'), section = foot.parentElement;
+    const list = section.querySelector('.deal-list');  // a stageless kind's cards are in a list, not the section
+    cards.forEach(function (card) { if (list) list.appendChild(card); else section.insertBefore(card, foot); });
+    cards.forEach(asButtons);
+    button.dataset.after = batch.dataset.after;
+    // the link's count goes down by the cards added (the server said what it was at load)
+    const link = foot.querySelector('a.more');
+    const left = Math.max(0, Number(link.dataset.left) - cards.length);
+    link.dataset.left = String(left);
+    link.textContent = link.dataset.text.replace('{n}', left);
+    message.hidden = true;
+    status.textContent = status.dataset.shown.replace('{n}', cards.length);
+    if (batch.dataset.more !== 'true') foot.hidden = true;  // every card of the column is on the board now
+    const first = cards.length ? cards[0].querySelector('a') : null;
+    if (first) first.focus();
+  });
 })();

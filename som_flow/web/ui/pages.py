@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
@@ -27,7 +28,7 @@ from som_flow.schemas import (
     StageMoveSchema,
     WinSchema,
 )
-from som_flow.schemas.board import BoardQuery
+from som_flow.schemas.board import BoardColumnQuery, BoardQuery
 from som_flow.schemas.tasks import TaskBulkSchema, TaskCreateSchema
 from som_flow.services import (
     appointments,
@@ -384,26 +385,57 @@ def pipeline():
     currency = query.get("currency") or current_app.config["DEFAULT_CURRENCY"]
     choices = board.board_kinds()
     kind = board.board_kind(query.get("kind"), choices)
-    shown = board.board(current_user, kind, currency, who=query.get("who"), only=query.get("only")) if kind else None
-    viewer = current_user._get_current_object()
-    cards = [c.opportunity for col in shown.columns for c in col.cards] if shown else []
-    # what every card's "Move to" shares, worked out once: a board draws up to 50 cards a stage
+    shown = board.board(current_user, kind, currency, who=query.get("who"), only=query.get("only"),
+                        per_column=opportunities.BOARD_PAGE_CARDS) if kind else None
+    cards = [c for col in shown.columns for c in col.cards] if shown else []
     # the one shared "Move to" dialog's stages: the kind's, and any an older version of it still moves to
     stages = [s["key"] for s in kinds.kind_stages(kind)] if kind else []
-    if shown:
-        stages += sorted({key for col in shown.columns for c in col.cards for key in c.move_to} - set(stages))
-    move_form = {"csrf_token": generate_csrf(), "next": request.full_path,
-                 "next_arg": quote(request.full_path, safe="/"),  # the cards' links to the deal page's Move to
-                 "stages": {key: label("stage", key) for key in stages},
-                 "movable": {o.id for o in cards if can_change_opportunity(viewer, o)}}
-    # the viewer's timezone and formatting locale, and every card's words, worked out once for the 200 cards
-    card = card_writer(deal_path=url_for("pages.opportunity_page", opp_id=0)[:-1], movable=move_form["movable"],
-                       move_next_arg=move_form["next_arg"], signal_names=BOARD_SIGNALS,
-                       upcoming=next_activities([o.id for o in cards]), at=now(),
-                       local=_local_time_in(ZoneInfo(viewer.timezone or "UTC")), locale=viewer_locale())
+    stages += sorted({key for c in cards for key in c.move_to} - set(stages))
+    card, move_form = _board_cards(cards, request.full_path)
+    move_form |= {"csrf_token": generate_csrf(), "next": request.full_path,
+                  "stages": {key: label("stage", key) for key in stages}}
+    more_url = url_for("pages.pipeline_cards", kind=kind.key, currency=currency, who=shown.who,
+                       only=shown.only) if kind else None
     return render_template("pipeline.html", kinds=choices, kind=kind, board=shown, currency=currency,
                            card=card, signals=BOARD_SIGNALS, who_choices=BOARD_WHO, move_form=move_form,
-                           currencies=[e.key for e in page_entries("currencies")])
+                           more_url=more_url, currencies=[e.key for e in page_entries("currencies")])
+
+
+@bp.route("/pipeline/cards")
+def pipeline_cards():
+    """A column's next cards after `after`, as the board writes them: the HTML its "Show more" adds, with where the
+    column goes on from and whether more remain (data-after, data-more). The board's filters and rules apply."""
+    query = load_args(BoardColumnQuery())
+    currency = query.get("currency") or current_app.config["DEFAULT_CURRENCY"]
+    kind = board.board_kind(query.get("kind"))
+    if kind is None:
+        abort(404)
+    after = query.get("after", 0)
+    # one card past the batch tells whether the column goes on, without counting it
+    cards = board.column_cards(current_user, kind, query.get("stage"), who=query.get("who"), only=query.get("only"),
+                               after=after, limit=opportunities.BOARD_PAGE_CARDS + 1)
+    more, cards = len(cards) > opportunities.BOARD_PAGE_CARDS, cards[:opportunities.BOARD_PAGE_CARDS]
+    # the cards' no-script "Move to" links come back to the board, not to this fragment
+    back_to = url_for("pages.pipeline", kind=kind.key, currency=currency,
+                      who=query.get("who") or board.default_who(current_user), only=query.get("only"))
+    card, _ = _board_cards(cards, back_to)
+    return render_template("_board_more.html", cards=cards, card=card, more=more,
+                           after=cards[-1].opportunity.id if cards else after)
+
+
+def _board_cards(cards: list[board.Card], back_to: str) -> tuple[Callable, dict]:
+    """The writer of the board's cards (web/ui/board_cards.py) and what their "Move to" shares (`movable`: the ids
+    the viewer may move; `next_arg`: `back_to`, the board's address, for the deal page's Move to to come back to),
+    worked out once for all the cards: a board draws up to 20 cards a stage, "Show more" 20 more."""
+    viewer = current_user._get_current_object()
+    move_form = {"next_arg": quote(back_to, safe="/"),
+                 "movable": {c.opportunity.id for c in cards if can_change_opportunity(viewer, c.opportunity)}}
+    # the viewer's timezone and formatting locale, and every card's words, worked out once for the cards
+    card = card_writer(deal_path=url_for("pages.opportunity_page", opp_id=0)[:-1], movable=move_form["movable"],
+                       move_next_arg=move_form["next_arg"], signal_names=BOARD_SIGNALS,
+                       upcoming=next_activities([c.opportunity.id for c in cards]), at=now(),
+                       local=_local_time_in(ZoneInfo(viewer.timezone or "UTC")), locale=viewer_locale())
+    return card, move_form
 
 
 # the pools a task can be given to, as people call them
