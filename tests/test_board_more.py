@@ -159,3 +159,19 @@ def test_show_more_sends_as_many_statements_for_twenty_cards_as_for_two(app, cli
     few = statements(lambda: client.get(f"/pipeline/cards?kind=standard-sale&stage=lead&after={ids[42]}"))
     many = statements(lambda: client.get(f"/pipeline/cards?kind=standard-sale&stage=lead&after={ids[19]}"))
     assert many == few
+
+
+def test_a_stageless_kinds_list_shows_twenty_and_shows_more_without_a_stage(app, client):
+    make_user("boss@x.test", "manager")
+    csr, customer = make_user("csr@x.test", "csr"), make_customer("Acme")
+    ids = [opportunities.create_opportunity(csr, {"title": f"Call {n:02d}", "customer_id": customer.id,
+                                                  "kind": "stageless", "amount": Decimal("10.00")}).id
+           for n in range(22)]
+    login(client, "boss@x.test")
+    html = client.get("/pipeline?kind=stageless").get_data(as_text=True)
+    assert card_ids(html) == ids[:20] and ">2 more in the list</a>" in html
+    button = re.search(r"<button [^>]*show-more[^>]*>", html).group(0)
+    assert f'data-stage="" data-after="{ids[19]}"' in button
+    url = re.search(r'data-url="([^"]+)"', button).group(1).replace("&amp;", "&")
+    batch = client.get(f"{url}&after={ids[19]}").get_data(as_text=True)
+    assert card_ids(batch) == ids[20:] and 'data-more="false"' in batch

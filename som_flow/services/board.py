@@ -103,6 +103,60 @@ def signal_conditions(kind: OpportunityKind, viewer: User) -> dict[str, ColumnEl
     }
 
 
+def _deal_filters(viewer: User, kind: OpportunityKind, who: str, only: str | None,
+                  signals: dict[str, ColumnElement]) -> list[ColumnElement]:
+    """The deals a board shows: the kind's open ones (the first condition, the rest narrow them) that `who` and
+    `only` ask for."""
+    where = [Opportunity.kind_id == kind.id, Opportunity.closed.is_(False), Opportunity.archived_at.is_(None)]
+    if (mine := _who_condition(viewer, who)) is not None:
+        where.append(mine)
+    if only:
+        where.append(signals[only])
+    return where
+
+
+def _board_stages(kind: OpportunityKind, stage: str | None) -> list[dict | None]:
+    """The board's columns: the kind's stages, or `stage` alone; [None] for a stageless kind's one list."""
+    stages = kind_stages(kind)
+    if stage is None:
+        return stages or [None]
+    chosen = [s for s in stages if s["key"] == stage]
+    if not chosen:
+        message = gettext("%(kind)s has no stage %(stage)s.", kind=kind.name, stage=stage)
+        raise ValidationFailed(message, {"stage": [message]})
+    return chosen
+
+
+def _cards(signals: dict[str, ColumnElement], where: list[ColumnElement], stages: list[dict | None], limit: int,
+           after: int) -> dict[str | None, list[Card]]:
+    """The oldest `limit` deals (id > `after`) of each of `stages` as cards, by stage, in one statement: their
+    columns, their customers' and reps' names and their signals; their moves asked once per kind version and stage."""
+    # each column's first cards by its own index range (kind, stage, id: ix_opportunity_board), one LIMITed read a
+    # stage joined by UNION ALL: a window numbering every open deal of the kind read them all (69 ms at 100,000)
+    later = [Opportunity.id > after] if after else []
+    firsts = [select(Opportunity.id).where(*where, *later, Opportunity.stage == stage["key"] if stage
+                                           else Opportunity.stage.is_(None))
+              .order_by(Opportunity.id).limit(limit).subquery()
+              for stage in stages]
+    shown = union_all(*(select(first.c.id) for first in firsts))
+    # one statement: the cards' columns, their customers' and reps' names, and their signals
+    rows = db.session.execute(
+        select(*CARD_COLUMNS, *(condition.label(name) for name, condition in signals.items()))
+        .join(_CUSTOMER, Opportunity.customer_id == _CUSTOMER.id)
+        .outerjoin(_REP, Opportunity.sales_rep_id == _REP.id)
+        .where(Opportunity.id.in_(shown)).order_by(Opportunity.id)).all()
+    moves: dict[tuple[int, str | None], tuple[str, ...]] = {}  # asked once per (kind version, stage)
+    by_stage: dict[str | None, list[Card]] = {}
+    width, names = len(CARD_COLUMNS), list(signals)
+    for row in rows:
+        key = (row.kind_version_id, row.stage)
+        if key not in moves:  # a stageless kind's deals have no stage to move from
+            moves[key] = tuple(stages_allowed_from(db.session.get(KindVersion, row.kind_version_id), row.stage)
+                               if row.stage is not None else ())
+        by_stage.setdefault(row.stage, []).append(Card(row, tuple(compress(names, row[width:])), moves[key]))
+    return by_stage
+
+
 def board(viewer: User, kind: OpportunityKind, currency: str, *, who: str | None = None, only: str | None = None,
           per_column: int | None = None, stage: str | None = None, after: int = 0) -> Board:
     """The open deals of `kind` that `viewer` asked for (`who` of WHO, default default_who; `only` one of SIGNALS),
@@ -143,59 +197,6 @@ def column_cards(viewer: User, kind: OpportunityKind, stage: str | None, *, who:
     (column,) = _board_stages(kind, stage) if stage is not None else [None]
     return _cards(signals, _deal_filters(viewer, kind, who, only, signals), [column], limit, after).get(
         column["key"] if column else None, [])
-
-
-def _deal_filters(viewer: User, kind: OpportunityKind, who: str, only: str | None,
-                  signals: dict[str, ColumnElement]) -> list[ColumnElement]:
-    """The deals a board shows: the kind's open ones (the first condition, the rest narrow them) that `who` and
-    `only` ask for."""
-    where = [Opportunity.kind_id == kind.id, Opportunity.closed.is_(False), Opportunity.archived_at.is_(None)]
-    if (mine := _who_condition(viewer, who)) is not None:
-        where.append(mine)
-    if only:
-        where.append(signals[only])
-    return where
-
-
-def _board_stages(kind: OpportunityKind, stage: str | None) -> list[dict | None]:
-    """The board's columns: the kind's stages, or `stage` alone; [None] for a stageless kind's one list."""
-    stages = kind_stages(kind)
-    if stage is None:
-        return stages or [None]
-    chosen = [s for s in stages if s["key"] == stage]
-    if not chosen:
-        message = gettext("%(kind)s has no stage %(stage)s.", kind=kind.name, stage=stage)
-        raise ValidationFailed(message, {"stage": [message]})
-    return chosen
-
-
-def _cards(signals: dict[str, ColumnElement], where: list[ColumnElement], stages: list[dict | None], limit: int,
-           after: int) -> dict[str | None, list[Card]]:
-    """The oldest `limit` deals (id > `after`) of each of `stages` as cards, by stage, in one statement: their
-    columns, their customers' and reps' names and their signals; their moves asked once per kind version and stage."""
-    # each column's first cards by its own index range (kind, stage, id: ix_opportunity_board), one LIMITed read a
-    # stage joined by UNION ALL: a window numbering every open deal of the kind read them all (69 ms at 100,000)
-    later = [Opportunity.id > after] if after else []
-    firsts = [select(Opportunity.id).where(*where, *later, Opportunity.stage == stage["key"] if stage
-                                           else Opportunity.stage.is_(None))
-              .order_by(Opportunity.id).limit(limit).subquery()
-              for stage in stages]
-    shown = union_all(*(select(first.c.id) for first in firsts))
-    rows = db.session.execute(
-        select(*CARD_COLUMNS, *(condition.label(name) for name, condition in signals.items()))
-        .join(_CUSTOMER, Opportunity.customer_id == _CUSTOMER.id)
-        .outerjoin(_REP, Opportunity.sales_rep_id == _REP.id)
-        .where(Opportunity.id.in_(shown)).order_by(Opportunity.id)).all()
-    moves: dict[tuple[int, str | None], tuple[str, ...]] = {}  # asked once per (kind version, stage)
-    by_stage: dict[str | None, list[Card]] = {}
-    width, names = len(CARD_COLUMNS), list(signals)
-    for row in rows:
-        key = (row.kind_version_id, row.stage)
-        if key not in moves:  # a stageless kind's deals have no stage to move from
-            moves[key] = tuple(stages_allowed_from(db.session.get(KindVersion, row.kind_version_id), row.stage)
-                               if row.stage is not None else ())
-        by_stage.setdefault(row.stage, []).append(Card(row, tuple(compress(names, row[width:])), moves[key]))
-    return by_stage
 
 
 def board_kinds() -> list[OpportunityKind]:

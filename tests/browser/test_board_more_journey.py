@@ -88,3 +88,31 @@ def test_without_javascript_there_is_no_show_more_and_the_link_leads_to_the_list
     lead.get_by_role("link", name="25 more in the list").click()
     expect(page.locator("#list-count")).to_contain_text("45 found")
     assert "stage=lead" in page.url and "status=open" in page.url
+
+
+def test_a_stageless_kinds_list_shows_more_in_the_list_itself(sessions, live_server):
+    from decimal import Decimal
+
+    from som_flow.extensions import db
+    from som_flow.models import Customer, User
+    from som_flow.services import opportunities
+
+    app, _, people = live_server
+    with app.app_context():
+        csr = db.session.get(User, people["csr"])
+        customer = db.session.query(Customer).filter_by(name="Northwind Traders").one()
+        for n in range(22):
+            opportunities.create_opportunity(csr, {"title": f"Call {n:02d}", "customer_id": customer.id,
+                                                   "kind": "stageless", "amount": Decimal("10.00")})
+        db.session.remove()
+    manager = sessions.new()
+    page = manager.login("manager@x.test")
+    page.goto("/pipeline?kind=stageless")
+    cards = page.locator(".stageless .deal-list article.card-item")
+    expect(cards).to_have_count(20)
+    page.get_by_role("button", name="Show more").click()
+    expect(cards).to_have_count(22)
+    expect(cards.last).to_contain_text("Call 21")
+    expect(page.get_by_role("link", name="Call 20", exact=True)).to_be_focused()
+    expect(page.get_by_role("button", name="Show more")).to_be_hidden()
+    manager.assert_no_console_errors()
