@@ -175,3 +175,15 @@ def test_a_stageless_kinds_list_shows_twenty_and_shows_more_without_a_stage(app,
     url = re.search(r'data-url="([^"]+)"', button).group(1).replace("&amp;", "&")
     batch = client.get(f"{url}&after={ids[19]}").get_data(as_text=True)
     assert card_ids(batch) == ids[20:] and 'data-more="false"' in batch
+
+
+def test_show_more_leaves_out_archived_and_lost_deals_as_the_board_does(client, lead):
+    ids, manager = lead["ids"], Api(client, "boss@x.test")
+    assert manager.post(f"/opportunities/{ids[25]}/archive").status_code == 200
+    assert manager.post(f"/opportunities/{ids[30]}/lose", {"reason": "price"}).status_code == 200
+    later = [i for i in ids[20:] if i not in (ids[25], ids[30])]
+    column = lead_column(manager, f"&stage=lead&after={ids[19]}")
+    assert ids_of(column) == later and column["count"] == 43
+    login(client, "boss@x.test")
+    batch = client.get(f"/pipeline/cards?kind=standard-sale&stage=lead&after={ids[19]}").get_data(as_text=True)
+    assert card_ids(batch) == later[:20] and 'data-more="true"' in batch
