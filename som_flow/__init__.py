@@ -57,10 +57,17 @@ def create_app(config: object | dict | None = None, *, clock: Clock | None = Non
     csrf.init_app(app)
 
     from som_flow import models  # noqa: F401 - register the mappers
-    from som_flow.services.unit_of_work import install_timestamps
+    from som_flow.services.unit_of_work import end_read_request, install_timestamps
     from som_flow.web import register_web
 
     install_timestamps()
+
+    @app.teardown_request
+    def _end_read(error: BaseException | None) -> None:
+        from flask import request
+
+        end_read_request(request.method, error)
+
     register_web(app)
     from som_flow.cli import register_cli
 

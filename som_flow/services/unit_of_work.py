@@ -53,11 +53,41 @@ def _stamp(session: Session, _ctx, _instances) -> None:
             obj.updated_at = at
 
 
+def _flushed(session: Session, _ctx) -> None:
+    session.info["som_flushed"] = True
+
+
+def _ended(session: Session) -> None:
+    session.info["som_flushed"] = False
+
+
 def install_timestamps() -> None:
     global _INSTALLED
     if not _INSTALLED:
         event.listen(Session, "before_flush", _stamp)
+        # whether the open transaction has written anything (end_read_request)
+        event.listen(Session, "after_flush", _flushed)
+        event.listen(Session, "after_commit", _ended)
+        event.listen(Session, "after_soft_rollback", lambda session, _previous: _ended(session))
         _INSTALLED = True
+
+
+def end_read_request(method: str, error: BaseException | None) -> None:
+    """At the end of a GET or HEAD on PostgreSQL, its read transaction is committed rather than rolled back.
+    psycopg forgets every statement it has prepared at a ROLLBACK (it cannot know what the rollback undid), and it
+    prepares a statement only at its fifth run on a connection: with every read ending in a rollback, no statement
+    was ever prepared, and each request had the server parse and plan all of its statements afresh (generic_plan
+    of services/plans.py had nothing to reuse). Only when the transaction wrote nothing (no flush, no pending
+    change) and the request did not fail: anything else is rolled back as before, when the session is removed."""
+    session = db.session
+    if (method not in ("GET", "HEAD") or error is not None or session.info.get("som_flushed")
+            or not session().in_transaction() or session.get_bind().dialect.name != "postgresql"
+            or session.new or session.dirty or session.deleted):
+        return
+    try:
+        session.commit()
+    except DBAPIError as exc:  # the connection went away: the session's removal cleans up
+        log.info("ending a read transaction: %s", exc.orig)
 
 
 @contextmanager

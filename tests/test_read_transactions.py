@@ -1,0 +1,71 @@
+"""How a read request ends (services/unit_of_work.end_read_request): on PostgreSQL a GET that wrote nothing commits its
+transaction instead of rolling it back, so the statements psycopg prepared on the connection survive to the next
+request (a ROLLBACK makes psycopg forget them all); anything that wrote, failed or was not a GET is rolled back as
+before. Issue #17 item 3: the task list planned once a connection."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+
+from som_flow.extensions import db
+from som_flow.models import Customer
+from som_flow.services.plans import generic_plan
+from som_flow.services.unit_of_work import end_read_request
+from tests.helpers import Api, make_customer, make_user
+
+
+def _name_elsewhere(customer_id: int) -> str:
+    """The customer's name as committed, read on a connection of its own."""
+    with db.engine.connect() as conn:
+        return conn.execute(select(Customer.name).where(Customer.id == customer_id)).scalar_one()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_the_task_lists_plan_outlives_the_request_that_made_it(app):
+    make_user("rep@x.test", "rep")
+    me = Api(app.test_client(), "rep@x.test")
+    for _ in range(7):  # psycopg prepares a statement at its fifth run on a connection
+        assert me.get("/tasks?assignee=me").status_code == 200
+    db.session.remove()  # the test's own session: the next read takes the pool's one connection, as a request does
+    plans = db.session.execute(text(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE 'SELECT task.id%'")).all()
+    # prepared once and planned once (generic), though every request ended: no ROLLBACK threw it away
+    assert plans and plans[0].generic_plans >= 1 and plans[0].custom_plans == 0, plans
+    # and the generic plan was for the task list only: the connection's setting is the server's default again
+    assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_generic_plan_is_the_transactions_own_and_put_back(app):
+    with generic_plan():
+        assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "force_generic_plan"
+    assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
+    with pytest.raises(RuntimeError), generic_plan():  # a failure inside: the rollback that follows undoes it
+        raise RuntimeError("boom")
+    db.session.rollback()
+    assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
+
+
+@pytest.mark.parametrize("method, error, wrote, committed", [
+    ("GET", None, None, True),  # a read: committed (on PostgreSQL; SQLite ends it as before)
+    ("HEAD", None, None, True),
+    ("GET", None, "flushed", False),  # a change written but not committed by a service: never kept by a read
+    ("GET", None, "pending", False),
+    ("GET", RuntimeError("boom"), None, False),  # the request failed
+    ("POST", None, None, False),  # writes go through services, which commit their own transactions
+])
+def test_only_a_read_that_wrote_nothing_is_committed(app, method, error, wrote, committed):
+    customer = make_customer("Acme Inc.")
+    assert db.session.get(Customer, customer.id) is not None  # a read transaction is open
+    if wrote:
+        customer.name = "Changed by mistake"
+        if wrote == "flushed":
+            db.session.flush()
+    in_transaction = db.session().in_transaction()
+    end_read_request(method, error)
+    ended = not db.session().in_transaction()
+    assert ended == (committed and db.engine.dialect.name == "postgresql") and in_transaction
+    db.session.rollback()  # what removing the session at the end of the request does to whatever is left
+    assert _name_elsewhere(customer.id) == "Acme Inc."  # nothing the request changed was kept
+    assert db.session.get(Customer, customer.id).name == "Acme Inc."
