@@ -12,7 +12,7 @@ from som_flow.extensions import db
 from som_flow.models import Customer
 from som_flow.services.plans import generic_plan
 from som_flow.services.unit_of_work import end_read_request
-from tests.helpers import Api, make_customer, make_user
+from tests.helpers import Api, login, make_customer, make_user
 
 
 def _name_elsewhere(customer_id: int) -> str:
@@ -33,6 +33,20 @@ def test_the_task_lists_plan_outlives_the_request_that_made_it(app):
     # prepared once and planned once (generic), though every request ended: no ROLLBACK threw it away
     assert plans and plans[0].generic_plans >= 1 and plans[0].custom_plans == 0, plans
     # and the generic plan was for the task list only: the connection's setting is the server's default again
+    assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_the_boards_cards_are_planned_once_a_connection(app):
+    make_user("manager@x.test", "manager")
+    client = app.test_client()
+    login(client, "manager@x.test")
+    for _ in range(7):
+        assert client.get("/pipeline").status_code == 200
+    db.session.remove()
+    plans = db.session.execute(text(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%UNION ALL%'")).all()
+    assert plans and plans[0].generic_plans >= 1 and plans[0].custom_plans == 0, plans
     assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
 
 

@@ -21,6 +21,7 @@ from som_flow.services.kinds import get_kind, kind_stages, list_kinds
 from som_flow.services.next_activity import without_next_activity
 from som_flow.services.opportunities import stages_allowed_from
 from som_flow.services.permissions import SALES_ADMINS
+from som_flow.services.plans import generic_plan
 from som_flow.services.reports import stage_slas
 from som_flow.services.unit_of_work import now
 
@@ -139,12 +140,15 @@ def _cards(signals: dict[str, ColumnElement], where: list[ColumnElement], stages
               .order_by(Opportunity.id).limit(limit).subquery()
               for stage in stages]
     shown = union_all(*(select(first.c.id) for first in firsts))
-    # one statement: the cards' columns, their customers' and reps' names, and their signals
-    rows = db.session.execute(
-        select(*CARD_COLUMNS, *(condition.label(name) for name, condition in signals.items()))
-        .join(_CUSTOMER, Opportunity.customer_id == _CUSTOMER.id)
-        .outerjoin(_REP, Opportunity.sales_rep_id == _REP.id)
-        .where(Opportunity.id.in_(shown)).order_by(Opportunity.id)).all()
+    # one statement: the cards' columns, their customers' and reps' names, and their signals; planned once a
+    # connection (its plan, each column's index range, is the same whatever the kind and viewer): planning it
+    # took ~2 ms of its ~5 at 100,000 deals
+    with generic_plan():
+        rows = db.session.execute(
+            select(*CARD_COLUMNS, *(condition.label(name) for name, condition in signals.items()))
+            .join(_CUSTOMER, Opportunity.customer_id == _CUSTOMER.id)
+            .outerjoin(_REP, Opportunity.sales_rep_id == _REP.id)
+            .where(Opportunity.id.in_(shown)).order_by(Opportunity.id)).all()
     moves: dict[tuple[int, str | None], tuple[str, ...]] = {}  # asked once per (kind version, stage)
     by_stage: dict[str | None, list[Card]] = {}
     width, names = len(CARD_COLUMNS), list(signals)
