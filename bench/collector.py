@@ -1,4 +1,4 @@
-"""Benchmark: what CPython's cyclic garbage collector costs a page of the pipeline board (200 cards at 100,000
+"""Benchmark: what CPython's cyclic garbage collector costs a page of the pipeline board (its cards at 100,000
 deals), with CPython's defaults and then after `som_flow.tune_collector()` (what `som-flow serve` does once its
 app is built): the collections' time per request by generation, from gc.callbacks, and the requests' CPU and wall
 p50/p95/p99 in-process. The same data as bench/reads.py (its builder, on a throwaway PostgreSQL). Not a test.
@@ -81,7 +81,7 @@ def main() -> None:
 
         for _ in range(10):
             board()
-        print(f"GET /pipeline (manager, 200 cards) in-process, {args.requests} requests each, load "
+        print(f"GET /pipeline (manager, 20 cards a column) in-process, {args.requests} requests each, load "
               f"{open('/proc/loadavg').read().split()[0]}")
         print(f"{'collector':22s} {'gc ms/request gen0/1/2':>24s} {'collections':>14s} "
               f"{'wall p50/p95/p99 ms':>22s} {'CPU p50/p95/p99 ms':>22s}")

@@ -88,7 +88,7 @@ def serve_command(host: str, port: int, threads: int, no_scheduler: bool) -> Non
         scheduler = start_background_scheduler(app)
     from som_flow import tune_collector
 
-    tune_collector()
+    tune_collector(app)
     click.echo(f"som_flow serving on http://{host}:{port}/", err=False)
     sys.stdout.flush()
     try:
