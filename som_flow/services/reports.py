@@ -115,16 +115,17 @@ def stuck(filters: Filters) -> list[int]:
     return list(db.session.scalars(
         select(Opportunity.id).where(*open_filters.conditions(), Opportunity.status == "in_progress", late,
                                      or_(Opportunity.follow_up_date.is_(None), Opportunity.follow_up_date < today))
-        .order_by(Opportunity.stage_entered_at)))
+        .order_by(Opportunity.stage_entered_at, Opportunity.id)))
 
 
 def overdue(filters: Filters) -> list[int]:
-    """Open deals whose anticipated close date has passed."""
+    """Open deals whose anticipated close date has passed, the longest overdue first (then the oldest deal: deals
+    due the same day come in the same order on every page and export, whatever plan the database picks)."""
     open_filters = Filters(rep=filters.rep, kind=filters.kind, status="open")
     return list(db.session.scalars(
         select(Opportunity.id).where(*open_filters.conditions(),
                                      Opportunity.anticipated_close_date < now().date())
-        .order_by(Opportunity.anticipated_close_date)))
+        .order_by(Opportunity.anticipated_close_date, Opportunity.id)))
 
 
 def pipeline_report(user: User | None, *, filters: Filters | None = None, currency: str | None = None) -> dict:
