@@ -134,6 +134,20 @@ def percentiles(samples: list[float]) -> tuple[float, float, float]:
     return q[49] * 1000, q[94] * 1000, q[98] * 1000
 
 
+def machine_jitter(rounds: int = 100) -> str:
+    """The machine's own speed and jitter: a fixed piece of pure-Python work timed `rounds` times. On a shared
+    virtual machine its p95 moved from 46 to 73 ms within an hour (bench/RESULTS.md, stop 26): read the requests'
+    figures beside it."""
+    def work():
+        total = 0
+        for i in range(600_000):
+            total += i * i % 7
+        return total
+
+    p50, p95, _ = percentiles(timed(work, rounds, 60))
+    return f"machine: a fixed Python loop p50 {p50:.1f} ms, p95 {p95:.1f} ms (p95/p50 {p95 / p50:.2f})"
+
+
 def timed(fn, rounds: int, seconds: float) -> list[float]:
     for _ in range(5):  # warm caches, plans and connections
         fn()
@@ -326,7 +340,8 @@ def main() -> None:
                 ("HTTP: opportunity list (manager)", over_http(manager_http, "/opportunities"), 50),
                 ("HTTP: opportunity list (rep)", over_http(rep_http, "/opportunities"), 50),
             ]
-            print(f"\n## {title}\n{'request':40s} {'n':>5s} {'p50':>8s} {'p95':>8s} {'p99':>8s}  target (p95)")
+            print(f"\n## {title}\n{machine_jitter()}\n{'request':40s} {'n':>5s} {'p50':>8s} {'p95':>8s} {'p99':>8s}"
+                  "  target (p95)")
             for label, fn, target in measures:
                 samples = timed(fn, args.rounds, args.seconds)
                 p50, p95, p99 = percentiles(samples)
