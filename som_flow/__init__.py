@@ -88,7 +88,7 @@ def tune_collector(app: Flask | None = None) -> None:
 
     With `app` (the one a WSGI server serves), those collections run after a response has been sent, not in the
     middle of the next request: a young collection took 6–10 ms at 100,000 deals and fell in one board request of
-    eight, most of its p95 (bench/RESULTS.md, "collected after the response"). The collector's own trigger stays
+    eight, most of its p95 (bench/RESULTS.md, "the collector after the response"). The collector's own trigger stays
     as a backstop, ten times further out, for a burst of requests on several threads."""
     gc.freeze()
     if app is None:

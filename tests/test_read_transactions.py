@@ -21,19 +21,24 @@ def _name_elsewhere(customer_id: int) -> str:
         return conn.execute(select(Customer.name).where(Customer.id == customer_id)).scalar_one()
 
 
+def assert_planned_once(get, statement_like: str) -> None:
+    """Seven requests by `get`, then the pooled connection's prepared statement like `statement_like`: prepared and
+    planned once (generic), though every request ended (no ROLLBACK threw it away), and the connection's setting
+    the server's default again (the generic plan was for that statement only)."""
+    for _ in range(7):  # psycopg prepares a statement at its fifth run on a connection
+        assert get().status_code == 200
+    db.session.remove()  # the test's own session: the next read takes the pool's one connection, as a request does
+    plans = db.session.execute(text("SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                                    "WHERE statement LIKE :like"), {"like": statement_like}).all()
+    assert plans and plans[0].generic_plans >= 1 and plans[0].custom_plans == 0, plans
+    assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
+
+
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_the_task_lists_plan_outlives_the_request_that_made_it(app):
     make_user("rep@x.test", "rep")
     me = Api(app.test_client(), "rep@x.test")
-    for _ in range(7):  # psycopg prepares a statement at its fifth run on a connection
-        assert me.get("/tasks?assignee=me").status_code == 200
-    db.session.remove()  # the test's own session: the next read takes the pool's one connection, as a request does
-    plans = db.session.execute(text(
-        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE 'SELECT task.id%'")).all()
-    # prepared once and planned once (generic), though every request ended: no ROLLBACK threw it away
-    assert plans and plans[0].generic_plans >= 1 and plans[0].custom_plans == 0, plans
-    # and the generic plan was for the task list only: the connection's setting is the server's default again
-    assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
+    assert_planned_once(lambda: me.get("/tasks?assignee=me"), "SELECT task.id%")
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -41,13 +46,7 @@ def test_the_boards_cards_are_planned_once_a_connection(app):
     make_user("manager@x.test", "manager")
     client = app.test_client()
     login(client, "manager@x.test")
-    for _ in range(7):
-        assert client.get("/pipeline").status_code == 200
-    db.session.remove()
-    plans = db.session.execute(text(
-        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%UNION ALL%'")).all()
-    assert plans and plans[0].generic_plans >= 1 and plans[0].custom_plans == 0, plans
-    assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
+    assert_planned_once(lambda: client.get("/pipeline"), "%UNION ALL%")
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
