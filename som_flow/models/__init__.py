@@ -17,6 +17,7 @@ from som_flow.models.opportunities import (
     WorkflowState,
 )
 from som_flow.models.preferences import Preference
+from som_flow.models.reference import ReferenceVersion
 from som_flow.models.users import ROLES, ApiToken, User, UserSession
 from som_flow.models.work import Appointment, Delivery, Notification, Reminder, Task, appointment_attendee
 
@@ -24,8 +25,9 @@ __all__ = [
     "CATALOGS", "ROLES",
     "Activity", "ApiToken", "Appointment", "CatalogEntry", "Contact", "ContactLogEntry", "CustomField", "Customer",
     "Delivery", "DemandLine", "Estimate", "EstimateLine", "Event", "ExchangeRate", "ForecastSnapshot",
-    "KindVersion", "Notification", "Opportunity", "OpportunityKind", "Party", "Preference", "Question", "Reminder",
-    "Stage", "StageStay", "Task", "User", "UserSession", "WorkflowState", "appointment_attendee",
+    "KindVersion", "Notification", "Opportunity", "OpportunityKind", "Party", "Preference", "Question",
+    "ReferenceVersion", "Reminder", "Stage", "StageStay", "Task", "User", "UserSession", "WorkflowState",
+    "appointment_attendee",
 ]
 
 ContactLogEntry = Activity  # the contact log's name for the same rows

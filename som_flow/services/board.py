@@ -14,12 +14,12 @@ from sqlalchemy.orm import aliased
 from som_flow.errors import SomFlowError, ValidationFailed
 from som_flow.extensions import db
 from som_flow.i18n import gettext
-from som_flow.models import Customer, KindVersion, Opportunity, OpportunityKind, User
+from som_flow.models import Customer, Opportunity, OpportunityKind, User
 from som_flow.services import opportunities
 from som_flow.services.forecast import Rates, board_sums, summed_totals
 from som_flow.services.kinds import get_kind, kind_stages, list_kinds
 from som_flow.services.next_activity import without_next_activity
-from som_flow.services.opportunities import stages_allowed_from
+from som_flow.services.opportunities import moves_from
 from som_flow.services.permissions import SALES_ADMINS
 from som_flow.services.plans import generic_plan
 from som_flow.services.reports import stage_slas
@@ -155,8 +155,7 @@ def _cards(signals: dict[str, ColumnElement], where: list[ColumnElement], stages
     for row in rows:
         key = (row.kind_version_id, row.stage)
         if key not in moves:  # a stageless kind's deals have no stage to move from
-            moves[key] = tuple(stages_allowed_from(db.session.get(KindVersion, row.kind_version_id), row.stage)
-                               if row.stage is not None else ())
+            moves[key] = moves_from(row.kind_version_id, row.stage) if row.stage is not None else ()
         by_stage.setdefault(row.stage, []).append(Card(row, tuple(compress(names, row[width:])), moves[key]))
     return by_stage
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass, fields
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from som_flow.errors import NotFound, ValidationFailed
 from som_flow.extensions import db
 from som_flow.i18n import gettext
 from som_flow.models import CATALOGS, CatalogEntry, CustomField, ExchangeRate, Question, Stage
+from som_flow.services.reference import kept
 from som_flow.services.unit_of_work import service
 
 # seed 004: six default stages with typical probabilities; Closed-Won/Lost are outcomes here. Each carries its
@@ -168,6 +170,55 @@ def all_entries() -> list[CatalogEntry]:
                                                                  CatalogEntry.id)))
 
 
+# what pages read of the stages and catalogs, kept between requests (services/reference.py): copies of the rows'
+# columns, as ORM rows belong to one session. Their fields are the tables' columns (tests/test_reference.py).
+@dataclass(frozen=True, slots=True)
+class StageRow:
+    id: int
+    key: str
+    name: str
+    name_nb: str | None
+    details: str
+    default_probability: int
+    position: int
+    sla_days: int | None
+    created_at: datetime
+    updated_at: datetime
+    name_in = Stage.name_in
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    id: int
+    catalog: str
+    key: str
+    name: str
+    name_nb: str | None
+    position: int
+    active: bool
+    percent: int | None
+    price: Decimal | None
+    extra: dict
+    created_at: datetime
+    updated_at: datetime
+    name_in = CatalogEntry.name_in
+
+
+def _copies(row_type: type, rows) -> tuple:
+    names = [f.name for f in fields(row_type)]
+    return tuple(row_type(*(getattr(row, name) for name in names)) for row in rows)
+
+
+def stage_rows() -> tuple[StageRow, ...]:
+    """list_stages() as kept copies: what pages name and list."""
+    return kept("stages", lambda: _copies(StageRow, list_stages()))
+
+
+def entry_rows() -> tuple[EntryRow, ...]:
+    """all_entries() as kept copies: what pages name and offer."""
+    return kept("entries", lambda: _copies(EntryRow, all_entries()))
+
+
 def entry(catalog: str, key: str) -> CatalogEntry | None:
     return db.session.scalar(
         select(CatalogEntry).where(CatalogEntry.catalog == catalog, CatalogEntry.key == key)
@@ -259,7 +310,7 @@ def create_custom_field(key: str, label: str, type: str, choices: list | None = 
 def entry_names(language: str | None = None) -> dict[tuple[str, str], str]:
     """(catalog, key) -> name in `language` (the English name where an entry has none in it), so pages show
     names rather than catalog keys."""
-    return {(e.catalog, e.key): e.name_in(language) for e in db.session.scalars(select(CatalogEntry))}
+    return {(e.catalog, e.key): e.name_in(language) for e in entry_rows()}
 
 
 def list_all_questions() -> list[Question]:

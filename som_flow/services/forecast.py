@@ -19,6 +19,7 @@ from som_flow.errors import ValidationFailed
 from som_flow.extensions import db
 from som_flow.i18n import gettext
 from som_flow.models import ExchangeRate, ForecastSnapshot, Opportunity, OpportunityKind, Stage, User
+from som_flow.services.reference import kept
 from som_flow.services.unit_of_work import now, service
 
 CENT = Decimal("0.01")
@@ -46,12 +47,7 @@ class Rates:
 
     def __init__(self, on: date):
         self.on = on
-        self._pairs: dict[tuple[str, str], Decimal] = {}
-        rows = db.session.execute(select(ExchangeRate.currency, ExchangeRate.base, ExchangeRate.rate)
-                                  .where(ExchangeRate.valid_from <= on)
-                                  .order_by(ExchangeRate.valid_from)).all()
-        for currency, base, rate in rows:  # later rows overwrite earlier ones
-            self._pairs[(currency, base)] = Decimal(rate)
+        self._pairs = kept(("rates", on), lambda: _rates_on(on))
 
     def rate(self, source: str, target: str) -> Decimal:
         """Units of `target` for one unit of `source`: direct, inverse, or through a shared base."""
@@ -72,6 +68,15 @@ class Rates:
 
     def convert(self, amount: Decimal, source: str, target: str) -> Decimal:
         return (Decimal(amount) * self.rate(source, target)).quantize(CENT)
+
+
+def _rates_on(on: date) -> dict[tuple[str, str], Decimal]:
+    pairs = {}
+    rows = db.session.execute(select(ExchangeRate.currency, ExchangeRate.base, ExchangeRate.rate)
+                              .where(ExchangeRate.valid_from <= on).order_by(ExchangeRate.valid_from)).all()
+    for currency, base, rate in rows:  # later rows overwrite earlier ones
+        pairs[(currency, base)] = Decimal(rate)
+    return pairs
 
 
 # -- SQL expressions -------------------------------------------------------------------------------

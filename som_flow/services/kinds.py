@@ -23,6 +23,7 @@ from som_flow.processes import (
 )
 from som_flow.services.kind_designs import same_design
 from som_flow.services.process_run import restart_process
+from som_flow.services.reference import kept
 from som_flow.services.unit_of_work import now, service
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,11 @@ def list_kinds() -> list[OpportunityKind]:
 
 
 def kind_stages(kind: OpportunityKind) -> list[dict]:
-    version = kind.current_version
-    return list(version.stages) if version else []
+    """The stages of the kind's current version, in order (kept between requests: services/reference.py)."""
+    def read() -> list[dict]:
+        version = kind.current_version
+        return [dict(stage) for stage in version.stages] if version else []
+    return [dict(stage) for stage in kept(("stages of", kind.current_version_id), read)]
 
 
 def prepare_bpmn(xml: str) -> tuple[str, ProcessDefinition, list[str]]:

@@ -53,6 +53,7 @@ from som_flow.services.process_run import (
     restart_process,
     stage_probability,
 )
+from som_flow.services.reference import kept
 from som_flow.services.reminder_schedule import sync_reminders
 from som_flow.services.tasks import finish_person_task, lock_task, require_task_open
 from som_flow.services.unit_of_work import now, service
@@ -178,28 +179,32 @@ def allowed_stages(opp: Opportunity) -> list[str]:
 
 def next_stages(pairs: set[tuple[int, str | None]]) -> dict[tuple[int, str | None], str | None]:
     """For each (kind version id, stage) of open deals, the first stage after it, in the version's order, that the
-    process lets such a deal move to now (None when none): the list's row menus offer it. One statement reads the
-    page's few kind versions (their process text and stages only)."""
-    ids = {version_id for version_id, _ in pairs}
-    versions = {v.id: v for v in db.session.execute(
-        select(KindVersion.id, KindVersion.bpmn_xml, KindVersion.stages).where(KindVersion.id.in_(ids)))} if ids else {}
-    found = {}
-    for version_id, stage in pairs:
-        version = versions.get(version_id)
-        if version is None or stage is None:
-            found[(version_id, stage)] = None
-            continue
-        allowed = stages_allowed_from(version, stage)
-        order = [s["key"] for s in (version.stages or [])]
-        later = order[order.index(stage) + 1:] if stage in order else []
-        found[(version_id, stage)] = next((key for key in later if key in allowed), None)
-    return found
+    process lets such a deal move to now (None when none): the list's row menus offer it. Kept between requests
+    (services/reference.py): a kind version's process never changes."""
+    return {pair: kept(("next stage", *pair), lambda pair=pair: _next_stage(*pair)) for pair in pairs}
+
+
+def _next_stage(version_id: int, stage: str | None) -> str | None:
+    version = db.session.get(KindVersion, version_id)
+    if version is None or stage is None:
+        return None
+    allowed = stages_allowed_from(version, stage)
+    order = [s["key"] for s in (version.stages or [])]
+    later = order[order.index(stage) + 1:] if stage in order else []
+    return next((key for key in later if key in allowed), None)
 
 
 def stages_allowed_from(kind_version, stage: str) -> list[str]:
-    """Stages an open deal of `kind_version` in `stage` may move to (the board asks once per version and stage)."""
+    """Stages an open deal of `kind_version` in `stage` may move to."""
     # the same walk of the parsed spec the engine's snapshot uses; no state restore on a read path
     return list(engine().allowed_stages(definition_for(kind_version), stage))
+
+
+def moves_from(version_id: int, stage: str) -> tuple[str, ...]:
+    """stages_allowed_from by the kind version's id, kept between requests (the board asks once per version and
+    stage; a version's process never changes)."""
+    return kept(("moves", version_id, stage),
+                lambda: tuple(stages_allowed_from(db.session.get(KindVersion, version_id), stage)))
 
 
 def _filtered(*, user: User, q=None, stage=None, status=None, kind=None, assignee=None, close_from=None,

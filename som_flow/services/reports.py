@@ -14,6 +14,7 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from som_flow.extensions import UTCDateTime, db
 from som_flow.models import KindVersion, Opportunity, OpportunityKind, Stage, StageStay, User
 from som_flow.services.forecast import CENT, Filters, Rates, days_between, default_currency, midnight, to_money
+from som_flow.services.reference import kept
 from som_flow.services.unit_of_work import now
 
 # fewer decided deals than this and a suggestion would be noise
@@ -85,7 +86,11 @@ def funnel(filters: Filters, stages: list[dict]) -> list[dict]:
 
 def stage_slas(kind_id: int | None = None) -> dict[tuple[int, str], timedelta]:
     """SLA per (kind version, stage), of every kind or of one: the kind's own SLA, else the stage catalog's
-    `sla_days`."""
+    `sla_days` (kept between requests: services/reference.py)."""
+    return dict(kept(("slas", kind_id), lambda: _stage_slas(kind_id)))
+
+
+def _stage_slas(kind_id: int | None) -> dict[tuple[int, str], timedelta]:
     catalog = {key: timedelta(days=d) for key, d in db.session.execute(
         select(Stage.key, Stage.sla_days).where(Stage.sla_days.is_not(None))).all()}
     slas = {}

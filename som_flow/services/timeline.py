@@ -90,7 +90,7 @@ class _Words:
 
     def __init__(self, local: Callable[[datetime], str]):
         language = reader_language()
-        self.stages = {s.key: s.name_in(language) for s in catalogs.list_stages()}
+        self.stages = {s.key: s.name_in(language) for s in catalogs.stage_rows()}
         self.entries = catalogs.entry_names(language)
         self.local = local
         self._labels: dict[str, dict[str, str]] | None = None

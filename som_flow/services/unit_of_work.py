@@ -13,7 +13,7 @@ from typing import ParamSpec, TypeVar
 from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from som_flow.clock import Clock
@@ -57,8 +57,26 @@ def _flushed(session: Session, _ctx) -> None:
     session.info["som_flushed"] = True
 
 
+def _executed(state: ORMExecuteState) -> None:
+    # a Core INSERT, UPDATE or DELETE through the session writes without a flush
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["som_flushed"] = True
+
+
 def _ended(session: Session) -> None:
     session.info["som_flushed"] = False
+    session.info.pop("som_transaction", None)
+
+
+def wrote(session: Session) -> bool:
+    """Whether the session's open transaction has written, or holds changes it will write (or is a service's)."""
+    return bool(session.info.get("som_in_transaction") or session.info.get("som_flushed")
+                or session.new or session.dirty or session.deleted)
+
+
+def transaction_info(session: Session) -> dict:
+    """What is noted for the session's open transaction only: forgotten at its commit or rollback."""
+    return session.info.setdefault("som_transaction", {})
 
 
 def install_timestamps() -> None:
@@ -67,6 +85,7 @@ def install_timestamps() -> None:
         event.listen(Session, "before_flush", _stamp)
         # whether the open transaction has written anything (end_read_request)
         event.listen(Session, "after_flush", _flushed)
+        event.listen(Session, "do_orm_execute", _executed)
         event.listen(Session, "after_commit", _ended)
         event.listen(Session, "after_soft_rollback", lambda session, _previous: _ended(session))
         _INSTALLED = True
@@ -80,9 +99,8 @@ def end_read_request(method: str, error: BaseException | None) -> None:
     of services/plans.py had nothing to reuse). Only when the transaction wrote nothing (no flush, no pending
     change) and the request did not fail: anything else is rolled back as before, when the session is removed."""
     session = db.session
-    if (method not in ("GET", "HEAD") or error is not None or session.info.get("som_flushed")
-            or not session().in_transaction() or session.get_bind().dialect.name != "postgresql"
-            or session.new or session.dirty or session.deleted):
+    if (method not in ("GET", "HEAD") or error is not None or wrote(session())
+            or not session().in_transaction() or session.get_bind().dialect.name != "postgresql"):
         return
     try:
         session.commit()

@@ -257,20 +257,14 @@ def strftime_local(value: datetime, fmt: str) -> str:
     return format_datetime(value, "".join(pattern), locale=viewer_locale())
 
 
-def page_stages() -> list:
-    """catalogs.list_stages(), read once per request: a page lists the stages and names them in its rows.
-    Kept on the request itself: `g` lives as long as the app context, which can span several requests (tests, CLI),
-    and stages can change."""
-    if "som_flow.stages" not in request.environ:
-        request.environ["som_flow.stages"] = catalogs.list_stages()
-    return request.environ["som_flow.stages"]
+def page_stages() -> tuple:
+    """The stages, as pages list and name them (kept between requests: services/reference.py)."""
+    return catalogs.stage_rows()
 
 
-def _all_entries() -> list:
-    """Every catalog's entries, read in one statement once per request (as page_stages)."""
-    if "som_flow.entries" not in request.environ:
-        request.environ["som_flow.entries"] = catalogs.all_entries()
-    return request.environ["som_flow.entries"]
+def _all_entries() -> tuple:
+    """Every catalog's entries, each catalog in its order (kept as page_stages)."""
+    return catalogs.entry_rows()
 
 
 def page_entries(catalog: str) -> list:
