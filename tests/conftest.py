@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import os
 import socket
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -89,22 +91,34 @@ def _config(url: str, tmp_path) -> dict:
     return base
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """An SQLite file with the schema, defaults and shipped kinds, made once a worker and copied per test (as
+    PostgreSQL's template is): making it took a second of each test's time."""
+    path = tmp_path_factory.mktemp("sqlite_template") / "template.sqlite"
+    app = create_app(_config(f"sqlite:///{path}", path.parent), clock=FixedClock())
+    with app.app_context():
+        _db.create_all()
+        from som_flow.services.catalogs import seed_defaults
+        from som_flow.services.kinds import install_shipped_kinds
+
+        seed_defaults()
+        install_shipped_kinds()
+        _db.session.remove()
+        _db.engine.dispose()
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
     """A fresh database with the schema, defaults and shipped kinds — on each backend."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'som.sqlite'}"
-        app = create_app(_config(url, tmp_path), clock=FixedClock())
-        with app.app_context():
-            _db.create_all()
-            from som_flow.services.catalogs import seed_defaults
-            from som_flow.services.kinds import install_shipped_kinds
-
-            seed_defaults()
-            install_shipped_kinds()
-            _db.session.remove()
-            _db.engine.dispose()
-        yield url
+        target = tmp_path / "som.sqlite"
+        # SQLite's backup copies a consistent database whatever its journal holds
+        with closing(sqlite3.connect(request.getfixturevalue("sqlite_template"))) as source, \
+                closing(sqlite3.connect(target)) as copy:
+            source.backup(copy)
+        yield f"sqlite:///{target}"
         return
     base = request.getfixturevalue("pg_template")
     name = f"t{os.getpid()}_{next(_counter)}"

@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from tests.conftest import _admin_conn
 
@@ -71,6 +72,11 @@ def _walk_the_console_script(url: str, workdir: Path) -> None:
     assert "database ready" in out
     out = _run(env, "users", "create", "rep@x.test", "--role", "rep", "--password", "secret-pass-1", cwd=workdir)
     assert "rep@x.test" in out
+    engine = create_engine(url)  # the password as the installed product stores it: scrypt (tests hash cheaper)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT password_hash FROM \"user\" WHERE email = 'rep@x.test'")).scalar_one()
+    engine.dispose()
+    assert stored.startswith("scrypt:") and "secret-pass-1" not in stored
     token = _run(env, "tokens", "create", "rep@x.test", cwd=workdir).split()[-1]
 
     port = _free_port()

@@ -58,6 +58,10 @@ def check_timezone(name: str) -> str:
     return name
 
 
+def _hashed(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
 @service
 def create_user(
     email: str, name: str, roles: list[str], *, password: str | None = None, timezone: str = "UTC",
@@ -77,7 +81,7 @@ def create_user(
                 manager_id=check_manager(manager_id))
     user.roles = roles
     if password is not None:  # None: no password (API tokens only); anything given must pass the policy
-        user.password_hash = generate_password_hash(check_password(password, email))
+        user.password_hash = _hashed(check_password(password, email))
     db.session.add(user)
     db.session.flush()
     return user
@@ -160,7 +164,7 @@ def user_for_password(email: str, password: str) -> User | None:
 def set_password(user_id: int, password: str) -> None:
     """Change a password and end every page session of the user. Raises ValidationFailed, NotFound."""
     user = get_user(user_id)
-    user.password_hash = generate_password_hash(check_password(password, user.email))
+    user.password_hash = _hashed(check_password(password, user.email))
     _end_sessions_of(user.id)
 
 
@@ -237,7 +241,7 @@ def update_user(user_id: int, **fields) -> User:
     Raises ValidationFailed (policy, timezone), NotFound."""
     user = get_user(user_id)
     if "password" in fields:
-        user.password_hash = generate_password_hash(check_password(fields.pop("password"), user.email))
+        user.password_hash = _hashed(check_password(fields.pop("password"), user.email))
         _end_sessions_of(user.id)
     if fields.get("active") is False:
         _end_sessions_of(user.id)
