@@ -160,8 +160,10 @@ def timed(fn, rounds: int, seconds: float) -> list[float]:
 
 
 def capture(app, fn) -> list[tuple[str, object]]:
-    """The statements one call sends to the database, with their parameters."""
+    """The statements one warm call sends to the database, with their parameters (the call made once before: what
+    a process keeps between requests, the reference data and the signed-in user's first read, is kept)."""
     seen = []
+    fn()
 
     def record(conn, cursor, statement, parameters, context, executemany):
         seen.append((statement, parameters))
