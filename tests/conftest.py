@@ -71,17 +71,7 @@ def pg_template(pg_cluster):
     with _admin_conn(pg_cluster) as conn:
         conn.execute("DROP DATABASE IF EXISTS som_template")
         conn.execute("CREATE DATABASE som_template")
-    app = create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-                      "SQLALCHEMY_DATABASE_URI": f"{pg_cluster}/som_template"}, clock=FixedClock())
-    with app.app_context():
-        _db.create_all()
-        from som_flow.services.catalogs import seed_defaults
-        from som_flow.services.kinds import install_shipped_kinds
-
-        seed_defaults()
-        install_shipped_kinds()
-        _db.session.remove()
-        _db.engine.dispose()
+    _fill_template(f"{pg_cluster}/som_template")
     return pg_cluster
 
 
@@ -91,21 +81,26 @@ def _config(url: str, tmp_path) -> dict:
     return base
 
 
+def _fill_template(url: str) -> None:
+    """The schema, the default catalogs and the shipped kinds, in the empty database at `url`."""
+    from som_flow.services.catalogs import seed_defaults
+    from som_flow.services.kinds import install_shipped_kinds
+
+    app = create_app(_config(url, None), clock=FixedClock())
+    with app.app_context():
+        _db.create_all()
+        seed_defaults()
+        install_shipped_kinds()
+        _db.session.remove()
+        _db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
     """An SQLite file with the schema, defaults and shipped kinds, made once a worker and copied per test (as
     PostgreSQL's template is): making it took a second of each test's time."""
     path = tmp_path_factory.mktemp("sqlite_template") / "template.sqlite"
-    app = create_app(_config(f"sqlite:///{path}", path.parent), clock=FixedClock())
-    with app.app_context():
-        _db.create_all()
-        from som_flow.services.catalogs import seed_defaults
-        from som_flow.services.kinds import install_shipped_kinds
-
-        seed_defaults()
-        install_shipped_kinds()
-        _db.session.remove()
-        _db.engine.dispose()
+    _fill_template(f"sqlite:///{path}")
     return path
 
 

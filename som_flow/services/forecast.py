@@ -47,7 +47,8 @@ class Rates:
 
     def __init__(self, on: date):
         self.on = on
-        self._pairs = kept(("rates", on), lambda: _rates_on(on))
+        # today's are kept (every board and list sums in them); a day someone asks a report about is read
+        self._pairs = kept(("rates", on), lambda: _rates_on(on)) if on == now().date() else _rates_on(on)
 
     def rate(self, source: str, target: str) -> Decimal:
         """Units of `target` for one unit of `source`: direct, inverse, or through a shared base."""
