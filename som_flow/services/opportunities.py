@@ -188,7 +188,7 @@ def _next_stage(version_id: int, stage: str | None) -> str | None:
     version = db.session.get(KindVersion, version_id)
     if version is None or stage is None:
         return None
-    allowed = stages_allowed_from(version, stage)
+    allowed = moves_from(version_id, stage)
     order = [s["key"] for s in (version.stages or [])]
     later = order[order.index(stage) + 1:] if stage in order else []
     return next((key for key in later if key in allowed), None)
