@@ -22,7 +22,7 @@ from som_flow.services import catalogs
 from som_flow.services.catalogs import EntryRow, StageRow
 from som_flow.services.unit_of_work import transaction
 from tests.conftest import _config
-from tests.helpers import login, make_user
+from tests.helpers import Api, login, make_customer, make_user
 from tests.test_migrations import _fresh_url
 
 
@@ -79,6 +79,21 @@ def test_a_change_by_another_process_or_by_plain_sql_shows_at_the_next_request(a
         conn.execute(text("UPDATE stage SET name = 'Quote' WHERE key = 'proposal'"))
     db.session.remove()
     assert ">Quote <small>" in _board(client)
+
+
+def test_an_exchange_rate_an_admin_saves_sums_the_next_board(app):
+    make_user("rep@x.test", "rep")
+    client = _manager(app)
+    api = Api(client, "admin@x.test")
+    r = api.post("/opportunities", {"title": "Fjord", "customer_id": make_customer("Northwind").id,
+                                    "kind": "standard-sale", "amount": "1000.00", "currency": "USD"})
+    assert r.status_code == 201, r.json
+    board = client.get("/pipeline?kind=standard-sale&currency=EUR").get_data(as_text=True)
+    assert "Column totals need exchange rates" in board  # today's rates read and kept: none for EUR
+    r = client.post("/admin/rates", data={"currency": "EUR", "base": "USD", "rate": "2", "valid_from": "2026-03-01"})
+    assert r.status_code == 302
+    board = client.get("/pipeline?kind=standard-sale&currency=EUR").get_data(as_text=True)
+    assert "Column totals need exchange rates" not in board and "€500.00" in board
 
 
 def test_a_change_rolled_back_is_never_kept(app):
