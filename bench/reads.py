@@ -22,7 +22,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import requests
@@ -35,7 +36,7 @@ from som_flow.clock import FixedClock  # noqa: E402
 from som_flow.config import TestConfig  # noqa: E402
 from som_flow.extensions import db  # noqa: E402
 from som_flow.models import Opportunity, OpportunityKind  # noqa: E402
-from som_flow.services import users  # noqa: E402
+from som_flow.services import catalogs, users  # noqa: E402
 
 SOM_FLOW = Path(sys.executable).with_name("som-flow")
 PASSWORD = "bench-password-123"
@@ -125,6 +126,9 @@ def fill(n_opps: int, now: datetime) -> dict:
             CASE WHEN o.closed THEN o.sales_rep_id END, CASE WHEN o.closed THEN o.updated_at END,
             '[]', '{}', 'process', o.created_at + k * interval '1 hour', :now
         FROM opportunity o CROSS JOIN generate_series(1, 3) k"""), params)
+    # the board sums its columns in one currency: deals in EUR and GBP need rates, as a company selling in them has
+    for currency, rate in (("EUR", "1.08"), ("GBP", "1.27")):
+        catalogs.set_exchange_rate(currency, "USD", Decimal(rate), now.date() - timedelta(days=1000))
     db.session.commit()
     return {"rep": rep.email, "manager": manager.email, "token": token, "rep_id": rep.id}
 

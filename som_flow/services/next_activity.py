@@ -4,8 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import ARRAY, Integer, any_, bindparam, exists, func, or_, select
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from som_flow.extensions import db
 from som_flow.models import Appointment, Opportunity, Task
@@ -26,7 +41,7 @@ class NextActivity:
 def next_activities(opp_ids: list[int]) -> dict[int, NextActivity]:
     """Each deal's next activity: the earliest of its open tasks' due dates and its appointments still to come
     (a repeating one by its next occurrence); an open task without a due date when there is nothing dated. Deals
-    with neither are left out. Two queries for any number of deals."""
+    with neither are left out. One statement for any number of deals (a board asks for its 80 cards at once)."""
     if not opp_ids:
         return {}
     at = now()
@@ -37,30 +52,45 @@ def next_activities(opp_ids: list[int]) -> dict[int, NextActivity]:
         if opp_id not in dated or activity.at < dated[opp_id].at:
             dated[opp_id] = activity
 
-    # each deal's first open task: the earliest due, else (none dated) the first made
-    first = select(Task.opportunity_id, Task.title, Task.due_at, func.row_number().over(
-        partition_by=Task.opportunity_id, order_by=(Task.due_at.asc().nulls_last(), Task.created_at, Task.id))
-        .label("n")).where(_one_of(Task.opportunity_id, opp_ids), Task.status == "open").subquery()
-    for opp_id, title, due_at in db.session.execute(
-            select(first.c.opportunity_id, first.c.title, first.c.due_at).where(first.c.n == 1)):
-        if due_at is None:
-            undated[opp_id] = NextActivity("task", title, None)
-        else:
-            keep(opp_id, NextActivity("task", title, due_at))
-    for appt in db.session.scalars(_upcoming_appointments(at).where(_one_of(Appointment.opportunity_id, opp_ids))):
-        nxt = occurrences(appt, at, at + timedelta(days=400))[:1] if appt.rrule else [appt]
-        if nxt:
-            start = nxt[0].start if appt.rrule else appt.start_at
-            keep(appt.opportunity_id, NextActivity("appointment", appt.title, start))
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    ids = list(opp_ids)
+    for kind, opp_id, title, when, series_id in db.session.execute(_statement(postgresql), {"ids": ids, "at": at}):
+        if kind == "task":
+            if when is None:
+                undated[opp_id] = NextActivity("task", title, None)
+            else:
+                keep(opp_id, NextActivity("task", title, when))
+        elif series_id is None:
+            keep(opp_id, NextActivity("appointment", title, when))
+        else:  # a repeating series, the rare case: its next occurrence from its rule, in its own zone
+            series = db.session.get(Appointment, series_id)
+            if nxt := occurrences(series, at, at + timedelta(days=400))[:1]:
+                keep(opp_id, NextActivity("appointment", title, nxt[0].start))
     return {**undated, **dated}
 
 
-def _one_of(column, ids: list[int]):
-    """`column IN ids`; on PostgreSQL as one array parameter: a board's 200 ids written out as 200 parameters cost
-    more to bind, send and parse than the query takes to run."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
-    return column.in_(ids)
+@cache
+def _statement(postgresql: bool):
+    """next_activities' statement, built once (building and keying it cost more than running it at a board's 80
+    cards): each deal's first open task (the earliest due, else the first made) and its appointments still to come,
+    as (kind, deal, title, when, the series' id when it repeats). `ids` is one array parameter on PostgreSQL: a
+    board's ids written out one parameter each cost more to bind, send and parse than the query takes to run."""
+    def one_of(column):
+        if postgresql:
+            return column == any_(bindparam("ids", type_=ARRAY(Integer)))
+        return column.in_(bindparam("ids", expanding=True))
+
+    first = (select(Task.opportunity_id, Task.title, Task.due_at, func.row_number().over(
+        partition_by=Task.opportunity_id, order_by=(Task.due_at.asc().nulls_last(), Task.created_at, Task.id))
+        .label("n")).where(one_of(Task.opportunity_id), Task.status == "open").subquery())
+    at = bindparam("at", type_=Appointment.__table__.c.end_at.type)
+    tasks = select(literal("task", String).label("kind"), first.c.opportunity_id, first.c.title,
+                   first.c.due_at.label("at"), null().label("series_id")).where(first.c.n == 1)
+    appointments = (_upcoming_appointments(at).where(one_of(Appointment.opportunity_id))
+                    .with_only_columns(literal("appointment", String), Appointment.opportunity_id, Appointment.title,
+                                       Appointment.start_at,
+                                       case((Appointment.rrule.is_not(None), Appointment.id), else_=null())))
+    return union_all(tasks, appointments)
 
 
 def _upcoming_appointments(at: datetime):

@@ -14,9 +14,10 @@ import urllib.parse
 import urllib.request
 from datetime import timedelta
 from email.message import EmailMessage
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Integer, bindparam, func, or_, select, update
 
 from som_flow.errors import NotFound
 from som_flow.extensions import db
@@ -34,14 +35,22 @@ WEBHOOK_TIMEOUT_SECONDS = 5
 def list_notifications(user: User, *, unread: bool = False, page: int = 1,
                        per_page: int = 50) -> tuple[list[Notification], int]:
     """A user's notifications, newest first, and how many there are (the bell: unread=True, a few)."""
-    query = select(Notification).where(Notification.user_id == user.id)
-    if unread:
-        query = query.where(Notification.read_at.is_(None))
-    items = list(db.session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc())
-                                    .limit(per_page).offset((page - 1) * per_page)))
+    page_of, count = _notification_statements(unread)
+    items = list(db.session.scalars(page_of, {"user_id": user.id, "limit": per_page, "offset": (page - 1) * per_page}))
     if len(items) < per_page and (items or page == 1):  # the last page: what is on it says how many (the bell on
         return items, (page - 1) * per_page + len(items)  # every page, for a user with a few unread, one statement)
-    return items, db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return items, db.session.scalar(count, {"user_id": user.id}) or 0
+
+
+@cache
+def _notification_statements(unread: bool):
+    """list_notifications' page and count statements, built once: the bell reads its page on every page shown."""
+    query = select(Notification).where(Notification.user_id == bindparam("user_id", type_=Integer))
+    if unread:
+        query = query.where(Notification.read_at.is_(None))
+    page_of = (query.order_by(Notification.created_at.desc(), Notification.id.desc())
+               .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
+    return page_of, select(func.count()).select_from(query.subquery())
 
 
 def mark_read(user: User, notification_id: int | None = None) -> Notification | None:
