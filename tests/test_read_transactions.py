@@ -53,7 +53,18 @@ def test_the_boards_cards_are_planned_once_a_connection(app):
 def test_generic_plan_is_the_transactions_own_and_put_back(app):
     with generic_plan():
         assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "force_generic_plan"
+    assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"  # put back before the next statement
+    with generic_plan():  # a second block in the same transaction sets it again
+        assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "force_generic_plan"
+    db.session.commit()  # the transaction ends while the setting is still on: the next one starts with the default
     assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
+    with generic_plan():
+        savepoint = db.session.begin_nested()
+        db.session.execute(text("SELECT 1"))  # the savepoint is sent with it, while the setting is on
+    assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"  # put back inside the savepoint
+    savepoint.rollback()  # brings the setting back on: it is put back again before the next statement
+    assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
+    db.session.rollback()
     with pytest.raises(RuntimeError), generic_plan():  # a failure inside: the rollback that follows undoes it
         raise RuntimeError("boom")
     db.session.rollback()
