@@ -1,7 +1,8 @@
 """Benchmark: the reads people wait on at 100,000 opportunities and 300,000 tasks, on a throwaway PostgreSQL
 cluster — `GET /api/v1/tasks?assignee=me` in-process (Flask test client) and over HTTP (a real `som-flow serve`
 process on loopback), the pipeline board and the opportunity list over HTTP — each beside the SQL the ORM
-emits for that request, captured once and run directly on one connection (its statement count and time).
+emits for that request, captured once and run directly on one connection (its statement count and time), and
+the task list's floor: a bare Flask app sending the same SQL and returning the same JSON.
 The schema comes from `som-flow init` (the migrations); the rows from set-based SQL (INSERT … SELECT
 generate_series), not the service, which would take hours. Prints p50/p95/p99; not a test.
 Targets (issue #17 item 3): tasks p95 < 5 ms in-process and < 30 ms over HTTP; board and list p95 < 50 ms.
@@ -27,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import requests
+from flask import Flask
 from sqlalchemy import event, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -182,7 +184,9 @@ def capture(app, fn) -> list[tuple[str, object]]:
 
 
 def raw_runner(app, statements):
-    """Run the captured statements directly on one DBAPI connection, fetching every row, as one read."""
+    """Run the captured statements directly on one DBAPI connection, fetching every row, as one read. Each run ends
+    in a COMMIT, as a served read does (unit_of_work.end_read_request): psycopg forgets its prepared statements at a
+    ROLLBACK, and the app's reads are prepared and planned once a connection (services/plans.py)."""
     with app.app_context():
         raw = db.engine.raw_connection()
 
@@ -193,7 +197,7 @@ def raw_runner(app, statements):
             if cursor.description is not None:
                 cursor.fetchall()
         cursor.close()
-        raw.rollback()
+        raw.commit()
     return run, raw
 
 
@@ -204,8 +208,27 @@ def raw_runner_one(raw, one):
         if cursor.description is not None:
             cursor.fetchall()
         cursor.close()
-        raw.rollback()
+        raw.commit()
     return run
+
+
+def floor_runner(app, statements, body: bytes):
+    """The least an in-process request for this read can cost on this machine: a bare Flask app (no extension, no
+    ORM, no auth) whose one route runs the same statements on one DBAPI connection (raw_runner's run) and returns
+    the same JSON body, called through Flask's test client as the in-process measure calls som_flow."""
+    run, raw = raw_runner(app, statements)
+    bare = Flask("floor")
+
+    @bare.get("/floor")
+    def floor():
+        run()
+        return bare.response_class(body, mimetype="application/json")
+
+    client = bare.test_client()
+
+    def call():
+        check(client.get("/floor"), "/floor")
+    return call, raw
 
 
 def _free_port() -> int:
@@ -368,6 +391,17 @@ def main() -> None:
                 if os.environ.get("BENCH_SHOW_SQL"):
                     for shape, times in Counter(" ".join(st.split())[:160] for st, _ in statements).items():
                         print(f"      {times:4d} x {shape}")
+            # what no change to som_flow can go below on this machine: Flask's own request and the same SQL and JSON
+            with app.app_context():
+                body = client.get(tasks_path, headers=headers).get_data()
+            call, raw = floor_runner(app, captured["tasks ?assignee=me (API, rep)"], body)
+            try:
+                p50, p95, p99 = percentiles(timed(call, args.rounds, args.seconds))
+            finally:
+                raw.close()
+            print(f"\n{'floor: bare Flask, the same SQL and JSON':40s} {'':5s} {'p50':>8s} {'p95':>8s} {'p99':>8s}\n"
+                  f"{'in-process: tasks ?assignee=me':40s} {'':5s} {p50:7.2f}ms {p95:7.2f}ms {p99:7.2f}ms"
+                  f"  ({len(body):,} bytes of JSON)")
 
         if args.compare:
             with app.app_context(), db.engine.connect() as conn:

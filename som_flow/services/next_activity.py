@@ -54,7 +54,8 @@ def next_activities(opp_ids: list[int]) -> dict[int, NextActivity]:
 
     postgresql = db.session.get_bind().dialect.name == "postgresql"
     ids = list(opp_ids)
-    for kind, opp_id, title, when, series_id in db.session.execute(_statement(postgresql), {"ids": ids, "at": at}):
+    rows = db.session.execute(_statement(postgresql), {"ids": ids, "at": at}).all()  # fetched at once, not row by row
+    for kind, opp_id, title, when, series_id in rows:
         if kind == "task":
             if when is None:
                 undated[opp_id] = NextActivity("task", title, None)
