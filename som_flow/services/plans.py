@@ -36,7 +36,8 @@ def generic_plan() -> Iterator[None]:
     try:
         yield
     finally:
-        connection.info[_FORCED] = "after"
+        if _live(connection):  # a lost connection's own error goes on, not one about its info
+            connection.info[_FORCED] = "after"
 
 
 @event.listens_for(Engine, "before_cursor_execute")
@@ -50,16 +51,23 @@ def _put_back(conn, cursor, statement, parameters, context, executemany) -> None
         conn.info[_FORCED] = "after"
 
 
+def _live(conn) -> bool:
+    # a connection lost mid-transaction cannot even show its info (SQLAlchemy would try to reconnect first); the
+    # pool clears a record's info when it connects again, so there is nothing to forget
+    return not (conn.closed or conn.invalidated)
+
+
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _ended(conn) -> None:
     """The transaction's end ends its SET LOCAL."""
-    conn.info.pop(_FORCED, None)
+    if _live(conn):
+        conn.info.pop(_FORCED, None)
 
 
 @event.listens_for(Engine, "rollback_savepoint")
 def _undone(conn, name, context) -> None:
     """A rollback to a savepoint may bring back a setting that was put back after it: put it back again after the
     rollback (once, harmlessly, when it was not)."""
-    if conn.dialect.name == "postgresql" and conn.info.get(_FORCED) != "inside":
+    if conn.dialect.name == "postgresql" and _live(conn) and conn.info.get(_FORCED) != "inside":
         conn.info[_FORCED] = "undoing"
