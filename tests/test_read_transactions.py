@@ -72,9 +72,8 @@ def test_generic_plan_is_the_transactions_own_and_put_back(app):
     assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
 
 
-def _lose_connection() -> None:
-    """End the session's database connection from another one, as a server restart or failover would."""
-    pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+def _lose_connection(pid: int) -> None:
+    """End the session's database connection (backend `pid`) from another one, as a server restart would."""
     with db.engine.connect() as other:
         other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         other.commit()
@@ -84,13 +83,15 @@ def _lose_connection() -> None:
 @pytest.mark.parametrize("where", ["inside the block", "after it"])
 def test_a_connection_lost_around_generic_plan_fails_with_its_own_error_and_rolls_back(app, where):
     """The setting's bookkeeping never hides a lost connection's error or stops the rollback that follows it (on
-    a lost connection SQLAlchemy refuses even to show the connection's info until the rollback)."""
+    a lost connection SQLAlchemy refuses even to show the connection's info until the rollback). "After it": the
+    first statement after the block is the one that puts the setting back, and it meets the lost connection."""
+    pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
     with pytest.raises(OperationalError):
         with generic_plan():
             if where == "inside the block":
-                _lose_connection()
+                _lose_connection(pid)
                 db.session.execute(text("SELECT 1"))
-        _lose_connection()
+        _lose_connection(pid)
         db.session.execute(text("SELECT 1"))
     db.session.rollback()  # raised PendingRollbackError from the transaction-end hook before the guard
     assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"  # a new connection, as it should
