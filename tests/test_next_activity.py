@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
 from som_flow.extensions import db
 from som_flow.models import Task
@@ -68,6 +69,47 @@ def test_a_repeating_appointment_counts_by_its_next_occurrence(client, clock, wo
     assert r.status_code == 201, r.json
     upcoming = rep.get(f"/opportunities/{deal['id']}").json["next_activity"]
     assert upcoming["type"] == "appointment" and upcoming["at"] == (start + timedelta(days=7)).isoformat()
+
+
+def test_the_list_reads_many_deals_repeating_appointments_at_once(app, client, clock, world):
+    """A field-service company's weekly visits: each deal on the list shows its own series' next visit, and the
+    list page reads them in one statement, however many deals have a series (not one statement a series)."""
+    rep = Api(client, "rep@x.test")
+    page = app.test_client()
+    login(page, "rep@x.test")
+
+    def visited_weekly(title: str, days_ago: int) -> tuple[int, dict]:
+        deal = new_deal(client, world, title)
+        close_process_tasks(deal)
+        start = clock.now() - timedelta(days=days_ago, hours=1)
+        r = rep.post("/appointments", {"title": f"Visit {title}", "opportunity_id": deal["id"],
+                                       "start": start.isoformat(), "end": (start + timedelta(hours=2)).isoformat(),
+                                       "rrule": "FREQ=WEEKLY;COUNT=10"})
+        assert r.status_code == 201, r.json
+        at = start + timedelta(days=7 * (days_ago // 7 + 1))  # the first weekly visit still to come
+        return deal["id"], {"type": "appointment", "title": f"Visit {title}", "at": at.isoformat()}
+
+    def list_statements() -> int:
+        page.get("/opportunities")  # warm: the signed-in user and the kinds read once
+        seen = []
+        count = lambda _conn, _cursor, statement, *_args: seen.append(statement)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert page.get("/opportunities").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(seen)
+
+    expected = dict(visited_weekly(f"Roof {n}", n) for n in (1, 3))
+    few = list_statements()
+    expected |= dict(visited_weekly(f"Roof {n}", n) for n in (2, 4, 5, 9))
+    assert list_statements() == few
+    listed = {o["id"]: o["next_activity"] for o in rep.get("/opportunities").json["items"]}
+    assert {deal_id: listed[deal_id] for deal_id in expected} == expected
+    shown = page.get("/opportunities").get_data(as_text=True)
+    for deal_id, activity in expected.items():
+        row = shown[shown.index(f'data-id="{deal_id}"'):].split("</tr>")[0]
+        assert f"Appointment: {activity['title']}" in row
 
 
 def test_the_list_shows_each_deals_next_activity_and_finds_those_with_none(client, clock, world):

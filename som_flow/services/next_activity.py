@@ -41,7 +41,8 @@ class NextActivity:
 def next_activities(opp_ids: list[int]) -> dict[int, NextActivity]:
     """Each deal's next activity: the earliest of its open tasks' due dates and its appointments still to come
     (a repeating one by its next occurrence); an open task without a due date when there is nothing dated. Deals
-    with neither are left out. One statement for any number of deals (a board asks for its 80 cards at once)."""
+    with neither are left out. One statement for any number of deals (a board asks for its 80 cards at once), and
+    one more when some of them have a repeating appointment."""
     if not opp_ids:
         return {}
     at = now()
@@ -55,6 +56,11 @@ def next_activities(opp_ids: list[int]) -> dict[int, NextActivity]:
     postgresql = db.session.get_bind().dialect.name == "postgresql"
     ids = list(opp_ids)
     rows = db.session.execute(_statement(postgresql), {"ids": ids, "at": at}).all()  # fetched at once, not row by row
+    series_ids = [series_id for *_, series_id in rows if series_id is not None]
+    # repeating series (a weekly service visit): their next occurrence from their rule, in their own zone; all of
+    # them in one more statement, however many deals have one
+    series = ({appt.id: appt for appt in db.session.scalars(select(Appointment).where(Appointment.id.in_(series_ids)))}
+              if series_ids else {})
     for kind, opp_id, title, when, series_id in rows:
         if kind == "task":
             if when is None:
@@ -63,10 +69,8 @@ def next_activities(opp_ids: list[int]) -> dict[int, NextActivity]:
                 keep(opp_id, NextActivity("task", title, when))
         elif series_id is None:
             keep(opp_id, NextActivity("appointment", title, when))
-        else:  # a repeating series, the rare case: its next occurrence from its rule, in its own zone
-            series = db.session.get(Appointment, series_id)
-            if nxt := occurrences(series, at, at + timedelta(days=400))[:1]:
-                keep(opp_id, NextActivity("appointment", title, nxt[0].start))
+        elif nxt := occurrences(series[series_id], at, at + timedelta(days=400))[:1]:
+            keep(opp_id, NextActivity("appointment", title, nxt[0].start))
     return {**undated, **dated}
 
 
