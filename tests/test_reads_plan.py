@@ -84,6 +84,24 @@ def test_the_deal_list_and_the_board_send_as_many_statements_for_many_deals_as_f
     assert "Customer 13" in listed and "Rep13" in listed  # each row's customer and rep, loaded in bulk
 
 
+def test_the_apis_deal_list_sends_as_many_statements_for_many_deals_as_for_two(app, people):
+    """Each deal in the API's list carries its open tasks, its qualification and its next activity: read for the
+    page at once (it was two statements a deal, 100 more for a page of 50)."""
+    add_deals(people, 2)
+    few = statements(lambda: people["manager"].get("/opportunities"))
+    add_deals(people, 12, first=2)
+    many = statements(lambda: people["manager"].get("/opportunities"))
+    assert many == few
+    listed = people["manager"].get("/opportunities").json["items"]
+    assert len(listed) == 14
+    for deal in listed:  # each deal's own open tasks: the task added to it (assigned to the rep) among them
+        assert f"Call customer {deal['title'].split()[-1]}" in {t["title"] for t in deal["open_tasks"]}, deal
+        assert deal["qualified"] is False and deal["qualified_why"]
+    one = people["manager"].get(f"/opportunities/{listed[5]['id']}").json  # as the deal alone reads them
+    assert {k: listed[5][k] for k in ("open_tasks", "qualified", "qualified_why", "next_activity")} == \
+        {k: one[k] for k in ("open_tasks", "qualified", "qualified_why", "next_activity")}
+
+
 def test_a_long_board_column_shows_its_first_cards_and_counts_and_sums_them_all(app, client, people, monkeypatch):
     monkeypatch.setattr(opportunities, "BOARD_PAGE_CARDS", 3)  # the page's cards a column (the API: BOARD_CARDS)
     add_deals(people, 5)

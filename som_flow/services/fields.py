@@ -165,9 +165,16 @@ def answers_from_form(opp: Opportunity, names: list[str], data: dict) -> dict:
             f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()), errors) from None
 
 
-def qualification(opp: Opportunity) -> tuple[bool, list[str]]:
-    """Qualified when every required qualification question is answered yes; `why` lists each finding."""
-    required = db.session.execute(_REQUIRED_QUALIFICATION, {"kind": opp.kind.key if opp.kind else None}).all()
+def required_qualification(kind_key: str | None) -> list:
+    """The required qualification questions of a kind (and of every kind), in order: (key, text) rows."""
+    return db.session.execute(_REQUIRED_QUALIFICATION, {"kind": kind_key}).all()
+
+
+def qualification(opp: Opportunity, required: list | None = None) -> tuple[bool, list[str]]:
+    """Qualified when every required qualification question is answered yes; `why` lists each finding. `required`:
+    required_qualification of the deal's kind, when the caller has read it for a page of deals."""
+    if required is None:
+        required = required_qualification(opp.kind.key if opp.kind else None)
     if not required:
         return False, ["No qualification questions are defined."]
     why, ok = [], True

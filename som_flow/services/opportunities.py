@@ -80,8 +80,17 @@ EDITABLE = (
 
 # -- reading ---------------------------------------------------------------------------------------
 def open_tasks(opp: Opportunity) -> list[Task]:
-    return list(db.session.scalars(
-        select(Task).where(Task.opportunity_id == opp.id, Task.status == "open").order_by(Task.created_at)))
+    return open_tasks_of([opp.id])[opp.id]
+
+
+def open_tasks_of(opp_ids: list[int]) -> dict[int, list[Task]]:
+    """open_tasks of each of a page of deals, in one statement (the API's list: not one statement a deal)."""
+    by_deal: dict[int, list[Task]] = {opp_id: [] for opp_id in opp_ids}
+    if opp_ids:
+        for task in db.session.scalars(select(Task).where(Task.opportunity_id.in_(opp_ids), Task.status == "open")
+                                       .order_by(Task.created_at)):
+            by_deal[task.opportunity_id].append(task)
+    return by_deal
 
 
 def tasks_of(opp: Opportunity) -> list[Task]:

@@ -24,7 +24,7 @@ from som_flow.schemas.documents import EstimateCreateSchema, EstimateSchema
 from som_flow.services import archive
 from som_flow.services import estimates as estimate_service
 from som_flow.services import opportunities as opps
-from som_flow.services.fields import qualification
+from som_flow.services.fields import qualification, required_qualification
 from som_flow.services.history import history
 from som_flow.services.next_activity import next_activities
 from som_flow.services.permissions import REOPENERS
@@ -35,13 +35,22 @@ blp = Blueprint("opportunities", __name__, description="Opportunities and their 
 OpportunityPage = page_schema(OpportunitySchema, "OpportunityPage")
 
 
-def view(opp, upcoming: dict | None = None):
-    """Attach the process-derived fields the contract promises (plain attributes, not columns); a list passes
-    the next activities of its whole page (`upcoming`, found at once)."""
+def view(opp, page: dict | None = None):
+    """Attach the process-derived fields the contract promises (plain attributes, not columns); a list passes what
+    it read for its whole page at once (`page`: its next activities, its open tasks, and each kind's required
+    qualification questions as it meets them)."""
     opp.allowed_stages = opps.allowed_stages(opp)
-    opp.open_tasks = opps.open_tasks(opp)
-    opp.qualified, opp.qualified_why = qualification(opp)
-    opp.next_activity = (next_activities([opp.id]) if upcoming is None else upcoming).get(opp.id)
+    if page is None:
+        opp.open_tasks = opps.open_tasks(opp)
+        opp.qualified, opp.qualified_why = qualification(opp)
+        opp.next_activity = next_activities([opp.id]).get(opp.id)
+        return opp
+    kind_key = opp.kind.key if opp.kind else None
+    if kind_key not in page["questions"]:
+        page["questions"][kind_key] = required_qualification(kind_key)
+    opp.open_tasks = page["open_tasks"][opp.id]
+    opp.qualified, opp.qualified_why = qualification(opp, page["questions"][kind_key])
+    opp.next_activity = page["upcoming"].get(opp.id)
     return opp
 
 
@@ -56,8 +65,9 @@ def _respond(opp):
 def list_opportunities(query):
     """Search opportunities, a page at a time."""
     items, total = opps.search_opportunities(user=api_user(), **query)
-    upcoming = next_activities([o.id for o in items])
-    return paged([view(o, upcoming) for o in items], total, query)
+    ids = [o.id for o in items]
+    page = {"upcoming": next_activities(ids), "open_tasks": opps.open_tasks_of(ids), "questions": {}}
+    return paged([view(o, page) for o in items], total, query)
 
 
 @blp.route("/opportunities", methods=["POST"])
