@@ -37,21 +37,23 @@ OpportunityPage = page_schema(OpportunitySchema, "OpportunityPage")
 
 def view(opp, page: dict | None = None):
     """Attach the process-derived fields the contract promises (plain attributes, not columns); a list passes what
-    it read for its whole page at once (`page`: its next activities, its open tasks, and each kind's required
-    qualification questions as it meets them)."""
-    opp.allowed_stages = opps.allowed_stages(opp)
-    if page is None:
-        opp.open_tasks = opps.open_tasks(opp)
-        opp.qualified, opp.qualified_why = qualification(opp)
-        opp.next_activity = next_activities([opp.id]).get(opp.id)
-        return opp
+    it read for its whole page at once (`page`, page_reads of its deals), a single deal reads its own."""
+    page = page or page_reads([opp])
     kind_key = opp.kind.key if opp.kind else None
-    if kind_key not in page["questions"]:
+    if kind_key not in page["questions"]:  # each kind's required questions once a page
         page["questions"][kind_key] = required_qualification(kind_key)
+    opp.allowed_stages = opps.allowed_stages(opp)
     opp.open_tasks = page["open_tasks"][opp.id]
     opp.qualified, opp.qualified_why = qualification(opp, page["questions"][kind_key])
     opp.next_activity = page["upcoming"].get(opp.id)
     return opp
+
+
+def page_reads(items: list) -> dict:
+    """What view() shows of a page of deals, read for all of them at once: their next activities and open tasks
+    (two statements however many deals), and each kind's required questions as view() meets the kind."""
+    ids = [o.id for o in items]
+    return {"upcoming": next_activities(ids), "open_tasks": opps.open_tasks_of(ids), "questions": {}}
 
 
 def _respond(opp):
@@ -65,8 +67,7 @@ def _respond(opp):
 def list_opportunities(query):
     """Search opportunities, a page at a time."""
     items, total = opps.search_opportunities(user=api_user(), **query)
-    ids = [o.id for o in items]
-    page = {"upcoming": next_activities(ids), "open_tasks": opps.open_tasks_of(ids), "questions": {}}
+    page = page_reads(items)
     return paged([view(o, page) for o in items], total, query)
 
 
