@@ -376,6 +376,13 @@ def main() -> None:
                 p50, p95, p99 = percentiles(samples)
                 verdict = "met" if p95 < target else "MISSED"
                 print(f"{label:40s} {len(samples):5d} {p50:7.2f}ms {p95:7.2f}ms {p99:7.2f}ms  < {target} ms: {verdict}")
+            with app.app_context():  # the in-process requests' pooled connection: planned afresh, or its plan kept
+                plans = db.session.execute(text(
+                    "SELECT count(*), sum(generic_plans), sum(custom_plans) FROM pg_prepared_statements "
+                    "WHERE statement LIKE 'SELECT task.id%'")).one()
+                db.session.commit()  # not a rollback: psycopg would forget what it prepared
+            print(f"the task page on the in-process connection: {plans[0]} prepared, run on its generic plan "
+                  f"{plans[1] or 0} times, planned afresh {plans[2] or 0} times")
             print(f"\n{'raw SQL the ORM emitted, run directly':40s} {'stmts':>5s} {'p50':>8s} {'p95':>8s} {'p99':>8s}"
                   "  slowest statement (median)")
             for label, statements in captured.items():
