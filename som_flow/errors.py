@@ -20,6 +20,12 @@ class SomFlowError(Exception):
         self.detail = detail
         self.errors = errors or {}
 
+    def problem(self) -> dict:
+        """The error as a problem+json body (RFC 9457), for an answer that holds several (a bulk action's refusals);
+        its title in English, as the edge writes it in the request's language (web/errors.py)."""
+        return {"type": "about:blank", "title": self.title, "status": self.status, "detail": self.detail,
+                "errors": self.errors}
+
 
 class NotFound(SomFlowError):
     status = 404

@@ -41,8 +41,9 @@ class Api:
     def get(self, path, **kw):
         return self.client.get(f"/api/v1{path}", headers=self.headers, **kw)
 
-    def post(self, path, json=None, **kw):
-        return self.client.post(f"/api/v1{path}", json=json if json is not None else {}, headers=self.headers, **kw)
+    def post(self, path, json=None, headers=None, **kw):
+        return self.client.post(f"/api/v1{path}", json=json if json is not None else {},
+                                headers={**self.headers, **(headers or {})}, **kw)
 
     def patch(self, path, json=None, headers=None, **kw):
         return self.client.patch(f"/api/v1{path}", json=json, headers={**self.headers, **(headers or {})}, **kw)

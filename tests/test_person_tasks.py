@@ -173,6 +173,12 @@ def test_bulk_done_snooze_and_reassign(client, clock, world):
     assert set(r.json["failed"]) == {with_form["id"], "no-such-task"}
     assert "form" in r.json["failed"][with_form["id"]]["detail"]
     assert r.json["failed"]["no-such-task"]["status"] == 404
+    # each refusal a problem+json body, as API.md's problems carry; in the caller's language, as a single one is
+    assert r.json["failed"]["no-such-task"]["type"] == "about:blank"
+    assert r.json["failed"]["no-such-task"]["title"] == "Not found"
+    in_norwegian = rep.post("/tasks/bulk", {"ids": ["no-such-task"], "action": "complete"},
+                            headers={"Accept-Language": "nb-NO"}).json["failed"]["no-such-task"]
+    assert (in_norwegian["type"], in_norwegian["title"]) == ("about:blank", "Ikke funnet")
 
     later = (clock.now() + timedelta(days=3)).isoformat()
     snoozed = rep.post("/tasks/bulk", {"ids": [second["id"]], "action": "snooze", "follow_up_at": later})

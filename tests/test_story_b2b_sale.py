@@ -112,3 +112,35 @@ def test_a_stale_if_match_is_refused_and_nothing_changes(client, people):
     r = rep.patch(f"/opportunities/{deal['id']}", {"title": "New title"}, headers={"If-Match": '"999"'})
     assert r.status_code == 412
     assert rep.get(f"/opportunities/{deal['id']}").json["title"] == "CRM licenses"
+
+
+def test_a_move_with_a_stale_if_match_is_a_412_and_moves_nothing(client, people):
+    """API.md: 412 for an `If-Match` version mismatch, on a move as on an edit (the 409 is for a version in the body
+    or another writer)."""
+    rep = Api(client, "rep@x.test")
+    deal = _new_deal(rep, people)
+    office_and_rep(client).finish_required_tasks(deal["id"])
+    seen = rep.get(f"/opportunities/{deal['id']}").json["version"]
+    rep.patch(f"/opportunities/{deal['id']}", {"title": "Renamed"})  # someone's edit moves the version on
+    r = rep.post(f"/opportunities/{deal['id']}/stage", {"stage": "qualification"}, headers={"If-Match": f'"{seen}"'})
+    assert r.status_code == 412, r.json
+    assert r.headers["Content-Type"] == "application/problem+json" and "changed" in r.json["detail"]
+    assert rep.get(f"/opportunities/{deal['id']}").json["stage"] == "lead"
+    now = rep.get(f"/opportunities/{deal['id']}").json["version"]
+    r = rep.post(f"/opportunities/{deal['id']}/stage", {"stage": "qualification"}, headers={"If-Match": f'"{now}"'})
+    assert r.status_code == 200 and r.json["stage"] == "qualification"
+
+
+def test_a_bulk_actions_refusals_are_problems_in_the_callers_language(client, people):
+    """API.md: `failed: {id: problem}`, each with its type, title, status, detail and the fields it names."""
+    rep = Api(client, "rep@x.test")
+    deal = _new_deal(rep, people)
+    r = rep.post("/opportunities/bulk", {"ids": [deal["id"]], "action": "lose"})
+    assert r.status_code == 200 and r.json["done"] == []
+    refused = r.json["failed"][str(deal["id"])]
+    assert (refused["type"], refused["title"], refused["status"]) == ("about:blank", "Unprocessable entity", 422)
+    assert list(refused["errors"]) == ["reason"]
+    norwegian = rep.post("/opportunities/bulk", {"ids": [deal["id"]], "action": "lose"},
+                         headers={"Accept-Language": "nb-NO"}).json["failed"][str(deal["id"])]
+    assert norwegian["title"] not in ("", "Unprocessable entity") and norwegian["errors"]["reason"] != ["Missing."]
+    assert rep.get(f"/opportunities/{deal['id']}").json["status"] == "in_progress"

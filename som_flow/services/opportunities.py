@@ -759,8 +759,7 @@ def bulk(actor: User, ids: list[int], action: str, args: dict) -> tuple[list[int
                 hold(actor, opp_id)
             done.append(opp_id)
         except SomFlowError as exc:
-            failed[str(opp_id)] = {"status": exc.status, "title": exc.title, "detail": exc.detail,
-                                   "errors": exc.errors}
+            failed[str(opp_id)] = exc.problem()
     return done, failed
 
 

@@ -43,5 +43,5 @@ def bulk_tasks(actor: User, ids: list[str], action: str, *, follow_up_at: dateti
                 tasks.assign_task(actor, task_id, user_id)
             done.append(task_id)
         except SomFlowError as exc:
-            failed[task_id] = {"status": exc.status, "title": exc.title, "detail": exc.detail, "errors": exc.errors}
+            failed[task_id] = exc.problem()
     return done, failed

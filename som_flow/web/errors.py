@@ -43,6 +43,13 @@ def translated_errors(errors: dict | None) -> dict[str, list[str]]:
     return {name: [gettext(str(m)) for m in msgs] for name, msgs in (errors or {}).items()}
 
 
+def translated_problems(problems: dict[str, dict]) -> dict[str, dict]:
+    """SomFlowError.problem() bodies (a bulk action's refusals, by id) with their titles and field messages in the
+    request's language, as problem() writes a single one."""
+    return {key: {**body, "title": gettext(body["title"]), "errors": translated_errors(body["errors"])}
+            for key, body in problems.items()}
+
+
 def problem(status: int, title: str, detail: str, errors: dict | None = None):
     """problem+json (RFC 9457); `title` and `detail` in the request's language."""
     body = {"type": "about:blank", "title": str(title), "status": status, "detail": str(detail),

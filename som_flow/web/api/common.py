@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import flask_smorest
 from flask import Request, request
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from som_flow.errors import PreconditionFailed
+from som_flow.errors import PreconditionFailed, StaleVersion
 from som_flow.i18n import gettext
 
 IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
@@ -57,3 +60,15 @@ def if_match() -> int | None:
         return int(raw.strip().strip('W/').strip('"'))
     except ValueError:
         raise PreconditionFailed(gettext("If-Match must carry the opportunity's version, e.g. \"3\"."))
+
+
+@contextmanager
+def stale_if_match_is_412(expected: int | None) -> Iterator[None]:
+    """A version the client named in `If-Match` that is not the stored one is a 412 (API.md), not the 409 a writer
+    gets who named none, or named it in the body."""
+    try:
+        yield
+    except StaleVersion as exc:
+        if expected is None:
+            raise
+        raise PreconditionFailed(exc.detail) from exc

@@ -3,7 +3,6 @@ by mistake; an estimate's lines and the demand lines."""
 
 from __future__ import annotations
 
-from som_flow.i18n import gettext
 from som_flow.schemas import (
     AssignSchema,
     BulkResultSchema,
@@ -28,8 +27,9 @@ from som_flow.services.fields import qualification, required_qualification
 from som_flow.services.history import history
 from som_flow.services.next_activity import next_activities
 from som_flow.services.permissions import REOPENERS
-from som_flow.web.api.common import IF_MATCH, Blueprint, if_match, paged
+from som_flow.web.api.common import IF_MATCH, Blueprint, if_match, paged, stale_if_match_is_412
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
+from som_flow.web.errors import translated_problems
 
 blp = Blueprint("opportunities", __name__, description="Opportunities and their process")
 OpportunityPage = page_schema(OpportunitySchema, "OpportunityPage")
@@ -97,14 +97,8 @@ def get_opportunity(opp_id):
 def patch_opportunity(data, opp_id):
     """Change an opportunity's fields (with `If-Match`, only at that version)."""
     expected = if_match()
-    if expected is not None:
-        opp = opps.get_opportunity(opp_id)
-        if opp.version != expected:
-            from som_flow.errors import PreconditionFailed
-
-            raise PreconditionFailed(gettext("%(number)s is at version %(version)s, not %(expected)s.",
-                                             number=opp.number, version=opp.version, expected=expected))
-    return _respond(opps.update_opportunity(api_user(), opp_id, data, expected_version=expected))
+    with stale_if_match_is_412(expected):
+        return _respond(opps.update_opportunity(api_user(), opp_id, data, expected_version=expected))
 
 
 @blp.route("/opportunities/<int:opp_id>/stage", methods=["POST"])
@@ -113,9 +107,13 @@ def patch_opportunity(data, opp_id):
 @blp.response(200, OpportunitySchema)
 @blp.doc(parameters=[IF_MATCH])
 def move_to_stage(data, opp_id):
-    """Move an opportunity to a stage the process allows."""
-    return _respond(opps.move_to_stage(api_user(), opp_id, data["stage"],
-                                       expected_version=data.get("version") or if_match()))
+    """Move an opportunity to a stage the process allows (with `If-Match`, only at that version).
+
+    A stale `If-Match` is a 412; a stale `version` in the body is a 409, as another writer's move is."""
+    header = if_match() if data.get("version") is None else None
+    with stale_if_match_is_412(header):
+        return _respond(opps.move_to_stage(api_user(), opp_id, data["stage"],
+                                           expected_version=data.get("version") or header))
 
 
 @blp.route("/opportunities/<int:opp_id>/win", methods=["POST"])
@@ -177,7 +175,7 @@ def bulk_update(data):
     """Apply one action (stage, assign, lose, hold) to many opportunities; each succeeds or fails alone."""
     ids, action = data.pop("ids"), data.pop("action")
     done, failed = opps.bulk(api_user(), ids, action, data)
-    return {"done": done, "failed": failed}
+    return {"done": done, "failed": translated_problems(failed)}
 
 
 # -- undoing a deal made by mistake ---------------------------------------------------------------------

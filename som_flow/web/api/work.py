@@ -33,6 +33,7 @@ from som_flow.services.unit_of_work import now
 from som_flow.web.api.common import Blueprint, paged
 from som_flow.web.api.openapi import text_schema
 from som_flow.web.auth import ANY_ROLE, api_user, roles_required
+from som_flow.web.errors import translated_problems
 
 blp = Blueprint("work", __name__, description="Tasks, appointments, reminders and notifications")
 CALENDAR_TOKEN = {"in": "query", "name": "token", "required": False, "schema": {"type": "string"},
@@ -78,7 +79,7 @@ def bulk_tasks(data):
     Each task in its own transaction with the single action's checks; `failed` holds each refused id's problem."""
     done, failed = task_bulk.bulk_tasks(api_user(), data["ids"], data["action"], follow_up_at=data["follow_up_at"],
                                         user_id=data["user_id"])
-    return {"done": done, "failed": failed}
+    return {"done": done, "failed": translated_problems(failed)}
 
 
 @blp.route("/tasks/<string:task_id>", methods=["PATCH"])
