@@ -197,6 +197,25 @@ def test_a_repeating_appointment_reminds_before_every_occurrence(client, clock, 
     assert appointment_reminders(state="pending") == []
 
 
+def test_one_fire_delivers_an_occurrence_that_a_late_delivery_makes_due(client, clock, people, deal):
+    """The scheduler was down for two weeks and comes back 15 minutes before today's check-in: one
+    `POST /reminders/fire` delivers the two missed occurrences' reminders and today's, which their delivery
+    scheduled and which is due already (API.md: "delivers every reminder due now"); a second call finds nothing."""
+    book(client, people, deal)  # 10:00 Oslo on 03-16, 03-23, 03-30 (summer time: 08:00 UTC), 04-06
+    clock.set(datetime(2026, 3, 30, 7, 45, tzinfo=UTC))
+    make_user("scheduler@x.test", "scheduler", password=None)
+    scheduler = Api(client, "scheduler@x.test")
+    r = scheduler.post("/reminders/fire")
+    assert r.status_code == 200 and r.json == {"fired": 3}, r.json
+    delivered = [f"{r.due_at.astimezone(OSLO):%m-%d %H:%M}" for r in appointment_reminders(state="delivered")]
+    assert delivered == ["03-16 09:30", "03-23 09:30", "03-30 09:30"]
+    assert [f"{r.due_at.astimezone(OSLO):%m-%d %H:%M}" for r in appointment_reminders(state="pending")] == [
+        "04-06 09:30"]
+    assert scheduler.post("/reminders/fire").json == {"fired": 0}
+    titles = [n["title"] for n in Api(client, "rep@x.test").get("/notifications").json["items"]]
+    assert titles.count("Appointment at 10:00 CEST: Weekly check-in") == 1, titles
+
+
 def test_moving_or_cancelling_an_appointment_moves_or_cancels_its_reminder(client, clock, people, deal):
     booked = book(client, people, deal, rrule=None, start="2026-03-05T14:00:00+00:00",
                   end="2026-03-05T15:00:00+00:00")

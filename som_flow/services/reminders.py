@@ -282,13 +282,17 @@ def _notify(conn, ids: list[int], at: datetime) -> None:
     conn.execute(_notify_statement(conn.dialect.name), {"ids": _ids(conn, ids), "at": at})
 
 
-def _after_delivery(hooks: list[dict], appointment_ids: list[int]) -> None:
-    """After the commit: the in-app notification stands whatever a webhook receiver does."""
+def _after_delivery(hooks: list[dict], appointment_ids: list[int], rescheduled: list[int] | None = None) -> None:
+    """After the commit: the in-app notification stands whatever a webhook receiver does. A repeating appointment's
+    next occurrence gets its reminders; their ids go to `rescheduled` (one may be due already: fire_due_reminders
+    looks again)."""
     if hooks and current_app.config.get("WEBHOOK_URL"):
         for hook in hooks:
             post_webhook(hook)
     for appt_id in appointment_ids:
         _next_occurrence(appt_id)
+    if rescheduled is not None:
+        rescheduled.extend(appointment_ids)
 
 
 def _deliver_people(conn, ids: list[int], owner: str) -> tuple[list[dict], list[int], int]:
@@ -314,7 +318,7 @@ def _deliver_people(conn, ids: list[int], owner: str) -> tuple[list[dict], list[
     return hooks, appointments, len(rows)
 
 
-def _deliver(reminder_id: int, owner: str) -> bool:
+def _deliver(reminder_id: int, owner: str, rescheduled: list[int] | None = None) -> bool:
     """Deliver one claimed row in one transaction; False when the lease was lost or it was done before.
     The path of process timers (each runs the engine) and of a row whose batch failed."""
     with transaction() as session:
@@ -334,11 +338,11 @@ def _deliver(reminder_id: int, owner: str) -> bool:
                 delivered = 1
         if not delivered and claimed.kind == "process_timer":
             raise _LostLease()  # the engine's work must not be kept when the row is no longer ours
-    _after_delivery(hooks, appointments)
+    _after_delivery(hooks, appointments, rescheduled)
     return bool(delivered)
 
 
-def _deliver_batch(claimed: list[Row], owner: str) -> tuple[int, list[int]]:
+def _deliver_batch(claimed: list[Row], owner: str, rescheduled: list[int] | None = None) -> tuple[int, list[int]]:
     """Deliver the people reminders of a claimed batch in one transaction (one commit for the lot).
 
     Returns (delivered, ids to deliver one by one): process timers always go one by one (each runs the
@@ -356,7 +360,7 @@ def _deliver_batch(claimed: list[Row], owner: str) -> tuple[int, list[int]]:
     except Exception as exc:  # noqa: BLE001 - nothing was written; each row gets its own try
         log.info("batch delivery of %d reminders failed (%r); delivering one by one", len(people), exc)
         return 0, people + timers
-    _after_delivery(hooks, appointments)
+    _after_delivery(hooks, appointments, rescheduled)
     return delivered, timers
 
 
@@ -406,7 +410,9 @@ def retry_reminder(reminder_id: int) -> Reminder:
 
 def fire_due_reminders(at: datetime | None = None, owner: str | None = None,
                        opportunity_ids: list[int] | None = None) -> int:
-    """Deliver every reminder due at `at` (default now) exactly once; returns how many this call delivered."""
+    """Deliver every reminder due at `at` (default now) exactly once; returns how many this call delivered. That
+    includes the reminders of a repeating appointment's next occurrence that a delivery here scheduled, when they are
+    due already (a visit later today, or the first call after the scheduler was down)."""
     at = at or now()
     owner = check_owner(owner) if owner is not None else default_owner()
     fired = 0
@@ -414,10 +420,11 @@ def fire_due_reminders(at: datetime | None = None, owner: str | None = None,
         claimed = _claim(at, owner, opportunity_ids)
         if not claimed:
             break
-        delivered, one_by_one = _deliver_batch(claimed, owner)
+        rescheduled: list[int] = []
+        delivered, one_by_one = _deliver_batch(claimed, owner, rescheduled)
         for reminder_id in one_by_one:
             try:
-                if _deliver(reminder_id, owner):
+                if _deliver(reminder_id, owner, rescheduled):
                     delivered += 1
             except (_LostLease, IntegrityError, Conflict):
                 log.info("reminder %s was delivered elsewhere", reminder_id)
@@ -428,7 +435,9 @@ def fire_due_reminders(at: datetime | None = None, owner: str | None = None,
         fired += delivered
         if delivered:
             reminders_delivered.send(owner, count=delivered)
-        if len(claimed) < BATCH:
+        # a short batch was the last of what was due, unless it scheduled occurrences (a row that failed here is
+        # then tried once more: the next occurrence's own reminders end the chain, as they are due later)
+        if len(claimed) < BATCH and not rescheduled:
             break
     if fired:
         try:
