@@ -41,6 +41,17 @@ class Api:
     def get(self, path, **kw):
         return self.client.get(f"/api/v1{path}", headers=self.headers, **kw)
 
+    def history(self, opp_id) -> list[dict]:
+        """The deal's whole history (API.md: a page at a time, oldest first), as a list of events."""
+        events, page = [], 1
+        while True:
+            r = self.get(f"/opportunities/{opp_id}/history?per_page=200&page={page}")
+            assert r.status_code == 200, r.json
+            events += r.json["items"]
+            if len(events) >= r.json["total"] or not r.json["items"]:
+                return events
+            page += 1
+
     def post(self, path, json=None, headers=None, **kw):
         return self.client.post(f"/api/v1{path}", json=json if json is not None else {},
                                 headers={**self.headers, **(headers or {})}, **kw)

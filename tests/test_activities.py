@@ -181,7 +181,7 @@ def test_the_timeline_merges_changes_and_activities_newest_first_with_sentences(
     assert office.get(f"/opportunities/{opp_id}/timeline?type=gossip").json["errors"].keys() == {"type"}
     assert office.get("/opportunities/999/timeline").status_code == 404
     # the history stays as it was: oldest first, events only
-    history = office.get(f"/opportunities/{opp_id}/history").json
+    history = office.history(opp_id)
     assert history[0]["type"] == "created" and all("kind" not in e for e in history)
 
 

@@ -66,9 +66,9 @@ def _local(iso: str) -> str:
 
 
 def timeline(client, deal) -> list[tuple[str, dict]]:
-    r = Api(client, "manager@x.test").get(f"/opportunities/{deal['id']}/history")
+    r = Api(client, "manager@x.test").get(f"/opportunities/{deal['id']}/history?per_page=200")
     assert r.status_code == 200, r.json
-    return [(e["type"], e["data"]) for e in r.json if e["type"].startswith("appointment_")]
+    return [(e["type"], e["data"]) for e in r.json["items"] if e["type"].startswith("appointment_")]
 
 
 # -- one occurrence, this and following, all -----------------------------------------------------------------

@@ -96,7 +96,7 @@ def test_archiving_stops_the_deals_reminders(world, app, clock):
 
 
 def _history(api, opp_id) -> list[str]:
-    return [e["type"] for e in api.get(f"/opportunities/{opp_id}/history").json]
+    return [e["type"] for e in api.history(opp_id)]
 
 
 def test_deleting_a_deal_made_by_mistake_removes_everything_that_hangs_on_it(world, app, clock):

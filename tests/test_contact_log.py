@@ -79,7 +79,7 @@ def test_an_opportunity_created_from_a_call_takes_the_customer_title_and_notes_a
     assert opp["description"] == "Furnace replacement\nCaller says the furnace is 20 years old."
     assert opp["sales_rep"] == rep_user.id and opp["amount"] == "1200.50"
 
-    history = office.get(f"/opportunities/{opp['id']}/history").json
+    history = office.history(opp['id'])
     linked = [e for e in history if e["type"] == "created_from_interaction"]
     assert linked and linked[0]["data"]["entry_id"] == entry["id"] and linked[0]["data"]["channel"] == "call"
     assert any(e["type"] == "warning" and "credit hold" in e["data"]["message"] for e in history)

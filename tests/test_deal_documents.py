@@ -23,7 +23,7 @@ def world(app, client):
 
 
 def _history(api, opp_id) -> list[str]:
-    return [e["type"] for e in api.get(f"/opportunities/{opp_id}/history").json]
+    return [e["type"] for e in api.history(opp_id)]
 
 
 # -- estimates, API ------------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def test_the_office_edits_the_info_tab_and_sees_it_after_a_reload_and_in_the_his
                   "Installation", "Csr", "Referral", "Existing customer", "No Financing Was Offered", "1-3 Months",
                   "2026-03-10", "2026-04-30", "PO-77", "30 days net", "2026-02-27"):
         assert shown in page, shown
-    changed = {e["data"]["field"] for e in Api(client, "csr@x.test").get(f"/opportunities/{deal_id}/history").json
+    changed = {e["data"]["field"] for e in Api(client, "csr@x.test").history(deal_id)
                if e["type"] == "field_changed"}
     assert {"title", "description", "job_id", "address_choice", "department", "employee_lead_id",
             "marketing_channel", "terms_of_sale", "opened_on", "follow_up_date"} <= changed

@@ -43,7 +43,7 @@ def _rep_moves_after_only_the_reps_own_task(rep: Api, deal: dict) -> None:
 def _assign_task_done_by(api: Api, deal: dict, actor_name: str) -> None:
     assert "Assign a sales rep" not in _tasks(api, deal)
     assert "Assign a sales rep" in _tasks(api, deal, "done")
-    events = [e for e in api.get(f"/opportunities/{deal['id']}/history").json
+    events = [e for e in api.history(deal['id'])
               if e["type"] == "task_completed" and e["data"]["task"] == "Assign a sales rep"]
     assert [(e["actor"], e["data"]["done_by"]) for e in events] == [(actor_name, "assignment")]
 

@@ -99,7 +99,7 @@ def test_winning_with_a_job_gives_the_office_the_jobs_ordering_and_scheduling(pe
     [work] = _work(office, deal["id"])
     assert work["status"] == "done" and work["finished_at"] is not None
     assert [t["status"] for t in work["tasks"]] == ["done", "done", "done"]
-    history = [e["type"] for e in office.get(f"/opportunities/{deal['id']}/history").json]
+    history = [e["type"] for e in office.history(deal['id'])]
     assert history.index("won") < history.index("job_work_started") < history.index("job_work_completed")
     # the sale itself stays won and closed
     after = office.get(f"/opportunities/{deal['id']}").json
@@ -137,7 +137,7 @@ def test_reopening_a_won_deal_cancels_the_jobs_open_work(people, clock):
     assert _pool(office, deal["id"]) == {}
     late = office.post(f"/tasks/{schedule['id']}/complete", {"data": {}})
     assert late.status_code == 409 and "cancelled" in late.json["detail"]
-    assert "job_work_cancelled" in [e["type"] for e in office.get(f"/opportunities/{deal['id']}/history").json]
+    assert "job_work_cancelled" in [e["type"] for e in office.history(deal['id'])]
     # the sale runs again, with its own tasks
     assert office.get(f"/opportunities/{deal['id']}").json["status"] == "in_progress"
 
@@ -259,7 +259,7 @@ def test_a_stored_follow_on_the_engine_now_refuses_does_not_block_the_win(app, p
     assert won.status_code == 200, won.json
     assert won.json["status"] == "won" and won.json["job_id"] is not None
     assert _work(people["office"], deal["id"]) == []
-    warnings = [e["data"]["message"] for e in people["office"].get(f"/opportunities/{deal['id']}/history").json
+    warnings = [e["data"]["message"] for e in people["office"].history(deal['id'])
                 if e["type"] == "warning"]
     assert any("The job's work did not start" in w for w in warnings)
 

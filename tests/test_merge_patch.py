@@ -73,7 +73,7 @@ def test_patching_one_user_defined_value_keeps_the_others(deal):
 def test_each_changed_answer_is_its_own_entry_in_the_history(deal):
     rep, before = deal
     rep.patch(f"/opportunities/{before['id']}", {"answers": {"owner": True, "size": 140}})
-    changes = [e["data"] for e in rep.get(f"/opportunities/{before['id']}/history").json
+    changes = [e["data"] for e in rep.history(before['id'])
                if e["type"] == "field_changed"]
     assert {"field": "answers.owner", "label": "Talking to the owner?", "old": False, "new": True} in changes
     assert {"field": "answers.size", "label": "House size (m²)", "old": None, "new": 140} in changes

@@ -83,7 +83,7 @@ def test_a_camunda_modeler_sales_process_imports_and_a_deal_walks_it_to_won(admi
     won = admin.post(f"/opportunities/{deal['id']}/win", {})
     assert won.status_code == 200, won.json
     assert (won.json["status"], won.json["closed"], won.json["probability"]) == ("won", True, 100)
-    history = [e["type"] for e in admin.get(f"/opportunities/{deal['id']}/history").json]
+    history = [e["type"] for e in admin.history(deal['id'])]
     assert history.count("stage_changed") >= 2 and "won" in history
 
 

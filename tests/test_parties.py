@@ -31,6 +31,6 @@ def test_a_partner_and_a_contact_join_a_deal_and_leave_it_again(app, client):
     assert len(csr.get(f"/opportunities/{deal['id']}/parties").json) == 2  # nothing written by the refusals
 
     assert csr.delete(f"/opportunities/{deal['id']}/parties/{listed[0]['id']}").status_code == 204
-    history = [e["type"] for e in csr.get(f"/opportunities/{deal['id']}/history").json]
+    history = [e["type"] for e in csr.history(deal['id'])]
     assert history.count("party_added") == 2 and history.count("party_removed") == 1
     assert [p["name"] for p in csr.get(f"/opportunities/{deal['id']}/parties").json] == ["Kari Nordmann"]

@@ -36,7 +36,7 @@ def complete_with_key(client, api: Api, task: dict, key: str):
 
 
 def history_types(api: Api, deal: dict) -> list[str]:
-    return [e["type"] for e in api.get(f"/opportunities/{deal['id']}/history").json]
+    return [e["type"] for e in api.history(deal['id'])]
 
 
 def test_a_rep_adds_a_task_to_his_deal_and_finds_it_on_his_list(client, clock, world):
@@ -56,13 +56,13 @@ def test_a_rep_adds_a_task_to_his_deal_and_finds_it_on_his_list(client, clock, w
                                      "stage": "lead", "kind": "standard-sale"}
     assert listed["customer"] == "Northwind Traders" and listed["due_at"] == due
     assert {t["source"] for t in mine} == {"person", "process"}
-    [created] = [e for e in rep.get(f"/opportunities/{deal['id']}/history").json if e["type"] == "task_created"]
+    [created] = [e for e in rep.history(deal['id']) if e["type"] == "task_created"]
     assert created["data"]["task"] == "Call about the budget" and created["data"]["task_id"] == task["id"]
 
 
 def _completions(api, deal, task) -> int:
     """How many times the deal's history says this task was completed (the office's assign task is done too)."""
-    return [e["data"].get("task_id") for e in api.get(f"/opportunities/{deal['id']}/history").json
+    return [e["data"].get("task_id") for e in api.history(deal['id'])
             if e["type"] == "task_completed"].count(task["id"])
 
 

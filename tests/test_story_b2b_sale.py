@@ -52,7 +52,7 @@ def test_a_50000_deal_walks_the_standard_stages_and_is_won(client, people):
     assert (won.json["status"], won.json["closed"], won.json["probability"]) == ("won", True, 100)
     assert won.json["resolved_date"] == "2026-03-02"
 
-    history = rep.get(f"/opportunities/{deal['id']}/history").json
+    history = rep.history(deal['id'])
     moves = [(e["data"]["from"], e["data"]["to"]) for e in history if e["type"] == "stage_changed"]
     assert moves == [(None, "lead"), ("lead", "qualification"), ("qualification", "proposal"),
                      ("proposal", "negotiation")]
@@ -102,7 +102,7 @@ def test_two_reps_drag_the_same_card_and_one_move_happens(client, people):
     assert first.status_code == 200
     assert second.status_code == 409
     assert "changed" in second.json["detail"]
-    history = rep.get(f"/opportunities/{deal['id']}/history").json
+    history = rep.history(deal['id'])
     assert [e["data"]["to"] for e in history if e["type"] == "stage_changed"] == ["lead", "qualification"]
 
 
@@ -144,3 +144,24 @@ def test_a_bulk_actions_refusals_are_problems_in_the_callers_language(client, pe
                          headers={"Accept-Language": "nb-NO"}).json["failed"][str(deal["id"])]
     assert norwegian["title"] not in ("", "Unprocessable entity") and norwegian["errors"]["reason"] != ["Missing."]
     assert rep.get(f"/opportunities/{deal['id']}").json["status"] == "in_progress"
+
+
+def test_a_deals_history_comes_a_page_at_a_time_oldest_first(client, people):
+    """API.md: a deal's history grows with the business, so it is `{items, total, page, per_page}`."""
+    rep = Api(client, "rep@x.test")
+    deal = _new_deal(rep, people)
+    for n in range(3):
+        assert rep.patch(f"/opportunities/{deal['id']}", {"title": f"Title {n}"}).status_code == 200
+    whole = rep.get(f"/opportunities/{deal['id']}/history").json
+    assert (whole["page"], whole["per_page"], whole["total"]) == (1, 50, len(whole["items"]))
+    titles = [e["data"]["new"] for e in whole["items"]
+              if e["type"] == "field_changed" and e["data"]["field"] == "title"]
+    assert titles == ["Title 0", "Title 1", "Title 2"]
+    pages = [rep.get(f"/opportunities/{deal['id']}/history?per_page=2&page={p}").json
+             for p in range(1, whole["total"] // 2 + 2)]
+    assert all(p["total"] == whole["total"] and p["per_page"] == 2 for p in pages)
+    assert [e for p in pages for e in p["items"]] == whole["items"]
+    assert rep.get(f"/opportunities/{deal['id']}/history?page=99").json == {
+        "items": [], "total": whole["total"], "page": 99, "per_page": 50}
+    refused = rep.get(f"/opportunities/{deal['id']}/history?per_page=500")
+    assert refused.status_code == 422 and "per_page" in refused.json["errors"]

@@ -85,7 +85,7 @@ def test_only_the_assignee_or_a_manager_sets_it(client, clock, rep_tasks):
     assert datetime.fromisoformat(allowed.json["follow_up_at"]) == datetime(2026, 4, 1, 6, tzinfo=UTC)
     assert "Contact the prospect" not in titles(client, "?assignee=me")
     # the change is in the opportunity's history
-    history = Api(client, "rep@x.test").get(f"/opportunities/{contact['opportunity_id']}/history").json
+    history = Api(client, "rep@x.test").history(contact['opportunity_id'])
     [event] = [e for e in history if e["type"] == "task_follow_up"]
     assert event["actor_id"] == Api(client, "manager@x.test").get("/users/me").json["id"]
     assert event["data"]["task"] == "Contact the prospect"

@@ -62,7 +62,7 @@ def _seen(api: Api, deal_id: int) -> tuple:
     deal = api.get(f"/opportunities/{deal_id}").json
     tasks = sorted(t["title"] for t in api.get(f"/tasks?opportunity={deal_id}&per_page=200").json["items"]
                    if t["status"] == "open")
-    history = api.get(f"/opportunities/{deal_id}/history").json
+    history = api.history(deal_id)
     return deal["stage"], deal.get("custom"), deal["version"], tasks, len(history)
 
 

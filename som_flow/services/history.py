@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from som_flow.extensions import db
 from som_flow.models import Event, Opportunity, StageStay, User
@@ -52,6 +52,15 @@ def history(opp: Opportunity) -> list[Event]:
     """The deal's events, oldest first."""
     return list(db.session.scalars(
         select(Event).where(Event.opportunity_id == opp.id).order_by(Event.at, Event.id)))
+
+
+def history_page(opp: Opportunity, page: int = 1, per_page: int = 50) -> tuple[list[Event], int]:
+    """A page of the deal's events, oldest first, and how many there are: a deal worked for years has thousands."""
+    events = list(db.session.scalars(select(Event).where(Event.opportunity_id == opp.id)
+                                     .order_by(Event.at, Event.id).limit(per_page).offset((page - 1) * per_page)))
+    if page == 1 and len(events) < per_page:  # the whole history fits the first page: no count to ask
+        return events, len(events)
+    return events, db.session.scalar(select(func.count()).select_from(Event).where(Event.opportunity_id == opp.id))
 
 
 

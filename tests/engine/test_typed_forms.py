@@ -201,7 +201,7 @@ def test_a_yes_to_qualified_answers_the_deals_question(qualifying):
     assert r.status_code == 200, r.json
     opp = rep.get(f"/opportunities/{deal['id']}").json
     assert opp["answers"] == {"qualified": True} and opp["qualified"] is True
-    changes = [e["data"] for e in rep.get(f"/opportunities/{deal['id']}/history").json if e["type"] == "field_changed"
+    changes = [e["data"] for e in rep.history(deal['id']) if e["type"] == "field_changed"
                and e["data"]["field"] == "answers.qualified"]
     assert [(c["old"], c["new"], c["task"]) for c in changes] == [
         (None, True, "Answer qualification and profile questions on site")]

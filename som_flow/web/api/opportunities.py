@@ -15,6 +15,7 @@ from som_flow.schemas import (
     OpportunityPatchSchema,
     OpportunityQuery,
     OpportunitySchema,
+    PageQuery,
     StageMoveSchema,
     WinSchema,
     page_schema,
@@ -24,7 +25,7 @@ from som_flow.services import archive
 from som_flow.services import estimates as estimate_service
 from som_flow.services import opportunities as opps
 from som_flow.services.fields import qualification, required_qualification
-from som_flow.services.history import history
+from som_flow.services.history import history_page
 from som_flow.services.next_activity import next_activities
 from som_flow.services.permissions import REOPENERS
 from som_flow.web.api.common import IF_MATCH, Blueprint, if_match, paged, stale_if_match_is_412
@@ -161,10 +162,12 @@ def assign_opportunity(data, opp_id):
 
 @blp.route("/opportunities/<int:opp_id>/history")
 @roles_required(*ANY_ROLE)
-@blp.response(200, EventSchema(many=True))
-def opportunity_history(opp_id):
-    """The opportunity's history: stage moves, edits, tasks, as events."""
-    return history(opps.get_opportunity(opp_id))
+@blp.arguments(PageQuery, location="query")
+@blp.response(200, page_schema(EventSchema, "EventPage"))
+def opportunity_history(query, opp_id):
+    """The opportunity's history, oldest first, a page at a time: stage moves, edits, tasks, as events."""
+    items, total = history_page(opps.get_opportunity(opp_id), query["page"], query["per_page"])
+    return paged(items, total, query)
 
 
 @blp.route("/opportunities/bulk", methods=["POST"])
