@@ -43,7 +43,9 @@ def test_admin_designs_a_custom_kind_and_running_deals_keep_their_version(admin,
     assert old["kind_version"] == 1
 
     design["stage_tasks"]["qualification"].append({"title": "Meet the decision maker", "role": "rep"})
-    r = admin.post("/kinds", design)
+    assert admin.post("/kinds", design).status_code == 422  # creating never overwrites: a redesign is a PUT
+    r = client.put("/api/v1/kinds/field-sale", json=design, headers=admin.headers)
+    assert r.status_code == 200, r.json
     assert r.json["current_version"] == 2
     new = _deal(manager, "field-sale")
     assert new["kind_version"] == 2
@@ -134,5 +136,7 @@ def test_a_script_task_is_refused_with_its_element_id(admin):
 def test_only_admins_change_kinds(admin, client):
     rep = Api(client, "rep@x.test")
     assert rep.post("/kinds", {"key": "k", "name": "K", "type": "stageless"}).status_code == 403
+    assert client.put("/api/v1/kinds/stageless", json={"key": "stageless", "name": "K", "type": "stageless"},
+                      headers=rep.headers).status_code == 403
     assert rep.put("/kinds/standard-sale/bpmn", b"<x/>").status_code == 403
     assert client.get("/api/v1/kinds").status_code == 401

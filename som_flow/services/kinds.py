@@ -111,12 +111,20 @@ def _store_version(kind: OpportunityKind, xml: str, definition: dict | None, act
 
 
 @service
-def save_designed_kind(data: dict, actor: User | None = None) -> OpportunityKind:
+def save_designed_kind(data: dict, actor: User | None = None, *, redesign: bool | None = None) -> OpportunityKind:
     """Build BPMN from the designer's stage list and store it as a new version (creating the kind).
 
+    `redesign` is what the caller means: False a new kind (ValidationFailed naming `key` when the key is taken),
+    True a new version of an existing kind (NotFound when there is none), None either (the designer page, which
+    asks its own question first). Checked in this transaction, so nothing is stored on a refusal.
     Raises ValidationFailed for unknown stages or a type change, InvalidProcess if the result is refused.
     """
     key, kind_type = data["key"], data["type"]
+    kind = get_kind(key) if redesign else find_kind(key)
+    if redesign is False and kind is not None:
+        # worded as the other catalogs word a taken key (services/catalogs.py)
+        raise ValidationFailed(gettext("%(key)s exists in %(catalog)s", key=key, catalog="kinds"),
+                               {"key": [gettext("Already taken.")]})
     stage_keys: list[str] = data.get("stages") or []
     if kind_type == "stageless" and stage_keys:
         raise ValidationFailed(gettext("A stageless kind has no stages"),
@@ -151,7 +159,6 @@ def save_designed_kind(data: dict, actor: User | None = None) -> OpportunityKind
         stage_tasks=data.get("stage_tasks") or {}, stage_sla=data.get("stage_sla") or {},
         required_fields=data.get("required_fields") or {},
     )
-    kind = db.session.scalar(select(OpportunityKind).where(OpportunityKind.key == key))
     if kind is None:
         kind = OpportunityKind(key=key, name=data["name"], type=kind_type)
         db.session.add(kind)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import request
 
+from som_flow.errors import ValidationFailed
+from som_flow.i18n import gettext
 from som_flow.schemas import (
     BpmnQuery,
     DraftCheckQuery,
@@ -47,8 +49,8 @@ def list_kinds():
 @blp.arguments(KindCreateSchema)
 @blp.response(201, KindSchema)
 def save_kind(data):
-    """Create or redesign a kind from a stage list; the BPMN is generated as a new version."""
-    return kind_view(kind_service.save_designed_kind(data, api_user()))
+    """Create a kind from a stage list, its BPMN generated as version 1; a key already taken is a 422 naming `key`."""
+    return kind_view(kind_service.save_designed_kind(data, api_user(), redesign=False))
 
 
 @blp.route("/kinds/validate", methods=["POST"])
@@ -74,6 +76,20 @@ def validate_draft(query):
 def get_kind(key):
     """Get one kind: its stages (in order, with probability), current version and versions."""
     return kind_view(kind_service.get_kind(key))
+
+
+@blp.route("/kinds/<string:key>", methods=["PUT"])
+@roles_required()
+@blp.arguments(KindCreateSchema)
+@blp.response(200, KindSchema)
+def redesign_kind(data, key):
+    """Redesign a kind from a stage list: a new version when the process changed (same body as creating one).
+
+    The body's `key` must be the path's (else a 422 naming `key`); the kind keeps its type, and running
+    opportunities keep the version they started on."""
+    if data["key"] != key:
+        raise ValidationFailed(gettext("Check the fields named in the errors."), {"key": [gettext("Invalid value.")]})
+    return kind_view(kind_service.save_designed_kind(data, api_user(), redesign=True))
 
 
 @blp.route("/kinds/<string:key>", methods=["PATCH"])
