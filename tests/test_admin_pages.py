@@ -207,6 +207,23 @@ def test_a_good_upload_becomes_the_next_version(admin, people):
     assert "upload" in text(admin.get("/admin/kinds/service-contract"))
 
 
+def test_uploading_as_a_new_kind_never_overwrites_an_existing_one(admin, people):
+    """The kinds list's "Upload a BPMN file as a new kind" with a key already taken: refused beside the key, what was
+    typed kept, nothing stored (it used to store a new version of that kind and drop the name and type typed)."""
+    xml = admin.get("/admin/kinds/service-contract/bpmn").data
+    versions = count(KindVersion)
+    r = _upload(admin, "service-contract", xml, name="My brand new kind", type="stageless", intent="new")
+    assert r.status_code == 422 and field_error(r, "key") == "Already taken."
+    assert 'value="My brand new kind"' in r.text and "Upload a BPMN file as a new kind" in r.text
+    assert count(KindVersion) == versions
+    kind = kinds.get_kind("service-contract")
+    assert (kind.name, kind.type, kind.current_version.number) == ("Service contract", "custom", 1)
+    # the same file as a new kind under a new key is one
+    assert _upload(admin, "service-contract-2", xml, name="Service contract 2", type="custom",
+                   intent="new").status_code == 302
+    assert kinds.get_kind("service-contract-2").current_version.number == 1
+
+
 def test_the_stage_catalog_adds_and_edits_stages_with_errors_beside_the_fields(admin, people):
     r = admin.post("/admin/stages", data={"key": "site_visit", "name": "Site visit", "default_probability": "150"})
     assert r.status_code == 422 and "Must be greater than or equal to 0" in field_error(r, "default_probability")

@@ -193,13 +193,18 @@ def upload_bpmn():
     validator's findings against the element ids they name."""
     key = request.form.get("key", "").strip()
     existing = kinds.find_kind(key) if key else None
+    new = request.form.get("intent") == "new"  # the kinds list's "as a new kind": never a version of another
 
     def again(errors=None, form=None) -> str:
-        return _kind_page(existing, existing.current_version, errors, form) if existing else _kinds_page(errors, form)
+        if existing and not new:
+            return _kind_page(existing, existing.current_version, errors, form)
+        return _kinds_page(errors, form)
 
     upload = request.files.get("file")
     kind_type = request.form.get("type") or (existing.type if existing else "custom")
     errors = kind_identity_errors(key, existing.type if existing else kind_type)  # the service's own check
+    if new and existing:
+        errors["key"] = [gettext("Already taken.")]
     if upload is None or not upload.filename:
         errors["file"] = ["Choose a .bpmn file."]
     if errors:
