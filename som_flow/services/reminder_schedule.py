@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -34,6 +34,13 @@ class Wanted:
     source_id: str | None
     title: str
     once: str = ""  # the key prefix shared by every version of this reminder (user, timezone, ...)
+
+
+def _instant(at: datetime) -> str:
+    """A moment as a reminder's key writes it: in UTC. A due time given in a person's zone and the same time read
+    back from the database (in UTC) made two keys, and the reminder went out twice (migration 0018 mends the keys
+    written before)."""
+    return at.astimezone(UTC).isoformat()
 
 
 def _said(recipient: User | None, text: str, **values) -> str:
@@ -95,7 +102,7 @@ def _wanted_for(opp: Opportunity, open_tasks: list[OpenTask] | None = None,
     for task in _open_tasks(opp) if open_tasks is None else open_tasks:
         if task.due_at is None or task.assignee_id is None:
             continue
-        once = f"task_due:{opp.id}:{task.id}:{task.due_at.isoformat()}:"
+        once = f"task_due:{opp.id}:{task.id}:{_instant(task.due_at)}:"
         wanted.append(Wanted("task_due", f"{once}{task.assignee_id}",
                              task.due_at, task.assignee_id, task.id,
                              _said(db.session.get(User, task.assignee_id), N_("Task due: %(title)s"),
@@ -115,7 +122,7 @@ def appointment_reminders(appt: Appointment) -> list[Wanted]:
         for user in appt.attendees:
             due = start - timedelta(minutes=user.appointment_reminder_minutes)
             at = start.astimezone(ZoneInfo(user.timezone or "UTC"))
-            out.append(Wanted("appointment", f"appointment:{appt.id}:{start.isoformat()}:{user.id}",
+            out.append(Wanted("appointment", f"appointment:{appt.id}:{_instant(start)}:{user.id}",
                               due, user.id, str(appt.id),
                               _said(user, N_("Appointment at %(time)s: %(title)s"), time=f"{at:%H:%M} {at:%Z}",
                                     title=appt.title)))
@@ -238,7 +245,7 @@ def sync_appointment(appt: Appointment) -> None:
 
 def _timers_wanted(opp: Opportunity, timers) -> list[Wanted]:
     return [] if opp.closed else [
-        Wanted("process_timer", f"process_timer:{opp.id}:{t.id}:{t.due_at.isoformat()}", t.due_at, None, t.id,
+        Wanted("process_timer", f"process_timer:{opp.id}:{t.id}:{_instant(t.due_at)}", t.due_at, None, t.id,
                f"Process timer {t.spec_name}") for t in timers]
 
 
