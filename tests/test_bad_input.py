@@ -40,7 +40,7 @@ def test_a_non_numeric_customer_on_the_new_opportunity_form_is_named_and_the_for
     r = client.post("/opportunities/new", data={"title": "Boat sensors", "customer_id": "abc",
                                                "kind": "standard-sale", "amount": "12.50"})
     assert r.status_code == 422
-    assert "customer id: Not a valid integer." in r.text
+    assert "Check Customer: Enter a whole number." in r.text
     assert 'value="Boat sensors"' in r.text and 'value="12.50"' in r.text
     assert counts() == before
 
@@ -128,14 +128,14 @@ def test_a_non_numeric_deal_on_the_booking_form_is_named_and_nothing_is_booked(c
     r = client.post("/schedule/appointments", data={
         "title": "Site visit", "opportunity_id": "abc", "attendees": [str(people["rep"].id)],
         "start": "2026-03-03T10:00", "end": "2026-03-03T11:00"}, follow_redirects=True)
-    assert "Check opportunity id: Not a valid integer." in r.text
+    assert "Check Opportunity: Enter a whole number." in r.text
     assert db.session.scalar(select(func.count()).select_from(Appointment)) == 0
 
     # a time no calendar can hold once converted to UTC is named too
     r = client.post("/schedule/appointments", data={
         "title": "Site visit", "start": "9999-12-31T23:30", "end": "9999-12-31T23:45"}, follow_redirects=True)
     # (the booking form is shown again with every refused field named: here the end as well)
-    assert "Check end: Use a date between 1900-01-01 and 2200-12-31.; start: Use a date between" in r.text
+    assert "Check Start: Use a date between 1900-01-01 and 2200-12-31.; End: Use a date between" in r.text
     assert db.session.scalar(select(func.count()).select_from(Appointment)) == 0
 
 

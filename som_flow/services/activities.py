@@ -128,8 +128,8 @@ def new_activity(actor: User, customer_id: int, opp: Opportunity | None, data: d
                                                                          if k not in ("type", "text")}}
     errors = _check(data, types=types, past_only=past_only)
     if errors:
-        raise ValidationFailed("The activity is incomplete: " + " ".join(m for ms in errors.values() for m in ms),
-                               errors)
+        raise ValidationFailed(gettext("The activity is incomplete: %(what)s",
+                                       what=" ".join(m for ms in errors.values() for m in ms)), errors)
     written = now()
     activity = Activity(customer_id=customer_id, opportunity_id=opp.id if opp else None,
                         user_id=data.get("user_id") or actor.id, at=data.get("at") or written, type=data["type"],
@@ -197,8 +197,8 @@ def edit_activity(actor: User, activity_id: int, data: dict) -> Activity:
     types = TYPES if activity.type in TYPES else (*TYPES, activity.type)
     errors = _check(data, types=types, past_only=activity.opportunity_id is not None or activity.type in TYPES)
     if errors:
-        raise ValidationFailed("The activity is incomplete: " + " ".join(m for ms in errors.values() for m in ms),
-                               errors)
+        raise ValidationFailed(gettext("The activity is incomplete: %(what)s",
+                                       what=" ".join(m for ms in errors.values() for m in ms)), errors)
     for field in ("type", "at", "user_id"):
         if data.get(field) is not None:
             setattr(activity, field, data[field])

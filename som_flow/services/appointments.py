@@ -56,7 +56,7 @@ def _check_rrule(rule: str | None, start: datetime) -> None:
     from icalendar import vRecur
 
     def refuse(why: str) -> ValidationFailed:
-        return ValidationFailed(f"Not a valid RRULE: {why}", {"rrule": [why]})
+        return ValidationFailed(gettext("Not a valid RRULE: %(why)s", why=why), {"rrule": [why]})
 
     text = rule.strip()
     body = text.removeprefix("RRULE:")

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from marshmallow import Schema, fields, validate
 
 from som_flow.errors import ValidationFailed
-from som_flow.i18n import gettext
+from som_flow.i18n import gettext, lazy_gettext
 from som_flow.models import Opportunity
 from som_flow.schemas import ID
 from som_flow.services import activities, timeline
@@ -20,6 +20,7 @@ from som_flow.services.guards import get_opportunity
 from som_flow.services.users import list_active_users
 from som_flow.web.forms import load_args, load_form, local_datetime
 from som_flow.web.redirects import back, return_to
+from som_flow.web.ui.deal_forms import check_fields, plain_errors
 
 bp = Blueprint("activity_pages", __name__)
 PER_PAGE = 25
@@ -89,6 +90,19 @@ def customer_context(customer_id: int) -> dict:
 
 # the page's names of the next task's fields, and the service's
 NEXT_TASK_FIELDS = {"next_task.title": "next_task_title", "next_task.due_at": "next_task_due"}
+# the "Log activity" form's labels (templates/_activity.html), which name a refused field
+ACTIVITY_LABELS = {"type": lazy_gettext("Type"), "at": lazy_gettext("When"), "user_id": lazy_gettext("Who talked"),
+                   "outcome": lazy_gettext("Outcome"), "text": lazy_gettext("Text"),
+                   "next_task_title": lazy_gettext("Next task"), "next_task_due": lazy_gettext("Due")}
+
+
+def _refusal(exc: ValidationFailed) -> ValidationFailed:
+    """A refused activity (the page's reading or the service's "The activity is incomplete: ...") named field by
+    field with the form's labels, in the reader's language; its messages in plain words beside the fields."""
+    errors = {NEXT_TASK_FIELDS.get(k, k): v for k, v in exc.errors.items()}
+    if not errors:
+        return exc
+    return ValidationFailed(check_fields(errors, ACTIVITY_LABELS).detail, plain_errors(errors))
 
 
 def _read_next_task(errors: dict) -> dict | None:
@@ -101,10 +115,10 @@ def _read_next_task(errors: dict) -> dict | None:
         return None
     if not title:
         if due is not None:
-            errors["next_task_title"] = ["Say what the next task is, or leave its due time empty."]
+            errors["next_task_title"] = [gettext("Say what the next task is, or leave its due time empty.")]
         return None
     if len(title) > 200:
-        errors["next_task_title"] = ["Keep the title under 200 characters."]
+        errors["next_task_title"] = [gettext("Keep the title under 200 characters.")]
         return None
     return {"title": title, "due_at": due.astimezone(UTC) if due else None}
 
@@ -121,11 +135,11 @@ def _read_form(*, next_task: bool = False) -> dict:
     try:
         data["user_id"] = load_form(WhoForm(), ["user_id"]).get("user_id")
     except ValidationFailed:
-        errors["user_id"] = ["Choose who talked to the customer."]
+        errors["user_id"] = [gettext("Choose who talked to the customer.")]
     if next_task:
         data["next_task"] = _read_next_task(errors)
     if errors:
-        raise ValidationFailed("Check the activity: " + " ".join(m for ms in errors.values() for m in ms), errors)
+        raise check_fields(errors, ACTIVITY_LABELS)
     return data
 
 
@@ -155,8 +169,7 @@ def log_on_opportunity(opp_id: int):
     try:
         logged = activities.log_on_opportunity(current_user, opp_id, _read_form(next_task=True))
     except ValidationFailed as exc:
-        errors = {NEXT_TASK_FIELDS.get(k, k): v for k, v in exc.errors.items()}
-        return _show_again("pages.opportunity_page", ValidationFailed(exc.detail, errors), opp_id=opp_id)
+        return _show_again("pages.opportunity_page", _refusal(exc), opp_id=opp_id)
     flash(gettext("Logged, and the next task is on your list.") if getattr(logged, "next_task_id", None)
           else gettext("Logged."), "ok")
     return redirect(url_for("pages.opportunity_page", opp_id=opp_id) + "#history")
@@ -167,7 +180,7 @@ def log_on_customer(customer_id: int):
     try:
         activities.log_on_customer(current_user, customer_id, _read_form())
     except ValidationFailed as exc:
-        return _show_again("customer_pages.customer_page", exc, customer_id=customer_id)
+        return _show_again("customer_pages.customer_page", _refusal(exc), customer_id=customer_id)
     flash(gettext("Logged."), "ok")
     return redirect(url_for("customer_pages.customer_page", customer_id=customer_id) + "#contact-log")
 
@@ -184,7 +197,10 @@ def edit(activity_id: int):
     return_to(_where(activity_id))  # a refusal is flashed there (web/errors.py)
     data = {"type": request.form.get("type", ""), "text": request.form.get("text", ""),
             "outcome": request.form.get("outcome", "")}
-    activities.edit_activity(current_user, activity_id, data)
+    try:
+        activities.edit_activity(current_user, activity_id, data)
+    except ValidationFailed as exc:
+        raise _refusal(exc) from None  # flashed on the page it came from (web/errors.py)
     flash(gettext("Saved."), "ok")
     return redirect(back(_where(activity_id)))
 

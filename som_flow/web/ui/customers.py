@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from marshmallow import Schema, ValidationError, fields
 
 from som_flow.errors import ValidationFailed
-from som_flow.i18n import gettext
+from som_flow.i18n import N_, gettext
 from som_flow.models.customers import CUSTOMER_KINDS, CUSTOMER_STATUSES
 from som_flow.schemas import ID
 from som_flow.schemas.customers import (
@@ -28,6 +28,7 @@ from som_flow.services.permissions import require_role
 from som_flow.web.forms import load_args, load_form, local_datetime, refused
 from som_flow.web.redirects import return_to
 from som_flow.web.ui.activities import customer_context
+from som_flow.web.ui.deal_forms import plain
 
 bp = Blueprint("customer_pages", __name__)
 
@@ -57,12 +58,12 @@ def _local(at: datetime) -> str:
     return at.astimezone(_zone()).strftime("%Y-%m-%d %H:%M %Z")
 
 
-PLAIN_WORDS = {  # marshmallow's phrasing, said the way the office says it
-    "Missing data for required field.": "Fill this in.",
-    "Shorter than minimum length 1.": "Fill this in.",
-    "Length must be between 1 and 200.": "Fill this in (at most 200 characters).",
-    "Field may not be null.": "Fill this in.",
-    "Not a valid email address.": "Give an e-mail address like name@example.com.",
+PLAIN_WORDS = {  # marshmallow's phrasing, said the way the office says it (in the reader's language)
+    "Missing data for required field.": N_("Fill this in."),
+    "Shorter than minimum length 1.": N_("Fill this in."),
+    "Length must be between 1 and 200.": N_("Fill this in (at most 200 characters)."),
+    "Field may not be null.": N_("Fill this in."),
+    "Not a valid email address.": N_("Give an e-mail address like name@example.com."),
 }
 ADDRESS_PARTS = ("street", "zip", "city", "state", "country")
 # each section of the customer page edits these fields, through the API's PATCH schema
@@ -74,7 +75,8 @@ FLAGS = ("credit_hold", "popup_on_open")
 
 
 def _plain(errors: dict) -> dict:
-    return {name: [PLAIN_WORDS.get(m, m) for m in msgs] for name, msgs in errors.items()}
+    return {name: [gettext(PLAIN_WORDS[m]) if m in PLAIN_WORDS else plain(m) for m in msgs]
+            for name, msgs in errors.items()}
 
 
 def _posted(names) -> dict:

@@ -4,9 +4,11 @@ choices, required marks, and marshmallow's messages in plain words."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from flask_login import current_user
 
+from som_flow.errors import ValidationFailed
 from som_flow.i18n import N_, gettext
 from som_flow.services import catalogs, users
 from som_flow.services.fields import REQUIRABLE_FIELDS, required_on_create
@@ -34,6 +36,7 @@ _PLAIN = [
      N_("Enter a value from %(1)s to %(2)s.")),
     (re.compile(r"^Must be one of: .*$"), N_("Choose one of the listed values.")),
     (re.compile(r"^Unknown value; choose from .*$"), N_("Choose one of the listed values.")),
+    (re.compile(r"^Use a date between (\S+) and (\S+)\.$"), N_("Use a date between %(1)s and %(2)s.")),
 ]
 
 
@@ -50,6 +53,24 @@ def plain_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
     # the patch schema's names → the form's ("customer_id" is typed into "customer")
     rename = {"customer_id": "customer", "job_id": "job", "opened_on": "date"}
     return {rename.get(name, name): [plain(m) for m in msgs] for name, msgs in errors.items()}
+
+
+def check_fields(errors: dict[str, list[str]], labels: Mapping[str, str]) -> ValidationFailed:
+    """A refused form as one ValidationFailed whose detail names each field by the form's own label, in the
+    reader's language: "Check Deal: Required.; Title: Required." — the fields in the form's order (`labels`:
+    field → label as the form shows it, lazy_gettext or translated), each message in plain words (marshmallow's
+    and the services' looked up in the catalog, see plain()). A field the form has no label for is named by its
+    words; a message for the whole form (`_form`, `_schema`) by none. `errors` stay as they came, keyed by field
+    (plain_errors() words them for beside the fields)."""
+    order = [name for name in labels if name in errors] + sorted(name for name in errors if name not in labels)
+    parts = []
+    for name in order:
+        said = " ".join(plain(str(m)) for m in errors[name])
+        if name in ("_form", "_schema"):
+            parts.append(said)
+        else:
+            parts.append(f"{labels[name] if name in labels else gettext(name.replace('_', ' '))}: {said}")
+    return ValidationFailed(gettext("Check %(fields)s", fields="; ".join(parts)), errors)
 
 
 # -- what the forms offer --------------------------------------------------------------------------

@@ -45,17 +45,17 @@ from som_flow.services import (
 )
 from som_flow.services import customers as customer_service
 from som_flow.services import history as history_service
-from som_flow.services.fields import qualification, required_on_create
+from som_flow.services.fields import REQUIRABLE_FIELDS, qualification, required_on_create
 from som_flow.services.next_activity import next_activities
 from som_flow.services.permissions import can_change_opportunity, can_reopen
 from som_flow.services.unit_of_work import now
 from som_flow.web.formatting import label, number, page_entries, page_entry_names, page_stages, viewer_locale
-from som_flow.web.forms import load_args, load_form, local_datetime, refused
+from som_flow.web.forms import load_args, load_form, local_datetime
 from som_flow.web.i18n import current_language, localized
 from som_flow.web.redirects import back, return_to
 from som_flow.web.ui.activities import timeline_context
 from som_flow.web.ui.board_cards import card_writer
-from som_flow.web.ui.deal_forms import edit_options, plain_errors
+from som_flow.web.ui.deal_forms import check_fields, edit_options, plain_errors
 from som_flow.web.ui.picker import pick, picker_label
 
 bp = Blueprint("pages", __name__)
@@ -67,8 +67,9 @@ def _require_login():
     return None
 
 
-SORTS = {"-id": "Newest", "anticipated_close_date": "Close date", "-amount": "Amount (largest)",
-         "amount": "Amount (smallest)", "-probability": "Probability", "title": "Title"}
+SORTS = {"-id": lazy_gettext("Newest"), "anticipated_close_date": lazy_gettext("Close date"),
+         "-amount": lazy_gettext("Amount (largest)"), "amount": lazy_gettext("Amount (smallest)"),
+         "-probability": lazy_gettext("Probability"), "title": lazy_gettext("Title")}
 BULK_ACTIONS = {"stage": lazy_gettext("Move to stage"), "assign": lazy_gettext("Assign to"),
                 "lose": lazy_gettext("Mark lost"), "hold": lazy_gettext("Put on hold")}
 PER_PAGE = (25, 50, 100, 200)
@@ -299,12 +300,17 @@ def _create_form() -> dict:
     try:
         data = {**load_form(OpportunityCreateSchema(partial=("customer_id",) if text else ()), names), **data}
     except ValidationFailed as exc:
-        if not errors:
-            raise
         errors.update(exc.errors)
     if errors:
-        raise refused(errors)
+        raise check_fields(errors, _new_opportunity_labels())
     return data
+
+
+def _new_opportunity_labels() -> dict:
+    """The new-deal form's labels by field, as it shows them (the customer is typed into the picker)."""
+    return {"title": gettext("Title"), "customer": gettext("Customer"), "customer_id": gettext("Customer"),
+            "kind": gettext("Kind"), "sales_rep": gettext("Sales rep"), "amount": gettext("Amount"),
+            **{name: gettext(words) for name, words in REQUIRABLE_FIELDS.items()}}
 
 
 @bp.route("/opportunities/new", methods=["GET", "POST"])
@@ -488,6 +494,16 @@ def _tasks_page(*, add_form: MultiDict | None = None, add_errors: dict | None = 
         **_add_task_context(add_form, add_errors)), 422 if refused else 200
 
 
+# the "Add task" form's labels (templates/_add_task_form.html), which name a refused field
+ADD_TASK_LABELS = {"title": lazy_gettext("Title"), "opportunity_id": lazy_gettext("Deal"),
+                   "due_at": lazy_gettext("Due"), "for": lazy_gettext("For"), "assignee_id": lazy_gettext("For"),
+                   "role": lazy_gettext("For"), "instructions": lazy_gettext("Instructions")}
+# the task list's bulk bar's (templates/tasks.html)
+TASK_BULK_CAP = TaskBulkSchema().fields["ids"].validate.max
+BULK_TASK_LABELS = {"ids": lazy_gettext("Ticked tasks"), "action": lazy_gettext("Do"),
+                    "follow_up_at": lazy_gettext("Snooze until"), "user_id": lazy_gettext("Reassign to")}
+
+
 def _new_task_from_form(opp_id: int | None = None) -> dict:
     """The "Add task" form read as the API's POST /tasks body: the due date in the viewer's zone, "for" one of
     "me", "pool:<role>" or a user's id; the deal `opp_id` when the form is the deal page's. Raises
@@ -511,10 +527,9 @@ def _new_task_from_form(opp_id: int | None = None) -> dict:
     elif whom.isdigit() and len(whom) < 10:
         data["assignee_id"] = int(whom)
     elif whom not in ("", "me"):
-        errors["for"] = ["Choose a person or a pool."]
+        errors["for"] = [gettext("Choose a person or a pool.")]
     if errors:
-        words = "; ".join(f"{name.replace('_', ' ')}: {' '.join(msgs)}" for name, msgs in sorted(errors.items()))
-        raise ValidationFailed(gettext("Check %(words)s", words=words), errors)
+        raise check_fields(errors, ADD_TASK_LABELS)
     return data
 
 
@@ -524,7 +539,7 @@ def add_task():
         task = tasks.create_task(current_user, _new_task_from_form())
     except ValidationFailed as exc:
         flash(exc.detail, "error")
-        return _tasks_page(add_form=request.form, add_errors=exc.errors)
+        return _tasks_page(add_form=request.form, add_errors=plain_errors(exc.errors))
     flash(gettext("Task added: %(title)s.", title=task.title), "ok")
     return redirect(url_for("pages.my_tasks"))
 
@@ -537,22 +552,48 @@ def add_deal_task(opp_id: int):
         task = tasks.create_task(current_user, _new_task_from_form(opp_id))
     except ValidationFailed as exc:
         flash(exc.detail, "error")
-        return render_deal(opp_id, task_form=request.form, task_errors=exc.errors, status=422)
+        return render_deal(opp_id, task_form=request.form, task_errors=plain_errors(exc.errors), status=422)
     flash(gettext("Task added: %(title)s.", title=task.title), "ok")
     return redirect(url_for("pages.opportunity_page", opp_id=opp_id) + "#tasks")
+
+
+def _bulk_task_form() -> tuple[dict, datetime | None]:
+    """The bulk bar's ticked tasks, action, person and snooze time. Raises ValidationFailed naming each refused
+    field by its label (no task ticked: "tick at least one", as the opportunity list says)."""
+    errors: dict[str, list[str]] = {}
+    data: dict = {}
+    try:
+        data = load_form(TaskBulkSchema(exclude=("follow_up_at",)), ["ids", "action", "user_id"], multi=("ids",))
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    try:
+        follow_up_at = local_datetime("follow_up_at", ZoneInfo(current_user.timezone or "UTC"), "snooze date")
+    except ValidationFailed as exc:
+        follow_up_at = None
+        errors.update(exc.errors)
+    ticked = [v for v in request.form.getlist("ids") if v.strip()]
+    if not ticked:
+        tick = gettext("Tick at least one task.")
+        raise ValidationFailed(tick, {"ids": [tick]})
+    if len(ticked) > TASK_BULK_CAP:  # the task list shows up to 200 of one's own and 200 of the pools'
+        errors["ids"] = [gettext("Tick at most %(cap)s tasks.", cap=TASK_BULK_CAP)]
+    for name in [n for n in errors if n.startswith("ids.")]:  # a ticked box that names no task (a tampered form)
+        errors.setdefault("ids", []).extend(errors.pop(name))
+    if errors:
+        raise check_fields(errors, BULK_TASK_LABELS)
+    return data, follow_up_at
 
 
 @bp.route("/tasks/bulk", methods=["POST"])
 def bulk_tasks():
     """Done / snooze / reassign the ticked tasks, each on its own; the flash says which were refused and why."""
     try:
-        data = load_form(TaskBulkSchema(exclude=("follow_up_at",)), ["ids", "action", "user_id"], multi=("ids",))
-        follow_up_at = local_datetime("follow_up_at", ZoneInfo(current_user.timezone or "UTC"), "snooze date")
+        data, follow_up_at = _bulk_task_form()
         done, failed = task_bulk.bulk_tasks(current_user, data["ids"], data["action"], follow_up_at=follow_up_at,
                                             user_id=data["user_id"])
     except ValidationFailed as exc:
         flash(exc.detail, "error")
-        return _tasks_page(bulk_form=request.form, bulk_errors=exc.errors)
+        return _tasks_page(bulk_form=request.form, bulk_errors=plain_errors(exc.errors))
     titles = {t.id: t.title for t in tasks.get_tasks(list(failed))}
     action = BULK_TASK_ACTIONS[data["action"]]
     if failed:

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from som_flow.errors import Conflict, Forbidden, SomFlowError, ValidationFailed
-from som_flow.i18n import gettext, ngettext
+from som_flow.i18n import gettext, lazy_gettext, ngettext
 from som_flow.schemas import ID, sane_date
 from som_flow.services import appointments as appts
 from som_flow.services import opportunities, users
@@ -24,6 +24,7 @@ from som_flow.services.unit_of_work import now
 from som_flow.web.formatting import moment, viewer_locale
 from som_flow.web.forms import load_form, local_datetime, refused
 from som_flow.web.redirects import back, return_to, safe_next
+from som_flow.web.ui.deal_forms import check_fields, plain
 
 bp = Blueprint("schedule", __name__)
 
@@ -250,6 +251,16 @@ def _booking(*names: str) -> dict:
     return load_form(BookingForm(), list(names), multi=("attendees", "users"))
 
 
+# the appointment form's labels (templates/_appointment_form.html), which name a refused field; the services
+# call the repeat rule `rrule`
+APPOINTMENT_LABELS = {
+    "title": lazy_gettext("Title"), "opportunity_id": lazy_gettext("Opportunity"), "start": lazy_gettext("Start"),
+    "end": lazy_gettext("End"), "location": lazy_gettext("Location"), "notes": lazy_gettext("Notes"),
+    "attendees": lazy_gettext("Attendees"), "users": lazy_gettext("Attendees"), "repeat": lazy_gettext("Repeat"),
+    "rrule": lazy_gettext("Repeat"), "count": lazy_gettext("Occurrences (blank: no limit)"),
+    "until": lazy_gettext("Last day (blank: no limit)")}
+
+
 def _appointment_form(*names: str, repeat: bool = True, need_attendees: bool = False) -> dict:
     """The appointment form's fields as the services take them; every refusal at once, by field."""
     data, errors = {}, {}
@@ -266,13 +277,14 @@ def _appointment_form(*names: str, repeat: bool = True, need_attendees: bool = F
     if repeat:
         data["rrule"] = read(_rrule, request.form)
     if not (request.form.get("title") or "").strip():
-        errors["title"] = ["Give the appointment a title."]
+        errors["title"] = [gettext("Give the appointment a title.")]
     if need_attendees and not [v for v in request.form.getlist("attendees") if v.strip()]:
-        errors["attendees"] = ["Pick at least one person."]
+        errors["attendees"] = [gettext("Pick at least one person.")]
     if data["start"] and data["end"] and data["end"] <= data["start"]:
-        errors["end"] = ["The end must come after the start."]
+        errors["end"] = [gettext("The end must come after the start.")]
     if errors:
-        raise refused(errors)  # "Check end: ...; title: ...", shown above the form, each message by its field
+        # "Check Title: ...; End: ...", shown above the form, each message by its field
+        raise check_fields(errors, APPOINTMENT_LABELS)
     return data
 
 
@@ -284,11 +296,15 @@ def _form_values() -> dict:
 
 
 def _page_errors(exc: SomFlowError) -> dict:
-    """A refusal's messages by the form's field names (the services name the rule `rrule`)."""
-    errors = dict(exc.errors or {})
+    """A refusal's messages by the form's field names (the services name the rule `rrule`), in plain words in
+    the reader's language."""
+    errors = {name: [plain(str(m)) for m in msgs] for name, msgs in (exc.errors or {}).items() if name != "_form"}
+    detail = exc.detail
     if "rrule" in errors:
+        # the service says "Not a valid RRULE: <why>" (the API's name for it, in English): the form calls it Repeat
+        detail = check_fields({"rrule": exc.errors["rrule"]}, APPOINTMENT_LABELS).detail
         errors["repeat"] = errors.pop("rrule")
-    errors["_form"] = [exc.detail]  # the summary above the form, for a reader who starts at the top
+    errors["_form"] = [detail]  # the summary above the form, for a reader who starts at the top
     return errors
 
 
