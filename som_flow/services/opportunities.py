@@ -13,6 +13,7 @@ import uuid
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Numeric, case, func, literal, null, or_, select
@@ -584,10 +585,19 @@ def move_to_stage(actor: User, opp_id: int, target: str, expected_version: int |
     return opp
 
 
-def _resolved_on(opp: Opportunity, resolved_date: date | None) -> date:
+def _resolved_on(actor: User, opp: Opportunity, resolved_date: date | None) -> date:
     """The outcome's date (today if not given); one before the deal's own date would make a negative sales
-    cycle in the reports, so it is refused (ValidationFailed naming `resolved_date`)."""
-    resolved_date = resolved_date or now().date()
+    cycle in the reports, and one after today would count the deal as won or lost in a period still to come, so
+    both are refused (ValidationFailed naming `resolved_date`). Today is the actor's, in their own timezone;
+    the day in UTC is allowed too (it is the default, and the deal's own date is one)."""
+    at = now()
+    latest = max(at.astimezone(ZoneInfo(actor.timezone or "UTC")).date(), at.date())
+    if resolved_date is not None and resolved_date > latest:
+        raise ValidationFailed(
+            gettext("The resolved date %(resolved)s is in the future (today is %(today)s)",
+                    resolved=resolved_date.isoformat(), today=latest.isoformat()),
+            {"resolved_date": [gettext("Must be today, %(today)s, or earlier.", today=latest.isoformat())]})
+    resolved_date = resolved_date or at.date()
     if resolved_date < opp.opened_on:
         raise ValidationFailed(
             gettext("The resolved date %(resolved)s is before the deal's date %(opened)s",
@@ -607,7 +617,7 @@ def win(actor: User, opp_id: int, *, reason: str | None = None, explanation: str
     require_change(actor, opp)
     require_open(opp, "win")
     catalogs.require_entry("won_reasons", reason, "reason")
-    resolved_date = _resolved_on(opp, resolved_date)
+    resolved_date = _resolved_on(actor, opp, resolved_date)
     run = load_run(opp)
     engine().win(run, {"reason": reason, "explanation": explanation})
     opp.reason, opp.explanation = reason, explanation
@@ -635,7 +645,7 @@ def lose(actor: User, opp_id: int, *, reason: str, explanation: str = "", resolv
     catalogs.require_entry("lost_reasons", reason, "reason")
     if reason is None:
         raise ValidationFailed(gettext("A reason is required"), {"reason": [gettext("Missing.")]})
-    resolved_date = _resolved_on(opp, resolved_date)
+    resolved_date = _resolved_on(actor, opp, resolved_date)
     run = load_run(opp)
     engine().lose(run, {"reason": reason, "explanation": explanation})
     opp.reason, opp.explanation = reason, explanation

@@ -6,7 +6,7 @@ whose `errors` are keyed by field (forms that are shown again put each message b
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import request
@@ -77,7 +77,7 @@ def load_args(schema: Schema) -> dict:
 def local_datetime(name: str, zone: ZoneInfo, label: str | None = None) -> datetime | None:
     """The posted datetime-local field `name` (called `label` in messages) read in `zone` (the viewer's), None
     when blank. Raises ValidationFailed naming the field for text that is no date and time or a date outside
-    the sane range."""
+    the sane range, or for a wall-clock time the zone skips (the clocks move forward)."""
     raw = (request.form.get(name) or "").strip()
     if not raw:
         return None
@@ -87,9 +87,31 @@ def local_datetime(name: str, zone: ZoneInfo, label: str | None = None) -> datet
         field = gettext(label or name.replace("_", " "))
         raise ValidationFailed(gettext("Give the %(field)s as date and time", field=field),
                                {name: [gettext("Use YYYY-MM-DD HH:MM.")]}) from None
-    value = value.replace(tzinfo=zone) if value.tzinfo is None else value
+    typed_in_zone = value.tzinfo is None
+    value = value.replace(tzinfo=zone) if typed_in_zone else value  # a time passed twice: its first occurrence
     try:
         sane_date(value)
     except ValidationError as exc:
         raise refused({name: exc.messages}) from None
+    if typed_in_zone:
+        _require_existing(value, name, label)
     return value
+
+
+def _require_existing(value: datetime, name: str, label: str | None) -> None:
+    """Refuse a local time that does not exist in its zone (in the gap when the clocks move forward): read as
+    it is, it would be stored an hour off, and an end in the gap could fall before its start. Such a time does
+    not come back the same from UTC."""
+    wall = value.replace(tzinfo=None)
+    if value.astimezone(UTC).astimezone(value.tzinfo).replace(tzinfo=None) == wall:
+        return
+    gap = value.replace(fold=1).utcoffset() - value.replace(fold=0).utcoffset()
+    when, zone = wall.strftime("%Y-%m-%d %H:%M"), str(value.tzinfo)
+    if gap == timedelta(hours=1):
+        message = gettext("%(time)s does not exist in %(zone)s (the clocks move forward an hour); choose another "
+                          "time.", time=when, zone=zone)
+    else:
+        message = gettext("%(time)s does not exist in %(zone)s (the clocks move forward %(minutes)s minutes); "
+                          "choose another time.", time=when, zone=zone, minutes=abs(int(gap.total_seconds() // 60)))
+    field = gettext(label or name.replace("_", " "))
+    raise ValidationFailed(gettext("Check %(fields)s", fields=f"{field}: {message}"), {name: [message]})

@@ -3,7 +3,8 @@ API's patch schema and saved by the same service as PATCH /opportunities/{id}; a
 lookup.
 
 A refused form shows the deal page again (422) with every value as typed, each error beside its field in plain
-words, and the edited tab open.
+words, and the edited tab open; so does a form of a version someone else has saved over since (409), whose
+hidden version is then the stored one, so saving again replaces the newer values with the typed ones.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from flask import Blueprint, abort, flash, g, jsonify, redirect, request, url_fo
 from flask_login import current_user, login_required
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
-from som_flow.errors import ValidationFailed
+from som_flow.errors import StaleVersion, ValidationFailed
 from som_flow.i18n import gettext
 from som_flow.schemas import ID, OpportunityPatchSchema
 from som_flow.services import catalogs, opportunities
@@ -173,6 +174,13 @@ def edit_deal(opp_id: int, group: str):
         flash(gettext("Not saved: check the fields marked below.") if errors
               else gettext("Not saved: %(why)s", why=exc.detail), "error")
         return render_deal(opp_id, edit_form=request.form, edit_errors=errors, editing=group, status=422)
+    except StaleVersion as exc:  # someone saved first: what was typed stays, against the version now stored
+        current = opportunities.get_opportunity(opp_id)
+        flash(gettext("Not saved: %(number)s has changed since you loaded it (version %(loaded)s, now %(version)s). "
+                      "What you typed is kept below and the saved values are shown above; save again to replace "
+                      "them with yours.", number=current.number, loaded=request.form.get("version") or "?",
+                      version=current.version), "error")
+        return render_deal(opp_id, edit_form=request.form, edit_errors={}, editing=group, status=exc.status)
     flash(gettext("Saved."), "ok")
     return redirect(url_for("pages.opportunity_page", opp_id=opp_id, _anchor=group))
 
