@@ -347,6 +347,11 @@ def test_an_admin_sets_whom_each_user_reports_to_which_makes_the_boards_teams(ad
     assert r.status_code == 422
     assert field_error(r, "manager_id") == "Choose another user this one reports to."
     assert db.session.get(User, rep.id).manager_id == manager.id  # nothing changed
+    # a circle: the manager reporting to the rep who reports to the manager (directly, or through a third)
+    r = admin.post(f"/admin/users/{manager.id}/manager", data={"manager_id": str(rep.id)})
+    assert r.status_code == 422 and field_error(r, "manager_id") == "Choose another user this one reports to."
+    assert "Rep already reports to this user, directly or through others." in text(r)
+    assert db.session.get(User, manager.id).manager_id is None
     r = admin.post(f"/admin/users/{rep.id}/manager", data={"manager_id": ""})  # nobody
     assert r.status_code == 302 and db.session.get(User, rep.id).manager_id is None
 

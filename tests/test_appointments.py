@@ -178,8 +178,8 @@ def test_a_reminder_comes_each_attendees_minutes_before_and_fires(client, clock,
     for at, fired in [((13, 29), 0), ((13, 30), 1), ((13, 31), 0), ((13, 45), 1), ((16, 0), 0)]:
         clock.set(datetime(2026, 3, 5, *at, tzinfo=UTC))
         assert fire_due_reminders() == fired, at
-    for email, expected in [("rep@x.test", "Appointment at 15:00 CET: Weekly check-in"),
-                            ("ann@x.test", "Appointment at 08:00 CST: Weekly check-in")]:
+    for email, expected in [("rep@x.test", "Appointment on 2026-03-05 at 15:00 CET: Weekly check-in"),
+                            ("ann@x.test", "Appointment on 2026-03-05 at 08:00 CST: Weekly check-in")]:
         bell = Api(client, email).get("/notifications?unread=true").json["items"]
         assert [(n["reminder_kind"], n["title"]) for n in bell] == [("appointment", expected)]
 
@@ -213,7 +213,7 @@ def test_one_fire_delivers_an_occurrence_that_a_late_delivery_makes_due(client, 
         "04-06 09:30"]
     assert scheduler.post("/reminders/fire").json == {"fired": 0}
     titles = [n["title"] for n in Api(client, "rep@x.test").get("/notifications").json["items"]]
-    assert titles.count("Appointment at 10:00 CEST: Weekly check-in") == 1, titles
+    assert titles.count("Appointment on 2026-03-30 at 10:00 CEST: Weekly check-in") == 1, titles
 
 
 def test_moving_or_cancelling_an_appointment_moves_or_cancels_its_reminder(client, clock, people, deal):

@@ -144,6 +144,10 @@ def test_a_team_is_who_reports_to_the_manager_and_a_reps_colleagues_under_the_sa
     itself = admin.client.put(f"/api/v1/users/{made['ann']}/manager", json={"manager_id": made["ann"]},
                               headers=admin.headers)
     assert itself.status_code == 422 and "manager_id" in itself.json["errors"]
+    # Ann reports to Boss: Boss reporting to Ann would be a circle
+    circle = admin.client.put(f"/api/v1/users/{world['manager'].id}/manager", json={"manager_id": made["ann"]},
+                              headers=admin.headers)
+    assert circle.status_code == 422 and "manager_id" in circle.json["errors"], circle.json
     rep = Api(client, "ann@x.test")
     assert rep.client.put(f"/api/v1/users/{made['ann']}/manager", json={"manager_id": None},
                           headers=rep.headers).status_code == 403

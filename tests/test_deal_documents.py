@@ -69,6 +69,34 @@ def test_refused_estimate_edits_name_the_field_and_change_nothing(world):
     assert closed.status_code == 409 and "closed" in closed.json["detail"]
 
 
+def test_an_estimate_whose_total_no_deal_amount_could_be_is_refused(client, world):
+    """Its total becomes the deal's amount when selected, so it is bounded as an amount is (999,999,999,999): an
+    estimate of 999,999,999 × 999,999,999 was written, and once selected the deal took no edit again."""
+    rep, deal = world["rep_api"], world["deal"]
+    for line in ({"description": "Units", "quantity": "999999999", "price": "999999999"},
+                 {"description": "Units", "quantity": "5000", "price": "999999999"}):
+        r = rep.post(f"/opportunities/{deal}/estimates", {"lines": [line]})
+        assert r.status_code == 422 and "lines" in r.json["errors"], r.json
+        assert "999999999999" in r.json["detail"]
+    assert rep.get(f"/opportunities/{deal}/estimates").json == []
+    fits = rep.post(f"/opportunities/{deal}/estimates",
+                    {"lines": [{"description": "Units", "quantity": "999", "price": "1000000000"}]})
+    assert fits.status_code == 201 and fits.json["total"] == "999000000000.00"
+    too_big = rep.patch(f"/estimates/{fits.json['id']}", {"lines": [{"description": "Units", "quantity": "1000",
+                                                                        "price": "1000000000"}]})
+    assert too_big.status_code == 422 and "lines" in too_big.json["errors"]
+    assert rep.post(f"/estimates/{fits.json['id']}/select").status_code == 200
+    assert rep.get(f"/opportunities/{deal}").json["amount"] == "999000000000.00"
+    # on the deal page: refused with what was typed kept
+    login(client, "rep@x.test")
+    r = client.post(f"/opportunities/{deal}/estimates", data=_form_lines(
+        (0, {"description": "Units", "quantity": "999999999", "price": "999999999"})))
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert 'value="999999999"' in page and "is more than a deal&#39;s amount may be" in page
+    assert len(rep.get(f"/opportunities/{deal}/estimates").json) == 1
+
+
 # -- demand lines, API ----------------------------------------------------------------------------------
 def test_demand_lines_are_listed_edited_removed_and_shown_in_the_deals_json(world):
     csr, deal = world["csr_api"], world["deal"]

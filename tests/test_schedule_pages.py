@@ -146,7 +146,7 @@ def test_a_rep_may_not_send_reminders_but_a_scheduler_can_and_sees_how_many(clie
     assert sent >= 1
     assert db.session.scalar(unread) == sent
     titles = db.session.scalars(select(Notification.title).where(Notification.user_id == people["rep"].id)).all()
-    assert "Appointment at 10:00 UTC: Weekly check-in" in titles
+    assert "Appointment on 2026-03-03 at 10:00 UTC: Weekly check-in" in titles
     # nothing is sent twice
     r = client.post("/schedule/reminders/fire", follow_redirects=True)
     assert "0 reminders sent." in r.text

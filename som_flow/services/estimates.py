@@ -13,6 +13,7 @@ from som_flow.models import DemandLine, Estimate, EstimateLine, Opportunity, Use
 from som_flow.services import catalogs
 from som_flow.services.guards import get_opportunity, require_open
 from som_flow.services.history import record_event
+from som_flow.services.limits import MAX_AMOUNT
 from som_flow.services.permissions import require_change
 from som_flow.services.unit_of_work import service
 
@@ -42,6 +43,16 @@ def _set_lines(estimate: Estimate, lines: list[dict]) -> None:
     estimate.lines = [EstimateLine(product=line.get("product"), description=line["description"],
                                    quantity=line["quantity"], price=line["price"]) for line in lines]
     estimate.total = sum((line.amount for line in estimate.lines), Decimal(0)).quantize(CENT)
+    _require_amount_fits(estimate)
+
+
+def _require_amount_fits(estimate: Estimate) -> None:
+    """The total of an estimate becomes the deal's amount when it is selected, so it is bounded as an amount is
+    (an estimate of 999,999,999 × 999,999,999 made an amount no edit of the deal would take again)."""
+    if estimate.total > MAX_AMOUNT:
+        message = gettext("The estimate's total, %(total)s, is more than a deal's amount may be (%(max_amount)s).",
+                          total=estimate.total, max_amount=MAX_AMOUNT)
+        raise ValidationFailed(message, {"lines": [message]})
 
 
 @service
@@ -86,6 +97,7 @@ def select_estimate(actor: User, estimate_id: int) -> Estimate:
     opp = get_opportunity(estimate.opportunity_id)
     require_change(actor, opp)
     require_open(opp, "change the estimate of")
+    _require_amount_fits(estimate)  # one written before totals were bounded
     opp.selected_estimate_id = estimate.id
     record_event(opp, actor, "estimate_selected", estimate=estimate.number)
     _take_amount(actor, opp, estimate)

@@ -124,7 +124,8 @@ def appointment_reminders(appt: Appointment) -> list[Wanted]:
             at = start.astimezone(ZoneInfo(user.timezone or "UTC"))
             out.append(Wanted("appointment", f"appointment:{appt.id}:{_instant(start)}:{user.id}",
                               due, user.id, str(appt.id),
-                              _said(user, N_("Appointment at %(time)s: %(title)s"), time=f"{at:%H:%M} {at:%Z}",
+                              _said(user, N_("Appointment on %(day)s at %(time)s: %(title)s"), day=at.date(),
+                                    time=f"{at:%H:%M} {at:%Z}",
                                     title=appt.title)))
     return out
 

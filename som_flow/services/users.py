@@ -92,9 +92,19 @@ def check_manager(manager_id: int | None, user_id: int | None = None) -> int | N
     naming `manager_id` otherwise."""
     if manager_id is None:
         return None
-    if manager_id == user_id or db.session.get(User, manager_id) is None:
+    manager = db.session.get(User, manager_id)
+    if manager_id == user_id or manager is None:
         raise ValidationFailed(gettext("Unknown manager"),
                                {"manager_id": [gettext("Choose another user this one reports to.")]})
+    # up the chain from the new manager: meeting this user there would make a circle, where a team has no head
+    above, seen = manager, set()
+    while user_id is not None and above is not None and above.id not in seen:
+        if above.manager_id == user_id:
+            raise ValidationFailed(
+                gettext("%(name)s already reports to this user, directly or through others.", name=manager.name),
+                {"manager_id": [gettext("Choose another user this one reports to.")]})
+        seen.add(above.id)
+        above = db.session.get(User, above.manager_id) if above.manager_id is not None else None
     return manager_id
 
 

@@ -108,13 +108,14 @@ def test_a_scheduler_books_a_weekly_check_in_fires_reminders_and_the_rep_bell_ri
     # the bell opens on the page the rep is on, lists the reminder, and marks it read there
     unread = int(bell.inner_text())
     rep_page.locator("#bell summary").click()
-    item = rep_page.locator(".bell-item", has_text="Appointment at 11:00 UTC: Weekly check-in")
+    reminder = "Appointment on 2026-03-03 at 11:00 UTC: Weekly check-in"
+    item = rep_page.locator(".bell-item", has_text=reminder)
     expect(item).to_have_count(1)
     rep_page.screenshot(path=str(tmp_path / "rep-bell-open.png"), full_page=True)
     item.get_by_role("button", name="Mark read").click()
     expect(bell).to_have_text(str(unread - 1))
     rep_page.goto("/notifications")
-    expect(rep_page.locator("li.read", has_text="Appointment at 11:00 UTC: Weekly check-in")).to_have_count(1)
+    expect(rep_page.locator("li.read", has_text=reminder)).to_have_count(1)
     expect(rep_page.locator("li.unread", has_text="Weekly check-in")).to_have_count(0)
     rep_page.screenshot(path=str(tmp_path / "rep-notifications.png"), full_page=True)
 
