@@ -14,6 +14,7 @@ from som_flow.extensions import db
 from som_flow.models import Appointment
 from som_flow.services import opportunities as opps
 from tests.helpers import Api, login, make_customer, make_user
+from tests.test_deal_edit import _info_form
 
 
 @pytest.fixture(autouse=True)
@@ -184,18 +185,6 @@ def office(client):
     deal = opps.create_opportunity(csr, {"title": "New boiler", "customer_id": customer.id, "kind": "standard-sale",
                                          "sales_rep": rep.id, "amount": "1000"})
     return {"deal_id": deal.id, "client": client}
-
-
-def _info_form(deal_id, **changes) -> dict:
-    opp = opps.get_opportunity(deal_id)
-    form = {"version": str(opp.version), "title": opp.title, "date": opp.opened_on.isoformat(),
-            "description": opp.description or "", "customer": f"{opp.customer.full_name} · #{opp.customer_id}",
-            "job": "", "address_choice": opp.address_choice, "department": opp.department or "",
-            "sales_rep": str(opp.sales_rep_id or ""), "employee_lead": str(opp.employee_lead_id or ""),
-            "marketing_channel": "", "marketing_source": "", "financing_activity": "", "timeframe": "",
-            "follow_up_date": "", "anticipated_close_date": "", "external_reference": "", "terms_of_sale": ""}
-    form.update(changes)
-    return form
 
 
 def test_a_stale_info_form_is_shown_again_as_typed_and_saves_when_sent_again(office):
