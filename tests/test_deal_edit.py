@@ -264,3 +264,46 @@ def test_the_fields_the_stage_needs_before_the_deal_leaves_it_are_marked(office)
     page = text(_page(client, deal.id))
     assert "Anticipated close date (needed to leave Lead)" in page
     assert "Roof type (needed to leave Lead)" in page
+
+
+# -- numbers typed as the page writes them (a user review: a Norwegian page refused "1000,50") --------------------
+NB = {"Accept-Language": "nb-NO"}
+FORM = {"product": "", "priority": "high", "currency": "USD", "probability": "65", "probability_level": ""}
+
+
+@pytest.mark.parametrize("language, typed, saved", [
+    ("nb", "1 000,50", "1000.50"), ("nb", "1\u00a0000,50", "1000.50"), ("nb", "1000,5", "1000.50"),
+    ("nb", "39263.00", "39263.00"), ("en", "1,000.50", "1000.50"), ("en", "1000.50", "1000.50")])
+def test_the_deals_amount_is_read_as_the_page_writes_numbers(office, language, typed, saved):
+    client, deal_id = login(office["client"], "rep@x.test"), office["deal_id"]
+    headers = NB if language == "nb" else {}
+    r = client.post(f"/opportunities/{deal_id}/edit/opportunity", headers=headers,
+                    data={"version": _version(deal_id), **FORM, "amount": typed})
+    assert r.status_code == 302, r.text[:500]
+    assert str(opps.get_opportunity(deal_id).amount) == saved
+
+
+@pytest.mark.parametrize("language, typed", [("nb", "1.000,50"), ("nb", "mye"), ("en", "1000,50")])
+def test_a_number_the_language_does_not_write_so_is_refused_beside_the_field_and_kept(office, language, typed):
+    client, deal_id = login(office["client"], "rep@x.test"), office["deal_id"]
+    r = client.post(f"/opportunities/{deal_id}/edit/opportunity", headers=NB if language == "nb" else {},
+                    data={"version": _version(deal_id), **FORM, "amount": typed})
+    assert r.status_code == 422
+    assert error_beside(r, "amount") == ("Skriv et tall." if language == "nb" else "Enter a number.")
+    assert f'value="{typed}"' in r.text
+    assert str(opps.get_opportunity(deal_id).amount) == "1000.00"
+
+
+def test_an_estimates_lines_and_a_new_deals_amount_on_a_norwegian_page(office):
+    client, deal_id = login(office["client"], "rep@x.test"), office["deal_id"]
+    r = client.post(f"/opportunities/{deal_id}/estimates", headers=NB, data={
+        "lines-0-description": "Varmepumpe", "lines-0-quantity": "2,5", "lines-0-price": "4 500,00"})
+    assert r.status_code == 302, r.text[:500]
+    [estimate] = Api(client, "rep@x.test").get(f"/opportunities/{deal_id}/estimates").json
+    assert (estimate["lines"][0]["quantity"], estimate["lines"][0]["price"], estimate["total"]) == (
+        "2.500", "4500.00", "11250.00")
+    r = client.post("/opportunities/new", headers=NB, data={
+        "title": "Ny kjele", "customer_id": str(office["customer"].id), "kind": "standard-sale", "amount": "12,50"})
+    assert r.status_code == 302, r.text[:800]
+    made = Api(client, "rep@x.test").get("/opportunities?q=Ny kjele").json["items"][0]
+    assert made["amount"] == "12.50"

@@ -7,10 +7,13 @@ whose `errors` are keyed by field (forms that are shown again put each message b
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from babel.numbers import NumberFormatError, parse_decimal
 from flask import request
-from marshmallow import EXCLUDE, Schema, ValidationError
+from flask_babel import get_locale
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from som_flow.errors import ValidationFailed
 from som_flow.i18n import N_, gettext
@@ -38,9 +41,34 @@ def refused(messages) -> ValidationFailed:
     return ValidationFailed(gettext("Check %(fields)s", fields=words), errors)
 
 
+_SPACES = dict.fromkeys(map(ord, " \u00a0\u202f"), None)  # what people and locales put between thousands
+
+
+def typed_number(raw: str) -> str:
+    """A number as a person types it in the page's language ("1 000,50" on a Norwegian page, as the page shows
+    amounts; "1,000.50" on an English one), as the schemas read numbers ("1000.50"). Text that is no number in
+    that language is left as it came, for the schema to refuse naming the field."""
+    text = raw.translate(_SPACES)
+    try:
+        Decimal(text)
+        return text  # already plain, as the page's own edit fields fill themselves
+    except InvalidOperation:
+        pass
+    try:
+        return str(parse_decimal(text, locale=get_locale() or "en", strict=True))
+    except NumberFormatError:
+        return raw
+
+
+def typed_numbers(schema: Schema, raw: dict) -> dict:
+    """`raw` with each of the schema's decimal fields read by typed_number."""
+    return {name: typed_number(value) if isinstance(value, str) and isinstance(
+        schema.fields.get(name), fields.Decimal | fields.Float) else value for name, value in raw.items()}
+
+
 def _load(schema: Schema, raw: dict) -> dict:
     try:
-        return schema.load(raw, unknown=EXCLUDE)
+        return schema.load(typed_numbers(schema, raw), unknown=EXCLUDE)
     except ValidationError as exc:
         raise refused(exc.messages) from None
 

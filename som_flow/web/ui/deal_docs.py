@@ -14,13 +14,13 @@ from marshmallow import ValidationError
 from som_flow.errors import ValidationFailed
 from som_flow.i18n import gettext
 from som_flow.schemas import DemandLinePatchSchema, DemandLineSchema
-from som_flow.schemas.documents import EstimateCreateSchema, PartySchema
+from som_flow.schemas.documents import EstimateCreateSchema, EstimateLineSchema, PartySchema
 from som_flow.services import appointments, archive, catalogs, customers, estimates
 from som_flow.services.guards import get_opportunity
 from som_flow.services.permissions import can_change_opportunity
 from som_flow.services.unit_of_work import now
 from som_flow.web.formatting import money
-from som_flow.web.forms import load_form, refused
+from som_flow.web.forms import load_form, refused, typed_numbers
 from som_flow.web.i18n import localized
 from som_flow.web.redirects import return_to
 from som_flow.web.ui.pages import render_deal
@@ -98,7 +98,8 @@ def _load_lines() -> list[dict]:
     """The typed lines through the API's schema. Raises ValidationFailed keyed `lines-<row>-<field>`."""
     lines, rows = _lines()
     try:
-        return EstimateCreateSchema().load({"lines": lines})["lines"]
+        line_schema = EstimateLineSchema()
+        return EstimateCreateSchema().load({"lines": [typed_numbers(line_schema, line) for line in lines]})["lines"]
     except ValidationError as exc:
         raise _on_rows(refused(exc.messages), rows) from None
 

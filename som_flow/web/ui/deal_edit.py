@@ -20,6 +20,7 @@ from som_flow.i18n import gettext
 from som_flow.schemas import ID, OpportunityPatchSchema
 from som_flow.services import catalogs, opportunities
 from som_flow.web.errors import flatten_messages
+from som_flow.web.forms import typed_numbers
 from som_flow.web.ui.deal_forms import edit_options, plain_errors
 from som_flow.web.ui.pages import render_deal
 from som_flow.web.ui.picker import pick, picker_label, suggestions
@@ -63,7 +64,8 @@ def _raw(names: list[str]) -> dict:
 
 def _load(raw: dict) -> dict:
     try:
-        return OpportunityPatchSchema().load(raw, unknown=EXCLUDE)
+        schema = OpportunityPatchSchema()
+        return schema.load(typed_numbers(schema, raw), unknown=EXCLUDE)
     except ValidationError as exc:
         raise ValidationFailed(gettext("Check the highlighted fields."), flatten_messages(exc.messages)) from None
 
