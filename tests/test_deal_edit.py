@@ -307,3 +307,11 @@ def test_an_estimates_lines_and_a_new_deals_amount_on_a_norwegian_page(office):
     assert r.status_code == 302, r.text[:800]
     made = Api(client, "rep@x.test").get("/opportunities?q=Ny kjele").json["items"][0]
     assert made["amount"] == "12.50"
+
+
+def test_a_typed_number_answer_on_a_norwegian_page(office):
+    client, deal_id = login(office["client"], "rep@x.test"), office["deal_id"]
+    r = client.post(f"/opportunities/{deal_id}/edit/profile", headers=NB, data={
+        "version": _version(deal_id), "answers.size": "90,5"})
+    assert r.status_code == 302
+    assert opps.get_opportunity(deal_id).answers == {"size": 90.5}

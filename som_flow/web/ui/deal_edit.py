@@ -20,7 +20,7 @@ from som_flow.i18n import gettext
 from som_flow.schemas import ID, OpportunityPatchSchema
 from som_flow.services import catalogs, opportunities
 from som_flow.web.errors import flatten_messages
-from som_flow.web.forms import typed_numbers
+from som_flow.web.forms import typed_number, typed_numbers
 from som_flow.web.ui.deal_forms import edit_options, plain_errors
 from som_flow.web.ui.pages import render_deal
 from som_flow.web.ui.picker import pick, picker_label, suggestions
@@ -126,6 +126,7 @@ def _typed(kind: str, raw: str):
     if kind == "bool":
         return {"yes": True, "no": False}.get(raw, raw)
     if kind == "number":
+        raw = typed_number(raw)  # as the page writes numbers in its language ("90,5" on a Norwegian page)
         number = float(raw)
         if not math.isfinite(number):
             raise ValueError(raw)
